@@ -1,0 +1,16 @@
+# TIM on EPIC-KITCHENS-100 (visual stream: verb, noun, action) and EPIC-Sounds (audio stream: interaction) jointly,
+# reading visual (1024-d) and audio (Auditory SlowFast, 2304-d) features (original README: data and model modality
+# audio_visual, include_verb_noun, lambda_audio 0.01, every other argument at the parser defaults).
+# An unlabelled test split (the challenge timestamps) gets both challenge submission zips instead of metrics.
+_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "_base_/epic.py"]
+
+dataset = [dict(type="EPIC100"), dict(type="EPICSounds")]
+features = dict(
+    visual=dict(type="NpyFeatures", folder="features/visual", intervals="features/visual/intervals_{split}.csv",
+                dim=1024),
+    audio=dict(type="NpyFeatures", folder="features/audio", intervals="features/audio/intervals_{split}.csv",
+               dim=2304),
+)
+loss = dict(stream_weights=dict(visual=1.0, audio=0.01))
+evaluator = [dict(type="EPIC100Metrics"), dict(type="EPICSoundsMetrics")]
+writers = [dict(type="EPIC100ActionSubmission"), dict(type="EPICSoundsSubmission", t_mod=2)]

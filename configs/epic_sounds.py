@@ -1,0 +1,11 @@
+# TIM on EPIC-Sounds alone: audio data, audio features only (original README: data and model modality audio,
+# lambda_audio at its default 1.0).
+_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "_base_/epic.py"]
+
+dataset = dict(type="EPICSounds")
+features = dict(
+    audio=dict(type="NpyFeatures", folder="features/audio", intervals="features/audio/intervals_{split}.csv",
+               dim=2304),
+)
+evaluator = dict(type="EPICSoundsMetrics")
+writers = [dict(type="EPICSoundsSubmission", t_mod=0)]

@@ -1,0 +1,11 @@
+# TIM on EPIC-KITCHENS-100 alone: visual data, visual features only (original README: data and model modality
+# visual, include_verb_noun; the released epic_visual_only model).
+_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "_base_/epic.py"]
+
+dataset = dict(type="EPIC100")
+features = dict(
+    visual=dict(type="NpyFeatures", folder="features/visual", intervals="features/visual/intervals_{split}.csv",
+                dim=1024),
+)
+evaluator = dict(type="EPIC100Metrics")
+writers = [dict(type="EPIC100ActionSubmission")]

@@ -1,0 +1,1 @@
+"""First-party plugins: datasets, feature sources and heads, each registered on its own."""

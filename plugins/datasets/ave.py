@@ -1,0 +1,123 @@
+"""AVE (Audio-Visual Event, Tian et al. ECCV 2018) from its official release.
+
+Reads ``Annotations.txt`` (``Category&VideoID&Quality&StartTime&EndTime``, one line per video),
+``{train,val,test}_order.h5`` (dataset ``order``: row indices) and, if present, ``labels.h5``
+([N, 10, 29] one-hot, checked against the annotations). Every 1-s segment of a 10-s video is one
+query in each stream, labelled with the video's event inside [start, end) and background
+(id 28) elsewhere. Class ids number the 28 events in order of first appearance.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from tim_bench_registry import DATASETS, DataError, SplitAnnotations, Task
+
+log = logging.getLogger("tim_bench")
+SECONDS = 10
+SPLIT_FILES = {"train": "train_order.h5", "val": "val_order.h5", "test": "test_order.h5"}
+BACKGROUND = "background"
+
+
+def read_annotations(path: Path) -> pd.DataFrame:
+    """Annotations.txt -> one row per video: category, youtube_id, quality, start, end (int seconds)."""
+    if not path.is_file():
+        raise DataError(f"AVE annotation file {path} does not exist; set data_root to the AVE folder or run "
+                        f"`tim-bench make-synthetic ave {path.parent}`.")
+    rows = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.strip().split("&")
+        if len(parts) != 5:
+            raise DataError(f"{path}:{lineno}: expected Category&VideoID&Quality&StartTime&EndTime, got '{line}'.")
+        try:
+            start, end = int(parts[3]), int(parts[4])
+        except ValueError:
+            raise DataError(f"{path}:{lineno}: start and end must be whole seconds, got '{parts[3]}', '{parts[4]}'.") \
+                from None
+        if not 0 <= start <= end <= SECONDS:
+            raise DataError(f"{path}:{lineno}: event [{start}, {end}) of video {parts[1]} is not inside "
+                            f"the {SECONDS}-s video.")
+        if start == end:  # the official release has one such line (VWi2ENBuTbw): every second is background
+            log.warning("%s:%d: video %s has an empty event [%d, %d); all its seconds are background",
+                        path, lineno, parts[1], start, end)
+        rows.append((parts[0], parts[1], parts[2], start, end))
+    return pd.DataFrame(rows, columns=["category", "youtube_id", "quality", "start", "end"])
+
+
+@DATASETS.register_module()
+class AVE:
+    """The AVE dataset: 28 events + background, visual and audio streams labelled per second."""
+
+    def __init__(self, data_root: str, annotations: str = "Annotations.txt", labels_file: str = "labels.h5") -> None:
+        self.root = Path(data_root)
+        self.table = read_annotations(self.root / annotations)
+        self.categories = tuple(dict.fromkeys(self.table["category"]))
+        self.class_names = self.categories + (BACKGROUND,)
+        self.labels_file = self.root / labels_file
+
+    def splits(self) -> tuple[str, ...]:
+        return tuple(s for s, f in SPLIT_FILES.items() if (self.root / f).is_file())
+
+    def tasks(self) -> tuple[Task, ...]:
+        n = len(self.class_names)
+        return (Task("visual", "event", n, self.class_names), Task("audio", "event", n, self.class_names))
+
+    def _order(self, split: str) -> np.ndarray:
+        if split not in SPLIT_FILES:
+            raise DataError(f"AVE has splits {tuple(SPLIT_FILES)}; the config asks for '{split}'.")
+        path = self.root / SPLIT_FILES[split]
+        if not path.is_file():
+            raise DataError(f"AVE split file {path} does not exist.")
+        with h5py.File(path, "r") as f:
+            order = np.asarray(f["order"], dtype=np.int64)
+        bad = (order < 0) | (order >= len(self.table))
+        if bad.any():
+            raise DataError(f"{path} lists row {order[bad][0]}, but {self.root / 'Annotations.txt'} has "
+                            f"{len(self.table)} lines.")
+        return order
+
+    def per_second_labels(self, rows: np.ndarray) -> np.ndarray:
+        """[len(rows), 10] class ids: the event inside [start, end), background elsewhere."""
+        sub = self.table.iloc[rows]
+        event = sub["category"].map({c: i for i, c in enumerate(self.categories)}).to_numpy()
+        t = np.arange(SECONDS)
+        inside = (t >= sub["start"].to_numpy()[:, None]) & (t < sub["end"].to_numpy()[:, None])
+        return np.where(inside, event[:, None], len(self.categories))
+
+    def _check_labels_file(self, rows: np.ndarray, labels: np.ndarray) -> None:
+        if not self.labels_file.is_file():
+            return
+        with h5py.File(self.labels_file, "r") as f:
+            onehot = f["avadataset"]
+            if onehot.shape[1:] != (SECONDS, len(self.class_names)):
+                raise DataError(f"{self.labels_file} has shape {onehot.shape}; expected [N, 10, "
+                                f"{len(self.class_names)}].")
+            stored = np.asarray(onehot[np.sort(rows)]).argmax(-1)
+        ours = labels[np.argsort(rows, kind="stable")]
+        bad = np.nonzero((stored != ours).any(1))[0]
+        if len(bad):
+            row = int(np.sort(rows)[bad[0]])
+            raise DataError(f"{self.labels_file} disagrees with Annotations.txt for row {row} (video "
+                            f"{self.table.youtube_id[row]}): {stored[bad[0]].tolist()} vs {ours[bad[0]].tolist()}.")
+
+    def load(self, split: str) -> SplitAnnotations:
+        rows = np.unique(self._order(split))
+        labels = self.per_second_labels(rows)
+        self._check_labels_file(rows, labels)
+        video_ids = np.array([f"{yt}#{r}" for yt, r in zip(self.table.youtube_id.to_numpy()[rows], rows)])
+        vid = np.repeat(video_ids, SECONDS)
+        sec = np.tile(np.arange(SECONDS), len(rows))
+        flat = labels.reshape(-1)
+        one = pd.DataFrame({"segment_id": [f"{v}_{s}" for v, s in zip(vid, sec)], "video_id": vid,
+                            "start": sec.astype(float), "stop": sec + 1.0})
+        visual = one.assign(stream="visual", visual_event=flat, audio_event=-1)
+        audio = one.assign(stream="audio", visual_event=-1, audio_event=flat)
+        segments = pd.concat([visual, audio], ignore_index=True)
+        return SplitAnnotations(segments=segments, durations={v: float(SECONDS) for v in video_ids},
+                                tasks=self.tasks())

@@ -1,0 +1,147 @@
+"""Annotations in the original TIM's own layout (its ground-truth pickles), for any dataset it trains on.
+
+The original reads, per stream and split, a pandas DataFrame indexed by segment id with columns
+``video_id``, ``start_timestamp`` and ``stop_timestamp`` (``HH:MM:SS.ff``) and class-id columns
+(visual: ``verb_class``, ``noun_class``, ``action_class``; audio: ``class_id``), plus one video-info
+table (index ``video_id``, column ``duration`` in seconds). ``tim-bench from-tim-args`` points this
+plugin at those files. Pickles are read only with ``trust_pickle=True`` (unpickling can run code);
+the same tables as CSV (ids in a ``narration_id`` column) need no trust.
+
+Segment ids are the table's ids without the original's ``v_``/``a_`` prefixes. A missing label
+column leaves that task unlabelled (-1), as the original does for verb and noun.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tim_bench_registry import DATASETS, IGNORE_LABEL, STREAMS, DataError, SplitAnnotations, Task
+
+PICKLE_SUFFIXES = (".pkl", ".pickle")
+ID_COLUMN = "narration_id"
+#: Default task per stream: (name, number of classes, label column).
+DEFAULT_TASKS = {"visual": [("action", 3806, "action_class")], "audio": [("action", 44, "class_id")]}
+
+
+def read_frame(path: Path, trust_pickle: bool, what: str) -> pd.DataFrame:
+    """A CSV, or a pickled DataFrame only when the user trusts it."""
+    if not path.is_file():
+        raise DataError(f"Original TIM {what} file {path} does not exist; fix the path in the dataset config.")
+    if path.suffix not in PICKLE_SUFFIXES:
+        return pd.read_csv(path)
+    if not trust_pickle:
+        raise DataError(f"{path} is a pickle, which can run code when loaded; set trust_pickle=True in the dataset "
+                        f"config if you trust its source, or convert it to CSV.")
+    table = pd.read_pickle(path)
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"{path} holds a {type(table).__name__}, not the pandas DataFrame the original TIM reads.")
+    return table
+
+
+def to_seconds(column: pd.Series, ids: pd.Series, path: Path) -> np.ndarray:
+    """``HH:MM:SS.ff`` strings (the original's format) or plain seconds -> float seconds."""
+    if pd.api.types.is_numeric_dtype(column):
+        values = column.astype(float)
+    else:
+        parts = column.astype(str).str.split(":", expand=True).reindex(columns=range(3))
+        hms = parts.apply(pd.to_numeric, errors="coerce")
+        values = hms[0] * 3600 + hms[1] * 60 + hms[2]
+    bad = values.isna().to_numpy()
+    if bad.any():
+        raise DataError(f"{path}: segment {ids[bad].iloc[0]} has {column.name} '{column[bad].iloc[0]}', not "
+                        f"HH:MM:SS.ff; fix the timestamp.")
+    return values.to_numpy(np.float64)
+
+
+@DATASETS.register_module()
+class OriginalTIMAnnotations:
+    """The original TIM's annotation tables, one file per stream and split.
+
+    Args:
+        data_root: folder the file names are relative to (absolute names are used as they are).
+        files: ``{stream: {split: file}}``, e.g. ``{"visual": {"train": "AVE_train.pkl", "val": ...}}``.
+        video_info: the video-info table (``duration`` per ``video_id``).
+        tasks: ``{stream: [[name, num_classes, label_column], ...]}``; the last task of a stream is the
+            one the original calls ``action``.
+        trust_pickle: allow reading pickles.
+    """
+
+    def __init__(self, data_root: str, files: Mapping[str, Mapping[str, str]], video_info: str,
+                 tasks: Mapping[str, Sequence[Sequence]] | None = None, trust_pickle: bool = False) -> None:
+        self.root = Path(data_root)
+        unknown = set(files) - set(STREAMS)
+        if unknown:
+            raise DataError(f"OriginalTIMAnnotations files has streams {sorted(unknown)}; use {STREAMS}.")
+        self.files = {s: dict(files[s]) for s in STREAMS if files.get(s)}
+        self.video_info, self.trust_pickle = self.root / video_info, trust_pickle
+        specs = tasks if tasks is not None else DEFAULT_TASKS
+        self.columns: dict[str, str] = {}
+        task_list = []
+        for stream in self.files:
+            if not specs.get(stream):
+                raise DataError(f"OriginalTIMAnnotations has {stream} files but no {stream} tasks; add "
+                                f"tasks={{'{stream}': [[name, num_classes, label_column]]}}.")
+            for name, num_classes, column in specs[stream]:
+                task = Task(stream, str(name), int(num_classes))
+                self.columns[task.key] = str(column)
+                task_list.append(task)
+        self._tasks = tuple(task_list)
+
+    def splits(self) -> tuple[str, ...]:
+        per_stream = [set(f) for f in self.files.values()]
+        common = set.intersection(*per_stream) if per_stream else set()
+        return tuple(s for s in next(iter(self.files.values()), {}) if s in common)
+
+    def tasks(self) -> tuple[Task, ...]:
+        return self._tasks
+
+    def _durations(self) -> dict[str, float]:
+        table = read_frame(self.video_info, self.trust_pickle, "video info")
+        if "video_id" not in table.columns:
+            table = table.rename_axis("video_id").reset_index()
+        if "duration" not in table.columns:
+            raise DataError(f"{self.video_info} has no 'duration' column; the original's video info holds the "
+                            f"duration in seconds of every video_id.")
+        return dict(zip(table["video_id"].astype(str), table["duration"].astype(float)))
+
+    def _stream(self, stream: str, split: str) -> pd.DataFrame:
+        path = self.root / self.files[stream][split]
+        table = read_frame(path, self.trust_pickle, f"{stream} {split} annotation")
+        if ID_COLUMN not in table.columns:
+            table = table.rename_axis(ID_COLUMN).reset_index()
+        missing = {"video_id", "start_timestamp", "stop_timestamp"} - set(table.columns)
+        if missing:
+            raise DataError(f"{path} lacks columns {sorted(missing)}; the original TIM's annotation tables have "
+                            f"video_id, start_timestamp and stop_timestamp.")
+        ids = table[ID_COLUMN].astype(str)
+        segments = pd.DataFrame({"segment_id": ids, "video_id": table["video_id"].astype(str),
+                                 "start": to_seconds(table["start_timestamp"], ids, path),
+                                 "stop": to_seconds(table["stop_timestamp"], ids, path), "stream": stream})
+        for task in self._tasks:
+            column = self.columns[task.key]
+            if task.stream != stream or column not in table.columns:
+                segments[task.key] = IGNORE_LABEL
+                continue
+            values = pd.to_numeric(table[column], errors="coerce")
+            bad = (values.isna() | (values != values.round())).to_numpy()
+            if bad.any():
+                raise DataError(f"{path}: segment {ids[bad].iloc[0]} has {column} '{table[column][bad].iloc[0]}', "
+                                f"not a class id; fix the annotation.")
+            segments[task.key] = values.to_numpy(np.int64)
+        return segments
+
+    def load(self, split: str) -> SplitAnnotations:
+        if split not in self.splits():
+            raise DataError(f"OriginalTIMAnnotations has files for splits {self.splits()}; the config asks for "
+                            f"'{split}'.")
+        segments = pd.concat([self._stream(s, split) for s in self.files], ignore_index=True)
+        all_durations = self._durations()
+        durations = {v: all_durations[v] for v in segments["video_id"].unique() if v in all_durations}
+        labels = segments[[t.key for t in self._tasks]].to_numpy()
+        annotations = SplitAnnotations(segments=segments, durations=durations, tasks=self._tasks,
+                                       labelled=bool((labels != IGNORE_LABEL).any()))
+        annotations.validate(f"OriginalTIMAnnotations {split}")
+        return annotations

@@ -1,0 +1,35 @@
+"""The hooks a tim-bench plugin may implement (pluggy hookspecs, checked when a plugin loads).
+
+A plugin module registers its components with decorators at import time; these hooks are for
+what a decorator cannot do.
+
+>>> from tim_bench_registry import hookimpl
+>>> @hookimpl
+... def tim_bench_config_dirs():
+...     return ["/path/to/my_plugin/configs"]
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pluggy
+
+PROJECT = "tim_bench"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def tim_bench_register(registries: Mapping[str, Any]) -> None:
+    """Register components explicitly, e.g. ``registries["datasets"].register_module(module=MyData)``."""
+
+
+@hookspec
+def tim_bench_config_dirs() -> list[str]:
+    """Folders of config files this plugin ships; ``tim-bench run NAME`` searches them by file stem."""
+
+
+@hookspec
+def tim_bench_run_finished(result: Mapping[str, Any], work_dir: str) -> None:
+    """Called once on rank 0 after a run wrote its result.json (e.g. to notify an experiment tracker)."""

@@ -1,0 +1,95 @@
+"""Load every plugin (built-in, entry point or a config's custom_imports) and remember its origin.
+
+Built-in plugins are found exactly like third-party ones: through entry points in the
+``tim_bench`` group, declared in tim-bench's own pyproject.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import threading
+from collections.abc import Iterable
+from types import ModuleType
+
+import pluggy
+
+from . import hookspecs
+from .errors import UnknownPluginError
+from .registries import REGISTRIES
+
+ENTRY_POINT_GROUP = "tim_bench"
+BUILTIN_DISTRIBUTION = "tim-bench"
+
+_lock = threading.Lock()
+_manager: pluggy.PluginManager | None = None
+#: module name -> where it came from ("built-in", "entry point <dist> <version>", "custom_imports")
+_origins: dict[str, str] = {}
+
+
+def _register(pm: pluggy.PluginManager, module: ModuleType, origin: str) -> None:
+    if pm.is_registered(module):
+        return
+    pm.register(module, name=module.__name__)
+    pm.check_pending()  # a misspelt hook fails here, at load time, not mid-run
+    _origins.setdefault(module.__name__, origin)
+    for impl in pm.hook.tim_bench_register.get_hookimpls():
+        if impl.plugin is module:
+            impl.function(registries=REGISTRIES)
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager, with every entry-point plugin loaded (once)."""
+    global _manager
+    with _lock:
+        if _manager is None:
+            pm = pluggy.PluginManager(hookspecs.PROJECT)
+            pm.add_hookspecs(hookspecs)
+            for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+                dist = ep.dist.name if ep.dist is not None else "unknown"
+                origin = "built-in" if dist == BUILTIN_DISTRIBUTION else f"entry point {ep.name} ({dist})"
+                try:
+                    module = ep.load()
+                except Exception as exc:  # a broken third-party plugin must name itself
+                    raise UnknownPluginError(
+                        f"Plugin entry point '{ep.name} = {ep.value}' of distribution {dist} failed to import: "
+                        f"{exc!r}. Fix or uninstall that package."
+                    ) from exc
+                _register(pm, module, origin)
+            _manager = pm
+        return _manager
+
+
+def import_custom(modules: Iterable[str], allow_failed_imports: bool = False) -> list[ModuleType]:
+    """Import a config's ``custom_imports`` and register them as plugins."""
+    pm = plugin_manager()
+    loaded = []
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            if allow_failed_imports:
+                continue
+            raise UnknownPluginError(
+                f"custom_imports names module '{name}', which cannot be imported ({exc}); "
+                f"install it or put its folder on PYTHONPATH."
+            ) from exc
+        with _lock:
+            _register(pm, module, "custom_imports")
+        loaded.append(module)
+    return loaded
+
+
+def origin_of(obj: object) -> str:
+    """Where a registered class came from, e.g. ``built-in: tim_bench_plugins.datasets.ave``.
+
+    A class belongs to the loaded plugin module that is its own module or its closest parent
+    package; failing that, to a plugin of the same top-level package.
+    """
+    module = getattr(obj, "__module__", "") or ""
+    owners = [name for name in _origins if module == name or module.startswith(name + ".")]
+    if not owners:
+        top = module.split(".")[0]
+        owners = [name for name in _origins if name.split(".")[0] == top]
+    if not owners:
+        return f"imported directly: {module}"
+    return f"{_origins[max(owners, key=len)]}: {module}"

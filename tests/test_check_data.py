@@ -1,0 +1,72 @@
+"""`tim-bench check-data` reports counts, and names every data problem at once with exit code 1."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import tim_bench
+from tim_bench.config import load_config
+from tim_bench.data.check import check_data
+from tim_bench.synthetic.perception import make_perception
+
+DIMS = ["features.visual.dim=8", "features.audio.dim=4"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_perception(tmp_path_factory.mktemp("perception"), videos=10, visual_dim=8, audio_dim=4)
+
+
+def _config(root, **options):
+    return load_config("configs/perception_av.py", {"data_root": str(root), "features.visual.dim": 8,
+                                                    "features.audio.dim": 4, **options})
+
+
+def test_clean_data_reports_counts_and_no_problem(data):
+    report = check_data(_config(data))
+    assert report.clean, report.problems
+    text = "\n".join(report.lines)
+    assert "PerceptionTest under" in text and "splits train, val" in text
+    assert "split train:" in text and "split val:" in text and "windows of 20 s" in text
+    assert "visual_action:" in text and "audio_sound: " in text and "features: visual 8/8 videos (8-d)" in text
+    counts = report.class_counts["audio_sound"]
+    assert list(counts.columns) == ["train", "val"] and len(counts) == 17
+    train = pd.read_json(data / "all_train.json")
+    assert counts["train"].sum() == sum(len(v["sound_segments"]) for v in train.to_dict().values())
+
+
+def test_every_problem_is_named(tmp_path, data):
+    root = tmp_path / "broken"
+    make_perception(root, videos=10, visual_dim=8, audio_dim=4)
+    videos = sorted(p.stem for p in (root / "visual" / "train").glob("*.npy"))
+    (root / "visual" / "train" / f"{videos[0]}.npy").unlink()  # a missing feature file
+    values = np.load(root / "audio" / "train" / f"{videos[1]}.npy")
+    values[3, 0, 2] = np.nan
+    np.save(root / "audio" / "train" / f"{videos[1]}.npy", values)  # NaN features
+    intervals = pd.read_csv(root / "visual" / "intervals_train.csv")
+    short = intervals.video_id == videos[2]
+    intervals.loc[short, ["start_sec", "stop_sec"]] /= 3  # a time grid covering a third of its video
+    intervals.to_csv(root / "visual" / "intervals_train.csv", index=False)
+
+    report = check_data(_config(root, **{"windows.window_stride": 30.0}), splits=["train"])
+    problems = "\n".join(report.problems)
+    assert not report.clean and len(report.problems) == 4, problems
+    assert f"train: the visual features of 1 of 8 videos cannot be used ({videos[0]})" in problems
+    assert f"{videos[0]}.npy for video {videos[0]} does not exist" in problems
+    assert f"the visual feature times of 1 videos do not cover the video within 1 s ({videos[2]} ([0.00," in problems
+    assert f"1 videos hold NaN or inf audio features ({videos[1]})" in problems
+    assert "segments are queried by no window" in problems  # 20-s windows every 30 s leave gaps
+
+
+def test_cli_exit_codes(tmp_path, data):
+    clean = tim_bench("check-data", "configs/perception_av.py", "--cfg-options", f"data_root={data}", *DIMS,
+                      "--per-class")
+    assert "OK: no problems found" in clean.stdout and "class    train    val" in clean.stdout
+    wrong_dim = tim_bench("check-data", "configs/perception_av.py", "--cfg-options", f"data_root={data}",
+                          "features.visual.dim=16", "features.audio.dim=4", check=False)
+    assert wrong_dim.returncode == 1
+    assert "holds 8-d features but this stream is configured as 16-d" in wrong_dim.stdout
+    missing = tim_bench("check-data", "configs/perception_av.py", "--cfg-options", f"data_root={tmp_path / 'none'}",
+                        check=False)
+    assert missing.returncode == 1 and "cannot be opened: data_root" in missing.stdout

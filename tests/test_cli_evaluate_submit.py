@@ -1,0 +1,220 @@
+"""`tim-bench evaluate` and `tim-bench submit`: official results on real labels, exit codes, refusals."""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tim_bench.cli import evaluate, submit
+from tim_bench.evaluation.epic_official import epic100_metrics, epic_sounds_metrics
+from tim_bench.evaluation.predictions import Predictions, TaskPredictions
+from tim_bench.submission import EPIC100ActionSubmission, EPICSoundsSubmission
+from tim_bench_registry import Task, TimBenchError
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+EPIC_LABELS = DATA / "epic-kitchens-100" / "EPIC_100_validation.csv"
+SOUNDS_LABELS = DATA / "epic-sounds" / "EPIC_Sounds_validation.csv"
+pytestmark = pytest.mark.skipif(not (EPIC_LABELS.is_file() and SOUNDS_LABELS.is_file()),
+                                reason=f"real EPIC annotation files not found under {DATA}")
+
+
+def tim_bench(*argv: str) -> int:
+    """Run a subcommand under the console's contract: a TimBenchError becomes one line on stderr and exit code 2."""
+    parser = argparse.ArgumentParser(prog="tim-bench")
+    commands = parser.add_subparsers(dest="command", required=True)
+    evaluate.add_parser(commands)
+    submit.add_parser(commands)
+    args = parser.parse_args([str(a) for a in argv])
+    try:
+        return args.func(args)
+    except TimBenchError as exc:
+        print(f"tim-bench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+@pytest.fixture(scope="module")
+def epic_val() -> pd.DataFrame:
+    return pd.read_csv(EPIC_LABELS, dtype={"participant_id": str})
+
+
+@pytest.fixture(scope="module")
+def epic_predictions(epic_val) -> Predictions:
+    """Informative scores for every 20th real validation segment (unseen participants included)."""
+    rows = epic_val.iloc[::20]
+    rng = np.random.default_rng(0)
+    n = len(rows)
+    verbs, nouns = rng.normal(size=(n, 97)).astype(np.float32), rng.normal(size=(n, 300)).astype(np.float32)
+    verbs[np.arange(n), rows.verb_class] += 2.5
+    nouns[np.arange(n), rows.noun_class] += 3.0
+    ids = rows.narration_id.to_numpy()
+    by_task = {"visual_verb": TaskPredictions(ids, verbs, rows.verb_class.to_numpy()),
+               "visual_noun": TaskPredictions(ids, nouns, rows.noun_class.to_numpy())}
+    return Predictions("epic", "val", (Task("visual", "verb", 97), Task("visual", "noun", 300)), by_task)
+
+
+@pytest.fixture(scope="module")
+def epic_zip(tmp_path_factory, epic_predictions) -> Path:
+    return EPIC100ActionSubmission()(epic_predictions, tmp_path_factory.mktemp("sub") / "sub.zip")
+
+
+def _expected_epic100(epic_val: pd.DataFrame, predictions: Predictions, unseen_file: str) -> dict[str, float]:
+    folder = EPIC_LABELS.parent
+    rows = epic_val.set_index("narration_id").loc[predictions.task("visual_verb").ids]
+    return epic100_metrics(
+        predictions.task("visual_verb").logits, predictions.task("visual_noun").logits, rows.verb_class,
+        rows.noun_class, rows.participant_id, pd.read_csv(folder / "EPIC_100_tail_verbs.csv")["verb"],
+        pd.read_csv(folder / "EPIC_100_tail_nouns.csv")["noun"],
+        pd.read_csv(folder / unseen_file)["participant_id"])
+
+
+def test_evaluate_epic100_json_equals_the_official_functions(epic_zip, epic_val, epic_predictions, capsys):
+    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", EPIC_LABELS, "--json") == 0
+    printed = json.loads(capsys.readouterr().out)
+    expected = _expected_epic100(epic_val, epic_predictions, "EPIC_100_unseen_participant_ids_validation.csv")
+    assert len(expected) == 12
+    assert printed == pytest.approx(expected, abs=0)
+    assert 10 < printed["all_action_accuracy_at_1"] < 95
+
+
+def test_evaluate_prints_a_table(epic_zip, capsys):
+    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", EPIC_LABELS) == 0
+    out = capsys.readouterr().out
+    assert "tail_action_accuracy_at_1" in out and "unseen_noun_accuracy_at_1" in out
+
+
+def test_pickle_labels_need_trust_pickle(epic_zip, capsys):
+    pkl = EPIC_LABELS.with_suffix(".pkl")
+    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", pkl, "--json") == 2
+    assert "--trust-pickle" in capsys.readouterr().err
+    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", pkl, "--trust-pickle",
+                     "--json") == 0
+    from_pickle = json.loads(capsys.readouterr().out)
+    tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", EPIC_LABELS, "--json")
+    assert from_pickle == json.loads(capsys.readouterr().out)
+
+
+def test_ids_outside_the_labels_are_named(tmp_path, epic_predictions, capsys):
+    ids = epic_predictions.task("visual_verb").ids.copy()
+    ids[[0, 3]] = ["P99_01_0", "P99_01_1"]
+    other = Predictions("epic", "val", epic_predictions.tasks,
+                        {k: TaskPredictions(ids, t.logits, t.labels) for k, t in epic_predictions.by_task.items()})
+    sub = EPIC100ActionSubmission()(other, tmp_path / "sub.zip")
+    assert tim_bench("evaluate", sub, "--challenge", "epic-100-action", "--labels", EPIC_LABELS) == 2
+    err = capsys.readouterr().err
+    assert f"2 of the {len(ids)} segments" in err and "(first P99_01_0, P99_01_1)" in err
+
+
+def test_missing_default_subset_files_leave_their_metrics_out(tmp_path, epic_zip, capsys):
+    labels = tmp_path / "EPIC_100_validation.csv"
+    shutil.copy(EPIC_LABELS, labels)
+    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", labels, "--json") == 0
+    captured = capsys.readouterr()
+    assert sorted(json.loads(captured.out)) == sorted(f"all_{t}_accuracy_at_{k}" for t in ("verb", "noun", "action")
+                                                      for k in (1, 5))
+    assert "EPIC_100_tail_verbs.csv is not beside" in captured.err
+
+
+def test_the_test_unseen_file_on_validation_warns_and_drops_unseen(epic_zip, capsys):
+    unseen_test = EPIC_LABELS.parent / "EPIC_100_unseen_participant_ids_test.csv"
+    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", EPIC_LABELS,
+                     "--unseen-participants", unseen_test, "--json") == 0
+    captured = capsys.readouterr()
+    assert not any(k.startswith("unseen_") for k in json.loads(captured.out))
+    assert "no evaluated segment belongs to the participants" in captured.err
+
+
+def test_evaluate_sounds_with_and_without_background(tmp_path, capsys):
+    labels = pd.read_csv(SOUNDS_LABELS)
+    rows = pd.concat([labels[labels.class_id == 13], labels.iloc[::10]]).drop_duplicates("annotation_id")
+    rng = np.random.default_rng(1)
+    scores = rng.normal(size=(len(rows), 44)).astype(np.float32)
+    scores[np.arange(len(rows)), rows.class_id] += 2.0
+    ids = rows.annotation_id.to_numpy()
+    predictions = Predictions("epic", "val", (Task("audio", "interaction", 44),),
+                              {"audio_interaction": TaskPredictions(ids, scores, rows.class_id.to_numpy())})
+    sub = EPICSoundsSubmission()(predictions, tmp_path / "sounds.zip")
+    for flag, keep in (((), slice(None)), (("--exclude-background",), rows.class_id.to_numpy() != 13)):
+        assert tim_bench("evaluate", sub, "--challenge", "epic-sounds", "--labels", SOUNDS_LABELS, "--json", *flag) == 0
+        expected = epic_sounds_metrics(scores[keep], rows.class_id.to_numpy()[keep])
+        assert json.loads(capsys.readouterr().out) == expected
+
+
+def test_evaluate_usage_errors_exit_2(epic_zip, tmp_path, capsys):
+    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-sounds", "--labels", SOUNDS_LABELS) == 2
+    assert "is a epic-100-action submission, but --challenge is epic-sounds" in capsys.readouterr().err
+    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", EPIC_LABELS,
+                     "--exclude-background") == 2
+    assert tim_bench("evaluate", tmp_path / "none.zip", "--challenge", "epic-100-action", "--labels", EPIC_LABELS) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        tim_bench("evaluate", epic_zip, "--challenge", "epic-55", "--labels", EPIC_LABELS)
+    assert exc.value.code == 2
+
+
+def test_submit_writes_checks_and_exports(tmp_path, epic_predictions, capsys):
+    npz = epic_predictions.save(tmp_path / "val.npz")
+    out, original = tmp_path / "sub.zip", tmp_path / "orig.pt"
+    assert tim_bench("submit", npz, "--challenge", "epic-100-action", "--out", out, "--sls-pt", "1") == 0
+    assert "holds the 'val' split" in capsys.readouterr().err
+    assert tim_bench("submit", npz, "--challenge", "epic-100-action", "--out", out) == 2
+    assert "already exists; pass --force" in capsys.readouterr().err
+    assert tim_bench("submit", npz, "--challenge", "epic-100-action", "--out", out, "--t-mod", "1") == 2
+    timestamps = tmp_path / "ts.csv"
+    pd.DataFrame({"narration_id": epic_predictions.task("visual_verb").ids[1:]}).to_csv(timestamps, index=False)
+    assert tim_bench("submit", npz, "--challenge", "epic-100-action", "--out", tmp_path / "b.zip",
+                     "--timestamps", timestamps) == 2
+    assert "hold 1 segments that" in capsys.readouterr().err
+    assert not (tmp_path / "b.zip").exists()
+    # these predictions lack the action task of the original dict: refused before either file is written
+    assert tim_bench("submit", npz, "--challenge", "epic-100-action", "--out", tmp_path / "c.zip",
+                     "--original-dict", original) == 2
+    assert "hold no visual action or audio task" in capsys.readouterr().err
+    assert not (tmp_path / "c.zip").exists() and not original.exists()
+    assert tim_bench("submit", npz, "--challenge", "epic-sounds", "--out", tmp_path / "s.zip") == 2
+    assert "have no task 'audio_interaction'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        tim_bench("submit", npz, "--challenge", "epic-100-action", "--out", out, "--sls-td", "6")
+    assert exc.value.code == 2
+
+
+def test_submit_original_dict(tmp_path, epic_predictions):
+    tasks = epic_predictions.tasks + (Task("visual", "action", 3, ("0,1", "2,5", "3,3")),)
+    by_task = dict(epic_predictions.by_task)
+    ids = epic_predictions.task("visual_verb").ids
+    by_task["visual_action"] = TaskPredictions(ids, np.zeros((len(ids), 3), np.float32), np.full(len(ids), -1))
+    npz = Predictions("epic", "test", tasks, by_task).save(tmp_path / "test.npz")
+    assert tim_bench("submit", npz, "--challenge", "epic-100-action", "--out", tmp_path / "sub.zip",
+                     "--original-dict", tmp_path / "orig.pt") == 0
+    exported = torch.load(tmp_path / "orig.pt", weights_only=True)
+    assert exported["v_narration_ids"] == ids.tolist() and exported["action"].shape == (len(ids), 3)
+
+
+CONSOLE = shutil.which("tim-bench") or shutil.which("tim-bench", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(CONSOLE is None, reason="the tim-bench console command is not installed")
+def test_console_evaluate_and_submit(tmp_path, epic_zip, epic_predictions, epic_val):
+    listed = subprocess.run([CONSOLE, "--help"], capture_output=True, text=True, check=False).stdout
+    if "evaluate" not in listed or "submit" not in listed:
+        pytest.skip("tim_bench/cli/main.py does not list the evaluate and submit subcommands yet")
+    result = subprocess.run([CONSOLE, "evaluate", str(epic_zip), "--challenge", "epic-100-action", "--labels",
+                             str(EPIC_LABELS), "--json"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    expected = _expected_epic100(epic_val, epic_predictions, "EPIC_100_unseen_participant_ids_validation.csv")
+    assert json.loads(result.stdout) == expected
+    npz = epic_predictions.save(tmp_path / "val.npz")
+    command = [CONSOLE, "submit", str(npz), "--challenge", "epic-100-action", "--out", str(tmp_path / "s.zip")]
+    assert subprocess.run(command, capture_output=True, check=False).returncode == 0
+    refused = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    bad = subprocess.run([CONSOLE, "evaluate", str(epic_zip), "--challenge", "epic-100-action", "--labels",
+                          str(EPIC_LABELS.with_suffix(".pkl"))], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "--trust-pickle" in bad.stderr

@@ -1,0 +1,235 @@
+"""`tim-bench from-tim-args` converts every command of the original TIM README, and the AVE one trains.
+
+The README's commands are read from shared/reference/original_recognition_README.md; its
+``<channel-size-...>`` placeholders get each recipe's feature widths.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from mmengine.config import Config
+
+from helpers import tim_bench
+from tim_bench.config import load_config
+from tim_bench.from_tim_args import ConversionError, convert, render_config
+
+README = Path(__file__).resolve().parents[2] / "shared" / "reference" / "original_recognition_README.md"
+#: README command (in order) -> (name, visual dim, audio dim)
+RECIPES = [("epic_av", 1024, 2304), ("perception_av", 1024, 2304), ("ave_vgg", 512, 128),
+           ("ave_omnivore_asf", 1024, 2304)]
+VISUAL_ONLY = ["--data_modality", "visual", "--model_modality", "visual"]  # the README's note under the EPIC command
+
+
+def readme_commands() -> dict[str, list[str]]:
+    """The five training commands: the README's four, plus EPIC visual-only from its note."""
+    if not README.is_file():
+        pytest.skip(f"{README} not found")
+    text = README.read_text(encoding="utf-8")
+    blocks = [b.replace("\\\n", " ") for b in re.findall(r"```\[bash\]\n(python scripts/run_net.py.*?)```", text, re.S)]
+    assert len(blocks) == len(RECIPES)
+    commands = {}
+    for block, (name, visual, audio) in zip(blocks, RECIPES):
+        argv = shlex.split(block.replace("<channel-size-of-visual-features>", str(visual))
+                           .replace("<channel-size-of-audio-features>", str(audio)))
+        commands[name] = argv
+    commands["epic_visual"] = commands["epic_av"] + VISUAL_ONLY
+    return commands
+
+
+def variant(argv: list[str], mode: str, checkpoint: str = "/path/to/pretrained_model") -> list[str]:
+    """The README's validate / extract variant: --train -> --MODE plus --pretrained_model."""
+    return [f"--{mode}" if a == "--train" else a for a in argv] + ["--pretrained_model", checkpoint]
+
+
+def as_config(conversion, argv: list[str], tmp_path: Path) -> Config:
+    path = tmp_path / "converted.py"
+    path.write_text(render_config(conversion, argv))
+    return load_config(path)  # refuses any key tim-bench does not know
+
+
+@pytest.mark.parametrize("name", ["epic_av", "epic_visual", "perception_av", "ave_vgg", "ave_omnivore_asf"])
+def test_training_command_converts_to_a_valid_config(name, tmp_path):
+    argv = readme_commands()[name]
+    conversion = convert(argv, "cfg.py")
+    cfg = as_config(conversion, argv, tmp_path)
+    assert conversion.command == ["tim-bench", "run", "cfg.py", "--work-dir", "/path/to/output"]
+    assert cfg.data_root == "/path/to" and cfg.work_dir == "/path/to/output"
+    assert cfg.splits.to_dict() == {"train": "train", "val": "val", "test": None}
+    assert cfg.train_cfg.batch_size == 64 and cfg.train_cfg.max_epochs == 100 and cfg.loss.label_smoothing == 0.2
+    text = render_config(conversion, argv)
+    assert "# Trusting pickles: trust_pickle=True" in text and "python scripts/run_net.py" in text
+    features = cfg.features.to_dict()
+    assert all(f["trust_pickle"] for f in features.values())
+    datasets = cfg.dataset if isinstance(cfg.dataset, list) else [cfg.dataset]
+    assert all(d["trust_pickle"] for d in datasets)
+    expected = {
+        "epic_av": dict(windows=(50, 0.2, 3), dropout=(0.5, 0.5), d_model=512, audio_weight=0.01, pool=False,
+                        streams={"visual", "audio"}, datasets=["EPIC100", "EPICSounds"]),
+        "epic_visual": dict(windows=(50, 0.2, 3), dropout=(0.5, 0.5), d_model=512, audio_weight=1.0, pool=False,
+                            streams={"visual"}, datasets=["EPIC100"]),
+        "perception_av": dict(windows=(50, 0.2, 2), dropout=(0.1, 0.1), d_model=512, audio_weight=1.0, pool=False,
+                              streams={"visual", "audio"}, datasets=["OriginalTIMAnnotations"]),
+        "ave_vgg": dict(windows=(10, 1.0, 1), dropout=(0.1, 0.1), d_model=256, audio_weight=0.1, pool=True,
+                        streams={"visual", "audio"}, datasets=["OriginalTIMAnnotations"]),
+        "ave_omnivore_asf": dict(windows=(25, 0.2, 2), dropout=(0.1, 0.5), d_model=256, audio_weight=1.0,
+                                 pool=False, streams={"visual", "audio"}, datasets=["OriginalTIMAnnotations"]),
+    }[name]
+    w = cfg.windows
+    assert (w.num_feats, w.feat_gap, w.feat_stride) == expected["windows"]
+    assert (cfg.model.feat_dropout, cfg.model.seq_dropout) == expected["dropout"]
+    assert cfg.model.d_model == expected["d_model"] and cfg.model.pool_features == expected["pool"]
+    assert cfg.loss.stream_weights.audio == expected["audio_weight"]
+    assert set(features) == expected["streams"] and [d["type"] for d in datasets] == expected["datasets"]
+    if name.startswith("ave"):
+        assert cfg.train_cfg.lr == 5e-4 and cfg.loss.lambda_drloc == 0.1 and cfg.loss.mixup_alpha == 0.5
+        assert cfg.evaluator.type == "AVEAccuracy"
+        assert cfg.dataset.tasks.to_dict() == {"visual": [["event", 29, "action_class"]],
+                                               "audio": [["event", 29, "class_id"]]}
+    if name == "perception_av":
+        assert cfg.evaluator.type == "PerceptionMetrics"
+        assert cfg.dataset.files.visual.to_dict() == {"train": "perception_test_action_train_annotations",
+                                                      "val": "perception_test_action_validation_annotations"}
+    if name == "epic_av":
+        assert datasets[0]["num_actions"] == 3806 and cfg.evaluator.main_metric == "all_action_accuracy_at_1"
+        assert features["visual"]["intervals"] == {"train": "epic_100_train_visual_feature_intervals",
+                                                   "val": "epic_100_validation_visual_feature_intervals"}
+
+
+@pytest.mark.parametrize("name", ["epic_av", "epic_visual", "perception_av", "ave_vgg", "ave_omnivore_asf"])
+def test_validate_and_extract_variants_convert_to_test_and_predict(name, tmp_path):
+    argv = readme_commands()[name]
+    validate = convert(variant(argv, "validate"), "cfg.py")
+    assert validate.command == ["tim-bench", "test", "cfg.py", "/path/to/pretrained_model", "--split", "val",
+                                "--work-dir", "/path/to/output", "--trust-checkpoint"]
+    cfg = as_config(validate, variant(argv, "validate"), tmp_path)
+    assert cfg.splits.val == "val" and cfg.splits.train is None
+    extract = convert(variant(argv, "extract_feats"), "cfg.py")
+    val_pickle = argv[argv.index("--video_val_action_pickle") + 1]
+    assert extract.command[:4] == ["tim-bench", "predict", "cfg.py", "/path/to/pretrained_model"]
+    assert extract.command[-2:] == ["--original-dict",
+                                    f"/path/to/output/features/{Path(val_pickle).name}_features.pkl"]
+    assert any("torch.load(path, weights_only=True)" in note for note in extract.notes)
+
+
+def test_eval_split_follows_the_original_rule_on_the_pickle_name():
+    argv = readme_commands()["ave_omnivore_asf"]
+    for name, split in (("AVE_test_annotations.pkl", "test"), ("AVE_train_x.pkl", "train"),
+                        ("AVE_validation.pkl", "val")):
+        renamed = [f"/path/to/{name}" if a == "/path/to/AVE_validation_annotations" else a for a in argv]
+        conversion = convert(variant(renamed, "extract_feats"))
+        assert conversion.config["splits"]["val"] == split
+        assert conversion.config["dataset"]["files"]["visual"] == {split: name}
+        assert conversion.config["features"]["visual"]["intervals"] == {
+            split: "AVE_validation_visual_feature_intervals"}
+
+
+def test_flags_outside_the_recipe_map_to_their_config_keys():
+    argv = readme_commands()["ave_omnivore_asf"] + [
+        "--num-gpus", "4", "-b", "128", "--workers", "8", "--enable_amp", "False", "--early_stop_period", "3",
+        "--seed", "7", "--window_stride", "2", "--finetune_epochs", "30", "-p", "10", "--nhead", "4"]
+    conversion = convert(argv, "cfg.py")
+    cfg = conversion.config
+    assert conversion.command[:4] == ["torchrun", "--nproc_per_node=4", "-m", "tim_bench.cli.main"]
+    assert cfg["train_cfg"]["batch_size"] == 32 and cfg["train_cfg"]["num_workers"] == 2
+    assert cfg["train_cfg"]["amp"] is False and cfg["train_cfg"]["grad_clip"] is None
+    assert cfg["train_cfg"]["early_stop_patience"] == 4 and cfg["train_cfg"]["max_epochs"] == 30
+    assert cfg["seed"] == 7 and cfg["windows"]["window_stride"] == 2.0 and cfg["model"]["nhead"] == 4
+    assert any(note.startswith("--print-freq has no effect") for note in conversion.notes)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--bogus_flag", "1"], "Unknown original TIM flags: --bogus_flag 1"),
+    (["--enable_wandb_log"], "--enable_wandb_log"),
+    (["--pretrained_model", "x.pth.tar"], "--pretrained_model with --train"),
+    (["--include_verb_noun", "True"], "--dataset ave with verb and noun heads"),
+    (["--num_class", "5"], "--num_class"),
+    (["--validate"], "Give exactly one of --train, --validate, --extract_feats"),
+    (["--lr", "fast"], "invalid float value: 'fast'"),
+])
+def test_unknown_and_unsupported_flags_are_named(extra, message):
+    with pytest.raises(ConversionError, match=re.escape(message)):
+        convert(readme_commands()["ave_vgg"] + extra)
+
+
+def test_a_missing_input_flag_is_named():
+    argv = readme_commands()["perception_av"]
+    cut = argv.index("--audio_val_context_pickle")
+    with pytest.raises(ConversionError, match="lacks --audio_val_context_pickle"):
+        convert(argv[:cut] + argv[cut + 2:])
+
+
+def write_original_ave(root: Path, videos: int = 12, visual_dim: int = 8, audio_dim: int = 6, seed: int = 0) -> None:
+    """Synthetic AVE in the original TIM's own layout: annotation, video-info and interval pickles named as
+    in its README (plus .pkl) and ``<data_path>/<split>/<video>.npy`` features ([10, 1, 7, 7, Dv] VGG maps,
+    [10, 1, Da] audio), with each second's class planted in both streams."""
+    rng = np.random.default_rng(seed)
+    protos_v, protos_a = rng.standard_normal((29, visual_dim)) * 2, rng.standard_normal((29, audio_dim)) * 2
+    stamp = [f"00:00:{s:02d}.00" for s in range(11)]
+    info, tables = [], {"train": [], "val": []}
+    for i in range(videos):
+        split, video = ("train" if i < videos * 2 // 3 else "val"), f"ave{i:03d}"
+        info.append((video, 10.0))
+        event, start, end = int(rng.integers(28)), int(rng.integers(0, 5)), int(rng.integers(6, 11))
+        labels = np.where((np.arange(10) >= start) & (np.arange(10) < end), event, 28)
+        visual = rng.standard_normal((10, 1, 7, 7, visual_dim)).astype(np.float32)
+        visual[:, 0, 3, 3] += protos_v[labels]
+        audio = (rng.standard_normal((10, 1, audio_dim)) + protos_a[labels][:, None]).astype(np.float32)
+        for stream, values in (("visual", visual), ("audio", audio)):
+            (root / f"AVE_{stream}_features" / split).mkdir(parents=True, exist_ok=True)
+            np.save(root / f"AVE_{stream}_features" / split / f"{video}.npy", values)
+        tables[split] += [(f"{video}_{s}", video, stamp[s], stamp[s + 1], int(labels[s]), s) for s in range(10)]
+    pd.DataFrame(info, columns=["video_id", "duration"]).set_index("video_id").to_pickle(root / "AVE_video_metadata.pkl")
+    names = {"train": ("AVE_train_annotations", "AVE_visual_feature_intervals", "AVE_train_audio_feature_intervals"),
+             "val": ("AVE_validation_annotations", "AVE_validation_visual_feature_intervals",
+                     "AVE_audio_feature_intervals")}
+    for split, rows in tables.items():
+        table = pd.DataFrame(rows, columns=["narration_id", "video_id", "start_timestamp", "stop_timestamp",
+                                            "action_class", "second"])
+        table["class_id"] = table["action_class"]
+        table.drop(columns="second").set_index("narration_id").to_pickle(root / f"{names[split][0]}.pkl")
+        intervals = pd.DataFrame({"video_id": table["video_id"], "start_sec": table["second"].astype(float),
+                                  "stop_sec": table["second"] + 1.0, "narration_sec": table["second"] + 0.5})
+        for name in names[split][1:]:
+            intervals.to_pickle(root / f"{name}.pkl")
+
+
+def original_ave_command(root: Path, out: Path, visual_dim: int = 8, audio_dim: int = 6) -> list[str]:
+    """The README's AVE VGG command with /path/to -> root, .pkl on every pickle and the given widths."""
+    argv = readme_commands()["ave_vgg"]
+    dims = {"--visual_input_dim": str(visual_dim), "--audio_input_dim": str(audio_dim)}
+    fixed: list[str] = []
+    for token in argv:
+        previous = fixed[-1] if fixed else ""
+        if previous in dims:
+            fixed.append(dims[previous])
+        elif token.startswith("/path/to/"):
+            path = token.replace("/path/to/output", str(out)).replace("/path/to", str(root))
+            fixed.append(path + ".pkl" if previous.endswith("_pickle") else path)
+        else:
+            fixed.append(token)
+    return fixed
+
+
+@pytest.mark.slow
+def test_converted_ave_command_trains_on_the_original_layout(tmp_path):
+    root, out = tmp_path / "AVE", tmp_path / "output"
+    write_original_ave(root)
+    argv = original_ave_command(root, out)
+    proc = tim_bench("from-tim-args", "--out", str(tmp_path / "ave.py"), "--", *argv)
+    assert f"run: tim-bench run {tmp_path / 'ave.py'} --work-dir {out}" in proc.stdout
+    tim_bench("check-data", str(tmp_path / "ave.py"))
+    tim_bench("run", str(tmp_path / "ave.py"), "--work-dir", str(out), "--results-dir", str(tmp_path / "results"),
+              "--cfg-options", "model.d_model=32", "model.num_layers=1", "train_cfg.max_epochs=1",
+              "train_cfg.num_workers=0")
+    result = json.loads((out / "result.json").read_text())
+    assert result["dataset"] == "OriginalTIMAnnotations" and result["split"] == "val"
+    assert set(result["metrics"]) == {"acc_visual", "acc_audio", "acc_fused"}
+    best = torch.load(out / "best.pth", weights_only=True)
+    assert "pool.affine_video.weight" in best["model"]  # AVGA pooling, as --apply_feature_pooling True asks

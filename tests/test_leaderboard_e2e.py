@@ -1,0 +1,82 @@
+"""End to end: a two-config, two-seed suite on tiny synthetic AVE with the real runner, then every table format."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from test_leaderboard_cli import cli
+from test_leaderboard_html import browser_for  # noqa: F401 - pytest fixture
+from test_leaderboard_suite import write_config
+from test_leaderboard_tables import latex_numbers, markdown_tables
+from tim_bench.cli.main import main
+from tim_bench.leaderboard.store import load_records
+
+TINY = {"train_cfg": "dict(max_epochs=1, batch_size=32)", "test_cfg": "dict(batch_size=64)"}
+
+
+@pytest.mark.slow
+def test_suite_then_every_format(tmp_path: Path, monkeypatch, capsys, browser_for) -> None:  # noqa: F811
+    monkeypatch.chdir(tmp_path)
+    assert main(["make-synthetic", "ave", "data", "--videos", "30", "--seed", "0", "--visual-dim", "8",
+                 "--audio-dim", "8"]) == 0
+    data = repr(str(tmp_path / "data"))
+    a = write_config(tmp_path, "tiny_a", data_root=data, model="dict(d_model=32, num_layers=1)", **TINY)
+    b = write_config(tmp_path, "tiny_b", data_root=data, model="dict(d_model=16, nhead=4, num_layers=1)", **TINY)
+    broken = write_config(tmp_path, "tiny_broken", data_root=repr(str(tmp_path / "no_data")), **TINY)
+
+    # a failing config is reported at the end and does not stop the others
+    assert cli("suite", a, broken, b, "--seeds", "0", "1", "--work-dir-root", "work") == 1
+    out = capsys.readouterr().out
+    assert "2 of 6 runs failed" in out and len(re.findall(r"tiny_broken\.py\s+\d\s+failed", out)) == 2
+    assert "AVE (Audio-Visual Event)" in out  # the leaderboard is printed at the end
+    stored = load_records()
+    assert sorted((r["config_name"], r["seed"]) for r in stored) == [("tiny_a", 0), ("tiny_a", 1), ("tiny_b", 0),
+                                                                      ("tiny_b", 1)]
+    for record in stored:
+        plots = {p.name for p in (Path(record["work_dir"]) / "plots").iterdir()}
+        assert {"curves.png", "per_class_visual_event.png", "confusion_audio_event.png"} <= plots
+
+    # re-running adds nothing; --rerun adds a run
+    assert cli("suite", a, b, "--seeds", "0", "1") == 0
+    assert capsys.readouterr().out.count("skipped") == 4 and len(load_records()) == 4
+    assert cli("suite", a, "--seeds", "1", "--rerun") == 0
+    assert len(load_records()) == 5
+
+    # tiny synthetic runs are far from the published AVE number, unless the tolerance is huge
+    assert cli("suite", a, b, "--seeds", "0", "--against-reference") == 3
+    assert "OUTSIDE" in capsys.readouterr().out
+    assert cli("suite", a, b, "--seeds", "0", "--against-reference", "--tolerance", "100") == 0
+    capsys.readouterr()
+
+    for fmt in ("md", "csv", "latex", "html"):
+        assert cli("leaderboard", "--format", fmt) == 0
+    board = tmp_path / "leaderboard"
+    csv = pd.read_csv(board / "leaderboard.csv")
+    measured = csv[csv["kind"] == "measured"].set_index("config")
+    assert sorted(measured.index) == ["tiny_a", "tiny_b"]  # seeds of one config share a row
+    assert measured.loc["tiny_a", "runs"] == 3 and measured.loc["tiny_a", "seeds"] == "0 1 1"
+    assert measured["acc_fused_std"].notna().all()
+    assert list(csv["kind"]) == ["reference", "measured", "measured"]
+    md = markdown_tables((board / "README.md").read_text())["AVE"]
+    assert len(md) == 1 + 3 and md[0][:4] == ["config", "split", "seeds", "fused"]
+    tex = latex_numbers((board / "leaderboard.tex").read_text())["ave"]
+    for row, values in zip(csv.itertuples(), tex):
+        for metric, value in zip(("acc_fused", "acc_visual", "acc_audio"), values):
+            csv_value = getattr(row, metric)
+            assert (value is None and pd.isna(csv_value)) or value == pytest.approx(csv_value, abs=0.005)
+
+    browser = browser_for(board / "index.html")
+    assert len(browser.column("AVE", "measured", 0)) == 2 and len(browser.column("AVE", "reference", 0)) == 1
+    assert browser.eval("document.querySelectorAll('tbody.measured a[href$=\"curves.png\"]').length") == 5
+    browser.click("table[data-dataset='AVE'] thead th:nth-child(1)")  # config, A-Z
+    assert browser.column("AVE", "measured", 0) == ["tiny_a", "tiny_b"]
+    browser.click("table[data-dataset='AVE'] thead th:nth-child(1)")  # Z-A
+    assert browser.column("AVE", "measured", 0) == ["tiny_b", "tiny_a"]
+
+    run_ids = {(r["config_name"], r["seed"]): r["run_id"] for r in load_records()}
+    assert cli("compare", run_ids["tiny_a", 0], run_ids["tiny_b", 0]) == 0
+    out = capsys.readouterr().out
+    assert "Paired bootstrap over segments" in out and "visual_event" in out and "audio_event" in out

@@ -1,0 +1,100 @@
+"""The results store: one file per run, complete or absent, never overwritten; lookup by id, prefix or path."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tim_bench.leaderboard.errors import LeaderboardError
+from tim_bench.leaderboard.store import RECORD_KEYS, add_record, find_record, load_records, read_record
+
+
+def make_record(run_id: str = "20261124T214500-ave_a-s0-000000", **overrides: Any) -> dict[str, Any]:
+    """A complete run record with made-up values (shared by the leaderboard tests)."""
+    record = {
+        "run_id": run_id, "config_name": "ave_a", "config_path": "/configs/ave_a.py", "config_hash": "a" * 64,
+        "dataset": "AVE", "features": {"visual": "VGG-19 7x7x512", "audio": "VGGish 128"},
+        "model": "TIM d32 L1 H8 +AVGA", "seed": 0, "split": "test",
+        "metrics": {"acc_fused": 70.0, "acc_visual": 60.0, "acc_audio": 50.0},
+        "val_metrics": {"acc_fused": 71.0}, "main_metric": "acc_fused", "epochs_trained": 1, "best_epoch": 1,
+        "wall_time_s": 1.5, "device": "cpu", "torch_version": "2.13.0", "package_versions": {"torch": "2.13.0"},
+        "git_revision": None, "git_dirty": None, "work_dir": "/nonexistent/work", "predictions": "/nonexistent/p.npz",
+        "created": "2026-11-24T21:45:00+00:00",
+    }
+    record.update(overrides)
+    return record
+
+
+def test_add_record_writes_one_readable_file_per_run(tmp_path: Path) -> None:
+    path = add_record(make_record(), tmp_path)
+    assert path == tmp_path / "20261124T214500-ave_a-s0-000000.json"
+    assert json.loads(path.read_text()) == make_record()
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
+
+
+def test_add_record_defaults_to_leaderboard_results_under_cwd(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = add_record(make_record(), None)
+    assert path.parent == tmp_path / "leaderboard" / "results"
+
+
+def test_add_record_refuses_to_overwrite_and_keeps_the_first(tmp_path: Path) -> None:
+    add_record(make_record(metrics={"acc_fused": 1.0}), tmp_path)
+    with pytest.raises(LeaderboardError, match="already holds"):
+        add_record(make_record(metrics={"acc_fused": 2.0}), tmp_path)
+    assert load_records(tmp_path)[0]["metrics"] == {"acc_fused": 1.0}
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_add_record_names_missing_keys_and_bad_ids(tmp_path: Path) -> None:
+    record = make_record()
+    del record["git_dirty"], record["seed"]
+    with pytest.raises(LeaderboardError, match=r"lacks keys \['seed', 'git_dirty'\]"):
+        add_record(record, tmp_path)
+    with pytest.raises(LeaderboardError, match="cannot be a file name"):
+        add_record(make_record(run_id="../escape"), tmp_path)
+    assert set(make_record()) == set(RECORD_KEYS)
+
+
+def test_numpy_values_and_nan_become_plain_json(tmp_path: Path) -> None:
+    path = add_record(make_record(metrics={"acc_fused": np.float32(0.5), "acc_audio": float("nan")},
+                                  seed=np.int64(3)), tmp_path)
+    text = path.read_text()
+    assert "NaN" not in text
+    assert json.loads(text)["metrics"] == {"acc_fused": 0.5, "acc_audio": None} and json.loads(text)["seed"] == 3
+
+
+def test_load_records_merges_folders_oldest_first(tmp_path: Path) -> None:
+    add_record(make_record("r-new", created="2026-11-25T00:00:00+00:00"), tmp_path / "a")
+    add_record(make_record("r-old", created="2026-11-20T00:00:00+00:00"), tmp_path / "b")
+    assert [r["run_id"] for r in load_records([tmp_path / "a", tmp_path / "b", tmp_path / "missing"])] == \
+        ["r-old", "r-new"]
+
+
+def test_a_broken_store_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "broken.json").write_text("{")
+    with pytest.raises(LeaderboardError, match=r"broken\.json is not valid JSON"):
+        load_records(tmp_path)
+    (tmp_path / "broken.json").write_text("{}")
+    with pytest.raises(LeaderboardError, match=r"broken\.json is not a run record"):
+        read_record(tmp_path / "broken.json")
+
+
+def test_find_record_by_id_prefix_path_and_work_dir(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    add_record(make_record("20261124T1-ave_a-s0-aaaaaa"), store)
+    add_record(make_record("20261124T1-ave_a-s1-bbbbbb"), store)
+    assert find_record("20261124T1-ave_a-s1-bbbbbb", store)["run_id"].endswith("bbbbbb")
+    assert find_record("20261124T1-ave_a-s0", store)["run_id"].endswith("aaaaaa")
+    with pytest.raises(LeaderboardError, match="ambiguous"):
+        find_record("20261124T1", store)
+    with pytest.raises(LeaderboardError, match=r"No run 'zzz' in the results store .*store"):
+        find_record("zzz", store)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "result.json").write_text(json.dumps(make_record("from-work-dir")))
+    assert find_record(str(work), store)["run_id"] == "from-work-dir"
+    assert find_record(str(work / "result.json"), store)["run_id"] == "from-work-dir"

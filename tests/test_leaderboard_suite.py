@@ -1,0 +1,90 @@
+"""`suite` logic with a stand-in runner: skipping stored runs, --rerun, going on past failures, reference checks."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from test_leaderboard_store import make_record
+from tim_bench.config import config_hash, load_config
+from tim_bench.leaderboard.reference import load_references
+from tim_bench.config import recipe_hash
+from tim_bench.leaderboard.store import add_record, load_records
+from tim_bench.leaderboard.suite import check_against_reference, run_suite
+
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py"
+
+
+def write_config(folder: Path, name: str, **lines: str) -> Path:
+    """A config inheriting the shipped AVE recipe, with extra ``key = value`` lines."""
+    path = folder / f"{name}.py"
+    path.write_text("\n".join([f"_base_ = [{str(REPO_CONFIG)!r}]", *(f"{k} = {v}" for k, v in lines.items())]) + "\n")
+    return path
+
+
+class FakeRunner:
+    """Stores a record as run_experiment would, without training; fails for configs named in ``fail``."""
+
+    def __init__(self, fail: tuple[str, ...] = ()) -> None:
+        self.calls: list[tuple[str, int, str]] = []
+        self.fail = fail
+
+    def __call__(self, config: str, options: dict[str, Any], work_dir: str, results_dir: str) -> dict[str, Any]:
+        cfg = load_config(config, options)
+        self.calls.append((cfg["_name"], cfg.seed, work_dir))
+        if cfg["_name"] in self.fail:
+            raise RuntimeError(f"{cfg['_name']} exploded")
+        record = make_record(f"run{len(self.calls)}-{cfg['_name']}-s{cfg.seed}", config_name=cfg["_name"],
+                             config_hash=config_hash(cfg), recipe_hash=recipe_hash(cfg), seed=cfg.seed,
+                             work_dir=work_dir)
+        add_record(record, results_dir)
+        return record
+
+
+def test_runs_every_config_and_seed_then_skips_them_unless_rerun(tmp_path: Path) -> None:
+    configs = [write_config(tmp_path, "tiny_a"), write_config(tmp_path, "tiny_b", model="dict(d_model=16)")]
+    store, runner = tmp_path / "store", FakeRunner()
+    outcomes = run_suite(configs, [0, 1], results_dir=store, work_root=tmp_path / "work", runner=runner)
+    assert [(Path(o.config).stem, o.seed, o.status) for o in outcomes] == \
+        [("tiny_a", 0, "ran"), ("tiny_a", 1, "ran"), ("tiny_b", 0, "ran"), ("tiny_b", 1, "ran")]
+    work_dirs = [w for *_, w in runner.calls]
+    assert len(set(work_dirs)) == 4 and all(Path(w).parent.parent == tmp_path / "work" for w in work_dirs)
+    assert len(load_records(store)) == 4
+
+    again = run_suite(configs, [0, 1], results_dir=store, runner=runner)
+    assert [o.status for o in again] == ["skipped"] * 4 and len(runner.calls) == 4
+    assert {o.record["run_id"] for o in again} == {o.record["run_id"] for o in outcomes}
+
+    rerun = run_suite(configs[:1], [1, 2], results_dir=store, rerun=True, runner=runner)
+    assert [o.status for o in rerun] == ["ran", "ran"] and len(load_records(store)) == 6
+
+
+def test_a_failing_config_does_not_stop_the_others(tmp_path: Path) -> None:
+    configs = [write_config(tmp_path, "tiny_bad"), tmp_path / "missing.py", write_config(tmp_path, "tiny_good")]
+    outcomes = run_suite(configs, [0], results_dir=tmp_path / "store", work_root=tmp_path / "w",
+                         runner=FakeRunner(fail=("tiny_bad",)))
+    assert [o.status for o in outcomes] == ["failed", "failed", "ran"]
+    assert outcomes[0].error == "RuntimeError: tiny_bad exploded"
+    assert "missing.py does not exist" in outcomes[1].error
+    assert [r["config_name"] for r in load_records(tmp_path / "store")] == ["tiny_good"]
+
+
+def test_without_seeds_each_config_runs_with_its_own(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "tiny_seeded", seed="7")
+    (outcome,) = run_suite([config], None, results_dir=tmp_path / "store", work_root=tmp_path / "w",
+                           runner=FakeRunner())
+    assert (outcome.status, outcome.seed, outcome.record["seed"]) == ("ran", 7, 7)
+
+
+def test_reference_check_uses_the_published_row_and_tolerance() -> None:
+    refs = load_references()
+    close = make_record("close", metrics={"acc_visual": 77.0, "acc_fused": 10.0})
+    far = make_record("far", metrics={"acc_visual": 70.0})
+    other_split = make_record("val", split="val", metrics={"acc_visual": 0.0})
+    checks = check_against_reference([close, far, other_split], refs)
+    assert [(c.run_id, c.metric, c.published, c.passed) for c in checks] == [
+        ("close", "acc_visual", 79.85, True), ("far", "acc_visual", 79.85, False)]
+    assert all(c.passed for c in check_against_reference([far], refs, tolerance=10.0))
+    assert check_against_reference([far], refs, tolerance=9.0)[0].passed is False
+    assert check_against_reference([far], refs)[0].tolerance == pytest.approx(3.0)

@@ -1,0 +1,80 @@
+"""TIM's masking, padding and loss behave as the original's maths says they must."""
+from __future__ import annotations
+
+import torch
+
+from tim_bench.model.losses import TIMLoss
+from tim_bench.model.tim import TIM, Mix
+from tim_bench_registry import Task
+
+TASKS = (Task("visual", "verb", 5), Task("visual", "action", 7), Task("audio", "event", 4))
+
+
+def _model(**kw) -> TIM:
+    torch.manual_seed(0)
+    return TIM({"visual": 6, "audio": 5}, TASKS, d_model=8, nhead=2, num_layers=2, **kw).eval()
+
+
+def _inputs(b=3, f=4, nv=3, na=2):
+    g = torch.Generator().manual_seed(1)
+    feats = {"visual": torch.randn(b, f, 6, generator=g), "audio": torch.randn(b, f, 5, generator=g)}
+    ft = {s: torch.rand(b, f, 2, generator=g).sort(-1).values for s in feats}
+    qt = {"visual": torch.rand(b, nv, 2, generator=g).sort(-1).values,
+          "audio": torch.rand(b, na, 2, generator=g).sort(-1).values}
+    return feats, ft, qt
+
+
+def test_padding_queries_never_changes_real_ones():
+    model = _model()
+    feats, ft, qt = _inputs()
+    with torch.no_grad():
+        ref = model(feats, ft, qt)
+        padded = {s: torch.cat([q, torch.zeros(q.shape[0], 5, 2)], 1) for s, q in qt.items()}
+        out = model(feats, ft, padded)
+    for key, logits in ref.logits.items():
+        torch.testing.assert_close(out.logits[key][:, :logits.shape[1]], logits, atol=1e-6, rtol=0)
+    torch.testing.assert_close(out.feature_tokens, ref.feature_tokens, atol=1e-6, rtol=0)
+
+
+def test_a_query_depends_only_on_features_and_itself():
+    model = _model()
+    feats, ft, qt = _inputs()
+    with torch.no_grad():
+        ref = model(feats, ft, qt)
+        moved = {**qt, "visual": qt["visual"].clone()}
+        moved["visual"][:, 0] = torch.tensor([0.1, 0.9])
+        out = model(feats, ft, moved)
+    assert not torch.allclose(out.logits["visual_verb"][:, 0], ref.logits["visual_verb"][:, 0])
+    torch.testing.assert_close(out.logits["visual_verb"][:, 1:], ref.logits["visual_verb"][:, 1:], atol=1e-6, rtol=0)
+    torch.testing.assert_close(out.logits["audio_event"], ref.logits["audio_event"], atol=1e-6, rtol=0)
+
+
+def test_no_queries_in_a_stream_is_fine():
+    model = _model()
+    feats, ft, qt = _inputs(na=0)
+    with torch.no_grad():
+        out = model(feats, ft, qt)
+    assert out.logits["audio_event"].shape == (3, 0, 4)
+
+
+def test_loss_ignores_padding_and_mixup_mixes_targets():
+    model = _model().train()
+    feats, ft, qt = _inputs()
+    labels = {"visual_verb": torch.tensor([[0, 1, -1], [2, -1, -1], [4, 3, 1]]),
+              "visual_action": torch.tensor([[0, 6, -1], [2, -1, -1], [5, 3, 1]]),
+              "audio_event": torch.tensor([[0, 1], [-1, -1], [3, 2]])}
+    criterion = TIMLoss(TASKS, stream_weights={"audio": 0.5}, lambda_drloc=0.3, m_drloc=4)
+    torch.manual_seed(0)
+    mix = Mix(0.7, torch.tensor([2, 0, 1]))
+    out = model(feats, ft, qt, mix=mix)
+    parts = criterion(out.logits, labels, out.feature_tokens, model.drloc_mlp, 2, mix)
+    expected = (parts["loss_visual_verb"] + parts["loss_visual_action"]) / 2 + 0.5 * parts["loss_audio_event"] + \
+        0.3 * parts["loss_drloc"]
+    torch.testing.assert_close(parts["loss"], expected)
+    parts["loss"].backward()
+    assert all(p.grad is not None for n, p in model.named_parameters() if not n.startswith("pool"))
+
+
+def test_single_stream_model_has_no_modality_encodings():
+    model = TIM({"visual": 6}, (Task("visual", "action", 3),), d_model=8, nhead=2, num_layers=1)
+    assert len(model.modality_encodings) == 0 and "embedders.audio.1.weight" not in model.state_dict()

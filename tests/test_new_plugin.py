@@ -1,0 +1,63 @@
+"""`tim-bench new-plugin dataset` writes a package that installs, registers itself, trains and passes its own test."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import tim_bench
+from tim_bench.cli.new_plugin import FILES, create_plugin, names
+from tim_bench_registry import TimBenchError
+
+
+def test_names_follow_the_snake_case_name():
+    assert names("kitchen_clips") == {"name": "kitchen_clips", "package": "kitchen_clips",
+                                      "class_name": "KitchenClips", "dist": "kitchen-clips"}
+    with pytest.raises(TimBenchError, match="'Kitchen-Clips' is not a snake_case identifier"):
+        names("Kitchen-Clips")
+
+
+def test_refuses_a_folder_that_holds_files(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(TimBenchError, match="is not empty"):
+        create_plugin("dataset", "my_clips", tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_writes_every_template_with_no_placeholder_left(tmp_path):
+    written = create_plugin("dataset", "my_clips", tmp_path / "pkg")
+    assert len(written) == len(FILES["dataset"]) and all(p.is_file() for p in written)
+    for path in written:
+        assert "${" not in path.read_text(), f"{path} still holds a template placeholder"
+    assert 'my_clips = "my_clips.plugin"' in (tmp_path / "pkg" / "pyproject.toml").read_text()
+
+
+@pytest.mark.slow
+def test_generated_package_installs_lists_trains_and_passes_its_test(tmp_path):
+    package, site = tmp_path / "my-clips", tmp_path / "site"
+    tim_bench("new-plugin", "dataset", "my_clips", str(package))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--target", str(site),
+                    "-q", str(package)], check=True, capture_output=True, text=True, timeout=300)
+    env = {"PYTHONPATH": str(site)}
+
+    listing = tim_bench("plugins", "MyClips*", env=env).stdout
+    assert "MyClips " in listing and "entry point my_clips (my-clips)" in listing and "MyClipsAccuracy" in listing
+
+    data = tmp_path / "data"
+    subprocess.run([sys.executable, "-c", f"from my_clips.example_data import make_example_data; "
+                                          f"make_example_data({str(data)!r})"],
+                   env={**os.environ, **env}, check=True, timeout=120)
+    work = tmp_path / "work"
+    tim_bench("run", "my_clips", "--work-dir", str(work), "--results-dir", str(tmp_path / "results"),
+              "--cfg-options", f"data_root={data}", "model.d_model=32", "model.num_layers=1",
+              "train_cfg.max_epochs=1", cwd=tmp_path, env=env)
+    result = json.loads((work / "result.json").read_text())
+    assert result["dataset"] == "MyClips" and set(result["metrics"]) == {"top1", "top5", "mca"}
+
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
+                           cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+    assert tests.returncode == 0 and "1 passed" in tests.stdout, tests.stdout + tests.stderr

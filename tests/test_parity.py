@@ -1,0 +1,38 @@
+"""The model reproduces outputs recorded from the original TIM code, through the checkpoint converter."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers import tim_bench
+from tim_bench.parity import check_fixture
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+FIXTURES = ["fixture_tiny_av.pt", "fixture_tiny_ave.pt"]
+
+
+@pytest.fixture(params=FIXTURES)
+def fixture_path(request) -> Path:
+    path = REFERENCE / request.param
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+def test_every_output_within_1e5(fixture_path):
+    diffs = check_fixture(fixture_path)
+    assert {"time_encodings", "action", "audio", "feature_tokens", "encoder_input", "attn_mask"} <= set(diffs)
+    assert max(diffs.values()) <= 1e-5, diffs
+
+
+def test_cli_passes_and_fails_on_a_corrupted_weight(fixture_path, tmp_path):
+    ok = tim_bench("check-parity", str(fixture_path), "--atol", "1e-5")
+    assert "PASS" in ok.stdout
+    fixture = torch.load(fixture_path, weights_only=True)
+    fixture["state_dict"]["transformer_encoder.layers.0.linear1.bias"] += 0.1
+    bad = tmp_path / "corrupted.pt"
+    torch.save(fixture, bad)
+    proc = tim_bench("check-parity", str(bad), check=False)
+    assert proc.returncode == 1 and "FAIL" in proc.stdout and "feature_tokens" in proc.stdout

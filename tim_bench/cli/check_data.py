@@ -1,0 +1,44 @@
+"""`tim-bench check-data`: validate a config's annotations and features before a long run."""
+from __future__ import annotations
+
+import argparse
+
+from .common import add_config_args
+
+EXIT_PROBLEMS = 1
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check-data", help="check annotations and features before training",
+                       description="Load every split the config uses and report segment and class counts, segments "
+                                   "no window queries, videos without features, feature times that do not cover "
+                                   "their video, feature widths that disagree with the config, and NaN values. "
+                                   "Exit code 0 when clean, 1 when problems were found.")
+    add_config_args(p)
+    p.add_argument("--split", action="append", dest="splits", metavar="SPLIT",
+                   help="check only this split (repeatable; default: every split in the config's splits)")
+    p.add_argument("--per-class", action="store_true", help="print the segment count of every class per split")
+    p.add_argument("--time-tolerance", type=float, default=1.0,
+                   help="seconds the feature times may fall short of a video's start or end (default 1)")
+    p.add_argument("--no-nan-scan", action="store_true", help="skip reading every feature value for NaN/inf")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from ..config import load_config
+    from ..data.check import check_data
+    cfg = load_config(args.config, args.cfg_options)
+    report = check_data(cfg, args.splits, args.time_tolerance, not args.no_nan_scan)
+    print("\n".join(report.lines))
+    if args.per_class:
+        for key, table in report.class_counts.items():
+            print(f"\n{key}")
+            print(tabulate(table, headers=["class", *table.columns]))
+    if report.clean:
+        print("\nOK: no problems found")
+        return 0
+    print(f"\n{len(report.problems)} problems:")
+    print("\n".join(f"  - {p}" for p in report.problems))
+    return EXIT_PROBLEMS

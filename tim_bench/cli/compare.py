@@ -1,0 +1,30 @@
+"""`tim-bench compare RUN_A RUN_B`: per-metric differences and a paired bootstrap of top-1 over segments."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="difference between two runs, with a paired bootstrap CI and p-value",
+                       description="Show every metric of RUN_A and RUN_B and their difference, and for each "
+                                   "classification task both runs predicted, a paired bootstrap over segments of "
+                                   "the top-1 difference (confidence interval and two-sided p-value), read from "
+                                   "the runs' saved predictions.")
+    p.add_argument("run_a", metavar="RUN_A", help="run id (or a unique prefix), a result.json or a run's work dir")
+    p.add_argument("run_b", metavar="RUN_B", help="the run compared with RUN_A (differences are B - A)")
+    p.add_argument("--results-dir", action="append", metavar="DIR",
+                   help="results store folder to look run ids up in (default leaderboard/results)")
+    p.add_argument("--reps", type=int, default=10_000, help="bootstrap resamples (default 10000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
+    p.add_argument("--confidence", type=float, default=0.95, help="confidence level of the interval (default 0.95)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..leaderboard.compare import compare_runs, render_comparison
+    from ..leaderboard.store import find_record
+
+    a, b = find_record(args.run_a, args.results_dir), find_record(args.run_b, args.results_dir)
+    comparison = compare_runs(a, b, reps=args.reps, seed=args.seed, confidence=args.confidence)
+    print(render_comparison(comparison), end="")
+    return 0

@@ -1,0 +1,52 @@
+"""`tim-bench leaderboard`: tables of the stored runs beside the published TIM rows."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_reference_args(p: argparse.ArgumentParser) -> None:
+    """Which reference rows are shown (shared with `suite`)."""
+    p.add_argument("--reference-dir", action="append", default=[], metavar="DIR",
+                   help="extra folder of reference-row JSON files, beside the shipped published TIM rows")
+    p.add_argument("--no-reference", action="store_true", help="leave the published reference rows out")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("leaderboard", help="tables of stored runs with the published TIM rows",
+                       description="One table per dataset: runs grouped by config, mean ± std over seeds, the best "
+                                   "value of each column marked, and the difference to the published TIM row. "
+                                   "Formats: terminal (default), md (leaderboard/README.md), csv "
+                                   "(leaderboard/leaderboard.csv), latex (leaderboard/leaderboard.tex, booktabs), "
+                                   "html (leaderboard/index.html, sortable, links each run's pictures).")
+    p.add_argument("--format", choices=("terminal", "md", "csv", "latex", "html"), default="terminal")
+    p.add_argument("--out", help="output file, or - for stdout (default: the format's file; terminal: stdout)")
+    p.add_argument("--results-dir", action="append", metavar="DIR",
+                   help="results store folder; repeat to merge several (default leaderboard/results)")
+    add_reference_args(p)
+    p.add_argument("--dataset", action="append", default=[], metavar="NAME",
+                   help="only this dataset (e.g. AVE, EPIC100); repeatable; shows its table even without runs")
+    p.add_argument("--since", metavar="DATE", help="only runs created at or after this ISO date/time (UTC)")
+    p.add_argument("--config", metavar="GLOB", help="only configs whose name matches, e.g. 'ave_*'")
+    p.add_argument("--metric", action="append", default=[], metavar="NAME",
+                   help="only these metric columns (official names, e.g. acc_fused); repeatable")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..leaderboard.publish import publish
+    from ..leaderboard.reference import load_references
+    from ..leaderboard.store import load_records
+    from ..leaderboard.tables import build_tables, parse_since, select_records
+
+    records = select_records(load_records(args.results_dir), datasets=args.dataset,
+                             since=parse_since(args.since) if args.since else None, config_glob=args.config)
+    references = [] if args.no_reference else load_references(args.reference_dir)
+    tables = build_tables(records, references, datasets=args.dataset, metrics=args.metric)
+    if not tables:
+        print("No stored run matches; add runs with `tim-bench run CONFIG` or `tim-bench suite CONFIG ...`, or name "
+              "a dataset with --dataset to see its published rows.")
+        return 0
+    written = publish(tables, args.format, args.out)
+    if written is not None:
+        print(f"wrote {written}")
+    return 0

@@ -1,0 +1,50 @@
+"""`tim-bench`: one console command, one module per subcommand (each exposes ``add_parser``)."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from tim_bench_registry import TimBenchError
+
+#: Subcommand modules under tim_bench.cli, in the order --help lists them.
+COMMANDS = (
+    "run", "train", "test", "predict", "evaluate", "submit", "leaderboard", "compare", "suite", "make_synthetic",
+    "plugins", "check_parity", "from_tim_args", "check_data",
+    "new_plugin",
+)
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tim-bench", description="Train, evaluate and compare TIM (Time Interval Machine) on audio-visual "
+                                      "action recognition benchmarks.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details and show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"tim_bench.cli.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("tim_bench").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        return int(args.func(args) or 0)
+    except TimBenchError as exc:
+        if args.verbose:
+            raise
+        print(f"tim-bench {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""`tim-bench new-plugin dataset NAME DIR`: an installable plugin package with example data, a config and a test."""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import tempfile
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from tim_bench_registry import TimBenchError
+
+#: template file under tim_bench/templates/<kind>/ -> path in the new package (itself a template)
+FILES = {
+    "dataset": {
+        "pyproject.toml.tmpl": "pyproject.toml",
+        "README.md.tmpl": "README.md",
+        "__init__.py.tmpl": "${package}/__init__.py",
+        "plugin.py.tmpl": "${package}/plugin.py",
+        "dataset.py.tmpl": "${package}/dataset.py",
+        "metrics.py.tmpl": "${package}/metrics.py",
+        "example_data.py.tmpl": "${package}/example_data.py",
+        "config.py.tmpl": "${package}/configs/${name}.py",
+        "test.py.tmpl": "tests/test_${name}.py",
+    },
+}
+NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("new-plugin", help="create a plugin package to start from",
+                       description="Write a working, pip-installable package under DIR: a dataset plugin reading "
+                                   "CSV annotations, a metric, a config, example data with a planted signal, the "
+                                   "tim_bench entry point and one passing test.")
+    p.add_argument("kind", choices=sorted(FILES), help="what the plugin provides")
+    p.add_argument("name", help="snake_case name, e.g. my_clips (package my_clips, class MyClips)")
+    p.add_argument("dir", help="folder to create (must be empty or new)")
+    p.set_defaults(func=run)
+
+
+def names(name: str) -> dict[str, str]:
+    """The template values for ``name``: package, registered class, distribution and entry-point names."""
+    if not NAME.fullmatch(name):
+        raise TimBenchError(f"Plugin name '{name}' is not a snake_case identifier; use lowercase letters, digits and "
+                            f"underscores, starting with a letter (e.g. my_clips).")
+    return {"name": name, "package": name, "class_name": "".join(p.capitalize() for p in name.split("_") if p),
+            "dist": name.replace("_", "-")}
+
+
+def create_plugin(kind: str, name: str, out: str | Path) -> list[Path]:
+    """Fill in the ``kind`` templates for ``name`` under ``out`` and return the files written.
+
+    The package is built in a temporary folder beside ``out`` and moved there whole, so a failure
+    never leaves half a package.
+    """
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise TimBenchError(f"{out} is not empty; choose a new folder for the plugin package.")
+    values = names(name)
+    templates = resources.files("tim_bench.templates") / kind
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for template, target in FILES[kind].items():
+            path = staging / Template(target).substitute(values)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(Template(templates.joinpath(template).read_text(encoding="utf-8")).substitute(values))
+        os.chmod(staging, 0o777 & ~_umask())
+        if out.exists():
+            out.rmdir()
+        os.replace(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out / Template(target).substitute(values) for target in FILES[kind].values()]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def run(args: argparse.Namespace) -> int:
+    written = create_plugin(args.kind, args.name, args.dir)
+    values = names(args.name)
+    print(f"wrote {len(written)} files under {args.dir}:")
+    print("\n".join(f"  {p.relative_to(args.dir)}" for p in written))
+    print(f"next: pip install -e {args.dir} && tim-bench plugins {values['class_name']}")
+    return 0

@@ -1,0 +1,34 @@
+"""`tim-bench predict`: per-segment scores of a split, for submissions, comparisons and the original's tools."""
+from __future__ import annotations
+
+import argparse
+
+from .common import add_checkpoint_args, add_config_args
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="write per-segment predictions of a split",
+                       description="Average every segment's logits over the windows that query it and write them "
+                                   "(with ids and labels) to a predictions .npz.")
+    add_config_args(p)
+    add_checkpoint_args(p)
+    p.add_argument("--split", default="test", help="split to predict (default test)")
+    p.add_argument("--out", help="output .npz (default WORK_DIR/predictions_<split>.npz)")
+    p.add_argument("--original-dict", metavar="PATH",
+                   help="also write the dict the original TIM's --extract_feats saves (action, audio, "
+                        "v_narration_ids, a_narration_ids, verb, noun) with torch.save, readable with "
+                        "torch.load(PATH, weights_only=True)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..runner.experiment import predict
+    path = predict(args.config, args.checkpoint, args.split, args.out, args.cfg_options, args.work_dir,
+                   args.trust_checkpoint)
+    if path is not None:  # rank 0 only
+        print(path)
+        if args.original_dict:
+            from ..evaluation.predictions import Predictions
+            from ..submission import export_original_predictions
+            print(export_original_predictions(Predictions.load(path), args.original_dict))
+    return 0

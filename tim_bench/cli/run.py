@@ -1,0 +1,28 @@
+"""`tim-bench run`: train -> best checkpoint -> predict -> metrics -> result.json -> results store."""
+from __future__ import annotations
+
+import argparse
+
+from .common import add_config_args
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="train, pick the best checkpoint, evaluate it and record the result",
+                       description="Train TIM from CONFIG, keep the best checkpoint by the dataset's main metric, "
+                                   "evaluate it on the test split (val when there is none), write predictions, "
+                                   "result.json and any configured submission files, and add the run to the "
+                                   "results store.")
+    add_config_args(p)
+    p.add_argument("--resume", action="store_true", help="continue from WORK_DIR/last.pth if it exists")
+    p.add_argument("--results-dir", help="results store folder (default leaderboard/results)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..runner.experiment import run_experiment
+    from .output import print_metrics
+    record = run_experiment(args.config, args.cfg_options, args.work_dir, args.results_dir, resume=args.resume)
+    if record:
+        print_metrics(record["metrics"], title=f"{record['config_name']} on {record['dataset']} {record['split']}")
+        print(f"result: {record['work_dir']}/result.json")
+    return 0

@@ -1,0 +1,76 @@
+"""`tim-bench submit`: turn a predictions file into the official EPIC-100 or EPIC-Sounds submission zip.
+
+Exit codes: 0 written; 2 bad input (usage, predictions, ids, existing output: a TimBenchError, which main
+prints as one sentence); 1 any other failure (e.g. a full disk).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tim_bench_registry import WRITERS, DataError, build
+
+from ..evaluation.predictions import Predictions
+from ..submission import CHALLENGES
+from ..submission.epic import SLS_LEVELS, T_MODS, refuse_overwrite
+from ..submission.original import original_prediction_dict, save_original_dict
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``submit`` on the tim-bench command line."""
+    parser = subparsers.add_parser(
+        "submit", help="write the official challenge submission zip from predictions",
+        description="Write the official submission zip (one test.json) of a tim-bench predictions file. The "
+                    "scores are checked first (class counts, finite values, and with --timestamps every test "
+                    "segment and no other). Exit codes: 0 ok, 2 bad input, 1 other failure.")
+    parser.add_argument("predictions", type=Path, help="predictions .npz written by tim-bench predict")
+    parser.add_argument("--challenge", required=True, choices=sorted(CHALLENGES))
+    parser.add_argument("--out", required=True, type=Path, help="submission zip to write")
+    parser.add_argument("--timestamps", type=Path, help="official test timestamps CSV: refuse missing or extra ids")
+    parser.add_argument("--sls-pt", type=int, choices=SLS_LEVELS, default=2, help="SLS pre-training level (default 2)")
+    parser.add_argument("--sls-tl", type=int, choices=SLS_LEVELS, default=3,
+                        help="SLS training-labels level (default 3)")
+    parser.add_argument("--sls-td", type=int, choices=SLS_LEVELS, default=4, help="SLS training-data level (default 4)")
+    parser.add_argument("--t-mod", type=int, choices=sorted(T_MODS),
+                        help="EPIC-Sounds training modality: 0 audio (default), 1 video, 2 audio-visual")
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    parser.add_argument("--original-dict", type=Path,
+                        help="also write the original TIM's --extract_feats dict here (torch.save)")
+    parser.set_defaults(func=run)
+
+
+def submit(args: argparse.Namespace) -> Path:
+    """Check the options and outputs, then write the zip (and the original dict if asked)."""
+    challenge = CHALLENGES[args.challenge]
+    options = dict(type=challenge.writer, sls_pt=args.sls_pt, sls_tl=args.sls_tl, sls_td=args.sls_td,
+                   timestamps=args.timestamps)
+    if challenge.has_t_mod:
+        options["t_mod"] = 0 if args.t_mod is None else args.t_mod
+    elif args.t_mod is not None:
+        raise DataError("--t-mod applies to --challenge epic-sounds only.")
+    refuse_overwrite(args.out, args.force)
+    if args.original_dict is not None:
+        refuse_overwrite(args.original_dict, args.force)
+    writer = build(WRITERS, options)
+    predictions = Predictions.load(args.predictions)
+    if predictions.split != "test":
+        print(f"note: {args.predictions} holds the '{predictions.split}' split; the challenge scores the test split.",
+              file=sys.stderr)
+    # Both outputs are checked before either is written, so a refusal leaves neither behind.
+    original = original_prediction_dict(predictions) if args.original_dict is not None else None
+    out = writer(predictions, args.out, force=args.force)
+    if original is not None:
+        save_original_dict(original, args.original_dict)
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the submission and report it; return the exit code (a TimBenchError reaches main: exit 2)."""
+    try:
+        out = submit(args)
+    except OSError as exc:
+        print(f"tim-bench submit: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}" + (f" and {args.original_dict}" if args.original_dict is not None else ""))
+    return 0

@@ -1,0 +1,14 @@
+"""Leaderboards: store every run's record, show it beside the published TIM rows, compare runs.
+
+One job per module:
+
+* ``headline``: which metrics each dataset's table shows, in the official order (extend it here);
+* ``store``: run records on disk, one JSON file per run, never overwritten;
+* ``reference``: the published TIM rows shipped in ``leaderboard/reference/``;
+* ``tables``: runs grouped by config, mean and std over seeds, best marks, deltas to the reference;
+* ``formats`` (terminal, markdown, CSV, LaTeX) and ``html`` (sortable page): renderings;
+* ``publish``: one format to its default file, a chosen file, or stdout;
+* ``compare``: two runs side by side with a paired bootstrap over segments;
+* ``plots``: PNG pictures of one run in its work dir;
+* ``suite``: several configs and seeds in sequence, and the check against the published rows.
+"""

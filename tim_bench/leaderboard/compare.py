@@ -1,0 +1,154 @@
+"""Compare two runs: every metric's difference, and a paired bootstrap over segments of the top-1 difference.
+
+The paired bootstrap resamples the n evaluated segments with replacement and recomputes
+top-1(B) - top-1(A). Only discordant segments move the difference, so a resample is fully
+described by how many of the n draws land on "only B right" and "only A right" segments: a
+multinomial draw with probabilities (n_b/n, n_a/n, rest). Sampling those counts gives exactly
+the segment bootstrap's distribution at O(reps) cost instead of O(reps x n).
+
+The p-value is the two-sided shifted-bootstrap test (Berg-Kirkpatrick et al., 2012): the share of
+resamples whose difference deviates from the observed one by at least the observed difference.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tabulate import tabulate
+
+from ..evaluation.accuracy import topk_correct
+from ..evaluation.predictions import Predictions, TaskPredictions
+from .errors import LeaderboardError
+from .headline import headline_for
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """Paired bootstrap of top-1(B) - top-1(A) on one task, in percentage points."""
+
+    task: str
+    n: int
+    top1_a: float
+    top1_b: float
+    diff: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    only_b: int
+    only_a: int
+    reps: int
+    confidence: float
+
+
+def paired_bootstrap(correct_a: np.ndarray, correct_b: np.ndarray, *, reps: int = 10_000, seed: int = 0,
+                     confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """(difference, CI low, CI high, p-value) of mean(correct_b) - mean(correct_a), in percentage points.
+
+    ``correct_a`` and ``correct_b`` are [n] bools for the same segments in the same order.
+
+    >>> d, lo, hi, p = paired_bootstrap(np.array([0, 1, 1]), np.array([1, 1, 1]), reps=20000)
+    >>> round(d, 2), lo, hi, round(p, 1)
+    (33.33, 0.0, 100.0, 0.6)
+    """
+    a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
+    if a.shape != b.shape or a.ndim != 1 or not len(a):
+        raise LeaderboardError(f"A paired bootstrap needs two equally long, non-empty 1-d outcome arrays; got "
+                               f"shapes {a.shape} and {b.shape}.")
+    if reps < 1 or not 0 < confidence < 1:
+        raise LeaderboardError(f"A paired bootstrap needs --reps >= 1 and 0 < --confidence < 1; got {reps} and "
+                               f"{confidence}.")
+    n = len(a)
+    only_b, only_a = int((b & ~a).sum()), int((a & ~b).sum())
+    observed = only_b - only_a
+    counts = np.random.default_rng(seed).multinomial(n, [only_b / n, only_a / n, (n - only_b - only_a) / n],
+                                                      size=reps)
+    resampled = counts[:, 0] - counts[:, 1]  # integer differences: comparisons below are exact
+    p_value = float(np.mean(np.abs(resampled - observed) >= abs(observed)))
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(100.0 * resampled / n, [tail, 100 - tail])
+    return 100.0 * observed / n, float(low), float(high), p_value
+
+
+def _paired(task: str, pa: TaskPredictions, pb: TaskPredictions, names: tuple[str, str]) -> tuple[np.ndarray, ...]:
+    """Top-1 outcomes of both runs on the labelled segments they share, in one order."""
+    ia = {sid: i for i, sid in enumerate(pa.ids) if pa.labels[i] >= 0}
+    common = [(ia[sid], j) for j, sid in enumerate(pb.ids) if pb.labels[j] >= 0 and sid in ia]
+    if not common:
+        raise LeaderboardError(f"Runs {names[0]} and {names[1]} share no labelled '{task}' segment; compare runs "
+                               f"of the same dataset and split.")
+    rows_a, rows_b = (np.array(x, dtype=np.int64) for x in zip(*common))
+    disagree = pa.labels[rows_a] != pb.labels[rows_b]
+    if disagree.any():
+        sid = pb.ids[rows_b[disagree.argmax()]]
+        raise LeaderboardError(f"Runs {names[0]} and {names[1]} label '{task}' segment {sid} differently; they were "
+                               f"evaluated on different annotations and cannot be paired.")
+    correct_a = topk_correct(pa.logits[rows_a], pa.labels[rows_a], 1)
+    correct_b = topk_correct(pb.logits[rows_b], pb.labels[rows_b], 1)
+    return correct_a, correct_b
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Run B against run A: metric rows (name, A, B, B - A) and one bootstrap per shared task."""
+
+    run_a: str
+    run_b: str
+    metrics: list[tuple[str, float | None, float | None, float | None]]
+    bootstraps: list[Bootstrap]
+    note: str = ""
+
+
+def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any], *, reps: int = 10_000, seed: int = 0,
+                 confidence: float = 0.95) -> Comparison:
+    """Compare two run records; the bootstrap reads their saved predictions when both files exist."""
+    names = (str(a["run_id"]), str(b["run_id"]))
+    if a["dataset"] != b["dataset"] or a["split"] != b["split"]:
+        raise LeaderboardError(f"Run {names[0]} is {a['dataset']} {a['split']} but {names[1]} is {b['dataset']} "
+                               f"{b['split']}; compare two runs of the same dataset and split.")
+    spec = headline_for(str(a["dataset"]), set(a["metrics"]) | set(b["metrics"]), a.get("main_metric"))
+    order = [m for m in spec.metrics if m in a["metrics"] or m in b["metrics"]]
+    order += sorted((set(a["metrics"]) | set(b["metrics"])) - set(order))
+    rows = []
+    for m in order:
+        va, vb = a["metrics"].get(m), b["metrics"].get(m)
+        rows.append((m, va, vb, vb - va if va is not None and vb is not None else None))
+
+    paths = [Path(str(r.get("predictions") or "")) for r in (a, b)]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        return Comparison(*names, rows, [], f"No paired bootstrap: predictions file {missing[0]} does not exist "
+                                            f"(re-run `tim-bench predict` for that run).")
+    pred_a, pred_b = Predictions.load(paths[0]), Predictions.load(paths[1])
+    boots = []
+    for task in (t for t in pred_a.by_task if t in pred_b.by_task):
+        ca, cb = _paired(task, pred_a.task(task), pred_b.task(task), names)
+        diff, low, high, p = paired_bootstrap(ca, cb, reps=reps, seed=seed, confidence=confidence)
+        boots.append(Bootstrap(task, len(ca), 100.0 * ca.mean(), 100.0 * cb.mean(), diff, low, high, p,
+                               int((cb & ~ca).sum()), int((ca & ~cb).sum()), reps, confidence))
+    return Comparison(*names, rows, boots)
+
+
+def _number(value: float | None, sign: str = "") -> str:
+    return "–" if value is None else f"{value:{sign}.2f}"
+
+
+def render_comparison(c: Comparison) -> str:
+    """Both tables as terminal text."""
+    metric_table = tabulate([(m, _number(va), _number(vb), _number(d, "+")) for m, va, vb, d in c.metrics],
+                            headers=["metric", "A", "B", "B - A"], tablefmt="simple", disable_numparse=True)
+    parts = [f"A = {c.run_a}\nB = {c.run_b}", metric_table]
+    if c.bootstraps:
+        level = f"{100 * c.bootstraps[0].confidence:g}% CI"
+        boot_table = tabulate(
+            [(x.task, x.n, f"{x.top1_a:.2f}", f"{x.top1_b:.2f}", f"{x.diff:+.2f}",
+              f"[{x.ci_low:+.2f}, {x.ci_high:+.2f}]", f"{x.p_value:.4f}", f"{x.only_b} / {x.only_a}")
+             for x in c.bootstraps],
+            headers=["task", "segments", "top-1 A", "top-1 B", "B - A", level, "p", "only B / only A right"],
+            tablefmt="simple", disable_numparse=True)
+        parts += [f"Paired bootstrap over segments ({c.bootstraps[0].reps} resamples):", boot_table]
+    if c.note:
+        parts.append(c.note)
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,64 @@
+"""The run record (result.json): what was run, on what, with which code, and every metric."""
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import secrets
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+PACKAGES = ("tim-bench", "torch", "numpy", "pandas", "mmengine", "scikit-learn", "h5py", "pluggy")
+
+
+def git_state(repo: Path) -> tuple[str | None, bool | None]:
+    """(HEAD revision, dirty flag) of the git checkout holding ``repo``, or (None, None) outside git."""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10)
+        if rev.returncode != 0:
+            return None, None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                               capture_output=True, text=True, timeout=10)
+        return rev.stdout.strip(), bool(dirty.stdout.strip())
+    except (OSError, subprocess.TimeoutExpired):
+        return None, None
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(device)}"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def new_run_id(config_name: str, seed: int) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{config_name}-s{seed}-{secrets.token_hex(3)}"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def model_description(model_cfg: dict[str, Any]) -> str:
+    """e.g. 'TIM d256 L4 H8 +AVGA' from the model config."""
+    parts = [model_cfg.get("type", "TIM"), f"d{model_cfg.get('d_model')}", f"L{model_cfg.get('num_layers')}",
+             f"H{model_cfg.get('nhead')}"]
+    if model_cfg.get("pool_features"):
+        parts.append("+AVGA")
+    head = (model_cfg.get("head") or {}).get("type", "LinearHead")
+    if head != "LinearHead":
+        parts.append(head)
+    return " ".join(str(p) for p in parts)

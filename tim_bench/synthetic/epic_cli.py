@@ -1,0 +1,39 @@
+"""Write synthetic EPIC-KITCHENS-100 + EPIC-Sounds in the official layout (annotation CSVs, per-video .npy features).
+
+With --annotations DIR the real annotation files under DIR give the segments and durations, and only the
+features are generated (see tim_bench.synthetic.epic).
+"""
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_VIDEOS = 20
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("out", help="output folder (becomes the EPIC configs' data_root)")
+    parser.add_argument("--videos", type=int, help=f"number of generated videos (default {DEFAULT_VIDEOS}); not with "
+                                                   "--annotations")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--visual-dim", type=int, default=1024, help="visual feature width (TIM's EPIC recipe: 1024)")
+    parser.add_argument("--audio-dim", type=int, default=2304, help="audio feature width (Auditory SlowFast: 2304)")
+    parser.add_argument("--signal", type=float, default=0.5, help="prototype strength relative to unit noise")
+    parser.add_argument("--annotations", metavar="DIR",
+                        help="folder with the real epic-kitchens-100/ and epic-sounds/ annotation files: keep their "
+                             "segments and durations, generate only the features")
+    parser.add_argument("--max-videos", type=int, help="with --annotations: keep the first K validation videos")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tim_bench_registry import DataError
+
+    from .epic import make_epic
+    if args.annotations and args.videos is not None:
+        raise DataError("--videos sets the number of generated videos; with --annotations use --max-videos.")
+    if args.max_videos is not None and not args.annotations:
+        raise DataError("--max-videos selects real videos; it needs --annotations DIR (use --videos otherwise).")
+    out = make_epic(args.out, args.videos or DEFAULT_VIDEOS, args.seed, args.visual_dim, args.audio_dim,
+                    args.annotations, args.max_videos, args.signal)
+    source = f"the real annotations in {args.annotations}" if args.annotations else f"{args.videos or DEFAULT_VIDEOS} videos"
+    print(f"wrote synthetic EPIC-KITCHENS-100 + EPIC-Sounds ({source}) to {out}")
+    return 0
