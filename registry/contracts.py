@@ -13,6 +13,13 @@ per stream, and opens one video at a time without reading it whole::
     source.dim -> int                                # D, the last axis of values
     source.open(split, video_id) -> VideoFeatures    # times [T, 2] seconds, values memory-mapped
 
+An **extractor plugin** (also in ``FEATURES``; run by ``tim-bench extract-features``) is built as
+``cls(**cfg)`` and turns one raw input (a file or a folder) into features in memory::
+
+    extractor.stream -> str                          # "visual" | "audio"
+    extractor.dim -> int                             # D
+    extractor.extract(media: Path) -> VideoFeatures  # times [T, 2] seconds, values ndarray [T, A, D]
+
 A **head plugin** (registered in ``HEADS``) is an ``nn.Module`` built as
 ``cls(in_dim=..., num_classes=..., **cfg)`` mapping query tokens ``[..., in_dim]`` to logits.
 """

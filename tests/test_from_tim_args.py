@@ -19,6 +19,8 @@ from mmengine.config import Config
 from helpers import tim_bench
 from tim_bench.config import load_config
 from tim_bench.from_tim_args import ConversionError, convert, render_config
+from tim_bench_plugins.datasets.original_tim import OriginalTIMAnnotations
+from tim_bench_registry import DataError
 
 README = Path(__file__).resolve().parents[2] / "shared" / "reference" / "original_recognition_README.md"
 #: README command (in order) -> (name, visual dim, audio dim)
@@ -185,7 +187,8 @@ def write_original_ave(root: Path, videos: int = 12, visual_dim: int = 8, audio_
             (root / f"AVE_{stream}_features" / split).mkdir(parents=True, exist_ok=True)
             np.save(root / f"AVE_{stream}_features" / split / f"{video}.npy", values)
         tables[split] += [(f"{video}_{s}", video, stamp[s], stamp[s + 1], int(labels[s]), s) for s in range(10)]
-    pd.DataFrame(info, columns=["video_id", "duration"]).set_index("video_id").to_pickle(root / "AVE_video_metadata.pkl")
+    info_table = pd.DataFrame(info, columns=["video_id", "duration"]).set_index("video_id")
+    info_table.to_pickle(root / "AVE_video_metadata.pkl")
     names = {"train": ("AVE_train_annotations", "AVE_visual_feature_intervals", "AVE_train_audio_feature_intervals"),
              "val": ("AVE_validation_annotations", "AVE_validation_visual_feature_intervals",
                      "AVE_audio_feature_intervals")}
@@ -233,3 +236,27 @@ def test_converted_ave_command_trains_on_the_original_layout(tmp_path):
     assert set(result["metrics"]) == {"acc_visual", "acc_audio", "acc_fused"}
     best = torch.load(out / "best.pth", weights_only=True)
     assert "pool.affine_video.weight" in best["model"]  # AVGA pooling, as --apply_feature_pooling True asks
+
+
+def test_original_layout_reader_needs_trust_for_pickles_and_reads_csv_without(tmp_path):
+    table = pd.DataFrame({"narration_id": ["a", "b"], "video_id": ["v", "v"],
+                          "start_timestamp": ["00:00:01.50", "00:00:04.00"],
+                          "stop_timestamp": ["00:00:03.00", "00:00:05.25"], "action_class": [3, 1]})
+    table.set_index("narration_id").to_pickle(tmp_path / "val.pkl")
+    table.to_csv(tmp_path / "val.csv", index=False)
+    pd.DataFrame({"video_id": ["v"], "duration": [8.0]}).to_csv(tmp_path / "info.csv", index=False)
+    tasks = {"visual": [["event", 29, "action_class"]]}
+    untrusted = OriginalTIMAnnotations(str(tmp_path), {"visual": {"val": "val.pkl"}}, "info.csv", tasks)
+    with pytest.raises(DataError, match="val.pkl is a pickle, which can run code when loaded; set trust_pickle=True"):
+        untrusted.load("val")
+    for name, trust in (("val.pkl", True), ("val.csv", False)):
+        ann = OriginalTIMAnnotations(str(tmp_path), {"visual": {"val": name}}, "info.csv", tasks, trust).load("val")
+        assert ann.segments[["segment_id", "start", "stop", "visual_event"]].values.tolist() == [
+            ["a", 1.5, 3.0, 3], ["b", 4.0, 5.25, 1]]
+        assert ann.durations == {"v": 8.0}
+
+
+def test_seed_minus_one_draws_a_seed_and_says_so():
+    conversion = convert(readme_commands()["ave_vgg"] + ["--seed", "-1"])
+    assert 0 <= conversion.config["seed"] < 2**32
+    assert any(note.startswith("--seed -1: the seed below was drawn at conversion") for note in conversion.notes)

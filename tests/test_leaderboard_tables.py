@@ -164,3 +164,13 @@ def test_terminal_marks_best_and_lists_sources() -> None:
     assert "AVE (Audio-Visual Event)" in text and "EPIC-KITCHENS-100" in text
     assert "75.00*" in text and "71.00 ± 1.41" in text
     assert "source: authors (JacobChalk/TIM issues #18, #29)" in text
+
+
+def test_runs_on_synthetic_data_are_marked_and_not_compared_with_the_paper() -> None:
+    real = make_record("real", config_name="real_cfg", config_hash="b" * 64, metrics={"acc_visual": 80.0})
+    fake = make_record("fake", config_name="fake_cfg", synthetic_data=True, metrics={"acc_visual": 90.0})
+    table = build_tables([real, fake], load_references())[0]
+    labels = {row.label: row for row in table.rows if row.reference is None}
+    assert "fake_cfg [synthetic data]" in labels and "real_cfg" in labels
+    assert all(cell.delta is None for cell in labels["fake_cfg [synthetic data]"].cells.values())
+    assert labels["real_cfg"].cells["acc_visual"].delta == pytest.approx(80.0 - 79.85)

@@ -78,3 +78,25 @@ def test_loss_ignores_padding_and_mixup_mixes_targets():
 def test_single_stream_model_has_no_modality_encodings():
     model = TIM({"visual": 6}, (Task("visual", "action", 3),), d_model=8, nhead=2, num_layers=1)
     assert len(model.modality_encodings) == 0 and "embedders.audio.1.weight" not in model.state_dict()
+
+
+def test_bf16_autocast_step_runs_and_keeps_fp32_weights():
+    """The AMP code path (bf16 autocast), exercised on CPU since CI has no GPU."""
+    model = TIM({"visual": 6, "audio": 5}, TASKS, d_model=8, nhead=2, num_layers=1, pool_features=False).train()
+    feats, ft, qt = _inputs()
+    labels = {t.key: torch.randint(t.num_classes, (3, qt[t.stream].shape[1])) for t in TASKS}
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(feats, ft, qt, mix=Mix(0.6, torch.tensor([1, 2, 0])))
+        loss = TIMLoss(TASKS)(out.logits, labels, out.feature_tokens, model.drloc_mlp, 2)["loss"]
+    assert out.logits["visual_verb"].dtype == torch.bfloat16 and loss.dtype == torch.float32
+    loss.backward()
+    assert all(p.dtype == torch.float32 and p.grad is not None for p in model.parameters())
+
+
+def test_avga_model_under_autocast():
+    model = TIM({"visual": 6, "audio": 5}, TASKS, d_model=8, nhead=2, num_layers=1, pool_features=True).eval()
+    _, ft, qt = _inputs(f=2)
+    feats = {"visual": torch.randn(3, 2, 7, 7, 6), "audio": torch.randn(3, 2, 5)}
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(feats, ft, qt)
+    assert torch.isfinite(out.logits["audio_event"].float()).all()

@@ -19,9 +19,11 @@ SECTION_KEYS: dict[str, set[str]] = {
     "windows": {"num_feats", "feat_gap", "feat_stride", "window_stride", "min_query_size"},
     "loss": {"label_smoothing", "stream_weights", "lambda_drloc", "m_drloc", "mixup_alpha"},
     "splits": {"train", "val", "test"},
+    "extract": {"extractor", "inputs", "videos", "split", "out_folder", "intervals"},
 }
 TOP_LEVEL_KEYS = {"data_root", "dataset", "features", "windows", "model", "loss", "train_cfg", "test_cfg", "splits",
-                  "evaluator", "writers", "seed", "work_dir", "custom_imports", "results_dir", "window_cache"}
+                  "evaluator", "writers", "seed", "work_dir", "custom_imports", "results_dir", "window_cache",
+                  "extract"}
 __all__ = ["ConfigError", "DictAction", "config_hash", "find_config", "load_config", "recipe_hash"]
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ NO_EFFECT = {"print_freq": ("--print-freq", "tim-bench logs once per epoch"),
              "init_method": ("--init_method", "torchrun sets up the process group"),
              "dist_backend": ("--dist_backend", "torchrun picks NCCL on GPUs and gloo on CPUs")}
 PICKLE_SUFFIXES = (".pkl", ".pickle")
+#: tim-bench stream -> the prefix of the original's flags for it
+STREAM_PREFIX = {"visual": "video", "audio": "audio"}
 
 
 class ConversionError(TimBenchError):
@@ -137,7 +140,7 @@ def given_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str
 
 
 def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, set[str]]:
-    """Parse like the original (including its class-count overrides); unknown flags raise."""
+    """The original's arguments and the dests of the flags given; unknown flags raise."""
     parser = original_parser()
     argv = strip_launcher(argv)
     args, unknown = parser.parse_known_args(argv)
@@ -222,9 +225,6 @@ class _Input:
     role: str
     split: str
     flag: str
-
-
-STREAM_PREFIX = {"visual": "video", "audio": "audio"}
 
 
 def _inputs(args: argparse.Namespace, mode: str) -> list[_Input]:
@@ -338,7 +338,7 @@ def build_config(args: argparse.Namespace, mode: str, given: set[str]) -> tuple[
         "splits": dict(train="train" if mode == "train" else None,
                        val="val" if mode == "train" else eval_split(args), test=None),
         "evaluator": _evaluator(args),
-        "seed": args.seed,
+        "seed": args.seed if args.seed != -1 else random.randint(0, 2**32 - 1),
         "work_dir": str(args.output_dir),
     }
     return config, _config_notes(args, mode, given, inputs)
@@ -347,6 +347,8 @@ def build_config(args: argparse.Namespace, mode: str, given: set[str]) -> tuple[
 def _config_notes(args: argparse.Namespace, mode: str, given: set[str], inputs: Sequence[_Input]) -> list[str]:
     """Every given flag that changes nothing here, and how the rest map where that is not obvious."""
     notes = [f"{flag} has no effect here: {why}." for name, (flag, why) in NO_EFFECT.items() if name in given]
+    if args.seed == -1:
+        notes.append("--seed -1: the seed below was drawn at conversion, as the original draws one per run.")
     read = {i.flag for i in inputs}
     unused = sorted(f"--{flag}" for flag in given if flag.endswith(("_pickle", "_data_path")) and flag not in read)
     if unused:

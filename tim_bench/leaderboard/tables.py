@@ -149,15 +149,18 @@ def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[R
     repeated = set(names[names.duplicated()])
     measured: list[Row] = []
     for (name, recipe, split), group in groups:
+        # runs on generated data are marked, and never compared with the published rows
+        synthetic = any(runs[i].get("synthetic_data") for i in group["_index"])
         cells = {}
         for m in metrics:
             values = group[m].dropna()
-            ref = reference_for_metric(spec, refs, m)
+            ref = None if synthetic else reference_for_metric(spec, refs, m)
             mean = float(values.mean()) if len(values) else None
             cells[m] = Cell(mean, float(values.std(ddof=1)) if len(values) > 1 else None,
                             mean - ref.metrics[m] if mean is not None and ref is not None and ref.split == split
                             else None)
         label = f"{name}@{str(recipe)[:7]}" if name in repeated else str(name)
+        label += " [synthetic data]" if synthetic else ""
         measured.append(Row(label, str(split), cells, tuple(runs[i] for i in group["_index"])))
 
     # a best mark needs something to beat: only columns where two or more rows have a value get one

@@ -13,8 +13,7 @@ from .tim import Mix
 
 
 def drloc_loss(mlp: nn.Module, feature_tokens: torch.Tensor, num_streams: int, m: int,
-               positions: tuple[torch.Tensor, torch.Tensor] | None = None,
-               generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+               positions: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Dense relative localisation: predict |i - j| / F for m random token pairs per window.
 
     With two streams the pair is cross-modal (visual token i, audio token j); with one stream both
@@ -25,8 +24,9 @@ def drloc_loss(mlp: nn.Module, feature_tokens: torch.Tensor, num_streams: int, m
     x1 = feature_tokens[:, :length]
     x2 = feature_tokens[:, length:2 * length] if num_streams == 2 else x1
     if positions is None:
-        pos_1 = torch.randint(length, (b, m), generator=generator).to(feature_tokens.device)
-        pos_2 = torch.randint(length, (b, m), generator=generator).to(feature_tokens.device)
+        # drawn on the tokens' device: no host-to-device copy inside the training step
+        pos_1 = torch.randint(length, (b, m), device=feature_tokens.device)
+        pos_2 = torch.randint(length, (b, m), device=feature_tokens.device)
     else:
         pos_1, pos_2 = (p.to(feature_tokens.device) for p in positions)
     target = (pos_1 - pos_2).abs().float() / length

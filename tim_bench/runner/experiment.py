@@ -18,6 +18,7 @@ from ..io import write_json
 from ..leaderboard.plots import write_run_plots
 from ..leaderboard.store import add_record
 from ..model.convert import load_weights
+from ..synthetic.common import is_synthetic
 from ..model.tim import TIM
 from .assemble import Experiment
 from .checkpoint import load_checkpoint, state_dict_of
@@ -106,7 +107,8 @@ def run_experiment(config: str | Path, cfg_options: dict | None = None, work_dir
     record = {
         "run_id": new_run_id(cfg["_name"], seed), "config_name": cfg["_name"], "config_path": cfg["_path"],
         "config_hash": config_hash(cfg), "recipe_hash": recipe_hash(cfg), "dataset": exp.dataset_name, "features": exp.feature_description(),
-        "model": model_description(cfg.model), "seed": seed, "split": split, "metrics": metrics,
+        "model": model_description(cfg.model), "seed": seed, "data_root": str(Path(exp.data_root).resolve()),
+        "synthetic_data": is_synthetic(exp.data_root), "split": split, "metrics": metrics,
         "val_metrics": trained.best_metrics, "main_metric": metric.main_metric,
         "epochs_trained": trained.epochs_trained, "best_epoch": trained.best_epoch,
         "wall_time_s": round(time.perf_counter() - t0, 2), "device": device_name(device),

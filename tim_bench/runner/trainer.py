@@ -130,7 +130,7 @@ class Trainer:
                 mix = None
                 if alpha > 0:
                     b = batch["index"].shape[0]
-                    mix = Mix(float(mix_rng.beta(alpha, alpha)), torch.randperm(b).to(self.device))
+                    mix = Mix(float(mix_rng.beta(alpha, alpha)), torch.randperm(b, device=self.device))
                 ctx = torch.autocast("cuda", dtype=amp_dtype) if use_amp else contextlib.nullcontext()
                 with ctx:
                     out = net(batch["features"], batch["feature_times"], batch["query_times"], mix=mix)

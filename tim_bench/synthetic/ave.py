@@ -19,7 +19,7 @@ import pandas as pd
 from tim_bench_registry import DataError
 
 from ..io import atomic_path
-from .common import noisy, prototypes, random_ids
+from .common import noisy, prototypes, random_ids, write_marker
 
 CATEGORIES = (
     "Church bell", "Male speech, man speaking", "Bark", "Fixed-wing aircraft, airplane", "Race car, auto racing",
@@ -92,6 +92,8 @@ def make_ave(out: str | Path, videos: int = 400, seed: int = 0, visual_dim: int 
     _write_h5(out / "visual_feature.h5", "avadataset", visual.reshape(videos, SECONDS, 7, 7, visual_dim))
     if omnivore_asf:
         _write_npy_layout(out, rng, ids, label, order, signal)
+    write_marker(out, "AVE", videos=videos, seed=seed, visual_dim=visual_dim, audio_dim=audio_dim, signal=signal,
+                 omnivore_asf=omnivore_asf)
     return out
 
 

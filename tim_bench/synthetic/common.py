@@ -1,7 +1,11 @@
 """Shared pieces of the synthetic data generators: prototypes and noisy feature draws."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+from ..io import write_json
 
 
 def prototypes(rng: np.random.Generator, num_classes: int, dim: int) -> np.ndarray:
@@ -26,3 +30,16 @@ def random_ids(rng: np.random.Generator, n: int, length: int = 11) -> list[str]:
             ids.add(s)
             out.append(s)
     return out
+
+
+MARKER = "tim_bench_synthetic.json"
+
+
+def write_marker(out: Path, dataset: str, **params: object) -> None:
+    """Mark a folder as generated data, so run records and leaderboards never pass it off as real."""
+    write_json(Path(out) / MARKER, {"dataset": dataset, "generator": "tim-bench make-synthetic", **params})
+
+
+def is_synthetic(data_root: str | Path) -> bool:
+    """True when ``data_root`` was written by ``tim-bench make-synthetic``."""
+    return (Path(data_root) / MARKER).is_file()

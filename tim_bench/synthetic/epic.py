@@ -11,16 +11,18 @@ Writes under ``out`` (the EPIC configs' ``data_root``)::
                         spanning 1 s; A = 4 visual / 3 audio noise draws in train, 1 elsewhere
     features/{visual,audio}/intervals_{split}.csv             video_id, start_sec, stop_sec
 
-Signal: each feature row carries the mean prototype of the segments overlapping its 0.2-s cell
-(visual: (verb + noun prototype) / sqrt 2; audio: the class prototype) and a weak background
-prototype where no segment covers it, times ``signal``, plus unit Gaussian noise per copy.
+Signal: each feature carries the prototypes of the segments overlapping its 1-s span, weighted by
+the share of the span they cover (visual: (verb + noun prototype) / sqrt 2; audio: the class
+prototype), topped up by a weak background prototype where they cover less of it, times
+``signal``, plus unit Gaussian noise per copy.
 
 With ``annotations=DIR`` the real annotation files under ``DIR/epic-kitchens-100`` and
 ``DIR/epic-sounds`` give the segments and durations. The validation files are the only split both
 datasets label here, so the first ``max_videos`` videos of ``EPIC_100_validation.csv`` are carved
-into train (three of every four) and val (every fourth) and written as those splits' files with
-their real rows; the test timestamps keep their real rows for as many test videos as val has (all
-when ``max_videos`` is None). Class, tail and video-info files are copied unchanged.
+into val (the second of every four: videos 2, 6, 10, ...) and train (the rest) and written as those
+splits' files with their real rows; the test timestamps keep their real rows for as many test
+videos as val has (all when ``max_videos`` is None). The unseen-participant list of val is
+recomputed for the carved split; class, tail, video-info and the test unseen list are copied.
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ SOUNDS_FILES = {"train": "EPIC_Sounds_train.csv", "val": "EPIC_Sounds_validation
 UNSEEN_FILES = {"val": "EPIC_100_unseen_participant_ids_validation.csv",
                 "test": "EPIC_100_unseen_participant_ids_test.csv"}
 COPIED_FILES = ("EPIC_100_verb_classes.csv", "EPIC_100_noun_classes.csv", "EPIC_100_tail_verbs.csv",
-                "EPIC_100_tail_nouns.csv", "EPIC_100_video_info.csv")
+                "EPIC_100_tail_nouns.csv", "EPIC_100_video_info.csv", UNSEEN_FILES["test"])
 EPIC_TEST_COLUMNS = ["narration_id", "participant_id", "video_id", "narration_timestamp", "start_timestamp",
                      "stop_timestamp", "start_frame", "stop_frame"]
 SOUNDS_TEST_COLUMNS = ["annotation_id", "participant_id", "video_id", "start_timestamp", "stop_timestamp",
@@ -233,9 +235,6 @@ def real_annotations(out: Path, source: Path, max_videos: int | None) -> Annotat
     participants = {s: set(visual[s].participant_id) | set(audio[s].participant_id) for s in visual}
     _write_csv(out / EPIC / UNSEEN_FILES["val"],
                pd.DataFrame({"participant_id": sorted(participants["val"] - participants["train"])}))
-    if "test" in visual and (source / EPIC / UNSEEN_FILES["test"]).is_file():
-        with atomic_path(out / EPIC / UNSEEN_FILES["test"]) as tmp:
-            shutil.copyfile(source / EPIC / UNSEEN_FILES["test"], tmp)
     used = set().union(*(set(t.video_id) for t in [*visual.values(), *audio.values()]))
     return Annotations(visual, audio, {v: durations[v] for v in used})
 
@@ -248,13 +247,12 @@ def feature_intervals(duration: float) -> np.ndarray:
     return np.stack([np.maximum(centre - FEAT_SPAN / 2, 0.0), np.minimum(centre + FEAT_SPAN / 2, duration)], 1)
 
 
-def planted_signal(rows: int, start: np.ndarray, stop: np.ndarray, protos: np.ndarray,
+def planted_signal(times: np.ndarray, start: np.ndarray, stop: np.ndarray, protos: np.ndarray,
                    background: np.ndarray) -> np.ndarray:
-    """[rows, D]: per feature row, the prototypes of the segments overlapping its 0.2-s cell weighted by overlap,
-    averaged where they add up to more than the cell and topped up with the background prototype where less."""
-    centre = np.arange(rows) * FEAT_GAP
-    lo, hi = centre - FEAT_GAP / 2, centre + FEAT_GAP / 2
-    weight = np.clip(np.minimum(stop[None], hi[:, None]) - np.maximum(start[None], lo[:, None]), 0, None) / FEAT_GAP
+    """[T, D]: per feature, the prototypes of the segments overlapping its span weighted by the share of the span
+    they cover, averaged where the shares add up to more than 1 and topped up with the background where less."""
+    span = np.minimum(stop[None], times[:, 1:]) - np.maximum(start[None], times[:, :1])
+    weight = np.clip(span, 0, None) / (times[:, 1:] - times[:, :1])
     total = weight.sum(1, keepdims=True)
     mixed = weight @ protos
     return np.where(total >= 1, mixed / np.maximum(total, 1e-9), mixed + (1 - total) * background).astype(np.float32)
@@ -291,7 +289,7 @@ def write_features(out: Path, rng: np.random.Generator, ann: Annotations, dims: 
                 mine = (tables[stream].video_id == video).to_numpy()
                 y = labels[stream][mine]
                 protos = (verb[y[:, 0]] + noun[y[:, 1]]) / math.sqrt(2) if stream == "visual" else sound[y[:, 0]]
-                clean = planted_signal(len(times), tables[stream].start.to_numpy()[mine],
+                clean = planted_signal(times, tables[stream].start.to_numpy()[mine],
                                        tables[stream].stop.to_numpy()[mine], protos, background[stream])
                 copies = COPIES[stream] if split == "train" else 1
                 noise = rng.standard_normal((len(times), copies, dim), dtype=np.float32)

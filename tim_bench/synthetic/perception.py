@@ -18,7 +18,7 @@ import pandas as pd
 from tim_bench_registry import DataError
 
 from ..io import atomic_path
-from .common import noisy, prototypes
+from .common import noisy, prototypes, write_marker
 
 NUM_ACTIONS, NUM_SOUNDS = 63, 17
 FEAT_GAP, FEAT_SPAN = 0.2, 1.0
@@ -78,7 +78,8 @@ def make_perception(out: str | Path, videos: int = 100, seed: int = 0, visual_di
         raise DataError(f"Synthetic Perception Test needs at least 2 videos (one per split); got {videos}.")
     out = Path(out)
     rng = np.random.default_rng(seed)
-    protos = {"visual": prototypes(rng, NUM_ACTIONS + 1, visual_dim), "audio": prototypes(rng, NUM_SOUNDS + 1, audio_dim)}
+    protos = {"visual": prototypes(rng, NUM_ACTIONS + 1, visual_dim),
+              "audio": prototypes(rng, NUM_SOUNDS + 1, audio_dim)}
     for p in protos.values():
         p[-1] = 0.0
     n_train = min(max(1, round(SPLITS["train"][2] * videos)), videos - 1)
@@ -107,4 +108,6 @@ def make_perception(out: str | Path, videos: int = 100, seed: int = 0, visual_di
         for stream, rows in intervals.items():
             with atomic_path(out / stream / f"intervals_{split}.csv") as tmp:
                 pd.DataFrame(rows, columns=["video_id", "start_sec", "stop_sec"]).to_csv(tmp, index=False)
+    write_marker(out, "PerceptionTest", videos=videos, seed=seed, visual_dim=visual_dim, audio_dim=audio_dim,
+                 signal=signal)
     return out

@@ -1,0 +1,152 @@
+"""`tim-bench extract-features`: raw media -> ``{folder}/{split}/{video_id}.npy`` + interval CSV that
+NpyFeatures reads back; the torch-only log-mel path (WAV decoding, resampling, mel bins); TimmVideo."""
+from __future__ import annotations
+
+import importlib.util
+import math
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from helpers import tim_bench
+
+from tim_bench_plugins.features.logmel import LogMelAudio, read_wav, resample
+from tim_bench_plugins.features.npy import NpyFeatures
+from tim_bench_registry import TimBenchError
+
+DEMO = str(Path(__file__).resolve().parents[1] / "configs" / "extract_logmel_demo.py")
+#: video -> (tone Hz, seconds, sample rate, channels); the demo config makes 64 mel bins every 0.2 s.
+CLIPS = {"P01_01": (300, 2.3, 16000, 1), "P01_02": (3000, 3.0, 22050, 2), "P02_01": (1000, 1.1, 8000, 1)}
+
+
+def tone(freq: float, seconds: float, rate: int) -> np.ndarray:
+    """A sine of amplitude 0.5."""
+    return 0.5 * np.sin(2 * np.pi * freq * np.arange(round(seconds * rate)) / rate)
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int, channels: int = 1, width: int = 2) -> Path:
+    """Write float samples in [-1, 1] as a PCM WAV of ``width`` bytes per sample (8-bit is unsigned)."""
+    ints = np.round(samples * (2 ** (8 * width - 1) - 1)).astype(np.int64)
+    if width == 1:
+        frames = (ints + 128).astype(np.uint8)[:, None]
+    else:  # the low `width` bytes of little-endian int32 are the two's-complement sample
+        frames = ints.astype("<i4").view(np.uint8).reshape(-1, 4)[:, :width]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(channels)
+        f.setsampwidth(width)
+        f.setframerate(rate)
+        f.writeframes(np.repeat(frames, channels, 0).tobytes())
+    return path
+
+
+@pytest.fixture
+def audio_root(tmp_path: Path) -> Path:
+    for video, (freq, seconds, rate, channels) in CLIPS.items():
+        write_wav(tmp_path / "audio" / f"{video}.wav", tone(freq, seconds, rate), rate, channels)
+    return tmp_path
+
+
+def extract(root: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the demo config on the WAVs under ``root``."""
+    return tim_bench("extract-features", DEMO, "--cfg-options", f"data_root={root}", *extra, check=check)
+
+
+def test_cli_writes_the_npy_layout_that_npy_features_reads(audio_root: Path) -> None:
+    proc = extract(audio_root)
+    assert "3 videos extracted, 0 skipped" in proc.stdout
+    table = pd.read_csv(audio_root / "features/logmel/intervals_train.csv")
+    assert list(table.columns) == ["video_id", "start_sec", "stop_sec"]
+    source = NpyFeatures(str(audio_root), folder="features/logmel", intervals="features/logmel/intervals_{split}.csv")
+    assert source.dim == 64
+    for video, (_, seconds, _, _) in CLIPS.items():
+        stored = np.load(audio_root / "features/logmel/train" / f"{video}.npy")
+        assert stored.dtype == np.float32 and stored.shape == (math.ceil(seconds / 0.2 - 1e-9), 1, 64)
+        features = source.open("train", video)
+        np.testing.assert_array_equal(features.values, stored)
+        centres = np.arange(len(stored)) * 0.2  # 1-s spans every 0.2 s, clipped to the clip
+        np.testing.assert_allclose(features.times, np.stack([np.maximum(centres - 0.5, 0),
+                                                             np.minimum(centres + 0.5, seconds)], 1), atol=1e-6)
+
+
+def test_rerun_skips_finished_videos_and_overwrite_redoes_them(audio_root: Path) -> None:
+    extract(audio_root)
+    out = audio_root / "features/logmel/train"
+    first = {v: np.load(out / f"{v}.npy") for v in CLIPS}
+    stamps = {v: (out / f"{v}.npy").stat().st_mtime_ns for v in CLIPS}
+    (out / "P01_02.npy").unlink()
+    assert "1 videos extracted, 2 skipped" in extract(audio_root).stdout
+    assert all((out / f"{v}.npy").stat().st_mtime_ns == stamps[v] for v in ("P01_01", "P02_01"))
+    assert len(pd.read_csv(audio_root / "features/logmel/intervals_train.csv")) == 12 + 15 + 6
+    assert "3 videos extracted, 0 skipped" in extract(audio_root, "--overwrite").stdout
+    for video, values in first.items():  # deterministic: the same bytes every time
+        np.testing.assert_array_equal(np.load(out / f"{video}.npy"), values)
+
+
+def test_missing_input_is_an_error_naming_the_file(audio_root: Path) -> None:
+    proc = extract(audio_root, "extract.videos=[P01_01,P09_99]", check=False)
+    assert proc.returncode == 2
+    assert str(audio_root / "audio" / "P09_99.wav") in proc.stderr and "Traceback" not in proc.stderr
+    assert not (audio_root / "features").exists()  # inputs are checked before anything is written
+
+
+def test_tones_peak_in_their_own_mel_bins(tmp_path: Path) -> None:
+    extractor = LogMelAudio(n_mels=64, feat_gap=0.2, feat_span=1.0)
+    peaks = {}
+    for freq in (300, 3000):
+        features = extractor.extract(write_wav(tmp_path / f"{freq}.wav", tone(freq, 2.0, 16000), 16000))
+        bins = features.values[:, 0].argmax(1)
+        assert (bins == bins[0]).all()
+        peaks[freq] = bins[0]
+    assert peaks[300] < peaks[3000]
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+def test_wav_decoding_recovers_the_samples_at_every_width(tmp_path: Path, width: int) -> None:
+    samples = tone(440, 0.05, 8000)
+    decoded, rate = read_wav(write_wav(tmp_path / "x.wav", samples, 8000, channels=2, width=width))
+    assert rate == 8000 and decoded.dtype == np.float32
+    np.testing.assert_allclose(decoded, samples, atol=2.0 / 2 ** (8 * width - 1))
+
+
+def test_resampling_keeps_a_tone_and_its_features() -> None:
+    samples = tone(1000, 1.0, 22050)
+    out = resample(torch.from_numpy(samples.astype(np.float32)), 22050, 16000).numpy()
+    assert len(out) == 16000
+    np.testing.assert_allclose(out[100:-100], tone(1000, 1.0, 16000)[100:-100], atol=2e-3)
+
+
+def test_timm_video_without_timm_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tim_bench_plugins.features.timm_video import TimmVideo
+    monkeypatch.setitem(sys.modules, "timm", None)  # makes `import timm` fail as if it were not installed
+    with pytest.raises(TimBenchError, match=r'pip install -e "\.\[extract\]"'):
+        TimmVideo(model="resnet18", fps=10)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("timm") is None,
+                    reason="timm is not installed; it is the optional extract extra (pip install -e '.[extract]')")
+def test_timm_video_extracts_frame_folders(tmp_path: Path) -> None:
+    from PIL import Image
+    for video, colour in (("P01_01", (200, 30, 30)), ("P01_02", (30, 30, 200))):
+        for i in range(1, 26):  # 2.5 s at 10 fps
+            frame = np.full((48, 64, 3), colour, np.uint8)
+            frame[:, : 2 * i] = 128
+            (tmp_path / "frames" / video).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(frame).save(tmp_path / "frames" / video / f"frame_{i:010d}.jpg")
+    config = tmp_path / "extract_timm.py"
+    config.write_text(f"data_root = {str(tmp_path)!r}\n"
+                      "extract = dict(extractor=dict(type='TimmVideo', model='test_vit', fps=10, feat_gap=0.5,\n"
+                      "                              frame_stride=2, batch_size=8),\n"
+                      "               inputs='frames/{video_id}', split='val', out_folder='features/vit')\n")
+    assert "visual features (64-d), split val: 2 videos extracted" in tim_bench("extract-features", str(config)).stdout
+    source = NpyFeatures(str(tmp_path), folder="features/vit", intervals="features/vit/intervals_{split}.csv")
+    features = {v: source.open("val", v) for v in ("P01_01", "P01_02")}
+    for f in features.values():
+        assert f.values.shape == (5, 1, 64) and f.values.dtype == np.float32
+        assert f.times[0, 0] == 0 and f.times[-1, 1] == pytest.approx(2.5)
+    assert not np.allclose(features["P01_01"].values, features["P01_02"].values)

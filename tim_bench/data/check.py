@@ -1,0 +1,195 @@
+"""Check a config's annotations and features before a long run, and report every problem at once.
+
+Per split: segment and video counts, label counts per task and class, segments no window queries,
+videos whose features are missing or unreadable, feature time grids that do not cover their video,
+feature widths that disagree with the config (or are not the 7x7 maps AVGA pools), and NaN or inf
+values. Training would stop at the first of these, possibly hours in; this finds them all up front.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from mmengine.config import Config
+
+from tim_bench_registry import IGNORE_LABEL, DataError, FeatureSource, SplitAnnotations, Task, TimBenchError
+
+from .windows import WindowSpec, build_windows
+
+if TYPE_CHECKING:
+    from ..runner.assemble import Experiment
+
+#: Feature rows read at a time by the NaN scan (a few MB even for 7x7x512 maps).
+SCAN_ROWS = 256
+_SHOWN = 5
+
+
+@dataclass
+class CheckReport:
+    """What ``check_data`` found: report lines, problems (one sentence each), label counts per task."""
+
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    #: task key -> DataFrame of segment counts, one row per class id and one column per split
+    class_counts: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+def _first(items: Iterable[str]) -> str:
+    items = list(items)
+    return ", ".join(items[:_SHOWN]) + (", ..." if len(items) > _SHOWN else "")
+
+
+def label_counts(ann: SplitAnnotations, task: Task) -> pd.Series:
+    """Segments per class id of ``task`` (every id 0..C-1, zeros included)."""
+    labels = ann.segments.loc[ann.segments["stream"] == task.stream, task.key].to_numpy()
+    labels = labels[labels != IGNORE_LABEL]
+    return pd.Series(np.bincount(labels.astype(np.int64), minlength=task.num_classes)[:task.num_classes],
+                     name=task.key)
+
+
+def _task_line(task: Task, counts: pd.Series, unlabelled: int) -> str:
+    present = counts[counts > 0]
+    if present.empty:
+        return f"  {task.key}: no labelled segments ({unlabelled} unlabelled)"
+    absent = counts.index[counts == 0].astype(str)
+    line = (f"  {task.key}: {len(present)} of {task.num_classes} classes present; segments per present class "
+            f"min {present.min()} (class {present.idxmin()}), median {int(present.median())}, max {present.max()}")
+    if len(absent):
+        line += f"; absent: {_first(absent)}"
+    return line + (f"; {unlabelled} unlabelled" if unlabelled else "")
+
+
+class _FeatureCheck:
+    """The feature problems of one stream in one split, gathered over its videos."""
+
+    def __init__(self, stream: str, source: FeatureSource, config_dim: int | None, needs_maps: bool,
+                 tolerance: float, nan_scan: bool) -> None:
+        self.stream, self.source, self.config_dim = stream, source, config_dim
+        self.needs_maps, self.tolerance, self.nan_scan = needs_maps, tolerance, nan_scan
+        self.unreadable: dict[str, str] = {}
+        self.short: list[str] = []
+        self.wrong_dim: list[str] = []
+        self.not_maps: list[str] = []
+        self.non_finite: list[str] = []
+        self.times: dict[str, np.ndarray] = {}
+
+    def video(self, split: str, video_id: str, duration: float) -> None:
+        try:
+            vf = self.source.open(split, video_id)
+        except (DataError, OSError, ValueError) as exc:
+            self.unreadable[video_id] = str(exc)
+            return
+        times = np.asarray(vf.times, dtype=np.float64)
+        self.times[video_id] = times
+        if len(times) == 0 or times[0, 0] > self.tolerance or times[:, 1].max() < duration - self.tolerance:
+            span = f"[{times[0, 0]:.2f}, {times[:, 1].max():.2f}]" if len(times) else "nothing"
+            self.short.append(f"{video_id} ({span} of {duration:.2f} s)")
+        shape = tuple(vf.values.shape)
+        if self.config_dim is not None and shape[-1] != self.config_dim:
+            self.wrong_dim.append(f"{video_id} ({shape[-1]}-d)")
+        if self.needs_maps and shape[2:-1] != (7, 7):
+            self.not_maps.append(f"{video_id} (shape {shape})")
+        if self.nan_scan and not all(np.isfinite(np.asarray(vf.values[i:i + SCAN_ROWS], dtype=np.float32)).all()
+                                     for i in range(0, shape[0], SCAN_ROWS)):
+            self.non_finite.append(video_id)
+
+    def problems(self, split: str, videos: int) -> list[str]:
+        s, out = self.stream, []
+        if self.unreadable:
+            example = next(iter(self.unreadable.values()))
+            out.append(f"{split}: the {s} features of {len(self.unreadable)} of {videos} videos cannot be used "
+                       f"({_first(self.unreadable)}); for example: {example}")
+        if self.short:
+            out.append(f"{split}: the {s} feature times of {len(self.short)} videos do not cover the video within "
+                       f"{self.tolerance:g} s ({_first(self.short)}); re-extract them or fix the interval table.")
+        if self.wrong_dim:
+            out.append(f"{split}: {len(self.wrong_dim)} videos hold {s} features of another width than the "
+                       f"config's {self.config_dim} ({_first(self.wrong_dim)}); fix features.{s}.dim or the files.")
+        if self.not_maps:
+            out.append(f"{split}: model.pool_features (AVGA) needs [T, A, 7, 7, D] visual maps, but "
+                       f"{len(self.not_maps)} videos hold others ({_first(self.not_maps)}).")
+        if self.non_finite:
+            out.append(f"{split}: {len(self.non_finite)} videos hold NaN or inf {s} features "
+                       f"({_first(self.non_finite)}); re-extract them.")
+        return out
+
+    def summary(self, videos: int) -> str:
+        return f"{self.stream} {videos - len(self.unreadable)}/{videos} videos ({self.source.dim}-d)"
+
+
+def _windows_line(ann: SplitAnnotations, times: Mapping[str, np.ndarray], spec: WindowSpec, split: str,
+                  report: CheckReport) -> str:
+    """Build the split's windows; videos without readable features get one covering interval so that the
+    coverage check still runs (their missing features are reported on their own)."""
+    grid = {v: times.get(v, np.array([[0.0, d]])) for v, d in ann.durations.items()}
+    try:
+        windows = build_windows(ann.segments, ann.durations, grid, spec)
+    except DataError as exc:
+        report.problems.append(f"{split}: {exc}")
+        return "windows: could not be built"
+    return f"{len(windows)} windows of {spec.size:g} s"
+
+
+def check_split(exp: Experiment, split: str, report: CheckReport, tolerance: float, nan_scan: bool) -> None:
+    """Add one split's counts and problems to ``report``."""
+    try:
+        ann = exp.plugin.load(split)
+        ann.validate(f"{exp.dataset_name} {split}")
+    except DataError as exc:
+        report.lines.append(f"split {split}: annotations unusable")
+        report.problems.append(f"{split}: {exc}")
+        return
+    seg = ann.segments
+    streams = ", ".join(f"{s} {n}" for s, n in seg["stream"].value_counts(sort=False).items())
+    annotated = set(seg["video_id"])
+    videos = [v for v in ann.durations if v in annotated]
+    cfg = exp.cfg
+    checks = [_FeatureCheck(s, src, (cfg.features[s] or {}).get("dim"),
+                            s == "visual" and bool(cfg.model.get("pool_features")), tolerance, nan_scan)
+              for s, src in exp.sources.items()]
+    for check in checks:
+        for video in videos:
+            check.video(split, video, ann.durations[video])
+        report.problems += check.problems(split, len(videos))
+    anchor = checks[0].times if checks else {}
+    windows = _windows_line(ann, anchor, exp.spec, split, report)
+    report.lines.append(f"split {split}: {len(seg)} segments ({streams}) in {len(videos)} videos; {windows}")
+    for task in exp.tasks:
+        counts = label_counts(ann, task)
+        unlabelled = int((seg.loc[seg["stream"] == task.stream, task.key] == IGNORE_LABEL).sum())
+        report.lines.append(_task_line(task, counts, unlabelled))
+        table = report.class_counts.setdefault(task.key, pd.DataFrame(index=pd.RangeIndex(task.num_classes,
+                                                                                          name="class")))
+        table[split] = counts.to_numpy()
+    if checks:
+        report.lines.append("  features: " + ", ".join(c.summary(len(videos)) for c in checks))
+
+
+def check_data(cfg: Config, splits: Iterable[str] | None = None, tolerance: float = 1.0,
+               nan_scan: bool = True) -> CheckReport:
+    """Check every split the config uses (or ``splits``) and return the report; nothing is written."""
+    from ..runner.assemble import Experiment  # the runner assembles plugins; imported late to keep data/ below it
+    report = CheckReport()
+    try:
+        exp = Experiment(cfg, cache_dir=None)
+    except TimBenchError as exc:
+        report.problems.append(f"the config's dataset or features cannot be opened: {exc}")
+        return report
+    wanted = list(splits) if splits is not None else \
+        list(dict.fromkeys(s for s in (cfg.get("splits") or {}).values() if s))
+    available = exp.plugin.splits()
+    report.lines.append(f"{exp.dataset_name} under {exp.data_root}: splits {', '.join(available) or '(none)'}")
+    for split in wanted:
+        if split not in available:
+            report.problems.append(f"the config uses split '{split}', but {exp.dataset_name} under {exp.data_root} "
+                                   f"has only {available}; add its files or change the config's splits.")
+            continue
+        check_split(exp, split, report, tolerance, nan_scan)
+    return report

@@ -1,0 +1,166 @@
+"""Raw media -> feature files in the layout ``NpyFeatures`` reads (what `tim-bench extract-features` does).
+
+A config's ``extract`` section says what to run and where the results go, all paths relative to
+``data_root``::
+
+    extract = dict(
+        extractor=dict(type="LogMelAudio", n_mels=64),    # any FEATURES plugin with .extract()
+        inputs="audio/{video_id}.wav",                    # one file or folder per video; {split} allowed
+        videos=None,        # None: every input matching `inputs`; a list of ids; or a text file of ids
+        split="train",
+        out_folder="features/logmel",                     # writes {out_folder}/{split}/{video_id}.npy
+        intervals="features/logmel/intervals_{split}.csv",  # optional; this is the default
+    )
+
+The outputs plug straight into ``features=dict(audio=dict(type="NpyFeatures", folder=out_folder,
+intervals=intervals))``. A video whose ``.npy`` exists and whose rows are in the interval table is
+skipped unless ``overwrite``; every file is written atomically, and the table is rewritten (keeping
+the rows of videos this run did not touch) even when a later video fails, so a rerun resumes.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tim_bench_registry import FEATURES, DataError, build, lookup
+
+from .config import ConfigError
+from .io import atomic_path
+
+log = logging.getLogger(__name__)
+REQUIRED = ("extractor", "inputs", "split", "out_folder")
+INTERVAL_COLUMNS = ["video_id", "start_sec", "stop_sec"]
+
+
+@dataclass
+class ExtractReport:
+    """What one extraction run did, and the ``features`` config that reads its output."""
+
+    stream: str
+    dim: int
+    features_cfg: dict[str, Any]
+    extracted: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def video_ids(section: Mapping[str, Any], root: Path) -> list[str]:
+    """The videos to extract: the configured list, the ids in a text file, or every input found."""
+    videos, split, inputs = section.get("videos"), section["split"], section["inputs"]
+    if isinstance(videos, str):
+        path = root / videos.format(split=split)
+        if not path.is_file():
+            raise DataError(f"Video list {path} does not exist; fix extract.videos (a list of ids, a text file "
+                            f"with one id per line, or None for every input found).")
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if videos is not None:
+        return [str(v) for v in videos]
+    prefix, _, suffix = inputs.replace("{split}", split).partition("{video_id}")
+    matches = (str(p.relative_to(root)) for p in root.glob(f"{prefix}*{suffix}"))
+    found = sorted(m[len(prefix):len(m) - len(suffix)] for m in matches)
+    if not found:
+        raise DataError(f"No input matches {root / f'{prefix}*{suffix}'}; fix extract.inputs or data_root.")
+    return found
+
+
+def read_intervals(path: Path) -> dict[str, pd.DataFrame]:
+    """The rows of an existing interval table by video id (empty when there is none yet)."""
+    if not path.is_file():
+        return {}
+    table = pd.read_csv(path, dtype={"video_id": str})
+    if not set(INTERVAL_COLUMNS) <= set(table.columns):
+        raise DataError(f"{path} has columns {list(table.columns)}, not {INTERVAL_COLUMNS}; move it away or "
+                        f"choose another extract.intervals.")
+    return {str(v): g for v, g in table[INTERVAL_COLUMNS].groupby("video_id", sort=False)}
+
+
+def write_intervals(path: Path, rows: dict[str, pd.DataFrame]) -> None:
+    """Write every video's rows, sorted by video and start, atomically."""
+    table = pd.concat(rows.values()) if rows else pd.DataFrame(columns=INTERVAL_COLUMNS)
+    with atomic_path(path) as tmp:
+        table.sort_values(["video_id", "start_sec"], kind="stable").to_csv(tmp, index=False)
+
+
+def is_complete(npy: Path, rows: pd.DataFrame | None, dim: int) -> bool:
+    """Whether a video's output exists with one interval row per feature (so it can be skipped)."""
+    if rows is None or not npy.is_file():
+        return False
+    shape = np.load(npy, mmap_mode="r").shape
+    if shape[-1] != dim:
+        raise DataError(f"{npy} holds {shape[-1]}-d features but the extractor makes {dim}-d ones; rerun with "
+                        f"--overwrite or choose another extract.out_folder.")
+    return shape[0] == len(rows)
+
+
+def checked(features: Any, extractor: str, dim: int, media: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The extractor's times and values after checking they keep the extractor contract."""
+    times, values = np.asarray(features.times, np.float64), np.asarray(features.values, np.float32)
+    if times.shape != (len(times), 2) or values.ndim != 3 or (len(values), values.shape[2]) != (len(times), dim):
+        raise DataError(f"Extractor {extractor} returned times {times.shape} and values {values.shape} for {media}; "
+                        f"the contract is times [T, 2] and values [T, A, {dim}].")
+    if not np.isfinite(values).all():
+        raise DataError(f"Extractor {extractor} produced NaN or infinite features for {media}; check the input.")
+    return times, values
+
+
+def check_extractor(cfg: Mapping[str, Any]) -> None:
+    """Refuse an extractor config that names no plugin, or a FEATURES plugin that reads features instead of
+    making them (before building it, whose argument errors would hide the real mistake)."""
+    if "type" not in cfg:
+        raise ConfigError(f"extract.extractor needs a 'type' key; got keys {sorted(cfg)}.")
+    cls = lookup(FEATURES, cfg["type"])
+    if not callable(getattr(cls, "extract", None)):
+        makers = sorted(k for k, v in FEATURES.module_dict.items() if callable(getattr(v, "extract", None)))
+        raise ConfigError(f"Feature plugin {cfg['type']} reads stored features and cannot extract them; set "
+                          f"extract.extractor.type to one of {', '.join(makers)}.")
+
+
+def extract_features(cfg: Mapping[str, Any], overwrite: bool = False) -> ExtractReport:
+    """Run the config's extractor over every video of its ``extract`` section; see the module docstring."""
+    section = cfg.get("extract")
+    if not section:
+        raise ConfigError("The config has no extract section; add one like configs/extract_logmel_demo.py's.")
+    missing = [k for k in REQUIRED if k not in section]
+    if missing:
+        raise ConfigError(f"extract lacks {missing}; it needs {', '.join(REQUIRED)} (see the module docstring of "
+                          f"tim_bench.extract).")
+    if "{video_id}" not in section["inputs"]:
+        raise ConfigError(f"extract.inputs '{section['inputs']}' has no {{video_id}}; write it like "
+                          f"'audio/{{video_id}}.wav'.")
+    root = Path(cfg.get("data_root", "."))
+    split, out_folder = section["split"], section["out_folder"]
+    intervals = section.get("intervals") or f"{out_folder}/intervals_{{split}}.csv"
+    ids = video_ids(section, root)
+    media = {v: root / section["inputs"].format(video_id=v, split=split) for v in ids}
+    absent = [p for p in media.values() if not p.exists()]
+    if absent:
+        raise DataError(f"Input {absent[0]} does not exist ({len(absent)} of {len(ids)} inputs are missing); "
+                        f"fix extract.inputs, data_root or extract.videos.")
+    check_extractor(section["extractor"])
+    name = section["extractor"]["type"]
+    extractor = build(FEATURES, section["extractor"])
+    report = ExtractReport(stream=extractor.stream, dim=extractor.dim, features_cfg=dict(
+        type="NpyFeatures", folder=out_folder, intervals=intervals))
+    table_path = root / intervals.format(split=split)
+    rows = read_intervals(table_path)
+    try:
+        for i, video in enumerate(ids, 1):
+            npy = root / out_folder / split / f"{video}.npy"
+            if not overwrite and is_complete(npy, rows.get(video), extractor.dim):
+                report.skipped.append(video)
+                continue
+            times, values = checked(extractor.extract(media[video]), name, extractor.dim, media[video])
+            with atomic_path(npy) as tmp, open(tmp, "wb") as f:
+                np.save(f, values)
+            rows[video] = pd.DataFrame({"video_id": video, "start_sec": times[:, 0], "stop_sec": times[:, 1]})
+            report.extracted.append(video)
+            log.info("[%d/%d] %s: %d features", i, len(ids), video, len(times))
+    finally:
+        if report.extracted:
+            write_intervals(table_path, rows)
+    return report
