@@ -6,7 +6,13 @@ EPICSounds plugins joined as a config with both datasets joins them, feature tim
 (1-s spans) over each video's real duration, then ``build_windows`` at the EPIC defaults
 (num_feats 50, feat_gap 0.2, feat_stride 3, window_stride 1.0). Prints medians over ``--repeats``.
 
-    python bench/windows.py [--data /path/to/shared/data] [--repeats 7]
+With ``--feature-videos K`` it also writes 1024-d visual + 2304-d audio ``.npy`` features for the first K
+videos at their real lengths, reads every window of them through the engine's memory-mapped
+``WindowDataset``, and prints the process's anonymous and file-backed RSS as it goes: the original
+loads every feature file whole (58 GiB for EPIC train+val), here anonymous memory stays flat and only
+reclaimable page cache grows.
+
+    python bench/windows.py [--data /path/to/shared/data] [--repeats 7] [--feature-videos 20]
 """
 from __future__ import annotations
 
@@ -20,19 +26,30 @@ from pathlib import Path
 
 import numpy as np
 
+import pandas as pd
+
 from tim_bench.data.joint import JointDataset
 from tim_bench.data.windows import WindowSpec, build_windows, cached_windows
 from tim_bench.synthetic.epic import feature_intervals
 from tim_bench_plugins.datasets.epic_kitchens import EPIC100
 from tim_bench_plugins.datasets.epic_sounds import EPICSounds
+from tim_bench_plugins.features.npy import NpyFeatures
+from tim_bench_registry import SplitAnnotations
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ORIGINAL = {"build_s": 104.0, "windows": 43_608, "peak_rss_mb": 904.0, "reload_s": 13.0}
+FEATURE_DIMS = {"visual": 1024, "audio": 2304}
 
 
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far (Linux reports kilobytes)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> dict[str, float]:
+    """Current anonymous and file-backed (page cache, reclaimable) resident memory, from /proc (Linux)."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return {k: int(fields[k].split()[0]) / 1024 for k in ("RssAnon", "RssFile")}
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:
@@ -47,8 +64,11 @@ def timed(fn, repeats: int) -> tuple[float, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with epic-kitchens-100/ and epic-sounds/")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help="folder with epic-kitchens-100/ and epic-sounds/")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--feature-videos", type=int, default=0,
+                        help="also read every window of this many videos through memory-mapped features")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -85,15 +105,55 @@ def main() -> None:
           f"(read in {read_s:.2f} s)")
     print(f"segments queried      {covered.sum():,} / {len(segments):,}")
     print(f"windows               {len(windows):,}   (original {ORIGINAL['windows']:,})")
-    print(f"queries per window    max {counts.max()}, mean {counts.mean():.1f}; visual max {per_stream['visual'].max()} "
-          f"mean {per_stream['visual'].mean():.1f}, audio max {per_stream['audio'].max()} "
+    print(f"queries per window    max {counts.max()}, mean {counts.mean():.1f}; "
+          f"visual max {per_stream['visual'].max()} mean {per_stream['visual'].mean():.1f}, "
+          f"audio max {per_stream['audio'].max()} "
           f"mean {per_stream['audio'].mean():.1f}")
     print(f"build (median of {args.repeats})  {build_s * 1000:.0f} ms   (original {ORIGINAL['build_s']:.0f} s: "
           f"{ORIGINAL['build_s'] / build_s:,.0f}x)")
-    print(f"cache reload          {reload_s * 1000:.1f} ms, {cache_mb:.1f} MB npz   (original {ORIGINAL['reload_s']:.0f} s)")
+    print(f"cache reload          {reload_s * 1000:.1f} ms, {cache_mb:.1f} MB npz   "
+          f"(original {ORIGINAL['reload_s']:.0f} s)")
     print(f"peak traced numpy+python allocation during a build  {traced_peak_mb:.0f} MB")
     print(f"peak RSS of this process  {peak_rss_mb():.0f} MB (before building: {rss_before:.0f} MB; "
           f"original {ORIGINAL['peak_rss_mb']:.0f} MB)")
+    if args.feature_videos:
+        feature_rss(ann, spec, args.feature_videos)
+
+
+def feature_rss(ann: SplitAnnotations, spec: WindowSpec, videos: int) -> None:
+    """Read every window of the first ``videos`` videos through memory-mapped features; print RSS along the way."""
+    from tim_bench.data.dataset import QueryTable, WindowDataset  # imports torch: kept out of the window figures
+    chosen = list(dict.fromkeys(ann.segments["video_id"]))[:videos]
+    durations = {v: ann.durations[v] for v in chosen}
+    segments = ann.segments[ann.segments["video_id"].isin(chosen)].reset_index(drop=True)
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as root:
+        sources = {}
+        for stream, dim in FEATURE_DIMS.items():
+            folder = Path(root) / stream
+            (folder / "val").mkdir(parents=True)
+            rows = []
+            for v, d in durations.items():
+                times = feature_intervals(d)
+                np.save(folder / "val" / f"{v}.npy", rng.standard_normal((len(times), 1, dim), dtype=np.float32))
+                rows.append(pd.DataFrame({"video_id": v, "start_sec": times[:, 0], "stop_sec": times[:, 1]}))
+            pd.concat(rows).to_csv(folder / "intervals_val.csv", index=False)
+            sources[stream] = NpyFeatures(root, folder=stream, intervals=f"{stream}/intervals_{{split}}.csv", dim=dim)
+        on_disk = sum(p.stat().st_size for p in Path(root).rglob("*.npy")) / 2**20
+        times = {v: sources["visual"].open("val", v).times for v in chosen}
+        windows = build_windows(segments, durations, times, spec)
+        subset = SplitAnnotations(segments, durations, ann.tasks, extra={})
+        dataset = WindowDataset(windows, QueryTable.from_annotations(subset), sources, "val", train=False)
+        start = rss_mb()
+        print(f"features: {videos} videos, {on_disk:.0f} MB of .npy; reading all {len(windows):,} windows "
+              f"(RSS at start: anon {start['RssAnon']:.0f} MB, file {start['RssFile']:.0f} MB)")
+        t0 = time.perf_counter()
+        for i in range(len(dataset)):
+            dataset[i]
+            if (i + 1) % max(len(dataset) // 4, 1) == 0 or i + 1 == len(dataset):
+                now = rss_mb()
+                print(f"  {i + 1:>6,} windows  anon {now['RssAnon']:.0f} MB (+{now['RssAnon'] - start['RssAnon']:.0f})"
+                      f"  file-backed {now['RssFile']:.0f} MB  {(i + 1) / (time.perf_counter() - t0):,.0f} windows/s")
 
 
 if __name__ == "__main__":

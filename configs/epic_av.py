@@ -13,4 +13,7 @@ features = dict(
 )
 loss = dict(stream_weights=dict(visual=1.0, audio=0.01))
 evaluator = [dict(type="EPIC100Metrics"), dict(type="EPICSoundsMetrics")]
-writers = [dict(type="EPIC100ActionSubmission"), dict(type="EPICSoundsSubmission", t_mod=2)]
+# every test segment of the official timestamps files must be in the submissions (paths under data_root)
+writers = [dict(type="EPIC100ActionSubmission", timestamps="epic-kitchens-100/EPIC_100_test_timestamps.csv"),
+           dict(type="EPICSoundsSubmission", t_mod=2,
+                timestamps="epic-sounds/EPIC_Sounds_recognition_test_timestamps.csv")]

@@ -8,4 +8,5 @@ features = dict(
                dim=2304),
 )
 evaluator = dict(type="EPICSoundsMetrics")
-writers = [dict(type="EPICSoundsSubmission", t_mod=0)]
+writers = [dict(type="EPICSoundsSubmission", t_mod=0,
+                timestamps="epic-sounds/EPIC_Sounds_recognition_test_timestamps.csv")]

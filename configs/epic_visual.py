@@ -8,4 +8,4 @@ features = dict(
                 dim=1024),
 )
 evaluator = dict(type="EPIC100Metrics")
-writers = [dict(type="EPIC100ActionSubmission")]
+writers = [dict(type="EPIC100ActionSubmission", timestamps="epic-kitchens-100/EPIC_100_test_timestamps.csv")]

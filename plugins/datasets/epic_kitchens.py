@@ -167,10 +167,10 @@ class EPIC100:
             unique = pairs.drop_duplicates().sort_values(["verb", "noun"])
             return list(zip(unique["verb"].tolist(), unique["noun"].tolist())), False
         pairs["action"] = class_ids(table, "action_class", ids, path)
-        known = pairs.drop_duplicates("action").set_index("action")
+        known = pairs[pairs["action"] >= 0].drop_duplicates("action")  # -1: no action label
         vocabulary = [(-1, -1)] * (int(pairs["action"].max()) + 1)
-        for action, row in known.iterrows():
-            vocabulary[action] = (int(row.verb), int(row.noun))
+        for action, verb, noun in known[["action", "verb", "noun"]].itertuples(index=False):
+            vocabulary[action] = (int(verb), int(noun))
         return vocabulary, True
 
     def splits(self) -> tuple[str, ...]:

@@ -72,7 +72,7 @@ for _spec in (
                 {"acc_fused": "fused", "acc_visual": "visual", "acc_audio": "audio"}),
     DatasetSpec("EPIC100", "EPIC-KITCHENS-100 action recognition", _EPIC100_METRICS, _EPIC100_LABELS),
     DatasetSpec("EPICSounds", "EPIC-Sounds audio interaction recognition", _SOUNDS_METRICS, _SOUNDS_LABELS),
-    DatasetSpec("EPICJoint", "EPIC-KITCHENS-100 + EPIC-Sounds (one joint model)", _EPIC100_METRICS + _SOUNDS_METRICS,
+    DatasetSpec("EPIC100+EPICSounds", "EPIC-KITCHENS-100 + EPIC-Sounds (one joint model)", _EPIC100_METRICS + _SOUNDS_METRICS,
                 {**_EPIC100_LABELS, **_SOUNDS_LABELS}, references=("EPIC100", "EPICSounds")),
     DatasetSpec("PerceptionTest", "Perception Test action and sound recognition",
                 ("action_top1", "action_top5", "sound_top1", "sound_top5", "action_mca", "sound_mca"),

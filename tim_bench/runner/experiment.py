@@ -20,7 +20,7 @@ from ..leaderboard.store import add_record
 from ..model.convert import load_weights
 from ..synthetic.common import is_synthetic
 from ..model.tim import TIM
-from .assemble import Experiment
+from .assemble import Experiment, SplitData
 from .checkpoint import load_checkpoint, state_dict_of
 from .distributed import DistInfo, init_distributed
 from .inference import predict_split
@@ -67,11 +67,9 @@ def load_model(exp: Experiment, checkpoint: str | Path, device: torch.device, tr
     return model.to(device)
 
 
-def _predict(exp: Experiment, model: TIM, split: str, device: torch.device, dist: DistInfo) -> tuple[Predictions, Any]:
-    data = exp.load_split(split, train=False)
+def _predict(exp: Experiment, model: TIM, data: SplitData, device: torch.device, dist: DistInfo) -> Predictions:
     loader = exp.loader(data, exp.cfg.test_cfg.batch_size, False, dist)
-    preds = predict_split(model, loader, data, exp.dataset_name, device, dist)
-    return preds, data
+    return predict_split(model, loader, data, exp.dataset_name, device, dist)
 
 
 def train(config: str | Path, cfg_options: dict | None = None, work_dir: str | None = None,
@@ -88,20 +86,32 @@ def train(config: str | Path, cfg_options: dict | None = None, work_dir: str | N
 
 def run_experiment(config: str | Path, cfg_options: dict | None = None, work_dir: str | None = None,
                    results_dir: str | None = None, resume: bool = False) -> dict[str, Any]:
-    """train -> best checkpoint -> predict the test split (or val) -> metrics -> result.json -> results store."""
+    """train -> best checkpoint -> metrics on the labelled test split (else val) -> result.json -> results store;
+    an unlabelled test split is predicted and handed to the config's writers (challenge submissions)."""
     t0 = time.perf_counter()
     cfg, wd, dist, device = _setup(config, cfg_options, work_dir)
     exp = _experiment(cfg, wd)
     trained = Trainer(exp, wd, device, dist).fit(resume=resume)
     model = load_model(exp, wd / BEST, device)
-    split = exp.split_name("test") or exp.split_name("val")
-    preds, data = _predict(exp, model, split, device, dist)
+    test_name, val_name = exp.split_name("test"), exp.split_name("val")
+    test = exp.load_split(test_name, train=False) if test_name else None
+    # metrics come from the labelled test split, else from val; an unlabelled test split gets submissions
+    scored = test if test is not None and test.annotations.labelled else \
+        exp.load_split(val_name, train=False) if val_name else None
+    if scored is None:
+        raise TimBenchError("The config has no val split and its test split is unlabelled: nothing to score.")
+    preds = _predict(exp, model, scored, device, dist)
+    test_preds = _predict(exp, model, test, device, dist) if test is not None and test is not scored else None
     if not dist.is_main:
         return {}
-    pred_path = preds.save(wd / f"predictions_{split}.npz")
+    pred_path = preds.save(wd / f"predictions_{scored.name}.npz")
     metric = exp.build_metric()
-    metrics = metric(preds, data.annotations) if data.annotations.labelled else {}
-    submissions = write_submissions(exp, preds, wd) if not data.annotations.labelled else []
+    metrics = metric(preds, scored.annotations)
+    submissions = []
+    if test_preds is not None:
+        test_preds.save(wd / f"predictions_{test.name}.npz")
+        submissions = write_submissions(exp, test_preds, wd)
+    split = scored.name
     rev, dirty = git_state(REPO)
     seed = int(cfg.get("seed", 0))
     record = {
@@ -129,7 +139,8 @@ def write_submissions(exp: Experiment, preds: Predictions, wd: Path) -> list[Pat
     for wcfg in exp.cfg.get("writers") or []:
         options = dict(wcfg)
         out = wd / options.pop("out", f"{options['type']}.zip")
-        paths.append(build(WRITERS, options)(preds, out, force=True))  # a rerun replaces its own submission
+        writer = build(WRITERS, options, data_root=exp.data_root)
+        paths.append(writer(preds, out, force=True))  # a rerun replaces its own submission
     return paths
 
 
@@ -140,7 +151,8 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path, cfg_options: dic
     exp = _experiment(cfg, wd)
     model = load_model(exp, checkpoint, device, trust)
     split = split or exp.split_name("val") or exp.split_name("test")
-    preds, data = _predict(exp, model, split, device, dist)
+    data = exp.load_split(split, train=False)
+    preds = _predict(exp, model, data, device, dist)
     if not data.annotations.labelled:
         raise TimBenchError(f"Split '{split}' has no labels to test against; use `tim-bench predict` for it.")
     metrics = exp.build_metric()(preds, data.annotations)
@@ -156,7 +168,7 @@ def predict(config: str | Path, checkpoint: str | Path, split: str, out: str | P
     cfg, wd, dist, device = _setup(config, cfg_options, work_dir)
     exp = _experiment(cfg, wd)
     model = load_model(exp, checkpoint, device, trust)
-    preds, _ = _predict(exp, model, split, device, dist)
+    preds = _predict(exp, model, exp.load_split(split, train=False), device, dist)
     if not dist.is_main:
         return None
     return preds.save(out or wd / f"predictions_{split}.npz")

@@ -130,15 +130,16 @@ def write_submission(challenge: Challenge, header: dict[str, Any], predictions: 
 class EPIC100ActionSubmission:
     """EPIC-KITCHENS-100 action recognition zip (version 0.2): 97 verb and 300 noun scores per narration_id.
 
-    ``timestamps`` (EPIC_100_test_timestamps.csv) makes the writer refuse missing or extra segments.
+    ``timestamps`` (EPIC_100_test_timestamps.csv, relative to ``data_root`` when that is given) makes the
+    writer refuse missing or extra segments.
     """
 
     challenge = EPIC100_ACTION
 
     def __init__(self, sls_pt: int = 2, sls_tl: int = 3, sls_td: int = 4,
-                 timestamps: str | Path | None = None) -> None:
+                 timestamps: str | Path | None = None, data_root: str | Path | None = None) -> None:
         self.header = submission_header(self.challenge, sls_pt, sls_tl, sls_td)
-        self.timestamps = timestamps
+        self.timestamps = Path(data_root) / timestamps if data_root and timestamps else timestamps
 
     def __call__(self, predictions: Predictions, out: str | Path, force: bool = False) -> Path:
         return write_submission(self.challenge, self.header, predictions, out, self.timestamps, force)
@@ -149,15 +150,16 @@ class EPICSoundsSubmission:
     """EPIC-Sounds audio-based interaction recognition zip (version 0.1): 44 scores per annotation_id.
 
     ``t_mod`` is the training modality (0 audio, 1 video, 2 audio-visual); ``timestamps``
-    (EPIC_Sounds_recognition_test_timestamps.csv) makes the writer refuse missing or extra segments.
+    (EPIC_Sounds_recognition_test_timestamps.csv, relative to ``data_root`` when given) makes the writer
+    refuse missing or extra segments.
     """
 
     challenge = EPIC_SOUNDS
 
     def __init__(self, sls_pt: int = 2, sls_tl: int = 3, sls_td: int = 4, t_mod: int = 0,
-                 timestamps: str | Path | None = None) -> None:
+                 timestamps: str | Path | None = None, data_root: str | Path | None = None) -> None:
         self.header = submission_header(self.challenge, sls_pt, sls_tl, sls_td, t_mod)
-        self.timestamps = timestamps
+        self.timestamps = Path(data_root) / timestamps if data_root and timestamps else timestamps
 
     def __call__(self, predictions: Predictions, out: str | Path, force: bool = False) -> Path:
         return write_submission(self.challenge, self.header, predictions, out, self.timestamps, force)

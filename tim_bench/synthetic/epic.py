@@ -37,7 +37,7 @@ import pandas as pd
 from tim_bench_registry import DataError
 
 from ..io import atomic_path, write_atomic
-from .common import prototypes
+from .common import prototypes, write_marker
 
 NUM_VERBS, NUM_NOUNS, NUM_SOUNDS, BACKGROUND_SOUND = 97, 300, 44, 13
 SPLITS = ("train", "val", "test")
@@ -63,7 +63,7 @@ FPS, SAMPLE_RATE = 50, 24000
 class Annotations:
     """Official-format rows per split with float ``start``/``stop`` seconds, and the video durations."""
 
-    visual: dict[str, pd.DataFrame]   # EPIC-100 rows; the test split has no label columns
+    visual: dict[str, pd.DataFrame]   # EPIC-100 rows; real test rows have no labels (generated ones keep theirs)
     audio: dict[str, pd.DataFrame]    # EPIC-Sounds rows; likewise
     durations: dict[str, float]
 
@@ -144,7 +144,8 @@ def _sounds_rows(video: pd.Series, start: np.ndarray, stop: np.ndarray, label: n
     return pd.DataFrame({
         "annotation_id": [f"{video.video_id}_{i}" for i in range(n)], "participant_id": video.participant_id,
         "video_id": video.video_id, "start_timestamp": timestamp(start, 3), "stop_timestamp": timestamp(stop, 3),
-        "start_sample": np.round(start * SAMPLE_RATE).astype(int), "stop_sample": np.round(stop * SAMPLE_RATE).astype(int),
+        "start_sample": np.round(start * SAMPLE_RATE).astype(int),
+        "stop_sample": np.round(stop * SAMPLE_RATE).astype(int),
         "description": [f"sound of {names[c]}" for c in label], "class": [names[c] for c in label],
         "class_id": label, "start": start, "stop": stop})
 
@@ -280,7 +281,8 @@ def write_features(out: Path, rng: np.random.Generator, ann: Annotations, dims: 
     background = {s: prototypes(rng, 1, d)[0] * 0.3 for s, d in dims.items()}
     for split in ann.visual:
         tables = {"visual": ann.visual[split], "audio": ann.audio[split]}
-        labels = {"visual": _labels_for_signal(rng, tables["visual"], ann.visual["train"], ["verb_class", "noun_class"]),
+        labels = {"visual": _labels_for_signal(rng, tables["visual"], ann.visual["train"],
+                                               ["verb_class", "noun_class"]),
                   "audio": _labels_for_signal(rng, tables["audio"], ann.audio["train"], ["class_id"])}
         intervals: dict[str, list[pd.DataFrame]] = {s: [] for s in dims}
         for video in sorted(set(tables["visual"].video_id) | set(tables["audio"].video_id)):
@@ -310,4 +312,6 @@ def make_epic(out: str | Path, videos: int = 20, seed: int = 0, visual_dim: int 
     else:
         ann = real_annotations(out, Path(annotations), max_videos)
     write_features(out, rng, ann, {"visual": visual_dim, "audio": audio_dim}, signal)
+    write_marker(out, "EPIC100+EPICSounds", videos=videos, seed=seed, visual_dim=visual_dim, audio_dim=audio_dim,
+                 annotations=str(annotations) if annotations else None, max_videos=max_videos, signal=signal)
     return out

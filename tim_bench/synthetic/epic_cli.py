@@ -1,7 +1,8 @@
 """Write synthetic EPIC-KITCHENS-100 + EPIC-Sounds in the official layout (annotation CSVs, per-video .npy features).
 
-With --annotations DIR the real annotation files under DIR give the segments and durations, and only the
-features are generated (see tim_bench.synthetic.epic).
+With --annotations DIR the real annotation files under DIR give the segments and durations (their validation
+videos carved into train and val, their test timestamps kept) and only the features are synthetic (see
+tim_bench.synthetic.epic).
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--annotations", metavar="DIR",
                         help="folder with the real epic-kitchens-100/ and epic-sounds/ annotation files: keep their "
                              "segments and durations, generate only the features")
-    parser.add_argument("--max-videos", type=int, help="with --annotations: keep the first K validation videos")
+    parser.add_argument("--max-videos", type=int,
+                        help="with --annotations: keep the first K validation videos (the second of every four "
+                             "becomes val)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("--max-videos selects real videos; it needs --annotations DIR (use --videos otherwise).")
     out = make_epic(args.out, args.videos or DEFAULT_VIDEOS, args.seed, args.visual_dim, args.audio_dim,
                     args.annotations, args.max_videos, args.signal)
-    source = f"the real annotations in {args.annotations}" if args.annotations else f"{args.videos or DEFAULT_VIDEOS} videos"
+    source = f"the real annotations in {args.annotations}" if args.annotations else \
+        f"{args.videos or DEFAULT_VIDEOS} videos"
     print(f"wrote synthetic EPIC-KITCHENS-100 + EPIC-Sounds ({source}) to {out}")
     return 0
