@@ -56,7 +56,9 @@ def test_suite_then_every_format(tmp_path: Path, monkeypatch, capsys, browser_fo
     board = tmp_path / "leaderboard"
     csv = pd.read_csv(board / "leaderboard.csv")
     measured = csv[csv["kind"] == "measured"].set_index("config")
-    assert sorted(measured.index) == ["tiny_a", "tiny_b"]  # seeds of one config share a row
+    # seeds of one config share a row; runs on generated data are marked as such
+    assert sorted(measured.index) == ["tiny_a [synthetic data]", "tiny_b [synthetic data]"]
+    measured.index = measured.index.str.removesuffix(" [synthetic data]")
     assert measured.loc["tiny_a", "runs"] == 3 and measured.loc["tiny_a", "seeds"] == "0 1 1"
     assert measured["acc_fused_std"].notna().all()
     assert list(csv["kind"]) == ["reference", "measured", "measured"]
@@ -72,9 +74,9 @@ def test_suite_then_every_format(tmp_path: Path, monkeypatch, capsys, browser_fo
     assert len(browser.column("AVE", "measured", 0)) == 2 and len(browser.column("AVE", "reference", 0)) == 1
     assert browser.eval("document.querySelectorAll('tbody.measured a[href$=\"curves.png\"]').length") == 5
     browser.click("table[data-dataset='AVE'] thead th:nth-child(1)")  # config, A-Z
-    assert browser.column("AVE", "measured", 0) == ["tiny_a", "tiny_b"]
+    assert browser.column("AVE", "measured", 0) == ["tiny_a [synthetic data]", "tiny_b [synthetic data]"]
     browser.click("table[data-dataset='AVE'] thead th:nth-child(1)")  # Z-A
-    assert browser.column("AVE", "measured", 0) == ["tiny_b", "tiny_a"]
+    assert browser.column("AVE", "measured", 0) == ["tiny_b [synthetic data]", "tiny_a [synthetic data]"]
 
     run_ids = {(r["config_name"], r["seed"]): r["run_id"] for r in load_records()}
     assert cli("compare", run_ids["tiny_a", 0], run_ids["tiny_b", 0]) == 0

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 from tim_bench_registry import TimBenchError
 
+from ..runner.distributed import shutdown
+
 #: Subcommand modules under tim_bench.cli, in the order --help lists them.
 COMMANDS = (
     "run", "train", "test", "predict", "evaluate", "submit", "leaderboard", "compare", "suite", "make_synthetic",
@@ -36,7 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         stream=sys.stderr)
     logging.getLogger("tim_bench").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        shutdown()
+        return code
     except TimBenchError as exc:
         if args.verbose:
             raise
