@@ -104,6 +104,9 @@ class SplitAnnotations:
             raise DataError(f"{source}: segment {row.segment_id} starts at {row.start} s, after the end of video "
                             f"{row.video_id} ({self.durations[row.video_id]} s); fix its timestamps or the video info.")
         for task in self.tasks:
+            if not pd.api.types.is_integer_dtype(seg[task.key]):
+                raise DataError(f"{source}: labels of task {task.key} have dtype {seg[task.key].dtype}; they must be "
+                                f"integer class ids, with {IGNORE_LABEL} for rows without a label.")
             labels = seg[task.key].to_numpy()
             bad = (labels != IGNORE_LABEL) & ((labels < 0) | (labels >= task.num_classes))
             if bad.any():

@@ -66,11 +66,11 @@ def import_custom(modules: Iterable[str], allow_failed_imports: bool = False) ->
     for name in modules:
         try:
             module = importlib.import_module(name)
-        except ImportError as exc:
+        except Exception as exc:  # a broken module must name itself, like a broken entry point
             if allow_failed_imports:
                 continue
             raise UnknownPluginError(
-                f"custom_imports names module '{name}', which cannot be imported ({exc}); "
+                f"custom_imports names module '{name}', which cannot be imported ({exc!r}); "
                 f"install it or put its folder on PYTHONPATH."
             ) from exc
         with _lock:

@@ -66,7 +66,7 @@ def build(registry: Registry, cfg: Mapping[str, Any], **default_args: Any) -> An
     cls = lookup(registry, cfg["type"])
     try:
         return cls(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # wrong or inconsistent arguments: say which component and keys
         raise UnknownPluginError(
             f"Could not build {registry.name} '{cfg['type']}' from config keys {sorted(kwargs)}: {exc}"
         ) from exc

@@ -16,7 +16,7 @@ import torch
 from tim_bench.cli import evaluate, submit
 from tim_bench.evaluation.epic_official import epic100_metrics, epic_sounds_metrics
 from tim_bench.evaluation.predictions import Predictions, TaskPredictions
-from tim_bench.submission import EPIC100ActionSubmission, EPICSoundsSubmission
+from tim_bench.submission.epic import EPIC100ActionSubmission, EPICSoundsSubmission
 from tim_bench_registry import Task, TimBenchError
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

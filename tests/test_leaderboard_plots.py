@@ -71,7 +71,7 @@ def test_confusion_counts_and_pairs_by_hand() -> None:
     task = TaskPredictions(np.array(list("abcde")), logits, np.array([0, 0, 2, 0, -1]))
     counts = confusion_counts(task, 3)
     assert counts.tolist() == [[1, 2, 0], [0, 0, 0], [0, 1, 0]]
-    pairs = confused_pairs(counts, ("zero", "one", "two"))
+    pairs = confused_pairs(task, ("zero", "one", "two"))
     assert pairs.to_dict("list") == {"true": ["zero", "two"], "predicted": ["one", "one"], "count": [2, 1],
                                      "share_of_true": [2 / 3, 1.0]}
 

@@ -8,7 +8,8 @@ import torch
 
 from tim_bench.model.convert import CheckpointMismatchError, load_weights
 from tim_bench.model.original_args import tim_from_original_kwargs
-from tim_bench.runner.checkpoint import load_checkpoint, save_checkpoint, state_dict_of
+from tim_bench.runner.checkpoint import UntrustedCheckpointError, load_checkpoint, save_checkpoint, state_dict_of
+from tim_bench_registry import TimBenchError
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 BASE = dict(d_model=512, nhead=8, num_layers=4, feedforward_scale=4, visual_input_dim=1024, audio_input_dim=2304)
@@ -55,3 +56,22 @@ def test_checkpoint_from_another_recipe_names_the_disagreeing_keys():
     message = str(err.value)
     assert "perception.pth.tar" in message and "missing" in message and "heads.visual_verb.fc.weight" in message
     assert "shape mismatches" in message and "(63, 1024) vs model (3806, 1024)" in message
+
+
+class Meter:
+    """Stands in for the original's pickled meter objects."""
+
+    def __init__(self) -> None:
+        self.history = [1.0, 2.0]
+
+
+def test_checkpoint_with_pickled_objects_needs_explicit_trust(tmp_path):
+    path = tmp_path / "original.pth.tar"
+    torch.save({"epoch": 3, "state_dict": {"time_mlp.0.weight": torch.zeros(2, 2)}, "train_meter": Meter()}, path)
+    with pytest.raises(UntrustedCheckpointError, match="--trust-checkpoint"):
+        load_checkpoint(path)
+    assert load_checkpoint(path, trust=True)["epoch"] == 3
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(TimBenchError, match="not a readable torch checkpoint"):
+        load_checkpoint(truncated)

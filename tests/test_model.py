@@ -57,7 +57,7 @@ def test_no_queries_in_a_stream_is_fine():
     assert out.logits["audio_event"].shape == (3, 0, 4)
 
 
-def test_loss_ignores_padding_and_mixup_mixes_targets():
+def test_total_loss_weights_streams_and_drloc():
     model = _model().train()
     feats, ft, qt = _inputs()
     labels = {"visual_verb": torch.tensor([[0, 1, -1], [2, -1, -1], [4, 3, 1]]),
@@ -100,3 +100,26 @@ def test_avga_model_under_autocast():
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(feats, ft, qt)
     assert torch.isfinite(out.logits["audio_event"].float()).all()
+
+
+def test_task_loss_is_label_smoothed_ce_over_valid_queries_and_mixup_mixes_the_targets():
+    torch.manual_seed(0)
+    logits = {"visual_verb": torch.randn(3, 4, 5)}
+    labels = {"visual_verb": torch.tensor([[0, 1, -1, -1], [2, -1, -1, -1], [4, 3, 1, -1]])}
+    criterion = TIMLoss((TASKS[0],), label_smoothing=0.2, lambda_drloc=0.0)
+    mix = Mix(0.7, torch.tensor([2, 0, 1]))
+    unused = torch.zeros(3, 2, 16)
+    got = criterion(logits, labels, unused, None, 2, mix)["loss"]
+
+    def ce(y):  # mean label-smoothed CE over the non-padded positions only
+        valid = y.reshape(-1) >= 0
+        return torch.nn.functional.cross_entropy(logits["visual_verb"].reshape(-1, 5)[valid], y.reshape(-1)[valid],
+                                                 label_smoothing=0.2)
+    y = labels["visual_verb"]
+    torch.testing.assert_close(got, 0.7 * ce(y) + 0.3 * ce(y[mix.perm]))
+    # logits at padded positions never matter
+    changed = {"visual_verb": logits["visual_verb"].clone()}
+    changed["visual_verb"][1, 1:] += 100.0
+    changed["visual_verb"][0, 2:] -= 50.0
+    torch.testing.assert_close(TIMLoss((TASKS[0],), lambda_drloc=0.0)(changed, labels, unused, None, 2)["loss"],
+                               TIMLoss((TASKS[0],), lambda_drloc=0.0)(logits, labels, unused, None, 2)["loss"])

@@ -61,6 +61,7 @@ def test_killed_run_resumes_to_the_same_end(ave_root, tmp_path):
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    assert (cut / "metrics.jsonl").is_file(), "the run did not finish its first epoch within 120 s"
     done = [json.loads(line)["epoch"] for line in (cut / "metrics.jsonl").read_text().splitlines()]
     assert done and done[-1] < 3, "the run finished before it could be killed; make epochs longer"
 

@@ -12,8 +12,9 @@ import torch
 
 from tim_bench.evaluation.epic_official import epic100_metrics, epic_sounds_metrics
 from tim_bench.evaluation.predictions import Predictions, TaskPredictions
-from tim_bench.submission import (EPIC100ActionSubmission, EPICSoundsSubmission, export_original_predictions,
-                                  read_submission)
+from tim_bench.submission.epic import EPIC100ActionSubmission, EPICSoundsSubmission
+from tim_bench.submission.original import export_original_predictions
+from tim_bench.submission.reader import read_submission
 from tim_bench_registry import WRITERS, DataError, Task, TimBenchError, build
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -63,8 +63,13 @@ def _check_keys(cfg: Config, source: str) -> None:
                                   f"; {section} accepts {', '.join(sorted(allowed))}.")
 
 
-def load_config(path: str | Path, cfg_options: Mapping[str, Any] | None = None) -> Config:
-    """Read ``path`` (with ``_base_`` inheritance), merge overrides, and validate every key."""
+#: Keys a runnable config must define (the shipped _base_ files provide them).
+REQUIRED_KEYS = ("data_root", "dataset", "features", "windows", "model", "loss", "train_cfg", "test_cfg", "evaluator")
+
+
+def load_config(path: str | Path, cfg_options: Mapping[str, Any] | None = None,
+                required: Sequence[str] = REQUIRED_KEYS) -> Config:
+    """Read ``path`` (with ``_base_`` inheritance), merge overrides, validate every key and require ``required``."""
     path = find_config(path)
     try:
         cfg = Config.fromfile(str(path))
@@ -78,6 +83,10 @@ def load_config(path: str | Path, cfg_options: Mapping[str, Any] | None = None) 
                                   f"{', '.join(sorted(TOP_LEVEL_KEYS))}.")
         cfg.merge_from_dict(dict(cfg_options))
     _check_keys(cfg, str(path))
+    missing = [k for k in required if cfg.get(k) is None]
+    if missing:
+        raise ConfigError(f"{path} does not define {', '.join(missing)}; inherit them with "
+                          f"_base_ = ['_base_/default_runtime.py', '_base_/tim_model.py', ...] or set them.")
     cfg["_name"] = path.stem  # not a user key: set after validation
     cfg["_path"] = str(path)
     return cfg

@@ -108,6 +108,11 @@ class EPIC100:
         self.tail = {name: self._id_list(file, name) for name, file in (("verb", tail_verbs), ("noun", tail_nouns))}
         self._tables: dict[str, pd.DataFrame] = {}
         self.vocabulary, self.action_ids_given = self._action_vocabulary()
+        if num_actions is not None and not self.action_ids_given:
+            raise DataError(f"num_actions={num_actions} needs the original TIM's action ids (an action_class column), "
+                            f"but {self._path('train')} has none, so its vocabulary is built from the (verb, noun) "
+                            f"pairs and would not match a released checkpoint's numbering; use the original pickles "
+                            f"(see `tim-bench from-tim-args`) or leave num_actions unset.")
         self.num_actions = num_actions or len(self.vocabulary)
         if self.num_actions < len(self.vocabulary):
             raise DataError(f"num_actions={num_actions} but {self._path('train')} uses action ids up to "

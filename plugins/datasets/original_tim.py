@@ -7,7 +7,7 @@ table (index ``video_id``, column ``duration`` in seconds). ``tim-bench from-tim
 plugin at those files. Pickles are read only with ``trust_pickle=True`` (unpickling can run code);
 the same tables as CSV (ids in a ``narration_id`` column) need no trust.
 
-Segment ids are the table's ids without the original's ``v_``/``a_`` prefixes. A missing label
+Segment ids are the table's ids as stored (the original adds ``v_``/``a_`` prefixes in memory only). A missing label
 column leaves that task unlabelled (-1), as the original does for verb and noun.
 """
 from __future__ import annotations

@@ -8,7 +8,8 @@ from mmengine.config import DictAction
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="config file (configs/ave_vgg.py) or the name of a shipped config (ave_vgg)")
-    parser.add_argument("--work-dir", help="where checkpoints, logs and results go (default work_dirs/<config>)")
+    parser.add_argument("--work-dir", help="where checkpoints, logs and results go (default: the config's work_dir, "
+                                                 "else work_dirs/<config>)")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={}, metavar="KEY=VALUE",
                         help="override config keys, e.g. data_root=data/ave train_cfg.max_epochs=5")
 

@@ -17,7 +17,8 @@ from tabulate import tabulate
 from tim_bench_registry import DataError
 
 from ..evaluation.epic_official import epic100_metrics, epic_sounds_metrics
-from ..submission import CHALLENGES, EPIC100_ACTION, Challenge, read_submission
+from ..submission.challenges import CHALLENGES, EPIC100_ACTION, Challenge
+from ..submission.reader import read_submission
 from ..submission.epic import first_ids
 
 LABEL_COLUMNS = {"epic-100-action": ("participant_id", "verb_class", "noun_class"), "epic-sounds": ("class_id",)}

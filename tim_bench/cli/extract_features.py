@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..extract import extract_features
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, required=("data_root", "extract"))
     report = extract_features(cfg, overwrite=args.overwrite)
     split, root, out = cfg.extract.split, Path(cfg.get("data_root", ".")), report.features_cfg
     print(f"{report.stream} features ({report.dim}-d), split {split}: {len(report.extracted)} videos extracted, "

@@ -9,8 +9,6 @@ from collections.abc import Sequence
 
 from tim_bench_registry import TimBenchError
 
-from ..runner.distributed import shutdown
-
 #: Subcommand modules under tim_bench.cli, in the order --help lists them.
 COMMANDS = (
     "run", "train", "test", "predict", "evaluate", "submit", "leaderboard", "compare", "suite", "make_synthetic",
@@ -39,7 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("tim_bench").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         code = int(args.func(args) or 0)
-        shutdown()
+        if "torch.distributed" in sys.modules:  # only commands that ran the model joined a process group
+            from ..runner.distributed import shutdown
+            shutdown()
         return code
     except TimBenchError as exc:
         if args.verbose:

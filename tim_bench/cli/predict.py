@@ -29,6 +29,6 @@ def run(args: argparse.Namespace) -> int:
         print(path)
         if args.original_dict:
             from ..evaluation.predictions import Predictions
-            from ..submission import export_original_predictions
+            from ..submission.original import export_original_predictions
             print(export_original_predictions(Predictions.load(path), args.original_dict))
     return 0

@@ -14,7 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "results store.")
     add_config_args(p)
     p.add_argument("--resume", action="store_true", help="continue from WORK_DIR/last.pth if it exists")
-    p.add_argument("--results-dir", help="results store folder (default leaderboard/results)")
+    p.add_argument("--results-dir", help="results store folder (default: the config's results_dir, else "
+                                         "leaderboard/results)")
     p.set_defaults(func=run)
 
 

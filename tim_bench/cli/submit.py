@@ -12,9 +12,8 @@ from pathlib import Path
 from tim_bench_registry import WRITERS, DataError, build
 
 from ..evaluation.predictions import Predictions
-from ..submission import CHALLENGES
+from ..submission.challenges import CHALLENGES
 from ..submission.epic import SLS_LEVELS, T_MODS, refuse_overwrite
-from ..submission.original import original_prediction_dict, save_original_dict
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -57,6 +56,8 @@ def submit(args: argparse.Namespace) -> Path:
     if predictions.split != "test":
         print(f"note: {args.predictions} holds the '{predictions.split}' split; the challenge scores the test split.",
               file=sys.stderr)
+    from ..submission.original import original_prediction_dict, save_original_dict  # imports torch
+
     # Both outputs are checked before either is written, so a refusal leaves neither behind.
     original = original_prediction_dict(predictions) if args.original_dict is not None else None
     out = writer(predictions, args.out, force=args.force)

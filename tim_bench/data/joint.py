@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from tim_bench_registry import DataError, DatasetPlugin, SplitAnnotations, Task
+from tim_bench_registry import IGNORE_LABEL, DataError, DatasetPlugin, SplitAnnotations, Task
 
 
 class JointDataset:
@@ -38,7 +38,7 @@ class JointDataset:
             seg = part.segments.copy()
             for key in task_keys:
                 if key not in seg.columns:
-                    seg[key] = -1
+                    seg[key] = IGNORE_LABEL
             tables.append(seg)
         durations: dict[str, float] = {}
         for part in parts:

@@ -92,7 +92,8 @@ def feature_indices(times: np.ndarray, start: np.ndarray, stop: np.ndarray, spec
 def build_windows(segments: pd.DataFrame, durations: Mapping[str, float],
                   feature_times: Mapping[str, np.ndarray], spec: WindowSpec) -> Windows:
     """Windows over every video of ``segments`` (columns video_id, start, stop; row order kept)."""
-    videos = [v for v in durations if v in set(segments["video_id"])]
+    annotated = set(segments["video_id"])
+    videos = [v for v in durations if v in annotated]
     code_of = {v: i for i, v in enumerate(videos)}
     code = segments["video_id"].map(code_of).to_numpy()
     if np.isnan(code.astype(float)).any():
@@ -164,8 +165,10 @@ def content_hash(segments: pd.DataFrame, durations: Mapping[str, float],
 
 
 def cached_windows(segments: pd.DataFrame, durations: Mapping[str, float],
-                   feature_times: Mapping[str, np.ndarray], spec: WindowSpec, cache_dir: str | Path | None) -> Windows:
-    """``build_windows``, memoised on disk under ``cache_dir`` by content hash (no pickles)."""
+                   feature_times: Mapping[str, np.ndarray], spec: WindowSpec, cache_dir: str | Path | None,
+                   write: bool = True) -> Windows:
+    """``build_windows``, memoised on disk under ``cache_dir`` by content hash (no pickles); ``write=False`` only
+    reads the cache (DDP ranks other than 0)."""
     if cache_dir is None:
         return build_windows(segments, durations, feature_times, spec)
     path = Path(cache_dir) / f"windows-{content_hash(segments, durations, feature_times, spec)}.npz"
@@ -174,6 +177,8 @@ def cached_windows(segments: pd.DataFrame, durations: Mapping[str, float],
             return Windows(**{f.name: (float(data[f.name]) if f.name == "size" else data[f.name])
                               for f in fields(Windows)})
     windows = build_windows(segments, durations, feature_times, spec)
+    if not write:
+        return windows
 
     def _write(tmp: Path) -> None:
         with open(tmp, "wb") as f:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from tim_bench_registry import DataError
 
@@ -190,6 +189,8 @@ def epic_sounds_metrics(scores: np.ndarray, labels: np.ndarray, exclude_backgrou
     score column. mCA, mAP and mAUC use float32 scores and only the classes present in the labels;
     mAUC also needs a negative, so a class that labels every segment is left out of it.
     """
+    from sklearn.metrics import average_precision_score, roc_auc_score  # slow to import; only needed here
+
     scores, labels = np.asarray(scores), np.asarray(labels, dtype=np.int64)
     if scores.ndim == 3:
         scores = scores.sum(axis=1)

@@ -7,6 +7,7 @@ segment) and ``K.labels`` ([N] int64, -1 when unlabelled), plus ``meta`` (a JSON
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ class Predictions:
                            for t in tasks if f"{t.key}.ids" in data}
         except FileNotFoundError:
             raise DataError(f"Predictions file {path} does not exist; write one with `tim-bench predict`.") from None
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
             raise DataError(f"{path} is not a tim-bench predictions file ({exc}).") from exc
         return cls(meta.pop("dataset"), meta.pop("split"), tasks, by_task, meta)
 

@@ -123,19 +123,21 @@ def plot_confusion_matrix(counts: np.ndarray, class_names: tuple[str, ...], titl
     return _save(fig, Path(out))
 
 
-def confused_pairs(counts: np.ndarray, class_names: tuple[str, ...], top: int = TOP_PAIRS) -> pd.DataFrame:
-    """The ``top`` most frequent (true, predicted) pairs with true != predicted, most frequent first."""
-    off = counts.copy()
-    np.fill_diagonal(off, 0)
-    flat = np.argsort(-off, axis=None, kind="stable")[:top]
-    true, pred = np.unravel_index(flat, off.shape)
-    keep = off[true, pred] > 0
-    true, pred = true[keep], pred[keep]
-    support = counts.sum(axis=1)
+def confused_pairs(task: TaskPredictions, class_names: tuple[str, ...], top: int = TOP_PAIRS) -> pd.DataFrame:
+    """The ``top`` most frequent (true, predicted) pairs with true != predicted, most frequent first.
+
+    Counted sparsely, so 3,806 action classes never need a dense [C, C] matrix.
+    """
+    labels, pred = _labelled(task)
+    support = pd.Series(labels).value_counts()
+    wrong = labels != pred
+    pairs, counts = np.unique(np.stack([labels[wrong], pred[wrong]], 1), axis=0, return_counts=True) \
+        if wrong.any() else (np.zeros((0, 2), np.int64), np.zeros(0, np.int64))
+    order = np.lexsort((pairs[:, 1], pairs[:, 0], -counts))[:top]  # ties: lower true, then predicted id first
+    true, predicted, count = pairs[order, 0], pairs[order, 1], counts[order]
     return pd.DataFrame({"true": [_class_name(class_names, int(t)) for t in true],
-                         "predicted": [_class_name(class_names, int(p)) for p in pred],
-                         "count": off[true, pred],
-                         "share_of_true": off[true, pred] / np.maximum(support[true], 1)})
+                         "predicted": [_class_name(class_names, int(p)) for p in predicted],
+                         "count": count, "share_of_true": count / support.loc[true].to_numpy()})
 
 
 def plot_confused_pairs(pairs: pd.DataFrame, title: str, out: str | Path) -> Path:
@@ -170,12 +172,11 @@ def write_run_plots(record: Mapping[str, Any]) -> list[Path]:
             title = f"{record['run_id']} {task.key} ({predictions.split})"
             written.append(plot_per_class_accuracy(scores, task.class_names, title,
                                                    out_dir / f"per_class_{task.key}.png"))
-            counts = confusion_counts(scores, task.num_classes)
             if task.num_classes <= MAX_MATRIX_CLASSES:
-                written.append(plot_confusion_matrix(counts, task.class_names, title,
-                                                     out_dir / f"confusion_{task.key}.png"))
+                written.append(plot_confusion_matrix(confusion_counts(scores, task.num_classes), task.class_names,
+                                                     title, out_dir / f"confusion_{task.key}.png"))
             else:
-                pairs = confused_pairs(counts, task.class_names)
+                pairs = confused_pairs(scores, task.class_names)
                 csv = out_dir / f"confused_pairs_{task.key}.csv"
                 written.append(write_atomic(csv, lambda tmp: pairs.to_csv(tmp, index=False)))
                 written.append(plot_confused_pairs(pairs, f"{title}: most frequent confusions",

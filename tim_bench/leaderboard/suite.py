@@ -16,7 +16,6 @@ from typing import Any
 
 from ..config import config_hash, load_config
 from .headline import headline_for
-from .plots import write_run_plots
 from .reference import Reference, reference_for_metric
 from .store import load_records, store_dir
 
@@ -76,10 +75,6 @@ def run_suite(configs: Sequence[str | Path], seeds: Sequence[int] | None = None,
                 log.debug("suite: %s seed %s failed:\n%s", config, seed, traceback.format_exc())
                 outcomes.append(SuiteRun(str(config), seed, "failed", error=f"{type(exc).__name__}: {exc}"))
                 continue
-            try:
-                write_run_plots(record)
-            except Exception as exc:  # noqa: BLE001 - the run itself succeeded and is stored; pictures are extra
-                log.warning("suite: pictures of %s were not written: %s", record["run_id"], exc)
             outcomes.append(SuiteRun(str(config), seed, "ran", record))
     return outcomes
 
@@ -95,6 +90,7 @@ class Check:
     published: float
     tolerance: float
     reference: str
+    synthetic_data: bool = False
 
     @property
     def passed(self) -> bool:
@@ -115,5 +111,6 @@ def check_against_reference(records: Iterable[Mapping[str, Any]], references: Se
             if ref is None or value is None or ref.split != record["split"]:
                 continue
             checks.append(Check(str(record["run_id"]), spec.name, metric, float(value), float(ref.metrics[metric]),
-                                ref.tolerance if tolerance is None else tolerance, ref.id))
+                                ref.tolerance if tolerance is None else tolerance, ref.id,
+                                bool(record.get("synthetic_data"))))
     return checks

@@ -38,7 +38,7 @@ class SplitData:
 class Experiment:
     """Everything a config describes, built once; splits are loaded on demand."""
 
-    def __init__(self, cfg: Config, cache_dir: str | Path | None = None) -> None:
+    def __init__(self, cfg: Config, cache_dir: str | Path | None = None, write_cache: bool = True) -> None:
         plugin_manager()
         custom = cfg.get("custom_imports")
         if custom:
@@ -61,7 +61,7 @@ class Experiment:
             raise DataError(f"features has streams {sorted(unknown)}; use {STREAMS}.")
         self.tasks: tuple[Task, ...] = tuple(self.plugin.tasks())
         self.spec = WindowSpec(**cfg.windows)
-        self.cache_dir = cache_dir
+        self.cache_dir, self.write_cache = cache_dir, write_cache
         self.seed = int(cfg.get("seed", 0))
 
     def feature_description(self) -> dict[str, str]:
@@ -95,10 +95,10 @@ class Experiment:
         t0 = time.perf_counter()
         ann = self.plugin.load(split)
         ann.validate(f"{self.dataset_name} {split}")
-        anchor = self.sources.get("visual") or self.sources.get("audio")
         annotated = set(ann.segments["video_id"])
-        feature_times = {v: self._times(anchor, split, v) for v in ann.durations if v in annotated}
-        windows = cached_windows(ann.segments, ann.durations, feature_times, self.spec, self.cache_dir)
+        feature_times = {v: self._stream_times(split, v) for v in ann.durations if v in annotated}
+        windows = cached_windows(ann.segments, ann.durations, feature_times, self.spec, self.cache_dir,
+                                 write=self.write_cache)
         data = WindowDataset(windows, QueryTable.from_annotations(ann), self.sources, split, train, self.seed)
         counts = windows.queries_per_window()
         log.info("%s %s: %d segments, %d windows (queries per window max %d, mean %.1f) in %.2f s",
@@ -106,9 +106,15 @@ class Experiment:
                  time.perf_counter() - t0)
         return SplitData(split, ann, windows, data)
 
-    @staticmethod
-    def _times(source: FeatureSource, split: str, video: str) -> np.ndarray:
-        return np.asarray(source.open(split, video).times, dtype=np.float64)
+    def _stream_times(self, split: str, video: str) -> np.ndarray:
+        """The video's feature times; every stream is read at the same rows, so their grids must agree."""
+        grids = {s: np.asarray(src.open(split, video).times, dtype=np.float64) for s, src in self.sources.items()}
+        first, *others = grids.items()
+        for stream, times in others:
+            if len(times) != len(first[1]):
+                raise DataError(f"Video {video} has {len(first[1])} {first[0]} features but {len(times)} {stream} "
+                                f"features; both streams are read at the same rows, so extract them on one time grid.")
+        return first[1]
 
     def loader(self, data: SplitData, batch_size: int, shuffle: bool, dist: DistInfo, num_workers: int = 0,
                pin_memory: bool = False) -> DataLoader:

@@ -32,6 +32,9 @@ def load_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
         raise TimBenchError(f"Checkpoint {path} does not exist.")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError) as exc:
+        raise TimBenchError(f"{path} is not a readable torch checkpoint ({exc}); it may be truncated or another "
+                            f"format.") from exc
     except pickle.UnpicklingError as exc:
         if not trust:
             raise UntrustedCheckpointError(

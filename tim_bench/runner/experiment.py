@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from tim_bench_registry import WRITERS, TimBenchError, build, plugin_manager
 
 from ..config import config_hash, load_config, recipe_hash
 from ..evaluation.predictions import Predictions
-from ..io import write_json
+from ..io import write_atomic, write_json
 from ..leaderboard.plots import write_run_plots
 from ..leaderboard.store import add_record
 from ..model.convert import load_weights
@@ -39,7 +38,9 @@ def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None) -
     if dist.is_main:
         wd.mkdir(parents=True, exist_ok=True)
         _log_to(wd / "log.txt")
-        cfg.dump(str(wd / "config.py"))
+        # the resolved config, loadable again by `tim-bench run WORK_DIR/config.py` (no internal _keys)
+        resolved = Config({k: v for k, v in cfg.to_dict().items() if not k.startswith("_")})
+        write_atomic(wd / "config.py", lambda tmp: tmp.write_text(resolved.pretty_text))
     device = torch.device(f"cuda:{dist.local_rank}" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(int(cfg.get("seed", 0)))
     return cfg, wd, dist, device
@@ -54,9 +55,9 @@ def _log_to(path: Path) -> None:
         logger.addHandler(fh)
 
 
-def _experiment(cfg: Config, wd: Path) -> Experiment:
+def _experiment(cfg: Config, wd: Path, dist: DistInfo) -> Experiment:
     cache = cfg.get("window_cache", str(wd / "window_cache"))
-    return Experiment(cfg, cache_dir=cache)
+    return Experiment(cfg, cache_dir=cache, write_cache=dist.is_main)
 
 
 def load_model(exp: Experiment, checkpoint: str | Path, device: torch.device, trust: bool = False) -> TIM:
@@ -76,7 +77,7 @@ def train(config: str | Path, cfg_options: dict | None = None, work_dir: str | N
           resume: bool = False) -> dict[str, Any]:
     """Train and keep the best checkpoint by the dataset's main metric; returns a training summary."""
     cfg, wd, dist, device = _setup(config, cfg_options, work_dir)
-    exp = _experiment(cfg, wd)
+    exp = _experiment(cfg, wd, dist)
     result = Trainer(exp, wd, device, dist).fit(resume=resume)
     if not dist.is_main:
         return {}
@@ -90,7 +91,7 @@ def run_experiment(config: str | Path, cfg_options: dict | None = None, work_dir
     an unlabelled test split is predicted and handed to the config's writers (challenge submissions)."""
     t0 = time.perf_counter()
     cfg, wd, dist, device = _setup(config, cfg_options, work_dir)
-    exp = _experiment(cfg, wd)
+    exp = _experiment(cfg, wd, dist)
     trained = Trainer(exp, wd, device, dist).fit(resume=resume)
     model = load_model(exp, wd / BEST, device)
     test_name, val_name = exp.split_name("test"), exp.split_name("val")
@@ -112,11 +113,12 @@ def run_experiment(config: str | Path, cfg_options: dict | None = None, work_dir
         test_preds.save(wd / f"predictions_{test.name}.npz")
         submissions = write_submissions(exp, test_preds, wd)
     split = scored.name
-    rev, dirty = git_state(REPO)
+    rev, dirty = git_state(REPO) if (REPO / ".git").exists() else (None, None)  # not an unrelated enclosing repo
     seed = int(cfg.get("seed", 0))
     record = {
         "run_id": new_run_id(cfg["_name"], seed), "config_name": cfg["_name"], "config_path": cfg["_path"],
-        "config_hash": config_hash(cfg), "recipe_hash": recipe_hash(cfg), "dataset": exp.dataset_name, "features": exp.feature_description(),
+        "config_hash": config_hash(cfg), "recipe_hash": recipe_hash(cfg), "dataset": exp.dataset_name,
+        "features": exp.feature_description(),
         "model": model_description(cfg.model), "seed": seed, "data_root": str(Path(exp.data_root).resolve()),
         "synthetic_data": is_synthetic(exp.data_root), "split": split, "metrics": metrics,
         "val_metrics": trained.best_metrics, "main_metric": metric.main_metric,
@@ -148,13 +150,13 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path, cfg_options: dic
                     work_dir: str | None = None, split: str | None = None, trust: bool = False) -> dict[str, float]:
     """Metrics of a trained (or released original) checkpoint on the val split (or ``split``)."""
     cfg, wd, dist, device = _setup(config, cfg_options, work_dir)
-    exp = _experiment(cfg, wd)
+    exp = _experiment(cfg, wd, dist)
     model = load_model(exp, checkpoint, device, trust)
     split = split or exp.split_name("val") or exp.split_name("test")
     data = exp.load_split(split, train=False)
-    preds = _predict(exp, model, data, device, dist)
     if not data.annotations.labelled:
         raise TimBenchError(f"Split '{split}' has no labels to test against; use `tim-bench predict` for it.")
+    preds = _predict(exp, model, data, device, dist)
     metrics = exp.build_metric()(preds, data.annotations)
     if not dist.is_main:
         return {}
@@ -166,16 +168,9 @@ def predict(config: str | Path, checkpoint: str | Path, split: str, out: str | P
             cfg_options: dict | None = None, work_dir: str | None = None, trust: bool = False) -> Path | None:
     """Write per-segment predictions of ``split`` to ``out`` (default: work dir); the path, or None off rank 0."""
     cfg, wd, dist, device = _setup(config, cfg_options, work_dir)
-    exp = _experiment(cfg, wd)
+    exp = _experiment(cfg, wd, dist)
     model = load_model(exp, checkpoint, device, trust)
     preds = _predict(exp, model, exp.load_split(split, train=False), device, dist)
     if not dist.is_main:
         return None
     return preds.save(out or wd / f"predictions_{split}.npz")
-
-
-def print_metrics(metrics: dict[str, float], stream=sys.stdout) -> None:
-    from tabulate import tabulate
-    print(tabulate([(k, f"{v:.2f}") for k, v in metrics.items()], headers=["metric", "value"]), file=stream)
-
-

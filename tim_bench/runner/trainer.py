@@ -89,9 +89,11 @@ class Trainer:
         val_loader = exp.loader(val, self.cfg.test_cfg.batch_size, False, self.dist, workers, pin) if val else None
 
         model = exp.build_model().to(self.device)
-        net = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None) \
-            if self.dist.world_size > 1 else model
         loss_cfg = self.cfg.loss
+        # with DRLoc off its MLP gets no gradient, which DDP must be told about
+        net = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                                      find_unused_parameters=not loss_cfg.lambda_drloc) \
+            if self.dist.world_size > 1 else model
         criterion = TIMLoss(model.tasks, loss_cfg.label_smoothing, loss_cfg.stream_weights, loss_cfg.lambda_drloc,
                             loss_cfg.m_drloc)
         optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay, fused=True)

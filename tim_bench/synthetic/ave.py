@@ -30,8 +30,9 @@ CATEGORIES = (
 SECONDS = 10
 # Distances between class means in units of the noise: a per-second linear probe on the default data
 # reaches roughly 70-85 % (bench/ave_probe.py), so TIM has headroom to show temporal and AVGA gains.
-AUDIO_STRENGTH = 3.0
+AUDIO_STRENGTH = 3.0   # per VGGish second
 VISUAL_STRENGTH = 1.6  # per map position inside the object patch (a quarter of the 49 positions)
+VECTOR_STRENGTH = 3.0  # per feature of the Omnivore / Auditory-SlowFast vector layout, both streams
 SPLIT_FRACTIONS = (("train", 0.8), ("val", 0.1), ("test", 0.1))
 
 
@@ -115,7 +116,7 @@ def _write_npy_layout(out: Path, rng: np.random.Generator, ids: list[str], label
         rows = {name: [] for name, _ in SPLIT_FRACTIONS}
         for r, vid in enumerate(ids):
             name = f"{vid}#{r}"
-            feats = noisy(rng, protos[label[r, second]], AUDIO_STRENGTH * signal)[:, None]  # [T, A=1, D]
+            feats = noisy(rng, protos[label[r, second]], VECTOR_STRENGTH * signal)[:, None]  # [T, A=1, D]
             path = out / stream / split_of[r] / f"{name}.npy"
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as tmp:
