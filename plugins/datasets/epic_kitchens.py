@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from tim_bench_registry import DATASETS, IGNORE_LABEL, DataError, SplitAnnotations, Task
+from tim_bench_registry.tables import class_ids, read_durations, read_table, seconds, with_ids
 
 NUM_VERBS, NUM_NOUNS = 97, 300
 SPLIT_FILES = {"train": "EPIC_100_train.csv", "val": "EPIC_100_validation.csv",
@@ -30,63 +31,7 @@ SPLIT_FILES = {"train": "EPIC_100_train.csv", "val": "EPIC_100_validation.csv",
 UNSEEN_FILES = {"val": "EPIC_100_unseen_participant_ids_validation.csv",
                 "test": "EPIC_100_unseen_participant_ids_test.csv"}
 ID_COLUMN = "narration_id"
-PICKLE_SUFFIXES = (".pkl", ".pickle")
-
-
-def read_table(path: Path, trust_pickle: bool, what: str) -> pd.DataFrame:
-    """A CSV, or a pickled DataFrame only when the user trusts it (unpickling can run code)."""
-    if not path.is_file():
-        raise DataError(f"EPIC-KITCHENS-100 {what} file {path} does not exist; fix data_root or the file name in "
-                        f"the dataset config, or run `tim-bench make-synthetic epic DIR`.")
-    if path.suffix not in PICKLE_SUFFIXES:
-        return pd.read_csv(path)
-    if not trust_pickle:
-        raise DataError(f"{path} is a pickle, which can run code when loaded; use the official CSV or set "
-                        f"trust_pickle=True in the dataset config if you trust its source.")
-    table = pd.read_pickle(path)
-    if not isinstance(table, pd.DataFrame):
-        raise DataError(f"{path} holds a {type(table).__name__}, not a pandas DataFrame.")
-    return table
-
-
-def seconds(column: pd.Series, ids: pd.Series, path: Path) -> np.ndarray:
-    """``HH:MM:SS.ff`` timestamps (or numbers of seconds) -> float seconds; a malformed one names its row."""
-    if pd.api.types.is_numeric_dtype(column):
-        values = column.astype(float)
-    else:
-        parts = column.astype(str).str.split(":", expand=True).reindex(columns=range(3))
-        hms = parts.apply(pd.to_numeric, errors="coerce")
-        values = hms[0] * 3600 + hms[1] * 60 + hms[2]
-    bad = values.isna().to_numpy()
-    if bad.any():
-        raise DataError(f"{path}: row {ids[bad].iloc[0]} has {column.name} '{column[bad].iloc[0]}', not "
-                        f"HH:MM:SS.ff; fix the timestamp.")
-    return values.to_numpy(np.float64)
-
-
-def class_ids(table: pd.DataFrame, column: str, ids: pd.Series, path: Path) -> np.ndarray:
-    """An integer class column; a missing or non-integer value names its row."""
-    values = pd.to_numeric(table[column], errors="coerce")
-    bad = (values.isna() | (values != values.round())).to_numpy()
-    if bad.any():
-        raise DataError(f"{path}: row {ids[bad].iloc[0]} has {column} '{table[column][bad].iloc[0]}', not a class "
-                        f"id; fix the annotation.")
-    return values.to_numpy(np.int64)
-
-
-def read_durations(path: Path, trust_pickle: bool) -> dict[str, float]:
-    """video_id -> duration (s) from the official video info CSV or the original TIM's pickle (index video_id)."""
-    table = read_table(path, trust_pickle, "video info")
-    if "video_id" not in table.columns:
-        table = table.rename_axis("video_id").reset_index()
-    if "duration" not in table.columns:
-        raise DataError(f"{path} has no 'duration' column; give EPIC_100_video_info.csv (video_id, duration, ...).")
-    return dict(zip(table["video_id"].astype(str), table["duration"].astype(float)))
-
-
-def with_ids(table: pd.DataFrame, id_column: str) -> pd.DataFrame:
-    """The table with its segment ids as a column (the original's pickles keep them in the index)."""
-    return table if id_column in table.columns else table.rename_axis(id_column).reset_index()
+MISSING_HINT = "fix data_root or the file name in the dataset config, or run `tim-bench make-synthetic epic DIR`."
 
 
 @DATASETS.register_module()
@@ -148,7 +93,8 @@ class EPIC100:
     def _table(self, split: str) -> pd.DataFrame:
         if split not in self._tables:
             path = self._path(split)
-            table = with_ids(read_table(path, self.trust_pickle, f"{split} annotation"), ID_COLUMN)
+            what = f"EPIC-KITCHENS-100 {split} annotation"
+            table = with_ids(read_table(path, self.trust_pickle, what, MISSING_HINT), ID_COLUMN)
             missing = {"video_id", "start_timestamp", "stop_timestamp"} - set(table.columns)
             if missing:
                 raise DataError(f"{path} lacks columns {sorted(missing)}; give an official EPIC_100_*.csv.")

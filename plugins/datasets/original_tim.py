@@ -15,45 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from tim_bench_registry import DATASETS, IGNORE_LABEL, STREAMS, DataError, SplitAnnotations, Task
+from tim_bench_registry.tables import class_ids, read_durations, read_table, seconds, with_ids
 
-PICKLE_SUFFIXES = (".pkl", ".pickle")
 ID_COLUMN = "narration_id"
 #: Default task per stream: (name, number of classes, label column).
 DEFAULT_TASKS = {"visual": [("action", 3806, "action_class")], "audio": [("action", 44, "class_id")]}
-
-
-def read_frame(path: Path, trust_pickle: bool, what: str) -> pd.DataFrame:
-    """A CSV, or a pickled DataFrame only when the user trusts it."""
-    if not path.is_file():
-        raise DataError(f"Original TIM {what} file {path} does not exist; fix the path in the dataset config.")
-    if path.suffix not in PICKLE_SUFFIXES:
-        return pd.read_csv(path)
-    if not trust_pickle:
-        raise DataError(f"{path} is a pickle, which can run code when loaded; set trust_pickle=True in the dataset "
-                        f"config if you trust its source, or convert it to CSV.")
-    table = pd.read_pickle(path)
-    if not isinstance(table, pd.DataFrame):
-        raise DataError(f"{path} holds a {type(table).__name__}, not the pandas DataFrame the original TIM reads.")
-    return table
-
-
-def to_seconds(column: pd.Series, ids: pd.Series, path: Path) -> np.ndarray:
-    """``HH:MM:SS.ff`` strings (the original's format) or plain seconds -> float seconds."""
-    if pd.api.types.is_numeric_dtype(column):
-        values = column.astype(float)
-    else:
-        parts = column.astype(str).str.split(":", expand=True).reindex(columns=range(3))
-        hms = parts.apply(pd.to_numeric, errors="coerce")
-        values = hms[0] * 3600 + hms[1] * 60 + hms[2]
-    bad = values.isna().to_numpy()
-    if bad.any():
-        raise DataError(f"{path}: segment {ids[bad].iloc[0]} has {column.name} '{column[bad].iloc[0]}', not "
-                        f"HH:MM:SS.ff; fix the timestamp.")
-    return values.to_numpy(np.float64)
 
 
 @DATASETS.register_module()
@@ -99,38 +68,25 @@ class OriginalTIMAnnotations:
         return self._tasks
 
     def _durations(self) -> dict[str, float]:
-        table = read_frame(self.video_info, self.trust_pickle, "video info")
-        if "video_id" not in table.columns:
-            table = table.rename_axis("video_id").reset_index()
-        if "duration" not in table.columns:
-            raise DataError(f"{self.video_info} has no 'duration' column; the original's video info holds the "
-                            f"duration in seconds of every video_id.")
-        return dict(zip(table["video_id"].astype(str), table["duration"].astype(float)))
+        return read_durations(self.video_info, self.trust_pickle)
 
     def _stream(self, stream: str, split: str) -> pd.DataFrame:
         path = self.root / self.files[stream][split]
-        table = read_frame(path, self.trust_pickle, f"{stream} {split} annotation")
-        if ID_COLUMN not in table.columns:
-            table = table.rename_axis(ID_COLUMN).reset_index()
+        table = with_ids(read_table(path, self.trust_pickle, f"Original TIM {stream} {split} annotation"), ID_COLUMN)
         missing = {"video_id", "start_timestamp", "stop_timestamp"} - set(table.columns)
         if missing:
             raise DataError(f"{path} lacks columns {sorted(missing)}; the original TIM's annotation tables have "
                             f"video_id, start_timestamp and stop_timestamp.")
         ids = table[ID_COLUMN].astype(str)
         segments = pd.DataFrame({"segment_id": ids, "video_id": table["video_id"].astype(str),
-                                 "start": to_seconds(table["start_timestamp"], ids, path),
-                                 "stop": to_seconds(table["stop_timestamp"], ids, path), "stream": stream})
+                                 "start": seconds(table["start_timestamp"], ids, path),
+                                 "stop": seconds(table["stop_timestamp"], ids, path), "stream": stream})
         for task in self._tasks:
             column = self.columns[task.key]
             if task.stream != stream or column not in table.columns:
                 segments[task.key] = IGNORE_LABEL
                 continue
-            values = pd.to_numeric(table[column], errors="coerce")
-            bad = (values.isna() | (values != values.round())).to_numpy()
-            if bad.any():
-                raise DataError(f"{path}: segment {ids[bad].iloc[0]} has {column} '{table[column][bad].iloc[0]}', "
-                                f"not a class id; fix the annotation.")
-            segments[task.key] = values.to_numpy(np.int64)
+            segments[task.key] = class_ids(table, column, ids, path)
         return segments
 
     def load(self, split: str) -> SplitAnnotations:

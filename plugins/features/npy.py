@@ -13,22 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from tim_bench_registry import FEATURES, DataError, VideoFeatures
-
-
-def read_table(path: Path, trust_pickle: bool) -> pd.DataFrame:
-    """A CSV, or a pickled DataFrame when the user trusts it (pickles can run code)."""
-    if not path.is_file():
-        raise DataError(f"Feature interval table {path} does not exist.")
-    if path.suffix in (".pkl", ".pickle"):
-        if not trust_pickle:
-            raise DataError(f"{path} is a pickle, which can run code when loaded; convert it to CSV or set "
-                            f"trust_pickle=True in the features config if you trust its source.")
-        table = pd.read_pickle(path)
-        return table.reset_index() if "video_id" not in table.columns else table
-    return pd.read_csv(path)
+from tim_bench_registry.tables import read_table, with_ids
 
 
 @FEATURES.register_module()
@@ -52,7 +39,7 @@ class NpyFeatures:
     def _split_times(self, split: str) -> dict[str, np.ndarray]:
         if split not in self._times:
             path = self.root / self.intervals_file(split)
-            table = read_table(path, self.trust_pickle)
+            table = with_ids(read_table(path, self.trust_pickle, "Feature interval table"), "video_id")
             missing = {"video_id", "start_sec", "stop_sec"} - set(table.columns)
             if missing:
                 raise DataError(f"{path} lacks columns {sorted(missing)}; it needs video_id, start_sec, stop_sec.")

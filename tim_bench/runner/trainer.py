@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from mmengine.config import Config
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
@@ -23,7 +22,7 @@ from ..data.dataset import move_batch
 from ..io import write_atomic
 from ..model.losses import TIMLoss
 from ..model.tim import TIM, Mix
-from .assemble import Experiment, SplitData
+from .assemble import Experiment
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import DistInfo, barrier
 from .inference import predict_split

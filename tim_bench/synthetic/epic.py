@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from tim_bench_registry import DataError
+from tim_bench_registry.tables import seconds
 
 from ..io import atomic_path, write_atomic
 from .common import prototypes, write_marker
@@ -76,11 +77,6 @@ def timestamp(seconds: np.ndarray, decimals: int) -> list[str]:
         m, sec = divmod(rem, 60)
         out.append(f"{int(h):02d}:{int(m):02d}:{sec:0{3 + decimals}.{decimals}f}")
     return out
-
-
-def to_seconds(stamps: pd.Series) -> np.ndarray:
-    parts = stamps.str.split(":", expand=True).astype(float)
-    return (parts[0] * 3600 + parts[1] * 60 + parts[2]).to_numpy()
 
 
 def _write_csv(path: Path, table: pd.DataFrame) -> None:
@@ -203,7 +199,9 @@ def _read_real(path: Path) -> pd.DataFrame:
         raise DataError(f"{path} does not exist; --annotations needs a folder with epic-kitchens-100/ and "
                         f"epic-sounds/ holding the official CSV files.")
     table = pd.read_csv(path)
-    return table.assign(start=to_seconds(table.start_timestamp), stop=to_seconds(table.stop_timestamp))
+    ids = table.iloc[:, 0]
+    return table.assign(start=seconds(table.start_timestamp, ids, path),
+                        stop=seconds(table.stop_timestamp, ids, path))
 
 
 def real_annotations(out: Path, source: Path, max_videos: int | None) -> Annotations:
