@@ -16,33 +16,40 @@ from .distributed import DistInfo, all_reduce_sum
 @torch.no_grad()
 def predict_split(model: TIM, loader: DataLoader, data: SplitData, dataset_name: str, device: torch.device,
                   dist: DistInfo = DistInfo(), progress: bool = True) -> Predictions:
-    """Per-segment logits (fp32 sums / counts over windows) for every task, on every rank."""
+    """Per-segment logits (fp32 sums / counts over windows) for every task, on every rank.
+
+    Buffers hold only the segments of each task's own stream (EPIC's 3,806-way action head never pays for
+    the EPIC-Sounds rows).
+    """
     model.eval()
-    n = len(data.annotations.segments)
-    tasks = model.tasks
-    sums = {t.key: torch.zeros(n, t.num_classes, dtype=torch.float32, device=device) for t in tasks}
-    counts = {s: torch.zeros(n, dtype=torch.float32, device=device) for s in model.query_streams}
+    seg = data.annotations.segments
+    stream_rows = {s: np.flatnonzero(seg["stream"].to_numpy() == s) for s in model.query_streams}
+    local = {}  # segments-table row -> row within its stream's buffers
+    for s, rows in stream_rows.items():
+        index = np.full(len(seg), -1, dtype=np.int64)
+        index[rows] = np.arange(len(rows))
+        local[s] = torch.from_numpy(index).to(device)
+    sums = {t.key: torch.zeros(len(stream_rows[t.stream]), t.num_classes, dtype=torch.float32, device=device)
+            for t in model.tasks}
+    counts = {s: torch.zeros(len(rows), dtype=torch.float32, device=device) for s, rows in stream_rows.items()}
     for batch in tqdm(loader, desc=f"predict {data.name}", disable=not (progress and dist.is_main), leave=False):
         batch = move_batch(batch, device)
         out = model(batch["features"], batch["feature_times"], batch["query_times"])
         for s in model.query_streams:
             rows = batch["query_rows"][s].reshape(-1)
             valid = rows >= 0
-            counts[s].index_add_(0, rows[valid], torch.ones_like(rows[valid], dtype=torch.float32))
-        for t in tasks:
-            rows = batch["query_rows"][t.stream].reshape(-1)
-            valid = rows >= 0
-            logits = out.logits[t.key].reshape(-1, t.num_classes)[valid].float()
-            sums[t.key].index_add_(0, rows[valid], logits)
+            mine = local[s][rows[valid]]
+            counts[s].index_add_(0, mine, torch.ones_like(mine, dtype=torch.float32))
+            for t in model.tasks:
+                if t.stream == s:
+                    sums[t.key].index_add_(0, mine, out.logits[t.key].reshape(-1, t.num_classes)[valid].float())
     for tensor in [*sums.values(), *counts.values()]:
         all_reduce_sum(tensor, dist)
-    seg = data.annotations.segments
     by_task = {}
-    for t in tasks:
-        c = counts[t.stream].cpu().numpy()
-        rows = np.flatnonzero(c > 0)
-        logits = (sums[t.key][torch.from_numpy(rows).to(device)] / counts[t.stream][torch.from_numpy(rows).to(device)]
-                  .unsqueeze(1)).cpu().numpy()
+    for t in model.tasks:
+        queried = counts[t.stream] > 0
+        rows = stream_rows[t.stream][queried.cpu().numpy()]
+        logits = (sums[t.key][queried] / counts[t.stream][queried].unsqueeze(1)).cpu().numpy()
         by_task[t.key] = TaskPredictions(ids=seg["segment_id"].to_numpy(str)[rows], logits=logits.astype(np.float32),
                                          labels=seg[t.key].to_numpy(np.int64)[rows])
-    return Predictions(dataset_name, data.name, tasks, by_task)
+    return Predictions(dataset_name, data.name, model.tasks, by_task)
