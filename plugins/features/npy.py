@@ -58,6 +58,7 @@ class NpyFeatures:
         return self.intervals[split]
 
     def path(self, split: str, video_id: str) -> Path:
+        """Where the features of ``video_id`` in ``split`` are stored."""
         return (self.folder / split if self.split_subdirs else self.folder) / f"{video_id}.npy"
 
     def open(self, split: str, video_id: str) -> VideoFeatures:

@@ -122,7 +122,7 @@ def collate_windows(items: Sequence[dict]) -> dict:
 
 def move_batch(batch: dict, device: torch.device) -> dict:
     """Move every tensor of a collated batch to ``device`` (non-blocking from pinned memory)."""
-    def _move(x):
+    def _move(x: dict | torch.Tensor) -> dict | torch.Tensor:
         if isinstance(x, dict):
             return {k: _move(v) for k, v in x.items()}
         return x.to(device, non_blocking=True)

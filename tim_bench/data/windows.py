@@ -35,6 +35,7 @@ class WindowSpec:
 
     @property
     def size(self) -> float:
+        """Window length in seconds: num_feats x feat_gap x feat_stride."""
         return self.num_feats * self.feat_gap * self.feat_stride
 
 
@@ -56,6 +57,7 @@ class Windows:
         return len(self.start)
 
     def queries_per_window(self) -> np.ndarray:
+        """[W] number of queries (both streams) of each window."""
         return np.diff(self.query_ptr)
 
 

@@ -5,7 +5,8 @@ A dataset plugin that adds a benchmark registers its own spec::
     >>> from tim_bench.leaderboard.headline import DatasetSpec, register_headline
     >>> register_headline(DatasetSpec("MyData", "My dataset", ("top1", "top5"), {"top1": "top-1"}))
 
-Every metric is a percentage where higher is better (accuracies, mCA, mAP, mAUC).
+Higher is better for every metric; all are percentages except EPIC-Sounds mAUC, a fraction in [0, 1]
+(as the official evaluator reports it), so a tolerance in points is meaningless for it.
 """
 from __future__ import annotations
 

@@ -85,6 +85,7 @@ class Experiment:
         return build(METRICS, ev)
 
     def split_name(self, role: str) -> str | None:
+        """The dataset split playing ``role`` (train / val / test) in this config, or None."""
         return (self.cfg.get("splits") or {}).get(role)
 
     def load_split(self, split: str, train: bool) -> SplitData:
@@ -118,6 +119,7 @@ class Experiment:
 
     def loader(self, data: SplitData, batch_size: int, shuffle: bool, dist: DistInfo, num_workers: int = 0,
                pin_memory: bool = False) -> DataLoader:
+        """Batches of windows with similar query counts, shuffled for training, sharded across DDP ranks."""
         sampler = BucketBatchSampler(data.windows.queries_per_window(), batch_size, shuffle, self.seed,
                                      rank=dist.rank, world_size=dist.world_size)
         return DataLoader(data.dataset, batch_sampler=sampler, collate_fn=collate_windows, num_workers=num_workers,

@@ -10,6 +10,8 @@ import torch.distributed as dist
 
 @dataclass(frozen=True)
 class DistInfo:
+    """This process's place in the job: its rank, the number of processes and its GPU on the node."""
+
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
@@ -47,6 +49,7 @@ def all_reduce_sum(tensor: torch.Tensor, info: DistInfo) -> torch.Tensor:
 
 
 def barrier(info: DistInfo) -> None:
+    """Wait for every rank (a no-op in a single process)."""
     if info.world_size > 1:
         dist.barrier()
 

@@ -28,6 +28,7 @@ def git_state(repo: Path) -> tuple[str | None, bool | None]:
 
 
 def package_versions() -> dict[str, str]:
+    """Python and the versions of the packages a result depends on."""
     out = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
@@ -38,17 +39,20 @@ def package_versions() -> dict[str, str]:
 
 
 def device_name(device: torch.device) -> str:
+    """A readable device description, e.g. 'cuda:NVIDIA H100' or 'cpu (x86_64, 2 threads)'."""
     if device.type == "cuda":
         return f"cuda:{torch.cuda.get_device_name(device)}"
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def new_run_id(config_name: str, seed: int) -> str:
+    """A unique, sortable run id: UTC time, config, seed and a random suffix."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     return f"{stamp}-{config_name}-s{seed}-{secrets.token_hex(3)}"
 
 
 def now_iso() -> str:
+    """The current UTC time as ISO-8601."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 

@@ -78,6 +78,7 @@ class Trainer:
         return state
 
     def fit(self, resume: bool = False) -> TrainResult:
+        """Train to ``max_epochs`` (or an early stop), writing best.pth, last.pth and metrics.jsonl on rank 0."""
         exp, tc = self.exp, self.tc
         train = exp.load_split(exp.split_name("train"), train=True)
         val_name = exp.split_name("val")
