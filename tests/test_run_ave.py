@@ -73,3 +73,14 @@ def test_killed_run_resumes_to_the_same_end(ave_root, tmp_path):
     for a, b in zip(resumed, reference):  # same seeds per epoch: the resumed run retraces the uninterrupted one
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
         assert a["val"] == pytest.approx(b["val"], rel=1e-4)
+
+
+@pytest.mark.slow
+def test_early_stopping_ends_the_run_when_the_main_metric_stalls(ave_root, tmp_path):
+    # lr 0: the model never changes, so acc_fused never beats epoch 1 and patience 2 stops after epoch 3
+    proc = tim_bench("train", CONFIG, "--work-dir", str(tmp_path), "--cfg-options", f"data_root={ave_root}",
+                     "train_cfg.max_epochs=10", "train_cfg.lr=0.0", "train_cfg.min_lr=0.0",
+                     "train_cfg.early_stop_patience=2", *TINY_MODEL)
+    epochs = [json.loads(line)["epoch"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2, 3] and "best epoch 1 of 3" in proc.stdout
+    assert "early stop" in (tmp_path / "log.txt").read_text()

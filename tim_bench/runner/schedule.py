@@ -9,7 +9,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 def warmup_cosine(optimizer: Optimizer, base_lr: float, min_lr: float, warmup_iters: int, total_iters: int) -> LambdaLR:
     """lr rises linearly from ~0 to ``base_lr`` over ``warmup_iters``, then follows a cosine to ``min_lr``."""
-    floor = min_lr / base_lr
+    floor = min_lr / base_lr if base_lr > 0 else 0.0
 
     def factor(it: int) -> float:
         if it < warmup_iters:
