@@ -7,11 +7,12 @@ from .contracts import (IGNORE_LABEL, STREAMS, DatasetPlugin, FeatureSource, Spl
 from .errors import DataError, TimBenchError, UnknownPluginError
 from .hookspecs import hookimpl, hookspec
 from .plugin_manager import import_custom, origin_of, plugin_manager
-from .registries import DATASETS, FEATURES, HEADS, METRICS, MODELS, REGISTRIES, WRITERS, build, lookup
+from .registries import (DATASETS, FEATURES, HEADS, METRICS, MODELS, REGISTRIES, WRITERS, build, lookup,
+                         register_rename)
 
 __all__ = [
     "DATASETS", "FEATURES", "HEADS", "METRICS", "MODELS", "REGISTRIES", "WRITERS", "IGNORE_LABEL", "STREAMS",
     "DataError", "DatasetPlugin", "FeatureSource", "SplitAnnotations", "Task", "TimBenchError",
     "UnknownPluginError", "VideoFeatures", "build", "hookimpl", "hookspec", "import_custom", "lookup",
-    "origin_of", "plugin_manager",
+    "origin_of", "plugin_manager", "register_rename",
 ]

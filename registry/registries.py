@@ -10,6 +10,7 @@ lookups never depend on the caller's stack (mmengine's most reported failure).
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,8 +38,22 @@ REGISTRIES: Mapping[str, Registry] = {
 }
 
 
+#: (registry name, old name) -> new name: renamed entries keep old configs working, with a warning.
+_RENAMED: dict[tuple[str, str], str] = {}
+
+
+def register_rename(registry: Registry, old: str, new: str) -> None:
+    """Let configs keep using ``old`` for the entry now registered as ``new`` (as timm maps renamed models)."""
+    _RENAMED[(registry.name, old)] = new
+
+
 def lookup(registry: Registry, name: str) -> type:
-    """Return the class registered as ``name``; an unknown name lists what exists."""
+    """Return the class registered as ``name``; a renamed one warns, an unknown one lists what exists."""
+    if (registry.name, name) in _RENAMED:
+        new = _RENAMED[(registry.name, name)]
+        warnings.warn(f"{registry.name} '{name}' was renamed to '{new}'; update the config.", DeprecationWarning,
+                      stacklevel=2)
+        name = new
     obj = registry.get(name)
     if obj is None:  # plugins register on import: load them all once, then look again
         from .plugin_manager import plugin_manager
