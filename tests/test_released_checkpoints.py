@@ -15,7 +15,7 @@ import torch
 from helpers import tim_bench
 from test_from_tim_args import original_ave_command, readme_commands, variant, write_original_ave
 from tim_bench.config import load_config
-from tim_bench.from_tim_args import convert, original_tasks, parse
+from tim_bench.from_tim_args import convert, heads_of_args, parse
 from tim_bench.model.convert import load_weights
 from tim_bench.runner.checkpoint import load_checkpoint, state_dict_of
 from tim_bench_registry import DATASETS, MODELS, build
@@ -60,7 +60,7 @@ def test_checkpoint_loads_into_the_from_tim_args_config_of_its_readme_command(na
     config = convert(variant(argv, "validate"), "cfg.py").config
     args, _ = parse(argv)
     model = build(MODELS, config["model"], input_dims={s: f["dim"] for s, f in config["features"].items()},
-                  tasks=original_tasks(args))
+                  tasks=heads_of_args(args))
     path = tmp_path / f"{name}.pth.tar"
     check_loads(model, name, path, released_checkpoint(name, path))
 

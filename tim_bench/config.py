@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 from tim_bench_registry import TimBenchError, plugin_manager
 
@@ -24,7 +24,7 @@ SECTION_KEYS: dict[str, set[str]] = {
 TOP_LEVEL_KEYS = {"data_root", "dataset", "features", "windows", "model", "loss", "train_cfg", "test_cfg", "splits",
                   "evaluator", "writers", "seed", "work_dir", "custom_imports", "results_dir", "window_cache",
                   "extract"}
-__all__ = ["ConfigError", "DictAction", "config_hash", "find_config", "load_config", "recipe_hash"]
+__all__ = ["ConfigError", "config_hash", "find_config", "load_config", "recipe_hash"]
 
 
 class ConfigError(TimBenchError):

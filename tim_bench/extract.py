@@ -31,7 +31,7 @@ import pandas as pd
 from tim_bench_registry import FEATURES, DataError, build, lookup
 
 from .config import ConfigError
-from .io import atomic_path
+from .io import atomic_path, write_npy
 
 log = logging.getLogger(__name__)
 REQUIRED = ("extractor", "inputs", "split", "out_folder")
@@ -155,8 +155,7 @@ def extract_features(cfg: Mapping[str, Any], overwrite: bool = False) -> Extract
                 report.skipped.append(video)
                 continue
             times, values = checked(extractor.extract(media[video]), name, extractor.dim, media[video])
-            with atomic_path(npy) as tmp, open(tmp, "wb") as f:
-                np.save(f, values)
+            write_npy(npy, values)
             rows[video] = pd.DataFrame({"video_id": video, "start_sec": times[:, 0], "stop_sec": times[:, 1]})
             report.extracted.append(video)
             log.info("[%d/%d] %s: %d features", i, len(ids), video, len(times))

@@ -198,7 +198,7 @@ def eval_split(args: argparse.Namespace) -> str:
     return "train" if "train" in name else "val" if "validation" in name else "test"
 
 
-def original_tasks(args: argparse.Namespace) -> tuple[Task, ...]:
+def heads_of_args(args: argparse.Namespace) -> tuple[Task, ...]:
     """The tasks (and class counts) the original builds its heads for, in tim-bench's task names."""
     tasks: list[Task] = []
     if args.dataset == "epic":
@@ -282,7 +282,7 @@ def _dataset(args: argparse.Namespace, inputs: Sequence[_Input], paths: _Paths) 
                               video_info=info, trust_pickle=True))
         return parts[0] if len(parts) == 1 else parts
     columns = {"visual": "action_class", "audio": "class_id"}
-    tasks = {t.stream: [[t.name, t.num_classes, columns[t.stream]]] for t in original_tasks(args)}
+    tasks = {t.stream: [[t.name, t.num_classes, columns[t.stream]]] for t in heads_of_args(args)}
     return dict(type="OriginalTIMAnnotations", files={s: _files(args, inputs, paths, s, "action") for s in tasks},
                 video_info=info, tasks=tasks, trust_pickle=True)
 

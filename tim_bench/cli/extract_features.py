@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mmengine.config import DictAction
+from .common import add_cfg_options
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -14,8 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "table video_id,start_sec,stop_sec, the layout NpyFeatures reads. Videos already "
                                    "extracted are skipped unless --overwrite.")
     p.add_argument("config", help="config file with an extract section (configs/extract_logmel_demo.py) or its name")
-    p.add_argument("--cfg-options", nargs="+", action=DictAction, default={}, metavar="KEY=VALUE",
-                   help="override config keys, e.g. data_root=data/epic extract.split=val")
+    add_cfg_options(p, "data_root=data/epic extract.split=val")
     p.add_argument("--overwrite", action="store_true", help="extract again videos whose output already exists")
     p.set_defaults(func=run)
 

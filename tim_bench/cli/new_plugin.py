@@ -12,6 +12,8 @@ from string import Template
 
 from tim_bench_registry import TimBenchError
 
+from ..io import current_umask
+
 #: template file under tim_bench/templates/<kind>/ -> path in the new package (itself a template)
 FILES = {
     "dataset": {
@@ -67,19 +69,13 @@ def create_plugin(kind: str, name: str, out: str | Path) -> list[Path]:
             path = staging / Template(target).substitute(values)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(Template(templates.joinpath(template).read_text(encoding="utf-8")).substitute(values))
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, 0o777 & ~current_umask())
         if out.exists():
             out.rmdir()
         os.replace(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [out / Template(target).substitute(values) for target in FILES[kind].values()]
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def run(args: argparse.Namespace) -> int:

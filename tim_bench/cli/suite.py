@@ -4,13 +4,13 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from mmengine.config import DictAction
 from tabulate import tabulate
+
+from .common import add_cfg_options
+from .leaderboard import add_reference_args
 
 if TYPE_CHECKING:
     from ..leaderboard.suite import Check
-
-from .leaderboard import add_reference_args
 
 EXIT_RUN_FAILED = 1
 EXIT_OUTSIDE_TOLERANCE = 3
@@ -27,8 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files or shipped config names")
     p.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="seeds to run (default: each config's seed)")
     p.add_argument("--rerun", action="store_true", help="run again even when the store already holds the run")
-    p.add_argument("--cfg-options", nargs="+", action=DictAction, default={}, metavar="KEY=VALUE",
-                   help="override config keys for every run, e.g. train_cfg.max_epochs=5")
+    add_cfg_options(p, "train_cfg.max_epochs=5 (applied to every run)")
     p.add_argument("--work-dir-root", metavar="DIR",
                    help="put each run in DIR/<config>/seed<S>-<time> (default: the config's work dir)")
     p.add_argument("--results-dir", metavar="DIR",

@@ -11,20 +11,7 @@ from tim_bench_registry import METRICS, DataError, SplitAnnotations
 
 from .accuracy import rank_classes
 from .epic_official import epic100_metrics, epic_sounds_metrics
-from .predictions import Predictions, TaskPredictions
-
-
-def rows_in_order(ids: np.ndarray, task: TaskPredictions, key: str, reference: str) -> np.ndarray:
-    """Row indices of ``task`` that put its segments in the order of ``ids``; both must hold the same ids."""
-    index = pd.Index(task.ids)
-    rows = index.get_indexer(ids)
-    if (rows < 0).any() or len(index) != len(ids):
-        missing = np.asarray(ids)[rows < 0]
-        detail = f"{len(missing)} {reference} segments (first {missing[0]}) have no {key} row" if len(missing) \
-            else f"{key} has {len(index)} rows for {len(ids)} {reference} segments"
-        raise DataError(f"The {key} and {reference} predictions must cover the same segments, but {detail}; "
-                        f"predict every task of the stream together.")
-    return rows
+from .predictions import Predictions, TaskPredictions, rows_in_order
 
 
 def _labels(task: TaskPredictions, key: str) -> np.ndarray:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from tim_bench_registry import DataError, Task
 
@@ -78,3 +79,16 @@ class Predictions:
             raise DataError(f"These {self.dataset} {self.split} predictions have no task '{key}'; "
                             f"they hold {sorted(self.by_task)}.")
         return self.by_task[key]
+
+
+def rows_in_order(ids: np.ndarray, task: TaskPredictions, key: str, reference: str) -> np.ndarray:
+    """Row indices of ``task`` that put its segments in the order of ``ids``; both must hold the same ids."""
+    index = pd.Index(task.ids)
+    rows = index.get_indexer(ids)
+    if (rows < 0).any() or len(index) != len(ids):
+        missing = np.asarray(ids)[rows < 0]
+        detail = f"{len(missing)} {reference} segments (first {missing[0]}) have no {key} row" if len(missing) \
+            else f"{key} has {len(index)} rows for {len(ids)} {reference} segments"
+        raise DataError(f"The {key} and {reference} predictions must cover the same segments, but {detail}; "
+                        f"predict every task of the stream together.")
+    return rows

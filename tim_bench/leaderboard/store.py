@@ -9,15 +9,14 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..io import atomic_path
 from .errors import LeaderboardError
 
 DEFAULT_RESULTS_DIR = Path("leaderboard") / "results"
@@ -65,24 +64,13 @@ def add_record(record: Mapping[str, Any], results_dir: str | Path | None = None)
 
 
 def _write_new(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and hard-link it into place.
-
-    ``os.link`` is atomic and fails when ``path`` exists, unlike a rename, which would silently
-    replace another run's record.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write ``text`` atomically to ``path``, refusing to replace another run's record."""
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.link(tmp, path)
+        with atomic_path(path, exclusive=True) as tmp:
+            tmp.write_text(text)
     except FileExistsError:
         raise LeaderboardError(f"The results store already holds {path}; a run id must be unique, so give this "
                                f"run a new id instead of overwriting that record.") from None
-    finally:
-        os.unlink(tmp)
 
 
 def _jsonable(x: Any) -> Any:

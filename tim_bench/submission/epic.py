@@ -15,8 +15,7 @@ import pandas as pd
 
 from tim_bench_registry import WRITERS, DataError, TimBenchError
 
-from ..evaluation.epic_metrics import rows_in_order
-from ..evaluation.predictions import Predictions
+from ..evaluation.predictions import Predictions, rows_in_order
 from ..io import write_atomic
 from .challenges import EPIC100_ACTION, EPIC_SOUNDS, Challenge
 

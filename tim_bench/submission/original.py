@@ -16,8 +16,7 @@ import torch
 from tim_bench_registry import DataError
 
 from ..evaluation.accuracy import softmax
-from ..evaluation.epic_metrics import rows_in_order
-from ..evaluation.predictions import Predictions
+from ..evaluation.predictions import Predictions, rows_in_order
 from ..io import write_atomic
 
 VERB_NOUN = ("verb", "noun")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from tim_bench_registry import DataError
 
-from ..io import atomic_path
+from ..io import atomic_path, write_npy
 from .common import noisy, prototypes, random_ids, write_marker
 
 CATEGORIES = (
@@ -118,10 +118,7 @@ def _write_npy_layout(out: Path, rng: np.random.Generator, ids: list[str], label
             name = f"{vid}#{r}"
             feats = noisy(rng, protos[label[r, second]], VECTOR_STRENGTH * signal)[:, None]  # [T, A=1, D]
             path = out / stream / split_of[r] / f"{name}.npy"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(path) as tmp:
-                with open(tmp, "wb") as f:
-                    np.save(f, feats)
+            write_npy(path, feats)
             rows[split_of[r]] += [(name, a, b) for a, b in intervals]
         for split, table in rows.items():
             with atomic_path(out / stream / f"intervals_{split}.csv") as tmp:

@@ -37,7 +37,7 @@ import pandas as pd
 from tim_bench_registry import DataError
 from tim_bench_registry.tables import seconds
 
-from ..io import atomic_path, write_atomic
+from ..io import atomic_path, write_atomic, write_npy
 from .common import prototypes, write_marker
 
 NUM_VERBS, NUM_NOUNS, NUM_SOUNDS, BACKGROUND_SOUND = 97, 300, 44, 13
@@ -265,12 +265,6 @@ def _labels_for_signal(rng: np.random.Generator, table: pd.DataFrame, train: pd.
     return train[columns].to_numpy(np.int64)[rng.integers(len(train), size=len(table))]
 
 
-def _save_npy(path: Path, values: np.ndarray) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, values)
-
-
 def write_features(out: Path, rng: np.random.Generator, ann: Annotations, dims: dict[str, int],
                    signal: float) -> None:
     """Per split and video, both streams' ``.npy`` features and interval CSVs (every video of a split gets both)."""
@@ -293,7 +287,7 @@ def write_features(out: Path, rng: np.random.Generator, ann: Annotations, dims: 
                                        tables[stream].stop.to_numpy()[mine], protos, background[stream])
                 copies = COPIES[stream] if split == "train" else 1
                 noise = rng.standard_normal((len(times), copies, dim), dtype=np.float32)
-                _save_npy(out / "features" / stream / split / f"{video}.npy", clean[:, None] * signal + noise)
+                write_npy(out / "features" / stream / split / f"{video}.npy", clean[:, None] * signal + noise)
                 intervals[stream].append(pd.DataFrame({"video_id": video, "start_sec": times[:, 0],
                                                        "stop_sec": times[:, 1]}))
         for stream, parts in intervals.items():

@@ -17,7 +17,7 @@ import pandas as pd
 
 from tim_bench_registry import DataError
 
-from ..io import atomic_path
+from ..io import atomic_path, write_npy
 from .common import noisy, prototypes, write_marker
 
 NUM_ACTIONS, NUM_SOUNDS = 63, 17
@@ -64,13 +64,6 @@ def _features(rng: np.random.Generator, duration: float, segments: list[tuple[fl
     return times, noisy(rng, protos[label], signal)[:, None]
 
 
-def _save_npy(path: Path, values: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, values)
-
-
 def make_perception(out: str | Path, videos: int = 100, seed: int = 0, visual_dim: int = 1024,
                     audio_dim: int = 2304, signal: float = 1.0) -> Path:
     """Write synthetic Perception Test with ``videos`` videos under ``out`` and return ``out``."""
@@ -100,7 +93,7 @@ def make_perception(out: str | Path, videos: int = 100, seed: int = 0, visual_di
                 segments = _segments(rng, duration, num_classes, lengths)
                 entry[list_name] = [_segment_json(stream, k, *seg) for k, seg in enumerate(segments)]
                 times, values = _features(rng, duration, segments, protos[stream], signal)
-                _save_npy(out / stream / split / f"{video_id}.npy", values)
+                write_npy(out / stream / split / f"{video_id}.npy", values)
                 intervals[stream] += [(video_id, a, b) for a, b in times]
             annotations[video_id] = entry
         with atomic_path(out / file_name) as tmp:
