@@ -121,8 +121,12 @@ def main() -> None:
 
 
 def feature_rss(ann: SplitAnnotations, spec: WindowSpec, videos: int) -> None:
-    """Read every window of the first ``videos`` videos through memory-mapped features; print RSS along the way."""
-    from tim_bench.data.dataset import QueryTable, WindowDataset  # imports torch: kept out of the window figures
+    """Store the first ``videos`` videos' features (bf16 host memory map), gather every window in batches of 64;
+    print RSS along the way."""
+    import torch  # kept out of the window figures
+
+    from tim_bench.data.dataset import QueryTable, WindowBatches
+    from tim_bench.data.store import FeatureStore
     chosen = list(dict.fromkeys(ann.segments["video_id"]))[:videos]
     durations = {v: ann.durations[v] for v in chosen}
     segments = ann.segments[ann.segments["video_id"].isin(chosen)].reset_index(drop=True)
@@ -143,14 +147,17 @@ def feature_rss(ann: SplitAnnotations, spec: WindowSpec, videos: int) -> None:
         times = {v: sources["visual"].open("val", v).times for v in chosen}
         windows = build_windows(segments, durations, times, spec)
         subset = SplitAnnotations(segments, durations, ann.tasks, extra={})
-        dataset = WindowDataset(windows, QueryTable.from_annotations(subset), sources, "val", train=False)
         start = rss_mb()
+        store = FeatureStore(sources, "val", chosen, torch.device("cpu"), "host", "bfloat16", root)
+        dataset = WindowBatches(windows, QueryTable.from_annotations(subset), store, train=False)
         print(f"features: {videos} videos, {on_disk:.0f} MB of .npy; reading all {len(windows):,} windows "
               f"(RSS at start: anon {start['RssAnon']:.0f} MB, file {start['RssFile']:.0f} MB)")
         t0 = time.perf_counter()
-        for i in range(len(dataset)):
-            dataset[i]
-            if (i + 1) % max(len(dataset) // 4, 1) == 0 or i + 1 == len(dataset):
+        batches = np.array_split(np.arange(len(dataset)), max(len(dataset) // 64, 1))
+        for b, batch in enumerate(batches):
+            dataset[batch.tolist()]
+            i = int(batch[-1])
+            if (b + 1) % max(len(batches) // 4, 1) == 0 or b + 1 == len(batches):
                 now = rss_mb()
                 print(f"  {i + 1:>6,} windows  anon {now['RssAnon']:.0f} MB (+{now['RssAnon'] - start['RssAnon']:.0f})"
                       f"  file-backed {now['RssFile']:.0f} MB  {(i + 1) / (time.perf_counter() - t0):,.0f} windows/s")

@@ -4,7 +4,11 @@
 # An unlabelled test split (the challenge timestamps) gets both challenge submission zips instead of metrics.
 _base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "_base_/epic.py"]
 
-dataset = [dict(type="EPIC100"), dict(type="EPICSounds")]
+# Actions: by default the (verb, noun) pairs of the training file. The released checkpoint numbers 3806 actions by the
+# original's own mapping (the action_class column of its annotation pickles); to load it, give that file:
+#   --cfg-options dataset.0.action_vocabulary=EPIC_100_train.pkl dataset.0.num_actions=3806 dataset.0.trust_pickle=True
+# (see docs/original-tim.md, "EPIC action vocabulary").
+dataset = [dict(type="EPIC100", action_vocabulary=None, num_actions=None), dict(type="EPICSounds")]
 features = dict(
     visual=dict(type="NpyFeatures", folder="features/visual", intervals="features/visual/intervals_{split}.csv",
                 dim=1024),

@@ -2,7 +2,9 @@
 # visual, include_verb_noun; the released epic_visual_only model).
 _base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "_base_/epic.py"]
 
-dataset = dict(type="EPIC100")
+# Actions as in epic_av.py: the released epic_visual_only checkpoint needs the original's action mapping:
+#   --cfg-options dataset.action_vocabulary=EPIC_100_train.pkl dataset.num_actions=3806 dataset.trust_pickle=True
+dataset = dict(type="EPIC100", action_vocabulary=None, num_actions=None)
 features = dict(
     visual=dict(type="NpyFeatures", folder="features/visual", intervals="features/visual/intervals_{split}.csv",
                 dim=1024),

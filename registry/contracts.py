@@ -22,9 +22,31 @@ An **extractor plugin** (also in ``FEATURES``; run by ``tim-bench extract-featur
 
 A **head plugin** (registered in ``HEADS``) is an ``nn.Module`` built as
 ``cls(in_dim=..., num_classes=..., **cfg)`` mapping query tokens ``[..., in_dim]`` to logits.
+
+**The rules.** ``tim-bench run`` refuses, before training, data that breaks any of these, and
+``tim-bench check-data`` reports every break at once (both run the same checks below):
+
+* Annotations (``SplitAnnotations.validate``): the columns above; streams in ``STREAMS``; every
+  ``segment_id`` and ``video_id`` present and non-empty, segment ids unique within a stream; every
+  video has a finite duration above 0; ``0 <= start < stop``, finite, and ``start`` before the video's
+  end (``stop`` may run past it: windows clip it, as the official EPIC-Sounds test timestamps need);
+  labels integer class ids in ``0..num_classes-1`` or ``IGNORE_LABEL``.
+* A split used for training has at least one label for every task (``validate(..., training=True)``);
+  a split used for training and one used for evaluation share no video and no segment
+  (``check_disjoint``).
+* Features (``VideoFeatures.validate``): ``times`` is ``[T, 2]`` with ``T >= 1``, finite,
+  ``start <= stop``, starts and stops non-decreasing; ``values`` has ``T`` rows, 3 or 5 axes and the
+  source's ``dim`` as its last axis; every value is finite (NaN/inf are refused when read).
+* Streams of one video are read at the same rows, so their feature grids agree in count and in
+  times within ``GRID_TOLERANCE`` seconds (``common_grid``).
+* Every labelled segment is queried by at least one window (the window builder checks).
+* A dataset plugin names the file and row of a bad annotation (``tim_bench_registry.tables`` has
+  helpers); a feature plugin refuses ids that would leave its folder before opening anything
+  (``tim_bench_registry.paths.safe_join``) and turns unreadable files into a ``DataError`` naming them.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -37,6 +59,9 @@ STREAMS: tuple[str, ...] = ("visual", "audio")
 #: Label value for "no label in this task" (the other stream's rows, unlabelled test rows).
 IGNORE_LABEL = -1
 SEGMENT_COLUMNS: tuple[str, ...] = ("segment_id", "video_id", "start", "stop", "stream")
+#: Seconds by which the feature times of two streams of one video may differ and still count as one grid.
+GRID_TOLERANCE = 0.01
+_SHOWN = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +97,24 @@ class SplitAnnotations:
     labelled: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def validate(self, source: str) -> None:
-        """Raise DataError naming ``source`` and the first bad row if the table breaks the contract."""
+    def validate(self, source: str, training: bool = False) -> None:
+        """Raise DataError naming ``source`` and the first bad row if the table breaks the contract; with
+        ``training`` also if a task has no labelled segment (a split used for training must be labelled)."""
         seg = self.segments
         missing = [c for c in SEGMENT_COLUMNS + tuple(t.key for t in self.tasks) if c not in seg.columns]
         if missing:
             raise DataError(f"{source}: segments table lacks columns {missing}.")
+        for column in ("segment_id", "video_id"):
+            empty = (seg[column].isna() | (seg[column].astype(str).str.strip() == "")).to_numpy()
+            if empty.any():
+                i = int(np.flatnonzero(empty)[0])
+                raise DataError(f"{source}: row {i + 1} of the segments table has no {column}; every segment "
+                                f"needs one.")
+        bad_duration = [v for v, d in self.durations.items() if not (np.isfinite(d) and d > 0)]
+        if bad_duration:
+            v = bad_duration[0]
+            raise DataError(f"{source}: video {v} has duration {self.durations[v]}; a duration must be a number of "
+                            f"seconds above 0: fix the video info.")
         bad_stream = ~seg["stream"].isin(STREAMS)
         if bad_stream.any():
             row = seg[bad_stream].iloc[0]
@@ -113,19 +150,85 @@ class SplitAnnotations:
                 row = seg[bad].iloc[0]
                 raise DataError(f"{source}: segment {row.segment_id} has {task.key} label {row[task.key]}, outside "
                                 f"0..{task.num_classes - 1}; fix the annotation or the class list.")
+        if training:
+            for task in self.tasks:
+                if not (seg.loc[seg["stream"] == task.stream, task.key] != IGNORE_LABEL).any():
+                    raise DataError(f"{source} is used for training, but none of its segments has a {task.key} "
+                                    f"label; a training split must be labelled: give the annotation file with its "
+                                    f"class column.")
+
+
+def check_disjoint(train: SplitAnnotations, other: SplitAnnotations, train_source: str, other_source: str) -> None:
+    """Raise DataError if the training split and an evaluation split share videos or segments (a leak that
+    inflates every score), naming both and a few shared ids."""
+    shared_videos = sorted(set(train.segments["video_id"].astype(str)) & set(other.segments["video_id"].astype(str)))
+    if shared_videos:
+        raise DataError(f"{train_source} (training) and {other_source} share {len(shared_videos)} videos "
+                        f"({', '.join(shared_videos[:_SHOWN])}); a video must be in one split only: fix the split "
+                        f"files.")
+    keys = [set(zip(a.segments["stream"], a.segments["segment_id"].astype(str))) for a in (train, other)]
+    shared = sorted(keys[0] & keys[1])
+    if shared:
+        raise DataError(f"{train_source} (training) and {other_source} share {len(shared)} segments "
+                        f"({', '.join(f'{s} {i}' for s, i in shared[:_SHOWN])}); a segment must be in one split "
+                        f"only: fix the split files.")
 
 
 @dataclass(frozen=True)
 class VideoFeatures:
     """The features of one video in one stream.
 
-    ``times`` is ``[T, 2]`` float (start, stop) seconds, sorted by start. ``values`` is array-like
-    (numpy memmap or a lazily read HDF5 row) of shape ``[T, A, D]`` or ``[T, A, H, W, D]`` where A
-    counts stored augmentation copies; indexing it must read only the rows asked for.
+    ``times`` is ``[T, 2]`` float (start, stop) seconds, starts and stops non-decreasing. ``values`` has
+    shape ``[T, A, D]`` or ``[T, A, H, W, D]`` where A counts stored augmentation copies: a numpy array,
+    a memmap or a lazily read ``h5py.Dataset``. The engine needs only ``.shape``, contiguous slices
+    ``values[a:b]`` and ``np.asarray(values)``; it reads each video's values whole, once, in sorted
+    order (check-data reads them in slices), so a lazy dataset is never indexed with a row list.
     """
 
     times: np.ndarray
     values: Any
+
+    def validate(self, where: str, dim: int | None = None) -> None:
+        """Raise DataError naming ``where`` (file and video) if the times or the shape break the contract."""
+        times = np.asarray(self.times)
+        if times.ndim != 2 or times.shape[1] != 2 or len(times) == 0:
+            raise DataError(f"{where}: feature times have shape {times.shape}; expected [T, 2] with T >= 1.")
+        if not np.issubdtype(times.dtype, np.number) or not np.isfinite(times).all():
+            raise DataError(f"{where}: feature times hold NaN, inf or non-numbers; fix the interval table.")
+        problems = [(times[:, 1] < times[:, 0], "stops before it starts"),
+                    (np.r_[False, np.diff(times[:, 0]) < 0], "starts before the feature above it"),
+                    (np.r_[False, np.diff(times[:, 1]) < 0], "stops before the feature above it")]
+        for bad, what in problems:
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise DataError(f"{where}: feature {i} [{times[i, 0]:g}, {times[i, 1]:g}] s {what}; feature times "
+                                f"must increase: fix the interval table or re-extract.")
+        shape = tuple(getattr(self.values, "shape", ()))
+        if len(shape) not in (3, 5):
+            raise DataError(f"{where}: feature values have shape {shape}; expected [T, A, D] or [T, A, H, W, D].")
+        if shape[0] != len(times):
+            raise DataError(f"{where}: {shape[0]} feature rows but {len(times)} feature times; regenerate one of "
+                            f"them.")
+        if dim is not None and shape[-1] != dim:
+            raise DataError(f"{where}: {shape[-1]}-d features but this stream is configured as {dim}-d; fix the "
+                            f"config's dim or the file.")
+
+
+def common_grid(grids: Mapping[str, np.ndarray], video_id: str) -> np.ndarray:
+    """The one feature grid of a video's streams (every stream is read at the same rows); DataError naming
+    the video and streams when they differ in count or in times by more than ``GRID_TOLERANCE`` s."""
+    (first, times), *others = grids.items()
+    for stream, other in others:
+        if len(other) != len(times):
+            raise DataError(f"Video {video_id} has {len(times)} {first} features but {len(other)} {stream} "
+                            f"features; both streams are read at the same rows, so extract them on one time grid.")
+        off = np.abs(np.asarray(other, np.float64) - np.asarray(times, np.float64)).max(initial=0.0)
+        if not off <= GRID_TOLERANCE:
+            row = int(np.abs(np.asarray(other, np.float64) - times).max(1).argmax())
+            raise DataError(f"Video {video_id}: feature {row} is {np.round(times[row], 3).tolist()} s in {first} but "
+                            f"{np.round(other[row], 3).tolist()} s in {stream}; both streams are read at the same "
+                            f"rows, so extract them on one time grid (within {GRID_TOLERANCE} s).")
+    return np.asarray(times, np.float64)
 
 
 @runtime_checkable

@@ -1,6 +1,10 @@
 """`tim-bench check-data` reports counts, and names every data problem at once with exit code 1."""
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +13,7 @@ from helpers import tim_bench
 from tim_bench.config import load_config
 from tim_bench.data.check import check_data
 from tim_bench.synthetic.perception import make_perception
+from tim_bench_registry import FEATURES, VideoFeatures
 
 DIMS = ["features.visual.dim=8", "features.audio.dim=4"]
 
@@ -51,11 +56,12 @@ def test_every_problem_is_named(tmp_path, data):
 
     report = check_data(_config(root, **{"windows.window_stride": 30.0}), splits=["train"])
     problems = "\n".join(report.problems)
-    assert not report.clean and len(report.problems) == 4, problems
+    assert not report.clean and len(report.problems) == 5, problems
     assert f"train: the visual features of 1 of 8 videos cannot be used ({videos[0]})" in problems
     assert f"{videos[0]}.npy for video {videos[0]} does not exist" in problems
     assert f"the visual feature times of 1 videos do not cover the video within 1 s ({videos[2]} ([0.00," in problems
     assert f"1 videos hold NaN or inf audio features ({videos[1]})" in problems
+    assert f"1 videos have streams on different time grids; for example: Video {videos[2]}: feature" in problems
     assert "segments are queried by no window" in problems  # 20-s windows every 30 s leave gaps
 
 
@@ -70,3 +76,40 @@ def test_cli_exit_codes(tmp_path, data):
     missing = tim_bench("check-data", "configs/perception_av.py", "--cfg-options", f"data_root={tmp_path / 'none'}",
                         check=False)
     assert missing.returncode == 1 and "cannot be opened: data_root" in missing.stdout
+
+
+@FEATURES.register_module(force=True)
+class LazyH5Features:
+    """A third-party reader handing out lazy ``h5py.Dataset`` values, as the contract allows."""
+
+    def __init__(self, data_root: str, file: str, dim: int) -> None:
+        self.file, self.dim = h5py.File(Path(data_root) / file, "r"), dim
+
+    def open(self, split: str, video_id: str) -> VideoFeatures:
+        group = self.file[f"{split}/{video_id}"]
+        return VideoFeatures(times=np.asarray(group["times"]), values=group["values"])
+
+
+def _lazy_copy(data: Path, root: Path, nan_video: str | None = None) -> None:
+    """The synthetic visual .npy features as one HDF5 file of lazy datasets."""
+    shutil.copytree(data, root)
+    with h5py.File(root / "visual.h5", "w") as f:
+        for split in ("train", "val"):
+            intervals = pd.read_csv(root / "visual" / f"intervals_{split}.csv")
+            for video, rows in intervals.groupby("video_id", sort=False):
+                values = np.load(root / "visual" / split / f"{video}.npy")
+                if video == nan_video:
+                    values[1, 0, 0] = np.nan
+                f[f"{split}/{video}/values"] = values
+                f[f"{split}/{video}/times"] = rows[["start_sec", "stop_sec"]].to_numpy()
+
+
+def test_lazy_hdf5_values_are_checked_in_slices(tmp_path, data):
+    options = {"features.visual": {"_delete_": True, "type": "LazyH5Features", "file": "visual.h5", "dim": 8}}
+    _lazy_copy(data, tmp_path / "clean")
+    report = check_data(_config(tmp_path / "clean", **options))
+    assert report.clean, report.problems
+    video = sorted(p.stem for p in (data / "visual" / "val").glob("*.npy"))[0]
+    _lazy_copy(data, tmp_path / "nan", nan_video=video)
+    report = check_data(_config(tmp_path / "nan", **options), splits=["val"])
+    assert report.problems == [f"val: 1 videos hold NaN or inf visual features ({video}); re-extract them."]

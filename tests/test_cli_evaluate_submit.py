@@ -76,8 +76,10 @@ def _expected_epic100(epic_val: pd.DataFrame, predictions: Predictions, unseen_f
 
 
 def test_evaluate_epic100_json_equals_the_official_functions(epic_zip, epic_val, epic_predictions, capsys):
-    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", EPIC_LABELS, "--json") == 0
+    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", EPIC_LABELS, "--json",
+                     "--allow-partial") == 0
     printed = json.loads(capsys.readouterr().out)
+    assert printed.pop("coverage") == {"segments": 484, "labelled": 9668, "fraction": 484 / 9668}
     expected = _expected_epic100(epic_val, epic_predictions, "EPIC_100_unseen_participant_ids_validation.csv")
     assert len(expected) == 12
     assert printed == pytest.approx(expected, abs=0)
@@ -85,8 +87,10 @@ def test_evaluate_epic100_json_equals_the_official_functions(epic_zip, epic_val,
 
 
 def test_evaluate_prints_a_table(epic_zip, capsys):
-    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", EPIC_LABELS) == 0
+    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", EPIC_LABELS,
+                     "--allow-partial") == 0
     out = capsys.readouterr().out
+    assert "coverage: 484 of 9668 labelled segments (5.01 %) - PARTIAL" in out
     assert "tail_action_accuracy_at_1" in out and "unseen_noun_accuracy_at_1" in out
 
 
@@ -95,9 +99,10 @@ def test_pickle_labels_need_trust_pickle(epic_zip, capsys):
     assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", pkl, "--json") == 2
     assert "--trust-pickle" in capsys.readouterr().err
     assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", pkl, "--trust-pickle",
-                     "--json") == 0
+                     "--json", "--allow-partial") == 0
     from_pickle = json.loads(capsys.readouterr().out)
-    tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", EPIC_LABELS, "--json")
+    tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", EPIC_LABELS, "--json",
+              "--allow-partial")
     assert from_pickle == json.loads(capsys.readouterr().out)
 
 
@@ -115,17 +120,18 @@ def test_ids_outside_the_labels_are_named(tmp_path, epic_predictions, capsys):
 def test_missing_default_subset_files_leave_their_metrics_out(tmp_path, epic_zip, capsys):
     labels = tmp_path / "EPIC_100_validation.csv"
     shutil.copy(EPIC_LABELS, labels)
-    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", labels, "--json") == 0
+    assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", labels, "--json",
+                     "--allow-partial") == 0
     captured = capsys.readouterr()
-    assert sorted(json.loads(captured.out)) == sorted(f"all_{t}_accuracy_at_{k}" for t in ("verb", "noun", "action")
-                                                      for k in (1, 5))
+    assert sorted(json.loads(captured.out)) == sorted(["coverage"] + [f"all_{t}_accuracy_at_{k}" for k in (1, 5)
+                                                                      for t in ("verb", "noun", "action")])
     assert "EPIC_100_tail_verbs.csv is not beside" in captured.err
 
 
 def test_the_test_unseen_file_on_validation_warns_and_drops_unseen(epic_zip, capsys):
     unseen_test = EPIC_LABELS.parent / "EPIC_100_unseen_participant_ids_test.csv"
     assert tim_bench("evaluate", epic_zip, "--challenge", "epic-100-action", "--labels", EPIC_LABELS,
-                     "--unseen-participants", unseen_test, "--json") == 0
+                     "--unseen-participants", unseen_test, "--json", "--allow-partial") == 0
     captured = capsys.readouterr()
     assert not any(k.startswith("unseen_") for k in json.loads(captured.out))
     assert "no evaluated segment belongs to the participants" in captured.err
@@ -142,9 +148,12 @@ def test_evaluate_sounds_with_and_without_background(tmp_path, capsys):
                               {"audio_interaction": TaskPredictions(ids, scores, rows.class_id.to_numpy())})
     sub = EPICSoundsSubmission()(predictions, tmp_path / "sounds.zip")
     for flag, keep in (((), slice(None)), (("--exclude-background",), rows.class_id.to_numpy() != 13)):
-        assert tim_bench("evaluate", sub, "--challenge", "epic-sounds", "--labels", SOUNDS_LABELS, "--json", *flag) == 0
+        assert tim_bench("evaluate", sub, "--challenge", "epic-sounds", "--labels", SOUNDS_LABELS, "--json",
+                         "--allow-partial", *flag) == 0
         expected = epic_sounds_metrics(scores[keep], rows.class_id.to_numpy()[keep])
-        assert json.loads(capsys.readouterr().out) == expected
+        printed = json.loads(capsys.readouterr().out)
+        assert printed.pop("coverage")["segments"] == (keep.sum() if flag else len(rows))
+        assert printed == expected
 
 
 def test_evaluate_usage_errors_exit_2(epic_zip, tmp_path, capsys):
@@ -192,9 +201,9 @@ def test_submit_original_dict(tmp_path, epic_predictions):
     by_task["visual_action"] = TaskPredictions(ids, np.zeros((len(ids), 3), np.float32), np.full(len(ids), -1))
     npz = Predictions("epic", "test", tasks, by_task).save(tmp_path / "test.npz")
     assert tim_bench("submit", npz, "--challenge", "epic-100-action", "--out", tmp_path / "sub.zip",
-                     "--original-dict", tmp_path / "orig.pt") == 0
-    exported = torch.load(tmp_path / "orig.pt", weights_only=True)
-    assert exported["v_narration_ids"] == ids.tolist() and exported["action"].shape == (len(ids), 3)
+                     "--original-dict", tmp_path / "orig.pkl") == 0
+    exported = pd.read_pickle(tmp_path / "orig.pkl")
+    assert exported["v_narration_ids"].tolist() == ["v_" + i for i in ids] and exported["action"].shape == (len(ids), 3)
 
 
 CONSOLE = shutil.which("tim-bench") or shutil.which("tim-bench", path=str(Path(sys.executable).parent))
@@ -206,10 +215,12 @@ def test_console_evaluate_and_submit(tmp_path, epic_zip, epic_predictions, epic_
     if "evaluate" not in listed or "submit" not in listed:
         pytest.skip("tim_bench/cli/main.py does not list the evaluate and submit subcommands yet")
     result = subprocess.run([CONSOLE, "evaluate", str(epic_zip), "--challenge", "epic-100-action", "--labels",
-                             str(EPIC_LABELS), "--json"], capture_output=True, text=True, check=False)
+                             str(EPIC_LABELS), "--json", "--allow-partial"], capture_output=True, text=True,
+                            check=False)
     assert result.returncode == 0, result.stderr
     expected = _expected_epic100(epic_val, epic_predictions, "EPIC_100_unseen_participant_ids_validation.csv")
-    assert json.loads(result.stdout) == expected
+    assert json.loads(result.stdout) == {**expected, "coverage": {"segments": 484, "labelled": 9668,
+                                                                   "fraction": 484 / 9668}}
     npz = epic_predictions.save(tmp_path / "val.npz")
     command = [CONSOLE, "submit", str(npz), "--challenge", "epic-100-action", "--out", str(tmp_path / "s.zip")]
     assert subprocess.run(command, capture_output=True, check=False).returncode == 0
@@ -218,3 +229,62 @@ def test_console_evaluate_and_submit(tmp_path, epic_zip, epic_predictions, epic_
     bad = subprocess.run([CONSOLE, "evaluate", str(epic_zip), "--challenge", "epic-100-action", "--labels",
                           str(EPIC_LABELS.with_suffix(".pkl"))], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "--trust-pickle" in bad.stderr
+
+
+def test_evaluate_refuses_a_partial_submission_and_scores_it_with_allow_partial(tmp_path, capsys):
+    labels = pd.read_csv(SOUNDS_LABELS)
+    rng = np.random.default_rng(2)
+    scores = rng.normal(size=(len(labels), 44)).astype(np.float32)
+    scores[np.arange(len(labels)), labels.class_id] += 1.5
+
+    def submission(keep: np.ndarray, name: str) -> Path:
+        ids = labels.annotation_id.to_numpy()[keep]
+        by_task = {"audio_interaction": TaskPredictions(ids, scores[keep], labels.class_id.to_numpy()[keep])}
+        return EPICSoundsSubmission()(Predictions("epic", "val", (Task("audio", "interaction", 44),), by_task),
+                                      tmp_path / name)
+
+    few = np.arange(len(labels)) % 50 == 0
+    partial = submission(few, "few.zip")
+    assert tim_bench("evaluate", partial, "--challenge", "epic-sounds", "--labels", SOUNDS_LABELS, "--json") == 2
+    err = capsys.readouterr().err
+    assert f"lacks {len(labels) - few.sum()} of the {len(labels)} labelled segments" in err
+    assert f"first {labels.annotation_id[1]}" in err and "--allow-partial" in err
+    assert tim_bench("evaluate", partial, "--challenge", "epic-sounds", "--labels", SOUNDS_LABELS, "--json",
+                     "--allow-partial") == 0
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)
+    assert printed.pop("coverage") == {"segments": int(few.sum()), "labelled": len(labels),
+                                       "fraction": few.sum() / len(labels)}
+    assert printed == epic_sounds_metrics(scores[few], labels.class_id.to_numpy()[few])
+    assert f"covers {few.sum()} of the {len(labels)} labelled segments" in captured.err
+
+    # a complete submission needs no flag; background segments, which --exclude-background drops before
+    # scoring, need not be in it then
+    foreground = labels.class_id.to_numpy() != 13
+    complete = submission(foreground, "foreground.zip")
+    assert tim_bench("evaluate", complete, "--challenge", "epic-sounds", "--labels", SOUNDS_LABELS) == 2
+    assert f"lacks {(~foreground).sum()} of the {len(labels)}" in capsys.readouterr().err
+    assert tim_bench("evaluate", complete, "--challenge", "epic-sounds", "--labels", SOUNDS_LABELS, "--json",
+                     "--exclude-background") == 0
+    assert "coverage" not in json.loads(capsys.readouterr().out)
+
+
+def test_submit_and_the_run_writer_agree_on_t_mod(tmp_path, capsys):
+    import zipfile
+
+    labels = pd.read_csv(SOUNDS_LABELS).iloc[:6]
+    ids = labels.annotation_id.to_numpy()
+    audio = TaskPredictions(ids, np.zeros((6, 44), np.float32), labels.class_id.to_numpy())
+    verb = TaskPredictions(ids, np.zeros((6, 97), np.float32), np.zeros(6, np.int64))
+    audio_visual = Predictions("epic", "test", (Task("visual", "verb", 97), Task("audio", "interaction", 44)),
+                               {"visual_verb": verb, "audio_interaction": audio})
+    audio_only = Predictions("epic", "test", (Task("audio", "interaction", 44),), {"audio_interaction": audio})
+    for predictions, t_mod in ((audio_visual, 2), (audio_only, 0)):
+        npz = predictions.save(tmp_path / f"p{t_mod}.npz")
+        assert tim_bench("submit", npz, "--challenge", "epic-sounds", "--out", tmp_path / f"s{t_mod}.zip") == 0
+        written = EPICSoundsSubmission()(predictions, tmp_path / f"w{t_mod}.zip")  # as a run's writer builds it
+        for path in (tmp_path / f"s{t_mod}.zip", written):
+            with zipfile.ZipFile(path) as archive:
+                assert json.loads(archive.read("test.json"))["t_mod"] == t_mod
+    assert tim_bench("submit", tmp_path / "p0.npz", "--challenge", "epic-sounds", "--out", tmp_path / "x.zip",
+                     "--t-mod", "1") == 0  # an explicit modality is kept

@@ -114,13 +114,16 @@ def test_pickles_are_refused_without_trust_and_read_with_it(shared_data):
 
 def test_original_tim_pickles_bring_their_own_action_ids(shared_data, tmp_path):
     """The original's modified pickles: index narration_id, action_class ids, a video-info pickle."""
-    real = pd.read_csv(shared_data / "epic-kitchens-100" / "EPIC_100_validation.csv").head(40)
+    everything = pd.read_csv(shared_data / "epic-kitchens-100" / "EPIC_100_validation.csv")
+    real = everything.head(40)
     folder = tmp_path / "epic-kitchens-100"
     folder.mkdir()
-    table = real.set_index("narration_id")[["video_id", "start_timestamp", "stop_timestamp", "verb_class",
-                                            "noun_class"]]
+    columns = ["video_id", "start_timestamp", "stop_timestamp", "verb_class", "noun_class"]
+    table = real.set_index("narration_id")[columns]
     table["action_class"] = np.arange(len(table)) % 7 + 100
-    table.to_pickle(folder / "train.pkl")
+    train = everything[everything.video_id != real.video_id.iloc[0]].head(40).set_index("narration_id")[columns]
+    train["action_class"] = np.arange(len(train)) % 7 + 100  # training and validation share no video
+    train.to_pickle(folder / "train.pkl")
     table.to_pickle(folder / "val.pkl")
     table.drop(columns=["verb_class", "noun_class", "action_class"]).to_pickle(folder / "test.pkl")
     info = pd.read_csv(shared_data / "epic-kitchens-100" / "EPIC_100_video_info.csv").set_index("video_id")
@@ -131,7 +134,7 @@ def test_original_tim_pickles_bring_their_own_action_ids(shared_data, tmp_path):
         EPIC100(str(tmp_path), split_files=files, video_info="video_info.pkl")
     epic = EPIC100(str(tmp_path), split_files=files, video_info="video_info.pkl", num_actions=3806,
                    trust_pickle=True)
-    assert epic.tasks()[2].num_classes == 3806 and epic.vocabulary[100] == tuple(table.iloc[0][["verb_class",
+    assert epic.tasks()[2].num_classes == 3806 and epic.vocabulary[100] == tuple(train.iloc[0][["verb_class",
                                                                                                 "noun_class"]])
     val = epic.load("val")
     assert val.segments["segment_id"].tolist() == real["narration_id"].tolist()
@@ -158,14 +161,15 @@ def _bad_copy(shared_data, tmp_path, dataset: str, file: str, edits: dict) -> tu
 
 
 @pytest.mark.parametrize("edits,message", [
-    ({"stop_timestamp": "00:00:00.00"}, "segment {id} of video P01_11 has start .* a segment needs 0 <= start < stop"),
-    ({"verb_class": 97}, "segment {id} has visual_verb label 97, outside 0..96"),
-    ({"noun_class": -5}, "segment {id} has visual_noun label -5, outside 0..299"),
+    ({"stop_timestamp": "00:00:00.00"}, r"row 4 \({id}\) starts at .* s and stops at 0 s; a segment needs start "
+                                        r"< stop"),
+    ({"verb_class": 97}, r"row 4 \({id}\): verb_class 97 outside 0..96"),
+    ({"noun_class": -5}, r"row 4 \({id}\): noun_class -5 outside 0..299"),
     ({"video_id": "P99_99"}, "segment {id} is in video P99_99, which has no duration"),
     ({"start_timestamp": "01:00:00.00", "stop_timestamp": "01:00:01.00"},
      "segment {id} starts at 3600.0 s, after the end of video P01_11"),
-    ({"start_timestamp": "0:1x:2"}, "row {id} has start_timestamp '0:1x:2', not HH:MM:SS"),
-    ({"noun_class": "lid"}, "row {id} has noun_class 'lid', not a class id"),
+    ({"start_timestamp": "0:1x:2"}, r"row 4 \({id}\) has start_timestamp '0:1x:2', not HH:MM:SS"),
+    ({"noun_class": "lid"}, r"row 4 \({id}\) has noun_class 'lid', not a class id"),
 ])
 def test_bad_epic100_rows_name_the_file_and_row(shared_data, tmp_path, edits, message):
     root, row = _bad_copy(shared_data, tmp_path, "epic-kitchens-100", "EPIC_100_validation.csv", edits)
@@ -175,8 +179,8 @@ def test_bad_epic100_rows_name_the_file_and_row(shared_data, tmp_path, edits, me
 
 def test_bad_epic_sounds_rows_name_the_file_and_row(shared_data, tmp_path):
     root, row = _bad_copy(shared_data, tmp_path, "epic-sounds", "EPIC_Sounds_validation.csv", {"class_id": 44})
-    with pytest.raises(DataError, match=f"EPIC_Sounds_validation.csv: segment {row} has audio_interaction label 44, "
-                                        f"outside 0..43"):
+    with pytest.raises(DataError, match=rf"EPIC_Sounds_validation.csv: row 4 \({row}\): class_id 44 "
+                                        rf"outside 0..43"):
         EPICSounds(root).load("val")
 
 

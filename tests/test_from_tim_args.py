@@ -1,22 +1,19 @@
-"""`tim-bench from-tim-args` converts every command of the original TIM README, and the AVE one trains.
+"""`tim-bench from-tim-args` converts every command of the original TIM README.
 
 The README's commands are read from shared/reference/original_recognition_README.md; its
-``<channel-size-...>`` placeholders get each recipe's feature widths.
+``<channel-size-...>`` placeholders get each recipe's feature widths. tests/test_original_layout.py trains
+converted commands on data that `make-synthetic --layout original` writes in the original's layout.
 """
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-import torch
 from mmengine.config import Config
 
-from helpers import tim_bench
 from tim_bench.config import load_config
 from tim_bench.from_tim_args import ConversionError, convert, render_config
 from tim_bench_plugins.datasets.original_tim import OriginalTIMAnnotations
@@ -92,7 +89,8 @@ def test_training_command_converts_to_a_valid_config(name, tmp_path):
     if name.startswith("ave"):
         assert cfg.train_cfg.lr == 5e-4 and cfg.loss.lambda_drloc == 0.1 and cfg.loss.mixup_alpha == 0.5
         assert cfg.evaluator.type == "AVEAccuracy"
-        assert cfg.dataset.tasks.to_dict() == {"visual": [["event", 29, "action_class"]],
+        # the original's AVE loader labels both streams from class_id
+        assert cfg.dataset.tasks.to_dict() == {"visual": [["event", 29, "class_id"]],
                                                "audio": [["event", 29, "class_id"]]}
     if name == "perception_av":
         assert cfg.evaluator.type == "PerceptionMetrics"
@@ -117,7 +115,7 @@ def test_validate_and_extract_variants_convert_to_test_and_predict(name, tmp_pat
     assert extract.command[:4] == ["tim-bench", "predict", "cfg.py", "/path/to/pretrained_model"]
     assert extract.command[-2:] == ["--original-dict",
                                     f"/path/to/output/features/{Path(val_pickle).name}_features.pkl"]
-    assert any("torch.load(path, weights_only=True)" in note for note in extract.notes)
+    assert any("pickle.load" in note for note in extract.notes)
 
 
 def test_eval_split_follows_the_original_rule_on_the_pickle_name():
@@ -149,7 +147,6 @@ def test_flags_outside_the_recipe_map_to_their_config_keys():
 @pytest.mark.parametrize("extra, message", [
     (["--bogus_flag", "1"], "Unknown original TIM flags: --bogus_flag 1"),
     (["--enable_wandb_log"], "--enable_wandb_log"),
-    (["--pretrained_model", "x.pth.tar"], "--pretrained_model with --train"),
     (["--include_verb_noun", "True"], "--dataset ave with verb and noun heads"),
     (["--num_class", "5"], "--num_class"),
     (["--validate"], "Give exactly one of --train, --validate, --extract_feats"),
@@ -165,77 +162,6 @@ def test_a_missing_input_flag_is_named():
     cut = argv.index("--audio_val_context_pickle")
     with pytest.raises(ConversionError, match="lacks --audio_val_context_pickle"):
         convert(argv[:cut] + argv[cut + 2:])
-
-
-def write_original_ave(root: Path, videos: int = 12, visual_dim: int = 8, audio_dim: int = 6, seed: int = 0) -> None:
-    """Synthetic AVE in the original TIM's own layout: annotation, video-info and interval pickles named as
-    in its README (plus .pkl) and ``<data_path>/<split>/<video>.npy`` features ([10, 1, 7, 7, Dv] VGG maps,
-    [10, 1, Da] audio), with each second's class planted in both streams."""
-    rng = np.random.default_rng(seed)
-    protos_v, protos_a = rng.standard_normal((29, visual_dim)) * 2, rng.standard_normal((29, audio_dim)) * 2
-    stamp = [f"00:00:{s:02d}.00" for s in range(11)]
-    info, tables = [], {"train": [], "val": []}
-    for i in range(videos):
-        split, video = ("train" if i < videos * 2 // 3 else "val"), f"ave{i:03d}"
-        info.append((video, 10.0))
-        event, start, end = int(rng.integers(28)), int(rng.integers(0, 5)), int(rng.integers(6, 11))
-        labels = np.where((np.arange(10) >= start) & (np.arange(10) < end), event, 28)
-        visual = rng.standard_normal((10, 1, 7, 7, visual_dim)).astype(np.float32)
-        visual[:, 0, 3, 3] += protos_v[labels]
-        audio = (rng.standard_normal((10, 1, audio_dim)) + protos_a[labels][:, None]).astype(np.float32)
-        for stream, values in (("visual", visual), ("audio", audio)):
-            (root / f"AVE_{stream}_features" / split).mkdir(parents=True, exist_ok=True)
-            np.save(root / f"AVE_{stream}_features" / split / f"{video}.npy", values)
-        tables[split] += [(f"{video}_{s}", video, stamp[s], stamp[s + 1], int(labels[s]), s) for s in range(10)]
-    info_table = pd.DataFrame(info, columns=["video_id", "duration"]).set_index("video_id")
-    info_table.to_pickle(root / "AVE_video_metadata.pkl")
-    names = {"train": ("AVE_train_annotations", "AVE_visual_feature_intervals", "AVE_train_audio_feature_intervals"),
-             "val": ("AVE_validation_annotations", "AVE_validation_visual_feature_intervals",
-                     "AVE_audio_feature_intervals")}
-    for split, rows in tables.items():
-        table = pd.DataFrame(rows, columns=["narration_id", "video_id", "start_timestamp", "stop_timestamp",
-                                            "action_class", "second"])
-        table["class_id"] = table["action_class"]
-        table.drop(columns="second").set_index("narration_id").to_pickle(root / f"{names[split][0]}.pkl")
-        intervals = pd.DataFrame({"video_id": table["video_id"], "start_sec": table["second"].astype(float),
-                                  "stop_sec": table["second"] + 1.0, "narration_sec": table["second"] + 0.5})
-        for name in names[split][1:]:
-            intervals.to_pickle(root / f"{name}.pkl")
-
-
-def original_ave_command(root: Path, out: Path, visual_dim: int = 8, audio_dim: int = 6) -> list[str]:
-    """The README's AVE VGG command with /path/to -> root, .pkl on every pickle and the given widths."""
-    argv = readme_commands()["ave_vgg"]
-    dims = {"--visual_input_dim": str(visual_dim), "--audio_input_dim": str(audio_dim)}
-    fixed: list[str] = []
-    for token in argv:
-        previous = fixed[-1] if fixed else ""
-        if previous in dims:
-            fixed.append(dims[previous])
-        elif token.startswith("/path/to/"):
-            path = token.replace("/path/to/output", str(out)).replace("/path/to", str(root))
-            fixed.append(path + ".pkl" if previous.endswith("_pickle") else path)
-        else:
-            fixed.append(token)
-    return fixed
-
-
-@pytest.mark.slow
-def test_converted_ave_command_trains_on_the_original_layout(tmp_path):
-    root, out = tmp_path / "AVE", tmp_path / "output"
-    write_original_ave(root)
-    argv = original_ave_command(root, out)
-    proc = tim_bench("from-tim-args", "--out", str(tmp_path / "ave.py"), "--", *argv)
-    assert f"run: tim-bench run {tmp_path / 'ave.py'} --work-dir {out}" in proc.stdout
-    tim_bench("check-data", str(tmp_path / "ave.py"))
-    tim_bench("run", str(tmp_path / "ave.py"), "--work-dir", str(out), "--results-dir", str(tmp_path / "results"),
-              "--cfg-options", "model.d_model=32", "model.num_layers=1", "train_cfg.max_epochs=1",
-              "train_cfg.num_workers=0")
-    result = json.loads((out / "result.json").read_text())
-    assert result["dataset"] == "OriginalTIMAnnotations" and result["split"] == "val"
-    assert set(result["metrics"]) == {"acc_visual", "acc_audio", "acc_fused"}
-    best = torch.load(out / "best.pth", weights_only=True)
-    assert "pool.affine_video.weight" in best["model"]  # AVGA pooling, as --apply_feature_pooling True asks
 
 
 def test_original_layout_reader_needs_trust_for_pickles_and_reads_csv_without(tmp_path):
@@ -260,3 +186,10 @@ def test_seed_minus_one_draws_a_seed_and_says_so():
     conversion = convert(readme_commands()["ave_vgg"] + ["--seed", "-1"])
     assert 0 <= conversion.config["seed"] < 2**32
     assert any(note.startswith("--seed -1: the seed below was drawn at conversion") for note in conversion.notes)
+
+
+def test_train_with_pretrained_model_fine_tunes_through_load_from(tmp_path):
+    conversion = convert(readme_commands()["ave_vgg"] + ["--pretrained_model", str(tmp_path / "ave.pth.tar")])
+    assert conversion.mode == "train" and conversion.command[:2] == ["tim-bench", "run"]
+    assert conversion.config["load_from"] == {"path": str(tmp_path / "ave.pth.tar"), "trust": True}
+    assert any("--pretrained_model with --train" in note for note in conversion.notes)

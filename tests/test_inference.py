@@ -7,7 +7,6 @@ import numpy as np
 import torch
 
 from tim_bench.config import load_config
-from tim_bench.data.dataset import collate_windows
 from tim_bench.runner.assemble import Experiment
 from tim_bench.runner.distributed import DistInfo
 from tim_bench.runner.inference import predict_split
@@ -30,8 +29,7 @@ def test_logits_are_averaged_over_every_window_of_a_segment(tmp_path):
     sums: dict[tuple[str, int], np.ndarray] = {}
     counts: dict[tuple[str, int], int] = {}
     with torch.no_grad():
-        for w in range(len(data.dataset)):  # one window at a time: no batching, no padding
-            batch = collate_windows([data.dataset[w]])
+        for batch in exp.loader(data, 1, False, DistInfo()):  # one window at a time: no batching, no padding
             out = model(batch["features"], batch["feature_times"], batch["query_times"])
             for task in model.tasks:
                 for q, row in enumerate(batch["query_rows"][task.stream][0].tolist()):

@@ -61,9 +61,11 @@ def test_terminal_output_with_filters(store: Path, capsys) -> None:
 
 
 def test_compare_by_run_id_prefix(store: Path, capsys) -> None:
-    assert cli("compare", "a0", "b0") == 0
+    assert cli("compare", "a0", "b0") == 2
+    assert "Run a0's predictions file /nonexistent/a0/p.npz does not exist" in capsys.readouterr().out
+    assert cli("compare", "a0", "b0", "--metrics-only") == 0
     out = capsys.readouterr().out
-    assert "acc_fused   70.00  75.00  +5.00" in out and "No paired bootstrap" in out
+    assert "acc_fused   70.00  75.00  +5.00" in out and "no paired bootstrap" in out
     assert cli("compare", "a", "b0") == 2
     assert "ambiguous" in capsys.readouterr().out
 

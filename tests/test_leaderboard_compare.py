@@ -9,6 +9,7 @@ import pytest
 
 from test_leaderboard_store import make_record
 from tim_bench.evaluation.predictions import Predictions, TaskPredictions
+from tim_bench.io import sha256_file
 from tim_bench.leaderboard.compare import compare_runs, paired_bootstrap, render_comparison
 from tim_bench.leaderboard.errors import LeaderboardError
 from tim_bench_registry import Task
@@ -71,10 +72,37 @@ def test_compare_pairs_segments_by_id_and_ignores_unlabelled(tmp_path: Path) -> 
     assert "visual_event" in text and "+33.33" in text and "[+0.00, +100.00]" in text
 
 
-def test_compare_without_predictions_still_shows_metric_differences(tmp_path: Path) -> None:
-    c = compare_runs(make_record("A"), make_record("B", predictions=str(tmp_path / "gone.npz")))
-    assert c.bootstraps == [] and "does not exist" in c.note
+def test_missing_predictions_are_an_error_unless_metrics_only(tmp_path: Path) -> None:
+    pa = save_predictions(tmp_path / "a.npz", ["s1", "s2"], [0, 1], [0, 1])
+    a, b = make_record("A", predictions=pa), make_record("B", predictions=str(tmp_path / "gone.npz"))
+    with pytest.raises(LeaderboardError, match=r"Run B's predictions file .*gone\.npz does not exist.*--metrics-only"):
+        compare_runs(a, b)
+    c = compare_runs(a, b, metrics_only=True)
+    assert c.bootstraps == [] and "--metrics-only" in c.note
     assert all(d == 0 for *_, d in c.metrics)
+
+
+def test_compare_detects_a_swapped_predictions_file(tmp_path: Path, caplog) -> None:
+    pa = save_predictions(tmp_path / "a.npz", ["s1", "s2"], [0, 1], [0, 1])
+    pb = save_predictions(tmp_path / "b.npz", ["s1", "s2"], [0, 1], [0, 0])
+    a = make_record("A", predictions=pa, predictions_sha256=sha256_file(pa))
+    b = make_record("B", predictions=pb, predictions_sha256=sha256_file(pb))
+    assert compare_runs(a, b).bootstraps[0].only_a == 1 and "warning" not in caplog.text
+    save_predictions(tmp_path / "b.npz", ["s1", "s2"], [0, 1], [1, 1])  # a later run replaced B's file
+    with pytest.raises(LeaderboardError, match=r"Run B's predictions file .*b\.npz is not the one its record was"):
+        compare_runs(a, b)
+    # the record points at A's file: the two runs load the same predictions
+    with pytest.raises(LeaderboardError, match="load identical predictions"):
+        compare_runs(a, make_record("B", predictions=pa))
+    with pytest.raises(LeaderboardError, match="both run A"):
+        compare_runs(a, a)
+
+
+def test_records_without_a_hash_are_compared_with_a_warning(tmp_path: Path, caplog) -> None:
+    pa = save_predictions(tmp_path / "a.npz", ["s1", "s2"], [0, 1], [0, 1])
+    pb = save_predictions(tmp_path / "b.npz", ["s1", "s2"], [0, 1], [0, 0])
+    assert compare_runs(make_record("A", predictions=pa), make_record("B", predictions=pb)).bootstraps
+    assert "run A's record has no predictions_sha256" in caplog.text and "cannot verify" in caplog.text
 
 
 def test_compare_refuses_runs_that_cannot_be_paired(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from tim_bench.leaderboard.store import RECORD_KEYS, add_record, find_record, lo
 
 
 def make_record(run_id: str = "20261124T214500-ave_a-s0-000000", **overrides: Any) -> dict[str, Any]:
-    """A complete run record with made-up values (shared by the leaderboard tests)."""
+    """A complete run record with made-up values (shared by the leaderboard tests); each run id its own files."""
     record = {
         "run_id": run_id, "config_name": "ave_a", "config_path": "/configs/ave_a.py", "config_hash": "a" * 64,
         "dataset": "AVE", "features": {"visual": "VGG-19 7x7x512", "audio": "VGGish 128"},
@@ -21,7 +21,8 @@ def make_record(run_id: str = "20261124T214500-ave_a-s0-000000", **overrides: An
         "metrics": {"acc_fused": 70.0, "acc_visual": 60.0, "acc_audio": 50.0},
         "val_metrics": {"acc_fused": 71.0}, "main_metric": "acc_fused", "epochs_trained": 1, "best_epoch": 1,
         "wall_time_s": 1.5, "device": "cpu", "torch_version": "2.13.0", "package_versions": {"torch": "2.13.0"},
-        "git_revision": None, "git_dirty": None, "work_dir": "/nonexistent/work", "predictions": "/nonexistent/p.npz",
+        "git_revision": None, "git_dirty": None, "work_dir": f"/nonexistent/{run_id}",
+        "predictions": f"/nonexistent/{run_id}/p.npz",
         "created": "2026-11-24T21:45:00+00:00",
     }
     record.update(overrides)
@@ -74,10 +75,13 @@ def test_load_records_merges_folders_oldest_first(tmp_path: Path) -> None:
         ["r-old", "r-new"]
 
 
-def test_a_broken_store_file_is_named(tmp_path: Path) -> None:
+def test_a_broken_store_file_is_skipped_with_a_warning_naming_it(tmp_path: Path, caplog) -> None:
+    add_record(make_record("good"), tmp_path)
     (tmp_path / "broken.json").write_text("{")
+    assert [r["run_id"] for r in load_records(tmp_path)] == ["good"]
+    assert "broken.json is not valid JSON" in caplog.text and "warning: skipped" in caplog.text
     with pytest.raises(LeaderboardError, match=r"broken\.json is not valid JSON"):
-        load_records(tmp_path)
+        read_record(tmp_path / "broken.json")
     (tmp_path / "broken.json").write_text("{}")
     with pytest.raises(LeaderboardError, match=r"broken\.json is not a run record"):
         read_record(tmp_path / "broken.json")
@@ -98,3 +102,24 @@ def test_find_record_by_id_prefix_path_and_work_dir(tmp_path: Path) -> None:
     (work / "result.json").write_text(json.dumps(make_record("from-work-dir")))
     assert find_record(str(work), store)["run_id"] == "from-work-dir"
     assert find_record(str(work / "result.json"), store)["run_id"] == "from-work-dir"
+
+
+def test_one_model_gets_one_record(tmp_path: Path) -> None:
+    add_record(make_record("first"), tmp_path)
+    again = make_record("second", work_dir=make_record("first")["work_dir"],
+                        predictions=make_record("first")["predictions"])
+    with pytest.raises(LeaderboardError, match=r"already holds .*first\.json, a record of the same model"):
+        add_record(again, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["first.json"]
+    # a different predictions hash in the same work dir is another model
+    add_record(make_record("third", work_dir="/nonexistent/first", predictions_sha256="b" * 64), tmp_path)
+    assert len(load_records(tmp_path)) == 2
+
+
+def test_old_stores_with_duplicates_count_each_model_once(tmp_path: Path, caplog) -> None:
+    old, new = make_record("old", created="2026-11-20T00:00:00+00:00"), make_record("new")
+    new.update(work_dir=old["work_dir"], predictions=old["predictions"])
+    for record in (old, new):  # written straight to disk, as an older tim-bench did
+        (tmp_path / f"{record['run_id']}.json").write_text(json.dumps(record))
+    assert [r["run_id"] for r in load_records(tmp_path)] == ["new"]
+    assert "old.json and" in caplog.text and "record the same model" in caplog.text

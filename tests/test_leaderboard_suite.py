@@ -11,7 +11,7 @@ from tim_bench.config import config_hash, load_config
 from tim_bench.leaderboard.reference import load_references
 from tim_bench.config import recipe_hash
 from tim_bench.leaderboard.store import add_record, load_records
-from tim_bench.leaderboard.suite import check_against_reference, run_suite
+from tim_bench.leaderboard.suite import check_against_reference, run_suite, synthetic_runs
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py"
 
@@ -88,3 +88,10 @@ def test_reference_check_uses_the_published_row_and_tolerance() -> None:
     assert all(c.passed for c in check_against_reference([far], refs, tolerance=10.0))
     assert check_against_reference([far], refs, tolerance=9.0)[0].passed is False
     assert check_against_reference([far], refs)[0].tolerance == pytest.approx(3.0)
+
+
+def test_synthetic_runs_are_never_checked_against_the_paper() -> None:
+    far = make_record("far", metrics={"acc_visual": 70.0})
+    fake = make_record("fake", synthetic_data=True, metrics={"acc_visual": 10.0})
+    assert [c.run_id for c in check_against_reference([far, fake], load_references())] == ["far"]
+    assert synthetic_runs([far, fake]) == ["fake"]

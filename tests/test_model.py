@@ -123,3 +123,17 @@ def test_task_loss_is_label_smoothed_ce_over_valid_queries_and_mixup_mixes_the_t
     changed["visual_verb"][0, 2:] -= 50.0
     torch.testing.assert_close(TIMLoss((TASKS[0],), lambda_drloc=0.0)(changed, labels, unused, None, 2)["loss"],
                                TIMLoss((TASKS[0],), lambda_drloc=0.0)(logits, labels, unused, None, 2)["loss"])
+
+
+def test_mask_free_attention_equals_dense_attention_with_the_query_mask():
+    from torch.nn import functional as F
+
+    from tim_bench.model.layers import SelfAttention, query_mask
+    torch.manual_seed(0)
+    attn = SelfAttention(16, 4, dropout=0.0).train()  # train mode: the fused path with dropout_p=0
+    for features, queries in ((10, 0), (10, 1), (6, 9)):
+        x = torch.randn(3, features + queries, 16)
+        q, k, v = F.linear(x, attn.in_proj_weight, attn.in_proj_bias).view(3, -1, 3, 4, 4).permute(2, 0, 3, 1, 4)
+        dense = F.scaled_dot_product_attention(q, k, v, attn_mask=query_mask(features + queries, features, x.device))
+        want = attn.out_proj(dense.transpose(1, 2).reshape(3, -1, 16))
+        torch.testing.assert_close(attn(x, features), want, atol=1e-6, rtol=1e-5)

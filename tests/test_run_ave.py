@@ -26,9 +26,10 @@ def ave_root(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_run_learns_far_above_chance_and_writes_every_output(ave_root, tmp_path):
     wd, store = tmp_path / "wd", tmp_path / "store"
+    # the original's cosine spans every iteration from step 0, so a 15-epoch run needs a higher lr than 100 epochs
     proc = tim_bench("run", CONFIG, "--work-dir", str(wd), "--results-dir", str(store), "--cfg-options",
                      f"data_root={ave_root}", "train_cfg.max_epochs=15", "train_cfg.batch_size=8",
-                     "train_cfg.warmup_epochs=1", "model.d_model=64", "model.num_layers=2")
+                     "train_cfg.warmup_epochs=1", "train_cfg.lr=1e-3", "model.d_model=64", "model.num_layers=2")
     result = json.loads((wd / "result.json").read_text())
     assert result["config_name"] == "ave_vgg" and result["dataset"] == "AVE" and result["split"] == "test"
     assert set(result["metrics"]) == {"acc_visual", "acc_audio", "acc_fused"}

@@ -129,9 +129,9 @@ def test_overwrite_needs_force_and_levels_are_checked(tmp_path):
     assert out.read_text() == "old"
     EPIC100ActionSubmission()(epic_predictions(), out, force=True)
     assert read_submission(out)[0].name == "epic-100-action"
-    with pytest.raises(DataError, match="sls_tl is 6"):
+    with pytest.raises(DataError, match="has sls_tl 6; the Scale of Levels of Supervision is an integer from 0 to 5"):
         EPIC100ActionSubmission(sls_tl=6)
-    with pytest.raises(DataError, match="t_mod is 3"):
+    with pytest.raises(DataError, match="has t_mod 3; use the integer 0"):
         EPICSoundsSubmission(t_mod=3)
 
 
@@ -145,7 +145,10 @@ def _foreign_document(challenge: str, ids: np.ndarray, blocks: dict[str, np.ndar
             classes = rng.permutation(scores.shape[1])
             entry[key] = {str(c): float(scores[i, c]) for c in classes}
         results[str(ids[i])] = entry
-    return {"challenge": challenge, "version": "0.2", "sls_pt": 1, "sls_tl": 1, "sls_td": 1, "results": results}
+    header = {"challenge": challenge, "version": "0.2", "sls_pt": 1, "sls_tl": 1, "sls_td": 1}
+    if challenge == "audio_based_interaction_recognition":
+        header.update(version="0.1", t_mod=0)
+    return {**header, "results": results}
 
 
 def test_shuffled_keys_in_a_foreign_submission_score_the_same(tmp_path):
@@ -179,7 +182,8 @@ def test_reader_refuses_broken_submissions(tmp_path):
     document = _foreign_document("audio_based_interaction_recognition", ids, {"interaction": scores}, 0)
     del document["results"]["P01_01_1"]["interaction"]["17"]
     (tmp_path / "missing.json").write_text(json.dumps(document))
-    with pytest.raises(DataError, match="segment P01_01_1 needs 'interaction' with exactly 44 scores"):
+    with pytest.raises(DataError, match="segment P01_01_1 has an object of 43 keys under 'interaction'; it needs "
+                                        "exactly 44 scores"):
         read_submission(tmp_path / "missing.json")
     document["results"]["P01_01_1"]["interaction"]["17"] = float("nan")
     (tmp_path / "nan.json").write_text(json.dumps(document))
@@ -191,28 +195,28 @@ def test_reader_refuses_broken_submissions(tmp_path):
         read_submission(tmp_path / "other.json")
     with zipfile.ZipFile(tmp_path / "wrong.zip", "w") as archive:
         archive.writestr("results.json", "{}")
-    with pytest.raises(DataError, match=r"holds \['results.json'\] but no test.json"):
+    with pytest.raises(DataError, match=r"holds \['results.json'\]; a submission zip holds exactly one member"):
         read_submission(tmp_path / "wrong.zip")
 
 
 def test_original_dict_is_softmax_scores_with_ids(tmp_path):
     predictions = epic_predictions()
-    path = export_original_predictions(predictions, tmp_path / "features" / "epic_test.pt")
-    exported = torch.load(path, weights_only=True)
+    path = export_original_predictions(predictions, tmp_path / "features" / "epic_test.pkl")
+    exported = pd.read_pickle(path)  # plain pickle of numpy arrays, as the original's --extract_feats
     assert sorted(exported) == ["a_narration_ids", "action", "audio", "noun", "v_narration_ids", "verb"]
-    assert exported["v_narration_ids"] == predictions.task("visual_action").ids.tolist()
-    assert exported["a_narration_ids"] == predictions.task("audio_interaction").ids.tolist()
+    assert exported["v_narration_ids"].tolist() == ["v_" + i for i in predictions.task("visual_action").ids]
+    assert exported["a_narration_ids"].tolist() == ["a_" + i for i in predictions.task("audio_interaction").ids]
     assert exported["action"].shape == (12, 6) and exported["audio"].shape == (9, 44)
     assert exported["verb"].shape == (12, 97) and exported["noun"].shape == (12, 300)
     for key in ("action", "audio", "verb", "noun"):
-        assert exported[key].dtype == torch.float32
-        torch.testing.assert_close(exported[key].sum(dim=1), torch.ones(len(exported[key])))
-    noun = torch.from_numpy(_in_verb_order(predictions, "visual_noun")).softmax(dim=1)
-    torch.testing.assert_close(exported["noun"], noun)
+        assert isinstance(exported[key], np.ndarray) and exported[key].dtype == np.float32
+        np.testing.assert_allclose(exported[key].sum(axis=1), np.ones(len(exported[key])), rtol=1e-5)
+    noun = torch.from_numpy(_in_verb_order(predictions, "visual_noun")).softmax(dim=1).numpy()
+    np.testing.assert_allclose(exported["noun"], noun, rtol=1e-5, atol=1e-7)
 
 
 def test_original_dict_of_a_visual_only_run_has_no_audio(tmp_path):
     predictions = epic_predictions()
     del predictions.by_task["audio_interaction"]
-    exported = torch.load(export_original_predictions(predictions, tmp_path / "v.pt"), weights_only=True)
+    exported = pd.read_pickle(export_original_predictions(predictions, tmp_path / "v.pkl"))
     assert sorted(exported) == ["action", "noun", "v_narration_ids", "verb"]

@@ -166,9 +166,6 @@ def _check_supported(args: argparse.Namespace, given: set[str], mode: str) -> No
         problems.append("--enable_wandb_log (tim-bench has no W&B logger; log from the tim_bench_run_finished hook)")
     if args.num_shards != 1 or args.shard_id != 0:
         problems.append("--num_shards/--shard_id (launch several nodes with torchrun --nnodes instead)")
-    if mode == "train" and args.pretrained_model:
-        problems.append("--pretrained_model with --train (tim-bench resumes only its own last.pth: `tim-bench run "
-                        "--resume`)")
     if mode != "train" and not args.pretrained_model:
         problems.append(f"--{mode} without --pretrained_model (the original asserts one is given)")
     if args.output_dir is None:
@@ -181,10 +178,6 @@ def _check_supported(args: argparse.Namespace, given: set[str], mode: str) -> No
                         "verb/noun/action metrics, which need the verb and noun heads)")
     if args.dataset == "ave" and args.data_modality != "audio_visual":
         problems.append("--dataset ave with one data modality (the AVE metric fuses both streams)")
-    for stream in ("visual", "audio"):
-        if stream in args.data_modality and stream not in args.model_modality:
-            problems.append(f"--data_modality {args.data_modality} with --model_modality {args.model_modality} "
-                            f"(queries of the {stream} stream need {stream} features)")
     if args.apply_feature_pooling and args.model_modality != "audio_visual":
         problems.append("--apply_feature_pooling without both modalities (AVGA pools visual maps guided by audio)")
     if problems:
@@ -281,7 +274,8 @@ def _dataset(args: argparse.Namespace, inputs: Sequence[_Input], paths: _Paths) 
                                                                                             "action")},
                               video_info=info, trust_pickle=True))
         return parts[0] if len(parts) == 1 else parts
-    columns = {"visual": "action_class", "audio": "class_id"}
+    # the original's AVE loader labels the visual stream from class_id too (it copies it over action_class)
+    columns = {"visual": "class_id" if args.dataset == "ave" else "action_class", "audio": "class_id"}
     tasks = {t.stream: [[t.name, t.num_classes, columns[t.stream]]] for t in heads_of_args(args)}
     return dict(type="OriginalTIMAnnotations", files={s: _files(args, inputs, paths, s, "action") for s in tasks},
                 video_info=info, tasks=tasks, trust_pickle=True)
@@ -341,6 +335,9 @@ def build_config(args: argparse.Namespace, mode: str, given: set[str]) -> tuple[
         "seed": args.seed if args.seed != -1 else random.randint(0, 2**32 - 1),
         "work_dir": str(args.output_dir),
     }
+    if mode == "train" and args.pretrained_model:
+        # --train --pretrained_model: fine-tune from its weights (the original's .pth.tar pickles its meters)
+        config["load_from"] = dict(path=os.path.abspath(args.pretrained_model), trust=True)
     return config, _config_notes(args, mode, given, inputs)
 
 
@@ -354,6 +351,13 @@ def _config_notes(args: argparse.Namespace, mode: str, given: set[str], inputs: 
     if unused:
         notes.append(f"Not read with --data_modality {args.data_modality} --model_modality {args.model_modality} "
                      f"in --{mode} mode (the original ignores them too): {', '.join(unused)}.")
+    if mode == "train" and args.pretrained_model:
+        notes.append("--pretrained_model with --train: load_from below loads its weights strictly before training "
+                     "(trust=True: the original's .pth.tar pickles its meters; set False for a stripped file).")
+    if any(s in args.data_modality and s not in args.model_modality for s in STREAM_PREFIX):
+        notes.append(f"--model_modality {args.model_modality} on --data_modality {args.data_modality}: every query "
+                     f"reads the {args.model_modality} features only (the original README's note; its own code "
+                     f"fails on this combination, see docs/original-tim.md).")
     if not args.enable_amp:
         notes.append("--enable_amp False: no autocast and no gradient clipping, as in the original.")
     if args.early_stop_period > 0:
@@ -388,8 +392,8 @@ def build_command(args: argparse.Namespace, mode: str, config_path: str) -> tupl
     source = args.video_val_action_pickle if "visual" in args.data_modality else args.audio_val_action_pickle
     stem = source.name.replace(".pkl", "")
     original = Path(out) / "features" / f"{stem}_features.pkl"
-    notes.append(f"{original} holds the original's --extract_feats dict, written with torch.save (tensors and "
-                 f"lists of str: torch.load(path, weights_only=True) reads it), not pickle.dump.")
+    notes.append(f"{original} holds the original's --extract_feats dict as it writes it (pickle of numpy arrays, "
+                 f"ids prefixed v_/a_): read it with pickle.load or pd.read_pickle.")
     return launcher + ["predict", *command, "--out", str(Path(out) / f"predictions_{split}.npz"),
                        "--original-dict", str(original)], notes
 

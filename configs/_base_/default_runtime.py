@@ -15,9 +15,12 @@ train_cfg = dict(
     min_lr=1e-6,
     grad_clip=1.0,          # max gradient norm; None turns clipping off
     amp=True,               # autocast on CUDA (bf16 where supported, else fp16 with a scaler); off on CPU
-    early_stop_patience=None,  # epochs without a better main metric before stopping; None = never
+    early_stop_patience=None,  # validations without a better visual best (the original's criterion); None = never
+    sampler="uniform",      # "uniform": the original's shuffling; "bucketed" (less padding) reweights the loss
     val_interval=1,
     num_workers=0,
+    feature_store="auto",   # a split's features read once: "gpu" (gathered on the GPU), "host" (memory map); auto: GPU if they fit
+    feature_dtype="auto",   # store dtype: "float32", "bfloat16", "float16"; auto: bfloat16 on CUDA, float32 on CPU
     checkpoint_interval=1,  # write last.pth every N epochs (resume point)
 )
 test_cfg = dict(batch_size=128)

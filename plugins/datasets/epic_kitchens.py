@@ -5,7 +5,9 @@ Visual-stream tasks: ``verb`` (97), ``noun`` (300) and ``action``. The action vo
 segment whose pair is outside it gets action label -1 (no action loss; the official metric still
 scores it through verb x noun). The original TIM's modified pickles (index ``narration_id``, an
 ``action_class`` column) bring their own action ids instead, and the vocabulary size is then
-``num_actions`` (the released TIM model uses 3806) or the largest id read plus one.
+``num_actions`` (the released TIM model uses 3806) or the largest id read plus one. ``action_vocabulary``
+names the file(s) that fix the action ids instead (the original's annotation tables with ``action_class``,
+or Omnivore's header-less ``verb_key,noun_key`` list); splits without ``action_class`` are mapped through it.
 
 Files, relative to ``data_root/folder``: ``split_files`` (CSV, or pickle only with
 ``trust_pickle=True``; a file without ``verb_class`` is an unlabelled split such as
@@ -15,7 +17,7 @@ noun class lists (names), the tail class lists and the unseen-participant list o
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from tim_bench_registry import DATASETS, IGNORE_LABEL, DataError, SplitAnnotations, Task
-from tim_bench_registry.tables import class_ids, read_durations, read_table, seconds, with_ids
+from tim_bench_registry.contracts import check_disjoint
+from tim_bench_registry.tables import class_ids, read_durations, read_table, segments_of, with_ids
 
 NUM_VERBS, NUM_NOUNS = 97, 300
 SPLIT_FILES = {"train": "EPIC_100_train.csv", "val": "EPIC_100_validation.csv",
@@ -42,8 +45,10 @@ class EPIC100:
                  = None, video_info: str = "EPIC_100_video_info.csv", verb_classes: str = "EPIC_100_verb_classes.csv",
                  noun_classes: str = "EPIC_100_noun_classes.csv", tail_verbs: str = "EPIC_100_tail_verbs.csv",
                  tail_nouns: str = "EPIC_100_tail_nouns.csv", unseen_files: Mapping[str, str | None] | None = None,
-                 include_verb_noun: bool = True, num_actions: int | None = None, trust_pickle: bool = False) -> None:
+                 include_verb_noun: bool = True, num_actions: int | None = None, trust_pickle: bool = False,
+                 action_vocabulary: str | Sequence[str] | None = None) -> None:
         self.root = Path(data_root) / folder
+        self.action_files = [action_vocabulary] if isinstance(action_vocabulary, str) else list(action_vocabulary or [])
         self.split_files = {s: f for s, f in {**SPLIT_FILES, **(split_files or {})}.items() if f}
         self.unseen_files = {s: f for s, f in {**UNSEEN_FILES, **(unseen_files or {})}.items() if f}
         self.video_info, self.trust_pickle = self.root / video_info, trust_pickle
@@ -56,8 +61,8 @@ class EPIC100:
         if num_actions is not None and not self.action_ids_given:
             raise DataError(f"num_actions={num_actions} needs the original TIM's action ids (an action_class column), "
                             f"but {self._path('train')} has none, so its vocabulary is built from the (verb, noun) "
-                            f"pairs and would not match a released checkpoint's numbering; use the original pickles "
-                            f"(see `tim-bench from-tim-args`) or leave num_actions unset.")
+                            f"pairs and would not match a released checkpoint's numbering; give the original's action "
+                            f"mapping as action_vocabulary=FILE (docs/original-tim.md) or leave num_actions unset.")
         self.num_actions = num_actions or len(self.vocabulary)
         if self.num_actions < len(self.vocabulary):
             raise DataError(f"num_actions={num_actions} but {self._path('train')} uses action ids up to "
@@ -104,6 +109,8 @@ class EPIC100:
     def _action_vocabulary(self) -> tuple[list[tuple[int, int]], bool]:
         """(verb, noun) per action id: the original's ``action_class`` ids if the training file has them, else the
         training pairs sorted by (verb, noun). The flag says which."""
+        if self.action_files:
+            return self._vocabulary_files(), True
         if "train" not in self.split_files or not self._path("train").is_file():
             raise DataError(f"EPIC100 builds its action vocabulary from the training annotations, but "
                             f"{self.root / self.split_files.get('train', SPLIT_FILES['train'])} does not exist; point "
@@ -112,17 +119,49 @@ class EPIC100:
         ids = table[ID_COLUMN]
         if not {"verb_class", "noun_class"} <= set(table.columns):
             raise DataError(f"{path} has no verb_class/noun_class labels; the training split must be labelled.")
-        pairs = pd.DataFrame({"verb": class_ids(table, "verb_class", ids, path),
-                              "noun": class_ids(table, "noun_class", ids, path)})
+        pairs = pd.DataFrame({"verb": class_ids(table, "verb_class", ids, path, NUM_VERBS),
+                              "noun": class_ids(table, "noun_class", ids, path, NUM_NOUNS)})
         if "action_class" not in table.columns:
             unique = pairs.drop_duplicates().sort_values(["verb", "noun"])
             return list(zip(unique["verb"].tolist(), unique["noun"].tolist())), False
-        pairs["action"] = class_ids(table, "action_class", ids, path)
+        pairs["action"] = class_ids(table, "action_class", ids, path, allow_ignore=True)
         known = pairs[pairs["action"] >= 0].drop_duplicates("action")  # -1: no action label
         vocabulary = [(-1, -1)] * (int(pairs["action"].max()) + 1)
         for action, verb, noun in known[["action", "verb", "noun"]].itertuples(index=False):
             vocabulary[action] = (int(verb), int(noun))
         return vocabulary, True
+
+    def _vocabulary_files(self) -> list[tuple[int, int]]:
+        """(verb, noun) per action id from ``action_vocabulary``: tables with verb_class, noun_class and action_class
+        columns (the original TIM's annotation pickles), or header-less ``verb_key,noun_key`` lines whose line
+        number is the id (Omnivore's ``epic_action_classes.csv``)."""
+        vocabulary: dict[int, tuple[int, int]] = {}
+        verbs, nouns = ({k: i for i, k in enumerate(names)} for names in (self.verb_names, self.noun_names))
+        for file in self.action_files:
+            path = self.root / file
+            table = with_ids(read_table(path, self.trust_pickle, "EPIC-KITCHENS-100 action vocabulary",
+                                        "give the original TIM's action mapping file (see docs/original-tim.md)."),
+                             ID_COLUMN)
+            if {"verb_class", "noun_class", "action_class"} <= set(table.columns):
+                ids = table[ID_COLUMN].astype(str)
+                rows = zip(*(class_ids(table, c, ids, path, allow_ignore=c == "action_class").tolist()
+                             for c in ("action_class", "verb_class", "noun_class")))
+            else:
+                lines = pd.read_csv(path, header=None, names=["verb", "noun"], dtype=str)
+                pairs = list(zip(lines["verb"], lines["noun"]))
+                unknown = [f"line {i + 1} '{v},{n}'" for i, (v, n) in enumerate(pairs)
+                           if v not in verbs or n not in nouns]
+                if unknown:
+                    raise DataError(f"{path} {unknown[0]} is not a 'verb_key,noun_key' pair of the EPIC-100 class "
+                                    f"lists; give the original's action_class table or Omnivore's action list.")
+                rows = ((i, verbs[v], nouns[n]) for i, (v, n) in enumerate(pairs))
+            for action, verb, noun in rows:
+                if action >= 0 and vocabulary.setdefault(action, (verb, noun)) != (verb, noun):
+                    raise DataError(f"{path} maps action {action} to (verb {verb}, noun {noun}) but an earlier "
+                                    f"action_vocabulary file maps it to {vocabulary[action]}; use one release.")
+        if not vocabulary:
+            raise DataError(f"{self.root / self.action_files[0]} defines no action; give the original's mapping.")
+        return [vocabulary.get(a, (-1, -1)) for a in range(max(vocabulary) + 1)]
 
     def splits(self) -> tuple[str, ...]:
         return tuple(s for s in self.split_files if self._path(s).is_file())
@@ -142,22 +181,31 @@ class EPIC100:
 
     def _action_labels(self, table: pd.DataFrame, verb: np.ndarray, noun: np.ndarray, path: Path) -> np.ndarray:
         if self.action_ids_given:
+            if self.action_files and "action_class" not in table.columns:
+                index = {pair: a for a, pair in enumerate(self.vocabulary) if pair[0] >= 0}
+                return np.array([index.get(p, IGNORE_LABEL) for p in zip(verb.tolist(), noun.tolist())], dtype=np.int64)
             if "action_class" not in table.columns:
                 raise DataError(f"{path} has no action_class column, but the training file numbers actions by it; "
                                 f"give this split's file from the same (original TIM) release.")
-            return class_ids(table, "action_class", table[ID_COLUMN], path)
+            return class_ids(table, "action_class", table[ID_COLUMN].astype(str), path, self.num_actions,
+                             allow_ignore=True)
         index = {pair: a for a, pair in enumerate(self.vocabulary)}
         return np.array([index.get(pair, IGNORE_LABEL) for pair in zip(verb.tolist(), noun.tolist())], dtype=np.int64)
 
     def load(self, split: str) -> SplitAnnotations:
+        annotations = self._load(split)
+        if split != "train" and "train" in self.splits():
+            check_disjoint(self._load("train"), annotations, str(self._path("train")), str(self._path(split)))
+        return annotations
+
+    def _load(self, split: str) -> SplitAnnotations:
         path, table = self._path(split), self._table(split)
         ids = table[ID_COLUMN].astype(str)
         labelled = {"verb_class", "noun_class"} <= set(table.columns)
-        segments = pd.DataFrame({"segment_id": ids, "video_id": table["video_id"].astype(str),
-                                 "start": seconds(table["start_timestamp"], ids, path),
-                                 "stop": seconds(table["stop_timestamp"], ids, path), "stream": "visual"})
+        segments = segments_of(table, path, ID_COLUMN, "visual")
         if labelled:
-            verb, noun = class_ids(table, "verb_class", ids, path), class_ids(table, "noun_class", ids, path)
+            verb, noun = class_ids(table, "verb_class", ids, path, NUM_VERBS), \
+                class_ids(table, "noun_class", ids, path, NUM_NOUNS)
             action = self._action_labels(table, verb, noun, path)
         else:
             verb = noun = action = np.full(len(table), IGNORE_LABEL, dtype=np.int64)
@@ -168,7 +216,7 @@ class EPIC100:
         durations = {v: all_durations[v] for v in segments["video_id"].unique() if v in all_durations}
         annotations = SplitAnnotations(segments=segments, durations=durations, tasks=self._tasks, labelled=labelled,
                                        extra=self._extra(split, table, ids))
-        annotations.validate(str(path))
+        annotations.validate(str(path), training=split == "train")
         return annotations
 
     def _extra(self, split: str, table: pd.DataFrame, ids: pd.Series) -> dict[str, Any]:

@@ -4,7 +4,8 @@ One audio-stream task, ``interaction`` (44 classes, ``background`` is id 13), na
 ``class``/``class_id`` columns of the labelled files. Files, relative to ``data_root/folder``:
 ``split_files`` (CSV, or pickle only with ``trust_pickle=True``, e.g. the original TIM's audio
 pickles; a file without ``class_id`` is an unlabelled split such as
-``EPIC_Sounds_recognition_test_timestamps.csv``) and ``video_info``, the EPIC-KITCHENS-100
+``EPIC_Sounds_recognition_test_timestamps.csv``; the ``train`` split must be labelled and must share no
+video with the others) and ``video_info``, the EPIC-KITCHENS-100
 video info that EPIC-Sounds shares (default ``../epic-kitchens-100/EPIC_100_video_info.csv``, i.e.
 ``data_root`` holds ``epic-kitchens-100/`` and ``epic-sounds/``).
 """
@@ -17,12 +18,14 @@ import numpy as np
 import pandas as pd
 
 from tim_bench_registry import DATASETS, IGNORE_LABEL, DataError, SplitAnnotations, Task
-from tim_bench_registry.tables import class_ids, read_durations, read_table, seconds, with_ids
+from tim_bench_registry.contracts import check_disjoint
+from tim_bench_registry.tables import class_ids, read_durations, read_table, segments_of, with_ids
 
 NUM_CLASSES = 44
 SPLIT_FILES = {"train": "EPIC_Sounds_train.csv", "val": "EPIC_Sounds_validation.csv",
                "test": "EPIC_Sounds_recognition_test_timestamps.csv"}
 ID_COLUMN = "annotation_id"
+TRAIN = "train"
 MISSING_HINT = "fix data_root or the file name in the dataset config, or run `tim-bench make-synthetic epic DIR`."
 
 
@@ -58,8 +61,11 @@ class EPICSounds:
         """The split's class ids, or None for an unlabelled split; a missing or non-integer id names its row."""
         table, path = self._table(split), self._path(split)
         if "class_id" not in table.columns:
+            if split == TRAIN:
+                raise DataError(f"{path} has no 'class_id' column, but it is the training split, which must be "
+                                f"labelled; give the labelled EPIC_Sounds_train.csv.")
             return None
-        return class_ids(table, "class_id", table[ID_COLUMN], path)
+        return class_ids(table, "class_id", table[ID_COLUMN].astype(str), path, NUM_CLASSES)
 
     def _class_names(self) -> tuple[str, ...]:
         """Names by class id from the ``class`` column of every labelled split; an id no file names keeps its number."""
@@ -77,16 +83,19 @@ class EPICSounds:
         return (self._task,)
 
     def load(self, split: str) -> SplitAnnotations:
+        annotations = self._load(split)
+        if split != TRAIN and TRAIN in self.splits():
+            check_disjoint(self._load(TRAIN), annotations, str(self._path(TRAIN)), str(self._path(split)))
+        return annotations
+
+    def _load(self, split: str) -> SplitAnnotations:
         path, table = self._path(split), self._table(split)
-        ids = table[ID_COLUMN].astype(str)
         labels = self._labels(split)
-        segments = pd.DataFrame({"segment_id": ids, "video_id": table["video_id"].astype(str),
-                                 "start": seconds(table["start_timestamp"], ids, path),
-                                 "stop": seconds(table["stop_timestamp"], ids, path), "stream": "audio",
-                                 self._task.key: labels if labels is not None else IGNORE_LABEL})
+        segments = segments_of(table, path, ID_COLUMN, "audio")
+        segments[self._task.key] = labels if labels is not None else IGNORE_LABEL
         all_durations = read_durations(self.video_info, self.trust_pickle)
         durations = {v: all_durations[v] for v in segments["video_id"].unique() if v in all_durations}
         annotations = SplitAnnotations(segments=segments, durations=durations, tasks=self.tasks(),
                                        labelled=labels is not None)
-        annotations.validate(str(path))
+        annotations.validate(str(path), training=split == TRAIN)
         return annotations

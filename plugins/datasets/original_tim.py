@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from tim_bench_registry import DATASETS, IGNORE_LABEL, STREAMS, DataError, SplitAnnotations, Task
-from tim_bench_registry.tables import class_ids, read_durations, read_table, seconds, with_ids
+from tim_bench_registry.tables import class_ids, read_durations, read_table, segments_of, with_ids
 
 ID_COLUMN = "narration_id"
 #: Default task per stream: (name, number of classes, label column).
@@ -78,15 +78,13 @@ class OriginalTIMAnnotations:
             raise DataError(f"{path} lacks columns {sorted(missing)}; the original TIM's annotation tables have "
                             f"video_id, start_timestamp and stop_timestamp.")
         ids = table[ID_COLUMN].astype(str)
-        segments = pd.DataFrame({"segment_id": ids, "video_id": table["video_id"].astype(str),
-                                 "start": seconds(table["start_timestamp"], ids, path),
-                                 "stop": seconds(table["stop_timestamp"], ids, path), "stream": stream})
+        segments = segments_of(table, path, ID_COLUMN, stream)
         for task in self._tasks:
             column = self.columns[task.key]
             if task.stream != stream or column not in table.columns:
                 segments[task.key] = IGNORE_LABEL
                 continue
-            segments[task.key] = class_ids(table, column, ids, path)
+            segments[task.key] = class_ids(table, column, ids, path, task.num_classes, allow_ignore=True)
         return segments
 
     def load(self, split: str) -> SplitAnnotations:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from tim_bench_registry import DATASETS, IGNORE_LABEL, DataError, SplitAnnotations, Task
+from tim_bench_registry.contracts import check_disjoint
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +73,34 @@ def _seconds(timestamps: Any) -> tuple[float, float]:
     return start, end
 
 
+def _label(value: Any) -> Any:
+    """A segment's label_id as read (None -> no label); booleans and strings are not class ids (NaN)."""
+    if value is None:
+        return IGNORE_LABEL
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
+
+
 def segment_rows(data: Mapping[str, Any], source: str) -> tuple[pd.DataFrame, dict[str, float]]:
     """One row per action and sound segment (times in seconds, raw label ids) and every video's duration."""
     rows: list[tuple] = []
     durations: dict[str, float] = {}
     for video_id, video in data.items():
+        if not isinstance(video, dict) or not isinstance(video.get("metadata") or {}, dict):
+            raise DataError(f"{source}: video {video_id} is a {type(video).__name__}, not an object with "
+                            f"'metadata' and segment lists; fix the annotation file.")
         durations[video_id] = video_duration(video_id, video.get("metadata") or {}, source)
         for list_name, (stream, _, prefix) in SEGMENT_LISTS.items():
-            for seg in video.get(list_name) or []:
-                label = seg.get("label_id", IGNORE_LABEL)
+            segments = video.get(list_name) or []
+            if not isinstance(segments, list) or not all(isinstance(seg, dict) for seg in segments):
+                raise DataError(f"{source}: video {video_id} has a '{list_name}' that is not a list of segment "
+                                f"objects; fix the annotation file.")
+            for position, seg in enumerate(segments):
+                if seg.get("id") is None or str(seg.get("id")).strip() == "":
+                    raise DataError(f"{source}: segment {position} of {list_name} in video {video_id} has no 'id'; "
+                                    f"every segment needs one.")
+                label = _label(seg.get("label_id", IGNORE_LABEL))
                 rows.append((f"{video_id}_{prefix}{seg.get('id')}", video_id, stream, *_seconds(seg.get("timestamps")),
-                             IGNORE_LABEL if label is None else label))
+                             label))
     table = pd.DataFrame(rows, columns=["segment_id", "video_id", "stream", "start", "stop", "label"])
     return table, durations
 
@@ -134,6 +152,14 @@ class PerceptionTest:
         return tuple(Task(stream, name, self.num_classes[stream]) for stream, name, _ in SEGMENT_LISTS.values())
 
     def load(self, split: str) -> SplitAnnotations:
+        """The split's segments; a split other than ``train`` must share no video with ``train``."""
+        annotations = self._load(split)
+        if split != "train" and "train" in self.splits():
+            check_disjoint(self._load("train"), annotations, str(self.root / self.files["train"]),
+                           str(self.root / self.files[split]))
+        return annotations
+
+    def _load(self, split: str) -> SplitAnnotations:
         if split not in self.files:
             raise DataError(f"PerceptionTest has split files for {tuple(self.files)}; the config asks for '{split}'.")
         path = self.root / self.files[split]
@@ -147,8 +173,10 @@ class PerceptionTest:
         for task in self.tasks():
             table[task.key] = np.where(table["stream"] == task.stream, label, IGNORE_LABEL)
         labelled = bool((label != IGNORE_LABEL).any())
-        return SplitAnnotations(segments=table.reset_index(drop=True), durations=durations, tasks=self.tasks(),
-                                labelled=labelled)
+        annotations = SplitAnnotations(segments=table.reset_index(drop=True), durations=durations,
+                                       tasks=self.tasks(), labelled=labelled)
+        annotations.validate(str(path), training=split == "train")
+        return annotations
 
     def _drop_invalid(self, table: pd.DataFrame, durations: Mapping[str, float], source: str) -> pd.DataFrame:
         reasons = invalid_reasons(table, durations, self.num_classes)

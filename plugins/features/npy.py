@@ -3,7 +3,9 @@
 ``{folder}/{split}/{video_id}.npy`` holds ``[T, A, D]`` (A stored augmentation copies; ``[T, D]`` is
 read as A = 1) and is memory-mapped, never loaded whole. The interval table (CSV, or the
 original's pickle only with ``trust_pickle=True``) has one row per feature: ``video_id``,
-``start_sec``, ``stop_sec``; rows of a video are sorted by ``start_sec`` and must match its T.
+``start_sec``, ``stop_sec``; rows of a video, in table order, are the rows of its file (so their times must
+increase) and must match its T. Video ids are refused before anything is opened if they would name a file
+outside the feature folder; an unreadable (truncated, garbage) file is a DataError naming it.
 ``{split}`` in ``intervals`` is replaced by the split name; a ``{split: file}`` dict names each split's
 table (the original TIM takes one interval pickle per split, named freely).
 """
@@ -13,9 +15,25 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from tim_bench_registry import FEATURES, DataError, VideoFeatures
-from tim_bench_registry.tables import read_table, with_ids
+from tim_bench_registry.paths import safe_join
+from tim_bench_registry.tables import read_table, text_ids, with_ids
+
+
+def load_npy(path: Path) -> np.ndarray:
+    """Memory-map one ``.npy`` file; a truncated or garbage file is a DataError naming it."""
+    try:
+        values = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"Feature file {path} cannot be read ({exc}); it is truncated or not a .npy array: "
+                        f"re-extract it.") from None
+    if not isinstance(values, np.ndarray) or not np.issubdtype(values.dtype, np.number) or \
+            np.issubdtype(values.dtype, np.complexfloating):
+        raise DataError(f"Feature file {path} holds {getattr(values, 'dtype', type(values).__name__)} values, not "
+                        f"real numbers; re-extract it.")
+    return values
 
 
 @FEATURES.register_module()
@@ -34,7 +52,7 @@ class NpyFeatures:
         first = next(self.folder.rglob("*.npy"), None)
         if first is None:
             raise DataError(f"No .npy feature files under {self.folder}; extract features there or fix 'folder'.")
-        return int(np.load(first, mmap_mode="r").shape[-1])
+        return int(load_npy(first).shape[-1])
 
     def _split_times(self, split: str) -> dict[str, np.ndarray]:
         if split not in self._times:
@@ -43,9 +61,17 @@ class NpyFeatures:
             missing = {"video_id", "start_sec", "stop_sec"} - set(table.columns)
             if missing:
                 raise DataError(f"{path} lacks columns {sorted(missing)}; it needs video_id, start_sec, stop_sec.")
-            table = table.sort_values(["video_id", "start_sec"], kind="stable")
-            self._times[split] = {str(v): g[["start_sec", "stop_sec"]].to_numpy(np.float64)
-                                  for v, g in table.groupby("video_id", sort=False)}
+            video = text_ids(table, "video_id", table["video_id"].astype(str), path)
+            times = table[["start_sec", "stop_sec"]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+            bad = ~np.isfinite(times).all(axis=1)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise DataError(f"{path}: row {i + 1} (video {video.iloc[i]}) has start_sec "
+                                f"'{table['start_sec'].iloc[i]}', stop_sec '{table['stop_sec'].iloc[i]}'; feature "
+                                f"times must be numbers of seconds: fix the interval table.")
+            # table order is the files' row order: grouping keeps it
+            self._times[split] = {str(v): times[rows] for v, rows in pd.Series(np.arange(len(table)))
+                                  .groupby(video.to_numpy(), sort=False).groups.items()}
         return self._times[split]
 
     def intervals_file(self, split: str) -> str:
@@ -59,14 +85,14 @@ class NpyFeatures:
 
     def path(self, split: str, video_id: str) -> Path:
         """Where the features of ``video_id`` in ``split`` are stored."""
-        return (self.folder / split if self.split_subdirs else self.folder) / f"{video_id}.npy"
+        return safe_join(self.folder / split if self.split_subdirs else self.folder, video_id, ".npy")
 
     def open(self, split: str, video_id: str) -> VideoFeatures:
         path = self.path(split, video_id)
         if not path.is_file():
             raise DataError(f"Feature file {path} for video {video_id} does not exist; extract it or drop the "
                             f"video from the {split} annotations.")
-        values = np.load(path, mmap_mode="r")
+        values = load_npy(path)
         if values.ndim == 2:
             values = values[:, None]
         if values.shape[-1] != self.dim:
@@ -79,4 +105,6 @@ class NpyFeatures:
         if len(times) != len(values):
             raise DataError(f"{path} has {len(values)} features but the interval table lists {len(times)} for "
                             f"video {video_id}; regenerate one of them.")
-        return VideoFeatures(times=times, values=values)
+        features = VideoFeatures(times=times, values=values)
+        features.validate(f"{path} (video {video_id}, times from {self.intervals_file(split)})", self.dim)
+        return features

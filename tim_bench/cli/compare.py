@@ -9,7 +9,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Show every metric of RUN_A and RUN_B and their difference, and for each "
                                    "classification task both runs predicted, a paired bootstrap over segments of "
                                    "the top-1 difference (confidence interval and two-sided p-value), read from "
-                                   "the runs' saved predictions.")
+                                   "the runs' saved predictions, each checked against the sha256 its run recorded.")
     p.add_argument("run_a", metavar="RUN_A", help="run id (or a unique prefix), a result.json or a run's work dir")
     p.add_argument("run_b", metavar="RUN_B", help="the run compared with RUN_A (differences are B - A)")
     p.add_argument("--results-dir", action="append", metavar="DIR",
@@ -17,6 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reps", type=int, default=10_000, help="bootstrap resamples (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence level of the interval (default 0.95)")
+    p.add_argument("--metrics-only", action="store_true",
+                   help="compare the stored metrics alone, without reading the predictions (no bootstrap)")
     p.set_defaults(func=run)
 
 
@@ -25,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from ..leaderboard.store import find_record
 
     a, b = find_record(args.run_a, args.results_dir), find_record(args.run_b, args.results_dir)
-    comparison = compare_runs(a, b, reps=args.reps, seed=args.seed, confidence=args.confidence)
+    comparison = compare_runs(a, b, reps=args.reps, seed=args.seed, confidence=args.confidence,
+                              metrics_only=args.metrics_only)
     print(render_comparison(comparison), end="")
     return 0

@@ -17,12 +17,12 @@ from tabulate import tabulate
 from tim_bench_registry import DataError
 
 from ..evaluation.epic_official import epic100_metrics, epic_sounds_metrics
-from ..submission.challenges import CHALLENGES, EPIC100_ACTION, Challenge
-from ..submission.reader import read_submission
-from ..submission.epic import first_ids
+from ..submission.challenges import CHALLENGES, EPIC100_ACTION, Challenge, first_ids
+from ..submission.reader import DEFAULT_MAX_MIB, MAX_SIZE_ENV, read_submission
 
 LABEL_COLUMNS = {"epic-100-action": ("participant_id", "verb_class", "noun_class"), "epic-sounds": ("class_id",)}
 TAIL_VERBS, TAIL_NOUNS = "EPIC_100_tail_verbs.csv", "EPIC_100_tail_nouns.csv"
+BACKGROUND = 13  # EPIC-Sounds class id of 'background', which --exclude-background drops
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +30,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate", help="score a challenge submission with the official metrics",
         description="Score a submission zip (or its test.json) as the official EPIC-KITCHENS-100 or EPIC-Sounds "
-                    "evaluator does. Tail and unseen files default to the official files beside --labels. "
+                    "evaluator does, after checking it as the challenge server would: the header, one test.json "
+                    "in the zip, finite numeric scores, and every labelled segment present exactly once (no "
+                    "other). Tail and unseen files default to the official files beside --labels. "
                     "Exit codes: 0 ok, 2 bad input, 1 other failure.")
     parser.add_argument("submission", type=Path, help="submission .zip or test.json")
     parser.add_argument("--challenge", required=True, choices=sorted(CHALLENGES))
@@ -45,6 +47,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "--labels, or _test.csv when the labels file name contains 'test')")
     parser.add_argument("--exclude-background", action="store_true",
                         help="EPIC-Sounds: drop segments labelled background (13) before scoring")
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="score a submission that lacks some labelled segments (the coverage is printed, and "
+                             "is the 'coverage' key of --json); such numbers are not comparable with full ones")
+    parser.add_argument("--max-json-mib", type=int, metavar="MIB",
+                        help=f"refuse a test.json larger than this, before reading it (default: ${MAX_SIZE_ENV}, "
+                             f"else {DEFAULT_MAX_MIB})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.set_defaults(func=run)
 
@@ -111,38 +119,62 @@ def _epic100(args: argparse.Namespace, scores: dict[str, np.ndarray], rows: pd.D
     return metrics
 
 
-def evaluate(args: argparse.Namespace) -> dict[str, float]:
-    """The official metrics of ``args.submission`` against ``args.labels``."""
+def _coverage(args: argparse.Namespace, ids: np.ndarray, labels: pd.DataFrame) -> dict[str, float]:
+    """Refuse ids outside the labels, and labelled segments left out unless --allow-partial; the coverage."""
+    submitted = pd.Index(ids)
+    unknown = ~submitted.isin(labels.index)
+    if unknown.any():
+        raise DataError(f"{unknown.sum()} of the {len(ids)} segments of {args.submission} are not in {args.labels} "
+                        f"(first {first_ids(ids[unknown])}); score it against the labels of its own split.")
+    required = labels.index
+    if args.exclude_background:  # background segments are dropped before scoring, so they need not be there
+        required = required[labels["class_id"].to_numpy() != BACKGROUND]
+    missing = required[~required.isin(submitted)]
+    coverage = {"segments": int(len(required) - len(missing)), "labelled": int(len(required)),
+                "fraction": (len(required) - len(missing)) / len(required) if len(required) else 1.0}
+    if len(missing) and not args.allow_partial:
+        raise DataError(f"{args.submission} lacks {len(missing)} of the {len(required)} labelled segments of "
+                        f"{args.labels} (first {first_ids(missing)}); the challenge scores every segment, so predict "
+                        f"them all, or pass --allow-partial to score only the {coverage['segments']} present.")
+    return coverage
+
+
+def evaluate(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, float]]:
+    """The official metrics of ``args.submission`` against ``args.labels``, and its coverage of the labels."""
     challenge = CHALLENGES[args.challenge]
     if challenge is EPIC100_ACTION and args.exclude_background:
         raise DataError("--exclude-background applies to --challenge epic-sounds only.")
     if challenge is not EPIC100_ACTION and any((args.tail_verbs, args.tail_nouns, args.unseen_participants)):
         raise DataError("--tail-verbs, --tail-nouns and --unseen-participants apply to --challenge "
                         "epic-100-action only.")
-    found, scores = read_submission(args.submission)
+    found, scores = read_submission(args.submission, args.max_json_mib)
     if found is not challenge:
         raise DataError(f"{args.submission} is a {found.name} submission, but --challenge is {challenge.name}.")
     labels = load_labels(args.labels, challenge, args.trust_pickle)
     ids = scores["ids"]
-    unknown = ~pd.Index(ids).isin(labels.index)
-    if unknown.any():
-        raise DataError(f"{unknown.sum()} of the {len(ids)} segments of {args.submission} are not in {args.labels} "
-                        f"(first {first_ids(ids[unknown])}); score it against the labels of its own split.")
+    coverage = _coverage(args, ids, labels)
     rows = labels.loc[ids]
     if challenge is EPIC100_ACTION:
-        return _epic100(args, scores, rows)
-    return epic_sounds_metrics(scores["interaction"], rows["class_id"].to_numpy(), args.exclude_background)
+        return _epic100(args, scores, rows), coverage
+    return epic_sounds_metrics(scores["interaction"], rows["class_id"].to_numpy(), args.exclude_background), coverage
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the metrics as a table or JSON; return the exit code (a TimBenchError reaches main: exit 2)."""
     try:
-        metrics = evaluate(args)
+        metrics, coverage = evaluate(args)
     except OSError as exc:
         print(f"tim-bench evaluate: error: {exc}", file=sys.stderr)
         return 1
+    partial = coverage["segments"] < coverage["labelled"]
+    if partial:
+        print(f"warning: {args.submission} covers {coverage['segments']} of the {coverage['labelled']} labelled "
+              f"segments ({100 * coverage['fraction']:.2f} %); these metrics are of that part only.", file=sys.stderr)
     if args.json:
-        print(json.dumps(metrics))
+        print(json.dumps({**metrics, "coverage": coverage} if args.allow_partial else metrics))
     else:
+        if args.allow_partial:
+            print(f"coverage: {coverage['segments']} of {coverage['labelled']} labelled segments "
+                  f"({100 * coverage['fraction']:.2f} %)" + (" - PARTIAL" if partial else ""))
         print(tabulate(list(metrics.items()), headers=("metric", "value"), floatfmt=".4f"))
     return 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add_reference_args(p: argparse.ArgumentParser) -> None:
@@ -33,11 +34,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..leaderboard.errors import LeaderboardError
     from ..leaderboard.publish import publish
     from ..leaderboard.reference import load_references
     from ..leaderboard.store import load_records
     from ..leaderboard.tables import build_tables, parse_since, select_records
 
+    for folder in args.results_dir or ():  # a store named explicitly must exist (a typo is not "no runs")
+        if not Path(folder).exists():
+            raise LeaderboardError(f"Results store {folder} does not exist; check the --results-dir path.")
     records = select_records(load_records(args.results_dir), datasets=args.dataset,
                              since=parse_since(args.since) if args.since else None, config_glob=args.config)
     references = [] if args.no_reference else load_references(args.reference_dir)

@@ -16,8 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output .npz (default WORK_DIR/predictions_<split>.npz)")
     p.add_argument("--original-dict", metavar="PATH",
                    help="also write the dict the original TIM's --extract_feats saves (action, audio, "
-                        "v_narration_ids, a_narration_ids, verb, noun) with torch.save, readable with "
-                        "torch.load(PATH, weights_only=True)")
+                        "v_narration_ids, a_narration_ids, verb, noun: numpy arrays, ids prefixed v_/a_) "
+                        "with pickle, as the original; read it with pickle.load or pd.read_pickle")
     p.set_defaults(func=run)
 
 

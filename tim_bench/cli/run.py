@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_config_args
+from .common import add_config_args, add_run_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -13,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "result.json and any configured submission files, and add the run to the "
                                    "results store.")
     add_config_args(p)
-    p.add_argument("--resume", action="store_true", help="continue from WORK_DIR/last.pth if it exists")
+    add_run_args(p)
     p.add_argument("--results-dir", help="results store folder (default: the config's results_dir, else "
                                          "leaderboard/results)")
     p.set_defaults(func=run)
@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..runner.experiment import run_experiment
     from .output import print_metrics
-    record = run_experiment(args.config, args.cfg_options, args.work_dir, args.results_dir, resume=args.resume)
+    record = run_experiment(args.config, args.cfg_options, args.work_dir, args.results_dir, resume=args.resume,
+                            overwrite=args.overwrite)
     if record:
         print_metrics(record["metrics"], title=f"{record['config_name']} on {record['dataset']} {record['split']}")
         print(f"result: {record['work_dir']}/result.json")

@@ -12,8 +12,8 @@ from pathlib import Path
 from tim_bench_registry import WRITERS, DataError, build
 
 from ..evaluation.predictions import Predictions
-from ..submission.challenges import CHALLENGES
-from ..submission.epic import SLS_LEVELS, T_MODS, refuse_overwrite
+from ..submission.challenges import CHALLENGES, SLS_LEVELS, T_MODS
+from ..submission.epic import refuse_overwrite
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -32,10 +32,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="SLS training-labels level (default 3)")
     parser.add_argument("--sls-td", type=int, choices=SLS_LEVELS, default=4, help="SLS training-data level (default 4)")
     parser.add_argument("--t-mod", type=int, choices=sorted(T_MODS),
-                        help="EPIC-Sounds training modality: 0 audio (default), 1 video, 2 audio-visual")
+                        help="EPIC-Sounds training modality: 0 audio, 1 video, 2 audio-visual (default: read off "
+                             "the predictions as a run's writer does: 2 when they hold visual tasks too, else 0)")
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
     parser.add_argument("--original-dict", type=Path,
-                        help="also write the original TIM's --extract_feats dict here (torch.save)")
+                        help="also write the original TIM's --extract_feats dict here (pickle, as the original)")
     parser.set_defaults(func=run)
 
 
@@ -45,7 +46,7 @@ def submit(args: argparse.Namespace) -> Path:
     options = dict(type=challenge.writer, sls_pt=args.sls_pt, sls_tl=args.sls_tl, sls_td=args.sls_td,
                    timestamps=args.timestamps)
     if challenge.has_t_mod:
-        options["t_mod"] = 0 if args.t_mod is None else args.t_mod
+        options["t_mod"] = args.t_mod
     elif args.t_mod is not None:
         raise DataError("--t-mod applies to --challenge epic-sounds only.")
     refuse_overwrite(args.out, args.force)

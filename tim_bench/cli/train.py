@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_config_args
+from .common import add_config_args, add_run_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -11,14 +11,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Train TIM from CONFIG; the best checkpoint by the main validation metric is "
                                    "WORK_DIR/best.pth and the resume point WORK_DIR/last.pth.")
     add_config_args(p)
-    p.add_argument("--resume", action="store_true", help="continue from WORK_DIR/last.pth if it exists")
+    add_run_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..runner.experiment import train
     from .output import print_metrics
-    summary = train(args.config, args.cfg_options, args.work_dir, resume=args.resume)
+    summary = train(args.config, args.cfg_options, args.work_dir, resume=args.resume, overwrite=args.overwrite)
     if summary:  # rank 0 only
         print_metrics(summary["val_metrics"], title=f"best epoch {summary['best_epoch']} of "
                                                  f"{summary['epochs_trained']} (by {summary['main_metric']})")

@@ -1,9 +1,12 @@
 """Check a config's annotations and features before a long run, and report every problem at once.
 
-Per split: segment and video counts, label counts per task and class, segments no window queries,
-videos whose features are missing or unreadable, feature time grids that do not cover their video,
-feature widths that disagree with the config (or are not the 7x7 maps AVGA pools), and NaN or inf
-values. Training would stop at the first of these, possibly hours in; this finds them all up front.
+Per split: segment and video counts, label counts per task and class, and every rule of the data
+contract (``tim_bench_registry.contracts``) that ``run`` enforces: the annotations' own checks, a
+labelled training split that shares no video or segment with val/test, segments no window queries,
+videos whose features are missing or unreadable, feature times that do not increase or do not cover
+their video, streams on different time grids, feature widths that disagree with the config (or are
+not the 7x7 maps AVGA pools), and NaN or inf values (read in slices, so lazy ``h5py.Dataset`` values
+work too). Training would stop at the first of these, possibly hours in; this finds them all up front.
 """
 from __future__ import annotations
 
@@ -15,7 +18,9 @@ import numpy as np
 import pandas as pd
 from mmengine.config import Config
 
-from tim_bench_registry import IGNORE_LABEL, DataError, FeatureSource, SplitAnnotations, Task, TimBenchError
+from tim_bench_registry import (IGNORE_LABEL, DataError, FeatureSource, SplitAnnotations, Task, TimBenchError,
+                                VideoFeatures)
+from tim_bench_registry.contracts import check_disjoint, common_grid
 
 from .windows import WindowSpec, build_windows
 
@@ -83,6 +88,7 @@ class _FeatureCheck:
     def video(self, split: str, video_id: str, duration: float) -> None:
         try:
             vf = self.source.open(split, video_id)
+            vf.validate(f"{split} {self.stream} features of video {video_id}")
         except (DataError, OSError, ValueError) as exc:
             self.unreadable[video_id] = str(exc)
             return
@@ -96,8 +102,18 @@ class _FeatureCheck:
             self.wrong_dim.append(f"{video_id} ({shape[-1]}-d)")
         if self.needs_maps and shape[2:-1] != (7, 7):
             self.not_maps.append(f"{video_id} (shape {shape})")
-        if self.nan_scan and not all(np.isfinite(np.asarray(vf.values[i:i + SCAN_ROWS], dtype=np.float32)).all()
-                                     for i in range(0, shape[0], SCAN_ROWS)):
+        if self.nan_scan:
+            self._scan(vf, video_id, shape[0])
+
+    def _scan(self, vf: VideoFeatures, video_id: str, rows: int) -> None:
+        """Read the values in contiguous slices (a lazy h5py.Dataset reads each slice once) looking for NaN/inf."""
+        try:
+            finite = all(np.isfinite(np.asarray(vf.values[i:i + SCAN_ROWS], dtype=np.float32)).all()
+                         for i in range(0, rows, SCAN_ROWS))
+        except (OSError, ValueError, TypeError) as exc:
+            self.unreadable[video_id] = f"its feature values cannot be read ({exc})"
+            return
+        if not finite:
             self.non_finite.append(video_id)
 
     def problems(self, split: str, videos: int) -> list[str]:
@@ -137,15 +153,32 @@ def _windows_line(ann: SplitAnnotations, times: Mapping[str, np.ndarray], spec: 
     return f"{len(windows)} windows of {spec.size:g} s"
 
 
-def check_split(exp: Experiment, split: str, report: CheckReport, tolerance: float, nan_scan: bool) -> None:
-    """Add one split's counts and problems to ``report``."""
+def _grid_problems(checks: list[_FeatureCheck], split: str) -> list[str]:
+    """Videos whose streams' feature grids differ (run reads every stream at the first stream's rows)."""
+    if len(checks) < 2:
+        return []
+    bad: list[str] = []
+    for video in checks[0].times:
+        grids = {c.stream: c.times[video] for c in checks if video in c.times}
+        try:
+            common_grid(grids, video)
+        except DataError as exc:
+            bad.append(str(exc))
+    if not bad:
+        return []
+    return [f"{split}: {len(bad)} videos have streams on different time grids; for example: {bad[0]}"]
+
+
+def check_split(exp: Experiment, split: str, report: CheckReport, tolerance: float, nan_scan: bool,
+                training: bool = False) -> SplitAnnotations | None:
+    """Add one split's counts and problems to ``report``; the split's annotations, or None if unusable."""
     try:
         ann = exp.plugin.load(split)
-        ann.validate(f"{exp.dataset_name} {split}")
+        ann.validate(f"{exp.dataset_name} {split}", training=training)
     except DataError as exc:
         report.lines.append(f"split {split}: annotations unusable")
         report.problems.append(f"{split}: {exc}")
-        return
+        return None
     seg = ann.segments
     streams = ", ".join(f"{s} {n}" for s, n in seg["stream"].value_counts(sort=False).items())
     annotated = set(seg["video_id"])
@@ -158,6 +191,7 @@ def check_split(exp: Experiment, split: str, report: CheckReport, tolerance: flo
         for video in videos:
             check.video(split, video, ann.durations[video])
         report.problems += check.problems(split, len(videos))
+    report.problems += _grid_problems(checks, split)
     anchor = checks[0].times if checks else {}
     windows = _windows_line(ann, anchor, exp.spec, split, report)
     report.lines.append(f"split {split}: {len(seg)} segments ({streams}) in {len(videos)} videos; {windows}")
@@ -170,6 +204,7 @@ def check_split(exp: Experiment, split: str, report: CheckReport, tolerance: flo
         table[split] = counts.to_numpy()
     if checks:
         report.lines.append("  features: " + ", ".join(c.summary(len(videos)) for c in checks))
+    return ann
 
 
 def check_data(cfg: Config, splits: Iterable[str] | None = None, tolerance: float = 1.0,
@@ -186,10 +221,22 @@ def check_data(cfg: Config, splits: Iterable[str] | None = None, tolerance: floa
         list(dict.fromkeys(s for s in (cfg.get("splits") or {}).values() if s))
     available = exp.plugin.splits()
     report.lines.append(f"{exp.dataset_name} under {exp.data_root}: splits {', '.join(available) or '(none)'}")
+    train = (cfg.get("splits") or {}).get("train")
+    loaded: dict[str, SplitAnnotations] = {}
     for split in wanted:
         if split not in available:
             report.problems.append(f"the config uses split '{split}', but {exp.dataset_name} under {exp.data_root} "
                                    f"has only {available}; add its files or change the config's splits.")
             continue
-        check_split(exp, split, report, tolerance, nan_scan)
+        ann = check_split(exp, split, report, tolerance, nan_scan, training=split == train)
+        if ann is not None:
+            loaded[split] = ann
+    if train in loaded:
+        for split, ann in loaded.items():
+            if split == train:
+                continue
+            try:
+                check_disjoint(loaded[train], ann, f"split {train}", f"split {split}")
+            except DataError as exc:
+                report.problems.append(f"{exc}")
     return report

@@ -1,16 +1,22 @@
-"""Windows -> model inputs: one item per window, collated with queries padded to the batch's own maximum."""
+"""Windows -> batches: index arithmetic on the windows and one vectorised gather per stream from a FeatureStore.
+
+A batch holds each window's feature rows (in training each row takes a random stored augmentation copy,
+seeded by seed, epoch and window index so a resumed run draws the same copies; in evaluation copy 0),
+their times, and the window's queries per stream padded to the batch's own maximum with (0, 0) times,
+row -1 and IGNORE_LABEL.
+"""
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from tim_bench_registry import IGNORE_LABEL, STREAMS, DataError, FeatureSource, SplitAnnotations, Task, VideoFeatures
+from tim_bench_registry import IGNORE_LABEL, STREAMS, SplitAnnotations, Task
 
+from .store import FeatureStore
 from .windows import Windows
 
 
@@ -31,22 +37,21 @@ class QueryTable:
         return cls(stream, labels, tuple(ann.tasks))
 
 
-class WindowDataset(Dataset):
-    """Each item is one window: features of every stream at the window's feature rows, and its queries.
+class WindowBatches(Dataset):
+    """Item ``[w1, w2, ...]`` (a batch sampler's list of window indices) is that batch, collated.
 
-    In training each feature row takes a random stored augmentation copy (seeded by seed, epoch and
-    index, so a resumed run draws the same copies); in evaluation copy 0.
+    Features come back gathered (host store) or as global ``feature_rows`` for ``finish`` to gather on the
+    GPU; the per-window work is only the seeded draw of augmentation copies in training.
     """
 
-    def __init__(self, windows: Windows, queries: QueryTable, sources: Mapping[str, FeatureSource], split: str,
-                 train: bool, seed: int = 0, cache_videos: int = 64) -> None:
-        self.windows, self.queries, self.sources = windows, queries, dict(sources)
-        self.streams = tuple(s for s in STREAMS if s in self.sources)
+    def __init__(self, windows: Windows, queries: QueryTable, store: FeatureStore, train: bool,
+                 seed: int = 0) -> None:
+        self.windows, self.queries, self.store = windows, queries, store
+        self.streams = tuple(s for s in STREAMS if s in store.streams)
         self.query_streams = tuple(s for s in STREAMS if any(t.stream == s for t in queries.tasks))
-        self.split, self.train, self.seed = split, train, seed
-        self.epoch = 0
-        self._cache: OrderedDict[tuple[str, str], VideoFeatures] = OrderedDict()
-        self._cache_size = cache_videos
+        self.train, self.seed, self.epoch = train, seed, 0
+        code = {v: i for i, v in enumerate(store.videos)}
+        self.video_code = np.array([code[v] for v in windows.video_ids.tolist()], dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -54,74 +59,81 @@ class WindowDataset(Dataset):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def _video(self, stream: str, video_id: str) -> VideoFeatures:
-        key = (stream, video_id)
-        if key not in self._cache:
-            self._cache[key] = self.sources[stream].open(self.split, video_id)
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        self._cache.move_to_end(key)
-        return self._cache[key]
+    def _copies(self, index: np.ndarray, video: np.ndarray) -> dict[str, np.ndarray]:
+        """[B, F] augmentation copy per stream: one generator per window, streams drawn in order."""
+        f = self.windows.feat_idx.shape[1]
+        aug = {s: np.zeros((len(index), f), np.int64) for s in self.streams}
+        copies = {s: self.store.streams[s].copies[video] for s in self.streams}
+        if not self.train or all((c <= 1).all() for c in copies.values()):
+            return aug
+        for i, w in enumerate(index.tolist()):
+            rng = np.random.default_rng([self.seed, self.epoch, w])
+            for s in self.streams:
+                if copies[s][i] > 1:
+                    aug[s][i] = rng.integers(copies[s][i], size=f)
+        return aug
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, batch: Sequence[int]) -> dict:
         w = self.windows
-        video, start, size = str(w.video_ids[index]), float(w.start[index]), w.size
+        index = np.asarray(batch, dtype=np.int64)
+        video, start = self.video_code[index], w.start[index]
         rows = w.feat_idx[index]
-        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.train else None
-        item: dict = {"index": index, "features": {}, "feature_times": {}, "query_times": {}, "labels": {},
-                      "query_rows": {}}
+        aug = self._copies(index, video)
+        out: dict = {"index": torch.from_numpy(index), "features": {}, "feature_rows": {}, "feature_times": {},
+                     "query_times": {}, "labels": {}, "query_rows": {}}
         for s in self.streams:
-            vf = self._video(s, video)
-            copies = vf.values.shape[1]
-            aug = rng.integers(copies, size=len(rows)) if rng is not None and copies > 1 else np.zeros(len(rows), int)
-            values = np.asarray(vf.values[rows, aug], dtype=np.float32)
-            if not np.isfinite(values).all():
-                raise DataError(f"Features of video {video} ({s} stream) hold NaN or inf at rows "
-                                f"{sorted(set(rows[~np.isfinite(values).reshape(len(rows), -1).all(1)].tolist()))}; "
-                                f"re-extract them.")
-            item["features"][s] = values
-            item["feature_times"][s] = np.maximum((vf.times[rows] - start) / size, 0.0).astype(np.float32)
-        q = slice(w.query_ptr[index], w.query_ptr[index + 1])
-        seg_rows = w.query_row[q]
-        q_times = np.maximum((np.stack([w.query_start[q], w.query_stop[q]], 1) - start) / size, 0.0)
+            st = self.store.streams[s]
+            global_rows = st.offset[video][:, None] + rows * st.copies[video][:, None] + aug[s]
+            if self.store.on_gpu:  # gathered on the device by finish_batch
+                out["feature_rows"][s] = torch.from_numpy(global_rows)
+            else:
+                out["features"][s] = self.store.gather(s, global_rows)
+            times = st.times[st.time_offset[video][:, None] + rows]
+            out["feature_times"][s] = torch.from_numpy(
+                np.maximum((times - start[:, None, None]) / w.size, 0.0).astype(np.float32))
+        lengths = w.query_ptr[index + 1] - w.query_ptr[index]
+        owner = np.repeat(np.arange(len(index)), lengths)
+        flat = np.repeat(w.query_ptr[index] - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        seg_rows = w.query_row[flat]
+        q_times = np.maximum((np.stack([w.query_start[flat], w.query_stop[flat]], 1) - start[owner, None]) / w.size,
+                             0.0).astype(np.float32)
         for s in self.query_streams:
-            mine = self.queries.stream[seg_rows] == STREAMS.index(s)
-            item["query_times"][s] = q_times[mine].astype(np.float32)
-            item["query_rows"][s] = seg_rows[mine]
+            mine = np.flatnonzero(self.queries.stream[seg_rows] == STREAMS.index(s))
+            who = owner[mine]
+            count = np.bincount(who, minlength=len(index))
+            pos = np.arange(len(mine)) - np.repeat(np.cumsum(count) - count, count)
+            longest = int(count.max()) if len(index) else 0
+            qt = np.zeros((len(index), longest, 2), np.float32)
+            qt[who, pos] = q_times[mine]
+            qr = np.full((len(index), longest), -1, np.int64)
+            qr[who, pos] = seg_rows[mine]
+            out["query_times"][s] = torch.from_numpy(qt)
+            out["query_rows"][s] = torch.from_numpy(qr)
             for t_i, task in enumerate(self.queries.tasks):
                 if task.stream == s:
-                    item["labels"][task.key] = self.queries.labels[seg_rows[mine], t_i]
-        return item
+                    lab = np.full((len(index), longest), IGNORE_LABEL, np.int64)
+                    lab[who, pos] = self.queries.labels[seg_rows[mine], t_i]
+                    out["labels"][task.key] = torch.from_numpy(lab)
+        return out
 
 
-def _pad(arrays: Sequence[np.ndarray], fill: float, trailing: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-    longest = max((len(a) for a in arrays), default=0)
-    out = torch.full((len(arrays), longest, *trailing), fill, dtype=dtype)
-    for i, a in enumerate(arrays):
-        if len(a):
-            out[i, :len(a)] = torch.from_numpy(np.asarray(a))
+def finish_batch(batch: dict, store: FeatureStore, device: torch.device) -> dict:
+    """Move a collated batch to ``device`` (non-blocking from pinned memory) and gather GPU-stored features,
+    all as float32 (the model's input dtype, whatever the store's)."""
+    def _move(x: dict | torch.Tensor) -> dict | torch.Tensor:
+        if isinstance(x, dict):
+            return {k: _move(v) for k, v in x.items()}
+        return x.to(device, non_blocking=True)
+    rows = batch.pop("feature_rows", {})
+    out = _move(batch)
+    for s, r in rows.items():
+        out["features"][s] = store.gather(s, r.to(device, non_blocking=True))
+    out["features"] = {s: x.float() for s, x in out["features"].items()}
     return out
 
 
-def collate_windows(items: Sequence[dict]) -> dict:
-    """Stack features; pad queries per stream to this batch's maximum with (0, 0) times and IGNORE_LABEL."""
-    first = items[0]
-    batch: dict = {"index": torch.tensor([it["index"] for it in items]),
-                   "features": {s: torch.from_numpy(np.stack([it["features"][s] for it in items]))
-                                for s in first["features"]},
-                   "feature_times": {s: torch.from_numpy(np.stack([it["feature_times"][s] for it in items]))
-                                     for s in first["feature_times"]},
-                   "query_times": {s: _pad([it["query_times"][s] for it in items], 0.0, (2,), torch.float32)
-                                   for s in first["query_times"]},
-                   "query_rows": {s: _pad([it["query_rows"][s] for it in items], -1, (), torch.int64)
-                                  for s in first["query_rows"]},
-                   "labels": {k: _pad([it["labels"][k] for it in items], IGNORE_LABEL, (), torch.int64)
-                              for k in first["labels"]}}
-    return batch
-
-
 def move_batch(batch: dict, device: torch.device) -> dict:
-    """Move every tensor of a collated batch to ``device`` (non-blocking from pinned memory)."""
+    """Move every tensor of a collated batch to ``device`` (a no-op for batches the loader already placed)."""
     def _move(x: dict | torch.Tensor) -> dict | torch.Tensor:
         if isinstance(x, dict):
             return {k: _move(v) for k, v in x.items()}

@@ -8,7 +8,10 @@ seconds; windows without a query are dropped, and every segment must be queried 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import time
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -21,6 +24,9 @@ from tim_bench_registry import DataError
 from ..io import write_atomic
 
 CACHE_VERSION = 1
+#: A window-cache temp file older than this (seconds) was left by a killed write and is removed.
+STALE_TMP_SECONDS = 600.0
+log = logging.getLogger("tim_bench")
 
 
 @dataclass(frozen=True)
@@ -173,11 +179,13 @@ def cached_windows(segments: pd.DataFrame, durations: Mapping[str, float],
     reads the cache (DDP ranks other than 0)."""
     if cache_dir is None:
         return build_windows(segments, durations, feature_times, spec)
+    if write:
+        remove_stale_tmp(cache_dir)
     path = Path(cache_dir) / f"windows-{content_hash(segments, durations, feature_times, spec)}.npz"
     if path.is_file():
-        with np.load(path, allow_pickle=False) as data:
-            return Windows(**{f.name: (float(data[f.name]) if f.name == "size" else data[f.name])
-                              for f in fields(Windows)})
+        cached = _read_cache(path)
+        if cached is not None:
+            return cached
     windows = build_windows(segments, durations, feature_times, spec)
     if not write:
         return windows
@@ -187,3 +195,39 @@ def cached_windows(segments: pd.DataFrame, durations: Mapping[str, float],
             np.savez(f, **{f.name: getattr(windows, f.name) for f in fields(Windows)})
     write_atomic(path, _write)
     return windows
+
+
+def _read_cache(path: Path) -> Windows | None:
+    """The cached windows, or None (with a warning) when the file is truncated, garbage or of another layout."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            windows = Windows(**{f.name: (float(data[f.name]) if f.name == "size" else data[f.name])
+                                 for f in fields(Windows)})
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        log.warning("window cache %s is unreadable (%s: %s); rebuilding it", path, type(exc).__name__, exc)
+        return None
+    w = len(windows.start)
+    consistent = (len(windows.video_ids) == w == len(windows.stop) == len(windows.feat_idx) and
+                  len(windows.query_ptr) == w + 1 and windows.query_ptr[-1] == len(windows.query_row) ==
+                  len(windows.query_start) == len(windows.query_stop))
+    if not consistent:
+        log.warning("window cache %s holds arrays of inconsistent lengths; rebuilding it", path)
+        return None
+    return windows
+
+
+def remove_stale_tmp(cache_dir: str | Path, max_age: float = STALE_TMP_SECONDS) -> list[Path]:
+    """Delete window-cache temp files (``.windows-*.tmp``) older than ``max_age`` s: writes killed mid-way
+    leave them; a younger one may belong to a write still running. Returns what was removed."""
+    removed = []
+    now = time.time()
+    for tmp in Path(cache_dir).glob(".windows-*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > max_age:
+                tmp.unlink()
+                removed.append(tmp)
+        except FileNotFoundError:  # another process removed it first
+            continue
+    if removed:
+        log.warning("removed %d temp files left by interrupted window-cache writes in %s", len(removed), cache_dir)
+    return removed

@@ -7,6 +7,7 @@ from tim_bench_registry import METRICS, DataError, SplitAnnotations
 
 from .accuracy import softmax, topk_accuracy
 from .predictions import Predictions
+from .selection import StreamBest
 
 
 @METRICS.register_module()
@@ -14,8 +15,13 @@ class AVEAccuracy:
     """``acc_visual``, ``acc_audio`` and ``acc_fused`` (mean of the two softmaxes of the same second), in %.
 
     As the original reports them: each 1-s segment's logits are averaged over the windows that
-    query it before the softmax.
+    query it before the softmax. The original keeps a best checkpoint for each of the three (its
+    published 79.85 is ``acc_visual`` at the visual best).
     """
+
+    stream_bests = (StreamBest("visual", "acc_visual", ("acc_visual",)),
+                    StreamBest("audio", "acc_audio", ("acc_audio",)),
+                    StreamBest("combined", "acc_fused", ("acc_fused",)))
 
     def __init__(self, main_metric: str = "acc_fused", visual_task: str = "visual_event",
                  audio_task: str = "audio_event") -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from tim_bench_registry import DataError, SplitAnnotations
 
 from .predictions import Predictions
+from .selection import stream_bests_of
 
 
 class CombinedMetrics:
@@ -15,6 +16,12 @@ class CombinedMetrics:
     def __init__(self, metrics: Sequence[Any]) -> None:
         self.metrics = tuple(metrics)
         self.main_metric = self.metrics[0].main_metric
+        # each evaluator's per-stream bests; the first to declare a name keeps it
+        seen: dict[str, Any] = {}
+        for metric in self.metrics:
+            for best in stream_bests_of(metric):
+                seen.setdefault(best.name, best)
+        self.stream_bests = tuple(seen.values())
 
     def __call__(self, predictions: Predictions, annotations: SplitAnnotations) -> dict[str, float]:
         out: dict[str, float] = {}

@@ -11,6 +11,7 @@ resamples whose difference deviates from the observed one by at least the observ
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,11 @@ from tabulate import tabulate
 
 from ..evaluation.accuracy import topk_correct
 from ..evaluation.predictions import Predictions, TaskPredictions
+from ..io import sha256_file
 from .errors import LeaderboardError
 from .headline import headline_for
+
+log = logging.getLogger("tim_bench.leaderboard")
 
 
 @dataclass(frozen=True)
@@ -101,9 +105,29 @@ class Comparison:
     note: str = ""
 
 
+def verified_predictions(record: Mapping[str, Any], name: str) -> tuple[Path, str]:
+    """The predictions file of a run and its sha256, proven to be the file the record was made from (by the
+    record's ``predictions_sha256``; an older record without one is used with a warning)."""
+    path = Path(str(record.get("predictions") or ""))
+    if not record.get("predictions") or not path.is_file():
+        raise LeaderboardError(f"Run {name}'s predictions file {path} does not exist, so there is no paired "
+                               f"bootstrap; restore it, or pass --metrics-only to compare the stored metrics alone.")
+    digest = sha256_file(path)
+    stored = record.get("predictions_sha256")
+    if stored is None:
+        log.warning("warning: run %s's record has no predictions_sha256 (an older store), so tim-bench cannot "
+                    "verify that %s still holds that run's predictions.", name, path)
+    elif stored != digest:
+        raise LeaderboardError(f"Run {name}'s predictions file {path} is not the one its record was made from "
+                               f"(sha256 {digest[:12]}, recorded {str(stored)[:12]}): another run has replaced it. "
+                               f"Restore that run's file, or pass --metrics-only to compare the stored metrics alone.")
+    return path, digest
+
+
 def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any], *, reps: int = 10_000, seed: int = 0,
-                 confidence: float = 0.95) -> Comparison:
-    """Compare two run records; the bootstrap reads their saved predictions when both files exist."""
+                 confidence: float = 0.95, metrics_only: bool = False) -> Comparison:
+    """Compare two run records: every metric, and (unless ``metrics_only``) a paired bootstrap on the saved
+    predictions, each verified to be its record's own (see ``verified_predictions``)."""
     names = (str(a["run_id"]), str(b["run_id"]))
     if a["dataset"] != b["dataset"] or a["split"] != b["split"]:
         raise LeaderboardError(f"Run {names[0]} is {a['dataset']} {a['split']} but {names[1]} is {b['dataset']} "
@@ -116,12 +140,16 @@ def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any], *, reps: int = 10_0
         va, vb = a["metrics"].get(m), b["metrics"].get(m)
         rows.append((m, va, vb, vb - va if va is not None and vb is not None else None))
 
-    paths = [Path(str(r.get("predictions") or "")) for r in (a, b)]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        return Comparison(*names, rows, [], f"No paired bootstrap: predictions file {missing[0]} does not exist "
-                                            f"(re-run `tim-bench predict` for that run).")
-    pred_a, pred_b = Predictions.load(paths[0]), Predictions.load(paths[1])
+    if names[0] == names[1]:
+        raise LeaderboardError(f"RUN_A and RUN_B are both run {names[0]}; compare two different runs.")
+    if metrics_only:
+        return Comparison(*names, rows, [], "Metrics only (--metrics-only): no paired bootstrap.")
+    (path_a, sha_a), (path_b, sha_b) = (verified_predictions(r, n) for r, n in ((a, names[0]), (b, names[1])))
+    if sha_a == sha_b:
+        raise LeaderboardError(f"Runs {names[0]} and {names[1]} load identical predictions ({path_a} and {path_b}, "
+                               f"sha256 {sha_a[:12]}); a run compared with itself says nothing, so compare two "
+                               f"different models.")
+    pred_a, pred_b = Predictions.load(path_a), Predictions.load(path_b)
     boots = []
     for task in (t for t in pred_a.by_task if t in pred_b.by_task):
         ca, cb = _paired(task, pred_a.task(task), pred_b.task(task), names)

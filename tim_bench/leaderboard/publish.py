@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..io import write_atomic
 from .formats import render_csv, render_latex, render_markdown, render_terminal
+from .errors import LeaderboardError
 from .html import render_html
 from .plots import run_plot_files, write_run_plots
 from .tables import Table
@@ -38,4 +39,8 @@ def publish(tables: Sequence[Table], fmt: str, out: str | Path | None = None) ->
     if target is None:
         sys.stdout.write(text)
         return None
-    return write_atomic(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    try:
+        return write_atomic(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    except OSError as exc:
+        raise LeaderboardError(f"Cannot write the leaderboard to {target} ({exc.strerror or exc}); pass --out with "
+                               f"a writable file, or --out - for stdout.") from None

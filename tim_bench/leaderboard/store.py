@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import math
+import os
 import re
+import tempfile
+from datetime import datetime
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,7 @@ from ..io import atomic_path
 from .errors import LeaderboardError
 
 DEFAULT_RESULTS_DIR = Path("leaderboard") / "results"
+log = logging.getLogger("tim_bench.leaderboard")
 
 #: Every key a run record carries (the runner's contract with the leaderboard).
 RECORD_KEYS: tuple[str, ...] = (
@@ -58,9 +63,61 @@ def add_record(record: Mapping[str, Any], results_dir: str | Path | None = None)
     if not _RUN_ID.match(run_id):
         raise LeaderboardError(f"Run id '{run_id}' cannot be a file name; use letters, digits, '.', '_', '+' "
                                f"and '-' only.")
-    path = store_dir(results_dir) / f"{run_id}.json"
+    folder = store_dir(results_dir)
+    same = _same_model(record, folder)
+    if same is not None:
+        raise LeaderboardError(f"The results store already holds {same}, a record of the same model (work dir "
+                               f"{record['work_dir']}, predictions {record['predictions']}); one trained model gets "
+                               f"one record, so this run ({run_id}) is not stored again.")
+    path = folder / f"{run_id}.json"
     _write_new(path, json.dumps(_jsonable(dict(record)), indent=2) + "\n")
     return path
+
+
+def model_key(record: Mapping[str, Any]) -> tuple[str, str] | None:
+    """What identifies one trained model: its work dir and its predictions (their sha256 when recorded, else the
+    file's path), so a run recorded twice (e.g. a ``--resume`` of a finished run) is recognised; None when the
+    record names neither."""
+    predictions = record.get("predictions_sha256") or record.get("predictions")
+    if not record.get("work_dir") or not predictions:
+        return None
+    return str(record["work_dir"]), str(predictions)
+
+
+def _same_model(record: Mapping[str, Any], folder: Path) -> Path | None:
+    """The stored file of another record of the model ``record`` describes, if any (unreadable files are ignored)."""
+    key = model_key(record)
+    if key is None:
+        return None
+    for path in _record_files(folder):
+        try:
+            other = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(other, dict) and model_key(other) == key:
+            return path
+    return None
+
+
+def check_writable(results_dir: str | Path | None = None) -> Path:
+    """The store folder, created if needed and proven writable (call it before a long run, not after)."""
+    folder = store_dir(results_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test."):
+            pass
+    except OSError as exc:
+        raise LeaderboardError(_store_problem(folder, exc, "write to")) from None
+    return folder
+
+
+def _store_problem(folder: Path, exc: OSError, verb: str) -> str:
+    """One sentence for an OS error on the store folder, with the fix."""
+    if isinstance(exc, (NotADirectoryError, FileExistsError)) or (folder.exists() and not folder.is_dir()):
+        return (f"Results store {folder} is not a folder (it is a file, or lies under one); give --results-dir (or "
+                f"the config's results_dir) a folder.")
+    return (f"Cannot {verb} the results store {folder} ({exc.strerror or type(exc).__name__}); fix its permissions "
+            f"or give another --results-dir.")
 
 
 def _write_new(path: Path, text: str) -> None:
@@ -68,9 +125,13 @@ def _write_new(path: Path, text: str) -> None:
     try:
         with atomic_path(path, exclusive=True) as tmp:
             tmp.write_text(text)
-    except FileExistsError:
+    except FileExistsError as exc:
+        if not path.parent.is_dir():
+            raise LeaderboardError(_store_problem(path.parent, exc, "write to")) from None
         raise LeaderboardError(f"The results store already holds {path}; a run id must be unique, so give this "
                                f"run a new id instead of overwriting that record.") from None
+    except OSError as exc:
+        raise LeaderboardError(_store_problem(path.parent, exc, "write to")) from None
 
 
 def _jsonable(x: Any) -> Any:
@@ -88,20 +149,53 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _record_problem(record: Any) -> str | None:
+    """Why a parsed JSON value cannot be shown as a run record (a phrase after "it"), or None when it can."""
+    if not isinstance(record, dict):
+        return f"holds a JSON {type(record).__name__}, not a run record object"
+    missing = [k for k in _TABLE_KEYS if k not in record]
+    if missing:
+        return f"is not a run record (it lacks {missing})"
+    for key in ("run_id", "config_name", "config_hash", "dataset", "split", "created"):
+        if not isinstance(record[key], str) or not record[key]:
+            return f"has {key} {record[key]!r}, which is not a non-empty string"
+    if not isinstance(record["seed"], int) or isinstance(record["seed"], bool):
+        return f"has seed {record['seed']!r}, which is not an integer"
+    try:
+        datetime.fromisoformat(record["created"])
+    except ValueError:
+        return f"has created {record['created']!r}, which is not an ISO date-time"
+    # the tables read "metrics" and any "metrics_<variant>" (e.g. metrics_original_selection)
+    for key in [k for k in record if k == "metrics" or (k.startswith("metrics_") and record[k] is not None)]:
+        if not isinstance(record[key], dict):
+            return f"has {key} {record[key]!r}, which is not an object of metric -> number"
+        for name, value in record[key].items():
+            if value is not None and not _is_number(value):  # null is how the store writes a metric with no value
+                return f"has {key} '{name}' = {value!r}, which is not a finite number"
+    return None
+
+
 def read_record(path: str | Path) -> dict[str, Any]:
-    """One record from a store file or a work dir's ``result.json``."""
+    """One record from a store file or a work dir's ``result.json``, refused when it cannot be shown."""
     path = Path(path)
     try:
-        record = json.loads(path.read_text())
+        record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise LeaderboardError(f"Run record {path} does not exist; pass a run id from the results store or the "
                                f"path of a result.json.") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise LeaderboardError(f"{path} is not valid JSON ({exc}); delete it or restore it from the run's "
                                f"work dir (result.json).") from None
-    missing = [k for k in _TABLE_KEYS if k not in record] if isinstance(record, dict) else list(_TABLE_KEYS)
-    if missing:
-        raise LeaderboardError(f"{path} is not a run record (it lacks {missing}); remove it from the results store.")
+    except OSError as exc:
+        raise LeaderboardError(f"Cannot read run record {path} ({exc.strerror or exc}); fix its permissions.") from None
+    problem = _record_problem(record)
+    if problem:
+        raise LeaderboardError(f"{path} {problem}; fix it, or remove it from the results store (its run's work dir "
+                               f"keeps a copy as result.json).")
     return record
 
 
@@ -109,14 +203,44 @@ def _folders(dirs: str | Path | Iterable[str | Path] | None) -> list[Path]:
     return [store_dir(d) for d in ([dirs] if dirs is None or isinstance(dirs, (str, Path)) else dirs)]
 
 
+def _record_files(folder: Path) -> list[Path]:
+    """The record files of one store folder (none when it does not exist yet); a file or an unreadable folder is
+    refused with one sentence."""
+    try:
+        return sorted(p for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise LeaderboardError(_store_problem(folder, exc, "read")) from None
+
+
 def load_records(dirs: str | Path | Iterable[str | Path] | None = None) -> list[dict[str, Any]]:
-    """Every record in one or several store folders (missing folders hold none), oldest first."""
-    records: dict[str, dict[str, Any]] = {}
+    """Every usable record in one or several store folders (missing folders hold none), oldest first.
+
+    A file that is not a valid record is skipped with a warning naming it, so one bad file never hides the
+    others; two records of one model (same work dir and predictions, see ``model_key``) count once, the newer
+    kept, with a warning.
+    """
+    found: dict[str, tuple[dict[str, Any], Path]] = {}
     for folder in _folders(dirs):
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-            record = read_record(path)
-            records.setdefault(record["run_id"], record)
-    return sorted(records.values(), key=lambda r: (str(r["created"]), r["run_id"]))
+        for path in _record_files(folder):
+            try:
+                record = read_record(path)
+            except LeaderboardError as exc:
+                log.warning("warning: skipped a results-store file: %s", exc)
+                continue
+            found.setdefault(record["run_id"], (record, path))
+    ordered = sorted(found.values(), key=lambda rp: (str(rp[0]["created"]), rp[0]["run_id"]))
+    newest: dict[object, tuple[dict[str, Any], Path]] = {}
+    for record, path in ordered:
+        key = model_key(record) or path  # a record that names no files is a model of its own
+        if key in newest:
+            log.warning("warning: %s and %s record the same model (work dir %s, predictions %s); the leaderboard "
+                        "counts it once, from the newer record. Remove the older file to silence this.",
+                        newest[key][1], path, record.get("work_dir"), record.get("predictions"))
+        newest[key] = (record, path)
+    kept = {id(record) for record, _ in newest.values()}
+    return [record for record, _ in ordered if id(record) in kept]
 
 
 def find_record(ref: str, dirs: str | Path | Iterable[str | Path] | None = None) -> dict[str, Any]:
@@ -126,6 +250,9 @@ def find_record(ref: str, dirs: str | Path | Iterable[str | Path] | None = None)
         return read_record(path)
     if (path / "result.json").is_file():
         return read_record(path / "result.json")
+    if ref.endswith(".json") or "/" in ref or os.sep in ref:  # a path, not a run id: say which file is missing
+        raise LeaderboardError(f"Run record {ref} does not exist (nor a work dir holding result.json); pass a run id "
+                               f"from the results store or the path of a result.json.")
     records = load_records(dirs)
     ids = [r["run_id"] for r in records]
     matches = [r for r in records if r["run_id"] == ref] or [r for r in records if r["run_id"].startswith(ref)]

@@ -141,7 +141,9 @@ def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[R
     sort_metric = main_metric if main_metric in metrics else (metrics[0] if metrics else None)
 
     frame = pd.DataFrame([{"config_name": r["config_name"], "recipe": recipe_of(r), "split": r["split"],
-                           "_index": i, **{m: _number(r["metrics"].get(m)) for m in metrics}}
+                           # each metric from the checkpoint the original reports it from (its per-stream bests)
+                           "_index": i, **{m: _number({**r["metrics"], **(r.get("metrics_original_selection") or {})}
+                                                      .get(m)) for m in metrics}}
                           for i, r in enumerate(runs)],
                          columns=[*_GROUP_KEYS, "_index", *metrics])
     groups = list(frame.groupby(_GROUP_KEYS, sort=False, dropna=False))
@@ -161,6 +163,10 @@ def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[R
                             else None)
         label = f"{name}@{str(recipe)[:7]}" if name in repeated else str(name)
         label += " [synthetic data]" if synthetic else ""
+        # a sampler other than the original's uniform shuffling trains another objective: say so in the row
+        samplers = sorted({str(runs[i]["sampler"]) for i in group["_index"]
+                           if runs[i].get("sampler", "uniform") != "uniform"})
+        label += f" [sampler={','.join(samplers)}]" if samplers else ""
         measured.append(Row(label, str(split), cells, tuple(runs[i] for i in group["_index"])))
 
     # a best mark needs something to beat: only columns where two or more rows have a value get one

@@ -4,6 +4,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+#: SDPA kernels the feature attention may use: not cuDNN's, which builds (and caches) a plan per input shape and
+#: stride; batches differ in query count, so that cost recurred on many steps (measured 5x slower on an H200)
+SDPA_BACKENDS = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
 
 
 def time_mlp(d_model: int) -> nn.Sequential:
@@ -28,7 +33,12 @@ def drloc_mlp(d_model: int) -> nn.Sequential:
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention on torch's fused SDPA kernel, with nn.MultiheadAttention's packed weights."""
+    """TIM's multi-head self-attention without a mask, with nn.MultiheadAttention's packed weights.
+
+    The first ``num_feature_tokens`` tokens attend to all feature tokens (one fused SDPA call); every
+    later (query) token attends to the feature tokens plus itself: softmax over [q.K_features, q.k_self].
+    That is exactly the original's masked attention, and padded queries never touch real ones.
+    """
 
     def __init__(self, width: int, nhead: int, dropout: float) -> None:
         super().__init__()
@@ -42,14 +52,30 @@ class SelfAttention(nn.Module):
         nn.init.xavier_uniform_(self.in_proj_weight)
         nn.init.zeros_(self.out_proj.bias)
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        """x [B, S, W]; allowed [S, S] bool, True where a query position may attend a key position."""
+    def forward(self, x: torch.Tensor, num_feature_tokens: int) -> torch.Tensor:
+        """x [B, S, W] with the feature tokens first -> [B, S, W]."""
         b, s, w = x.shape
-        q, k, v = F.linear(x, self.in_proj_weight, self.in_proj_bias).view(b, s, 3, self.nhead, w // self.nhead) \
-            .permute(2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed,
-                                             dropout_p=self.dropout if self.training else 0.0)
+        f = num_feature_tokens
+        p = self.dropout if self.training else 0.0
+        # features and queries are projected separately, so the feature attention's inputs have the same shape and
+        # strides whatever the batch's query count (fused kernels cache their plans per shape and stride)
+        qf, kf, vf = self._heads(x[:, :f])                                      # each [B, h, F, d]
+        with sdpa_kernel(SDPA_BACKENDS):
+            out = F.scaled_dot_product_attention(qf, kf, vf, dropout_p=p)
+        if s > f:
+            qq, kq, vq = self._heads(x[:, f:])                                  # each [B, h, Q, d]
+            scale = qq.shape[-1] ** -0.5
+            logits = torch.cat([qq @ kf.transpose(-1, -2), (qq * kq).sum(-1, keepdim=True)], dim=-1) * scale
+            probs = F.dropout(torch.softmax(logits.float(), dim=-1).to(vf.dtype), p, self.training)
+            out_q = probs[..., :f] @ vf + probs[..., f:] * vq
+            out = torch.cat([out, out_q], dim=2)
         return self.out_proj(out.transpose(1, 2).reshape(b, s, w))
+
+    def _heads(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """[B, n, W] -> q, k, v, each [B, heads, n, W / heads], from the packed in-projection."""
+        b, n, w = tokens.shape
+        qkv = F.linear(tokens, self.in_proj_weight, self.in_proj_bias)
+        return qkv.view(b, n, 3, self.nhead, w // self.nhead).permute(2, 0, 3, 1, 4).unbind(0)
 
 
 class EncoderLayer(nn.Module):
@@ -66,8 +92,8 @@ class EncoderLayer(nn.Module):
         self.dropout1 = nn.Dropout(dropout)
         self.dropout2 = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        x = self.norm1(x + self.dropout1(self.self_attn(x, allowed)))
+    def forward(self, x: torch.Tensor, num_feature_tokens: int) -> torch.Tensor:
+        x = self.norm1(x + self.dropout1(self.self_attn(x, num_feature_tokens)))
         return self.norm2(x + self.dropout2(self.linear2(self.dropout(F.gelu(self.linear1(x))))))
 
 
@@ -78,14 +104,14 @@ class Encoder(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList(EncoderLayer(width, nhead, ffn_width, dropout) for _ in range(num_layers))
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, num_feature_tokens: int) -> torch.Tensor:
         for layer in self.layers:
-            x = layer(x, allowed)
+            x = layer(x, num_feature_tokens)
         return x
 
 
 def query_mask(num_tokens: int, num_feature_tokens: int, device: torch.device) -> torch.Tensor:
-    """[S, S] bool, True = may attend: every token sees all feature tokens and itself, never another query."""
+    """[S, S] bool, True = may attend (what the mask-free attention computes; built only for inspection): every token sees all feature tokens and itself, never another query."""
     allowed = torch.zeros(num_tokens, num_tokens, dtype=torch.bool, device=device)
     allowed[:, :num_feature_tokens] = True
     allowed.fill_diagonal_(True)

@@ -42,21 +42,34 @@ class TIMLoss(nn.Module):
 
     Task CE uses label smoothing and ignores IGNORE_LABEL; with mixup it is
     lam * CE(y) + (1 - lam) * CE(y[perm]), each over its own valid positions (as the original).
+    With ``drop_partial_labels`` (default, the original's rule) a query whose label is IGNORE_LABEL for
+    any task of its stream is left out of all that stream's losses: the original trains verb and noun
+    only on segments whose action is in its action vocabulary (``target['action'] != -1``).
     """
 
     def __init__(self, tasks: tuple[Task, ...], label_smoothing: float = 0.2,
                  stream_weights: Mapping[str, float] | None = None, lambda_drloc: float = 0.3,
-                 m_drloc: int = 32) -> None:
+                 m_drloc: int = 32, drop_partial_labels: bool = True) -> None:
         super().__init__()
         self.tasks = tasks
         self.label_smoothing = label_smoothing
         self.stream_weights = {"visual": 1.0, "audio": 1.0, **(stream_weights or {})}
         self.lambda_drloc = lambda_drloc
         self.m_drloc = m_drloc
+        self.drop_partial_labels = drop_partial_labels
 
-    def _ce(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        logits, labels = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1)
-        valid = labels != IGNORE_LABEL
+    def _valid(self, labels: Mapping[str, torch.Tensor], task: Task) -> torch.Tensor:
+        """[B, Nq] bool: the queries that count in ``task``'s loss."""
+        if not self.drop_partial_labels:
+            return labels[task.key] != IGNORE_LABEL
+        mask = torch.ones_like(labels[task.key], dtype=torch.bool)
+        for other in self.tasks:
+            if other.stream == task.stream:
+                mask &= labels[other.key] != IGNORE_LABEL
+        return mask
+
+    def _ce(self, logits: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        logits, labels, valid = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), valid.reshape(-1)
         # Mean over valid rows; a batch with no valid row contributes 0 without a host sync.
         losses = F.cross_entropy(logits.float(), labels.clamp_min(0), reduction="none",
                                  label_smoothing=self.label_smoothing)
@@ -68,10 +81,10 @@ class TIMLoss(nn.Module):
         parts: dict[str, torch.Tensor] = {}
         per_stream: dict[str, list[torch.Tensor]] = {}
         for task in self.tasks:
-            y = labels[task.key]
-            loss = self._ce(logits[task.key], y)
+            y, valid = labels[task.key], self._valid(labels, task)
+            loss = self._ce(logits[task.key], y, valid)
             if mix is not None:
-                loss = mix.lam * loss + (1.0 - mix.lam) * self._ce(logits[task.key], y[mix.perm])
+                loss = mix.lam * loss + (1.0 - mix.lam) * self._ce(logits[task.key], y[mix.perm], valid[mix.perm])
             parts[f"loss_{task.key}"] = loss
             per_stream.setdefault(task.stream, []).append(loss)
         total = sum(self.stream_weights[s] * torch.stack(v).mean() for s, v in per_stream.items())

@@ -2,7 +2,8 @@
 
 Token order is the original's: F visual features, F audio features, then per stream (visual first)
 and per task (in the dataset's order, e.g. verb, noun, action) one token per query. Queries see
-all feature tokens and themselves only, so padding queries never changes real ones.
+all feature tokens and themselves only, so padding queries never changes real ones; the encoder
+computes that without a mask (see layers.SelfAttention).
 """
 from __future__ import annotations
 
@@ -60,9 +61,8 @@ class TIM(nn.Module):
             raise ValueError(f"TIM needs input_dims for at least one of {STREAMS}; got {dict(input_dims)}.")
         self.tasks = tuple(tasks)
         self.query_streams = tuple(s for s in STREAMS if any(t.stream == s for t in self.tasks))
-        missing = [s for s in self.query_streams if s not in self.streams]
-        if missing:
-            raise ValueError(f"Tasks query the {missing} stream but the model reads only {self.streams}.")
+        # A stream may be queried without its own features (the original's --model_modality visual on audio-visual
+        # data): its queries then read the other stream's feature tokens.
         if pool_features and self.streams != ("visual", "audio"):
             raise ValueError("pool_features (AVGA) needs both visual maps and audio features.")
         self.d_model = d_model
@@ -85,13 +85,6 @@ class TIM(nn.Module):
         self.drloc_mlp = drloc_mlp(d_model)
         self.pool = AVGA(self.input_dims["audio"], self.input_dims["visual"]) if pool_features else None
         self.seq_dropout = nn.Dropout(seq_dropout)
-        self._masks: dict[tuple, torch.Tensor] = {}
-
-    def _mask(self, num_tokens: int, num_feature_tokens: int, device: torch.device) -> torch.Tensor:
-        key = (num_tokens, num_feature_tokens, device)
-        if key not in self._masks:
-            self._masks[key] = query_mask(num_tokens, num_feature_tokens, device)
-        return self._masks[key]
 
     def forward(self, features: Mapping[str, torch.Tensor], feature_times: Mapping[str, torch.Tensor],
                 query_times: Mapping[str, torch.Tensor], mix: Mix | None = None,
@@ -136,10 +129,9 @@ class TIM(nn.Module):
             spans[task.key] = (offset, offset + q_time.shape[1])
             offset += q_time.shape[1]
         seq = self.seq_dropout(torch.cat(tokens, dim=1))
-        allowed = self._mask(seq.shape[1], num_feature_tokens, seq.device)
         if return_internals:
             internals["encoder_input"] = seq
-            internals["allowed"] = allowed
-        out = self.encoder(seq, allowed)
+            internals["allowed"] = query_mask(seq.shape[1], num_feature_tokens, seq.device)
+        out = self.encoder(seq, num_feature_tokens)
         logits = {key: self.heads[key](out[:, a:b]) for key, (a, b) in spans.items()}
         return TIMOutput(logits, out[:, :num_feature_tokens], internals if return_internals else {})

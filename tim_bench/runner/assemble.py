@@ -3,20 +3,25 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from mmengine.config import Config
 from torch.utils.data import DataLoader
 
 from tim_bench_registry import (DATASETS, FEATURES, METRICS, MODELS, STREAMS, DataError, FeatureSource,
-                                SplitAnnotations, Task, build, import_custom, plugin_manager)
+                                SplitAnnotations, Task, TimBenchError, build, import_custom, plugin_manager)
+
+from tim_bench_registry.contracts import check_disjoint, common_grid
 
 from ..data.joint import JointDataset
-from ..data.dataset import QueryTable, WindowDataset, collate_windows
-from ..data.sampler import BucketBatchSampler
+from ..data.dataset import QueryTable, WindowBatches, finish_batch
+from ..data.store import FeatureStore
+from ..data.sampler import WindowBatchSampler, make_batch_sampler
 from ..data.windows import WindowSpec, Windows, cached_windows
 from ..evaluation.combined import CombinedMetrics
 from ..model.tim import TIM
@@ -27,12 +32,48 @@ log = logging.getLogger("tim_bench")
 
 @dataclass
 class SplitData:
-    """One split, ready to iterate."""
+    """One split, ready to iterate; ``dataset`` (its features in a store) is made by the first ``loader``."""
 
     name: str
     annotations: SplitAnnotations
     windows: Windows
-    dataset: WindowDataset
+    queries: QueryTable
+    train: bool
+    dataset: WindowBatches | None = None
+
+
+class BatchLoader:
+    """Iterates a DataLoader of collated batches and hands them over on ``device``, features gathered."""
+
+    def __init__(self, loader: DataLoader, store: FeatureStore, device: torch.device) -> None:
+        self.loader, self.store, self.device = loader, store, device
+        self.batch_sampler = loader.batch_sampler if loader.batch_sampler is not None else loader.sampler
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[dict]:
+        batches = iter(self.loader)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise _worker_error(exc) from None
+            yield finish_batch(batch, self.store, self.device)
+
+
+def _worker_error(exc: Exception) -> Exception:
+    """A DataLoader worker's exception as the worker's own one-line message (no worker traceback text)."""
+    text = str(exc)
+    if "Original Traceback" not in text:
+        return exc
+    last = next(line for line in reversed(text.splitlines()) if line.strip()).strip()
+    name, sep, message = last.partition(": ")
+    message = message if sep and " " not in name else last
+    return type(exc)(message) if isinstance(exc, TimBenchError) else \
+        TimBenchError(f"A data loader worker failed: {message}")
 
 
 class Experiment:
@@ -63,6 +104,7 @@ class Experiment:
         self.spec = WindowSpec(**cfg.windows)
         self.cache_dir, self.write_cache = cache_dir, write_cache
         self.seed = int(cfg.get("seed", 0))
+        self._train_annotations: tuple[str, SplitAnnotations] | None = None  # checked against eval splits
 
     def feature_description(self) -> dict[str, str]:
         """{stream: 'Type(file-or-folder, D-d)'} for records and tables."""
@@ -95,32 +137,60 @@ class Experiment:
                             f"the config asks for '{split}'.")
         t0 = time.perf_counter()
         ann = self.plugin.load(split)
-        ann.validate(f"{self.dataset_name} {split}")
+        ann.validate(f"{self.dataset_name} {split}", training=train)
+        if train:
+            self._train_annotations = (split, ann)
+        elif self._train_annotations is not None and self._train_annotations[0] != split:
+            train_split, train_ann = self._train_annotations
+            check_disjoint(train_ann, ann, f"{self.dataset_name} {train_split}", f"{self.dataset_name} {split}")
         annotated = set(ann.segments["video_id"])
         feature_times = {v: self._stream_times(split, v) for v in ann.durations if v in annotated}
         windows = cached_windows(ann.segments, ann.durations, feature_times, self.spec, self.cache_dir,
                                  write=self.write_cache)
-        data = WindowDataset(windows, QueryTable.from_annotations(ann), self.sources, split, train, self.seed)
+        data = SplitData(split, ann, windows, QueryTable.from_annotations(ann), train)
         counts = windows.queries_per_window()
         log.info("%s %s: %d segments, %d windows (queries per window max %d, mean %.1f) in %.2f s",
                  self.dataset_name, split, len(ann.segments), len(windows), counts.max(), counts.mean(),
                  time.perf_counter() - t0)
-        return SplitData(split, ann, windows, data)
+        return data
 
     def _stream_times(self, split: str, video: str) -> np.ndarray:
         """The video's feature times; every stream is read at the same rows, so their grids must agree."""
-        grids = {s: np.asarray(src.open(split, video).times, dtype=np.float64) for s, src in self.sources.items()}
-        first, *others = grids.items()
-        for stream, times in others:
-            if len(times) != len(first[1]):
-                raise DataError(f"Video {video} has {len(first[1])} {first[0]} features but {len(times)} {stream} "
-                                f"features; both streams are read at the same rows, so extract them on one time grid.")
-        return first[1]
+        grids = {}
+        for stream, src in self.sources.items():
+            feats = src.open(split, video)
+            feats.validate(f"{stream} features of video {video} ({split})", src.dim)
+            grids[stream] = np.asarray(feats.times, dtype=np.float64)
+        return common_grid(grids, video)
+
+    def batch_sampler(self, data: SplitData, batch_size: int, shuffle: bool, dist: DistInfo) -> WindowBatchSampler:
+        """Lists of window indices per batch, with ``set_epoch``, sharded across DDP ranks: for training
+        (``shuffle``) the ``train_cfg.sampler`` (default "uniform", the original's objective; "bucketed" groups
+        similar query counts, which reweights the loss), for evaluation the windows in order."""
+        kind = str((self.cfg.get("train_cfg") or {}).get("sampler", "uniform")) if shuffle else "uniform"
+        return make_batch_sampler(kind, data.windows.queries_per_window(), batch_size, shuffle, self.seed,
+                                  rank=dist.rank, world_size=dist.world_size)
+
+    def feature_store(self, data: SplitData, device: torch.device) -> FeatureStore:
+        """The split's features read once into a store: on the GPU when they fit (``train_cfg.feature_store``:
+        auto / gpu / host), in ``train_cfg.feature_dtype`` (auto: bfloat16 on CUDA, float32 on CPU)."""
+        tc = self.cfg.get("train_cfg") or {}
+        dtype = tc.get("feature_dtype", "auto")
+        if dtype == "auto":
+            dtype = "bfloat16" if device.type == "cuda" else "float32"
+        videos = list(dict.fromkeys(data.windows.video_ids.tolist()))
+        return FeatureStore(self.sources, data.name, videos, device, tc.get("feature_store", "auto"), dtype,
+                            self.cache_dir, progress=False)
 
     def loader(self, data: SplitData, batch_size: int, shuffle: bool, dist: DistInfo, num_workers: int = 0,
-               pin_memory: bool = False) -> DataLoader:
-        """Batches of windows with similar query counts, shuffled for training, sharded across DDP ranks."""
-        sampler = BucketBatchSampler(data.windows.queries_per_window(), batch_size, shuffle, self.seed,
-                                     rank=dist.rank, world_size=dist.world_size)
-        return DataLoader(data.dataset, batch_sampler=sampler, collate_fn=collate_windows, num_workers=num_workers,
-                          pin_memory=pin_memory, persistent_workers=False)
+               pin_memory: bool = False) -> BatchLoader:
+        """Batches from ``batch_sampler`` (shuffled for training, sharded across DDP ranks), gathered from the
+        split's feature store and handed over on this rank's device."""
+        device = torch.device(f"cuda:{dist.local_rank}" if torch.cuda.is_available() else "cpu")
+        if data.dataset is None or data.dataset.store.device != device:
+            data.dataset = WindowBatches(data.windows, data.queries, self.feature_store(data, device), data.train,
+                                         self.seed)
+        loader = DataLoader(data.dataset, sampler=self.batch_sampler(data, batch_size, shuffle, dist), batch_size=None,
+                            num_workers=num_workers, pin_memory=pin_memory or device.type == "cuda",
+                            persistent_workers=False)
+        return BatchLoader(loader, data.dataset.store, device)

@@ -5,7 +5,10 @@ the explicit ``trust`` flag, never a silent fallback.
 """
 from __future__ import annotations
 
+import io
 import pickle
+import pickletools
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +31,103 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
 def load_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
     """Load a checkpoint safely; with ``trust=True`` allow full unpickling (only for files you trust)."""
     path = Path(path)
+    if path.is_dir():
+        raise TimBenchError(f"Checkpoint {path} is a folder, not a checkpoint file; pass the .pth file in it.")
     if not path.is_file():
         raise TimBenchError(f"Checkpoint {path} does not exist.")
+    if path.stat().st_size == 0:
+        raise TimBenchError(f"Checkpoint {path} is empty (0 bytes); a write was interrupted or the copy failed.")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError) as exc:
-        raise TimBenchError(f"{path} is not a readable torch checkpoint ({exc}); it may be truncated or another "
-                            f"format.") from exc
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        objects = pickled_globals(path)
+        if not objects:
+            raise _unreadable(path, exc) from exc
         if not trust:
             raise UntrustedCheckpointError(
-                f"{path} holds pickled Python objects besides weights (the original TIM saves its meters), so it "
-                f"cannot be loaded safely; if you trust where it came from, pass --trust-checkpoint.") from exc
-    return torch.load(path, map_location="cpu", weights_only=False)
+                f"{path} holds pickled Python objects besides weights (e.g. {_example(objects)}; the original TIM saves "
+                f"its meters), so it cannot be loaded safely; if you trust where it came from, pass "
+                f"--trust-checkpoint.") from exc
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as full_exc:  # noqa: BLE001 - arbitrary unpickling fails in arbitrary ways
+            raise _unreadable(path, full_exc) from full_exc
+    except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError, EOFError, KeyError... for broken files
+        raise _unreadable(path, exc) from exc
+    if not isinstance(ckpt, dict):
+        raise TimBenchError(f"{path} holds a {type(ckpt).__name__}, not a checkpoint dict of weights.")
+    return ckpt
+
+
+def _unreadable(path: Path, exc: BaseException) -> TimBenchError:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    if isinstance(exc, pickle.UnpicklingError):
+        first = "no whole pickle of weights in it"  # torch's text would suggest unsafe loading, which cannot help
+    return TimBenchError(f"{path} is not a readable torch checkpoint ({type(exc).__name__}: {first}); it may be "
+                         f"truncated, corrupt or another format. Use the best.pth/last.pth a run wrote or an "
+                         f"original TIM .pth.tar.")
+
+
+#: Modules of names every torch checkpoint pickles; the example a message names is taken from outside them.
+COMMON_MODULES = ("torch", "collections", "builtins", "_codecs")
+
+
+def _example(names: list[str]) -> str:
+    return next((n for n in names if n.split(".")[0] not in COMMON_MODULES), names[0])
+
+
+def pickled_globals(path: Path) -> list[str]:
+    """Python names (``module.name``) a well-formed pickle in ``path`` would import; empty for a file that
+    is no pickle at all (garbage, truncated), which no flag can make loadable."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                names = [n for n in archive.namelist() if n.endswith("data.pkl")]
+                streams = [archive.read(names[0])] if names else []
+        else:
+            streams = [path.read_bytes()]
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return []
+    found: list[str] = []
+    for data in streams:
+        stream, done = io.BytesIO(data), 0
+        while stream.tell() < len(data):  # the legacy format is several pickles in a row, then raw storages
+            try:
+                strings: list[str] = []
+                for op, arg, _ in pickletools.genops(stream):
+                    if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
+                        strings.append(arg)
+                    elif op.name == "GLOBAL":
+                        found.append(arg.replace(" ", "."))
+                    elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                        found.append(f"{strings[-2]}.{strings[-1]}")
+                done += 1
+            except (ValueError, IndexError, EOFError, UnicodeDecodeError):
+                if done == 0:
+                    return []  # not even one whole pickle: garbage
+                break
+    return found
+
+
+def check_finite(state: dict[str, torch.Tensor], path: str | Path) -> None:
+    """Refuse weights holding NaN or inf (a diverged run's checkpoint), naming the first bad key."""
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            raise TimBenchError(f"{path}: weight '{key}' holds {bad} NaN/inf value(s) of {value.numel()}; the run "
+                                f"that wrote it diverged. Use an earlier checkpoint or retrain with a lower lr.")
+
+
+def check_run_checkpoint(ckpt: dict[str, Any], path: str | Path, digest: str, epoch: int | None = None) -> None:
+    """A run evaluates only a checkpoint it wrote: same config hash and, when given, the epoch it reports best."""
+    found = ckpt.get("config_hash")
+    if found != digest:
+        raise TimBenchError(f"{path} was not written by this run's config (its config hash {str(found)[:12]}, this "
+                            f"config {digest[:12]}); it is not evaluated. Train in a new work dir (leave out "
+                            f"--work-dir) or pass --overwrite.")
+    if epoch is not None and ckpt.get("epoch") != epoch:
+        raise TimBenchError(f"{path} holds epoch {ckpt.get('epoch')} but this run's best epoch is {epoch}: it is "
+                            f"left from another run and is not evaluated. Train in a new work dir.")
 
 
 def state_dict_of(checkpoint: dict[str, Any], path: str | Path) -> dict[str, torch.Tensor]:

@@ -11,39 +11,100 @@ from mmengine.config import Config
 
 from tim_bench_registry import WRITERS, TimBenchError, build, plugin_manager
 
-from ..config import config_hash, load_config, recipe_hash
+from ..config import check_run_settings, config_hash, load_config, recipe_hash
 from ..evaluation.predictions import Predictions
-from ..io import write_atomic, write_json
+from ..io import check_writable, sha256_file, write_atomic, write_json
 from ..leaderboard.plots import write_run_plots
-from ..leaderboard.store import add_record
+from ..leaderboard.store import add_record, check_writable as check_store_writable
 from ..model.convert import load_weights
 from ..synthetic.common import is_synthetic
 from ..model.tim import TIM
 from .assemble import Experiment, SplitData
-from .checkpoint import load_checkpoint, state_dict_of
+from .checkpoint import check_finite, check_run_checkpoint, load_checkpoint, state_dict_of
 from .distributed import DistInfo, init_distributed
 from .inference import predict_split
+from .load_from import load_from_record
 from .record import device_name, git_state, model_description, new_run_id, now_iso, package_versions
+from .scoring import predict_stream_bests, score_stream_bests
 from .trainer import BEST, Trainer
+from .workdir import WorkDirLock, acquire_lock, check_reuse, choose_work_dir, clean_leftovers, config_runs_root
 
 log = logging.getLogger("tim_bench")
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None) -> tuple[Config, Path, DistInfo,
-                                                                                        torch.device]:
+def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None, *, command: str = "",
+           trains: bool = False, resume: bool = False, overwrite: bool = False, results_dir: str | None = None,
+           outputs: tuple[tuple[str | Path, str], ...] = ()) -> tuple[Config, Path, DistInfo, torch.device]:
+    """Load the config and prepare the work dir before any data is read: every output folder (``outputs``,
+    and with ``results_dir`` the results store) is checked writable, and a training command locks its work
+    dir (until ``_release_locks``) and refuses another run's files there."""
     cfg = load_config(config, cfg_options)
+    if trains:
+        check_run_settings(cfg)
     dist = init_distributed()
-    wd = Path(work_dir or cfg.get("work_dir") or Path("work_dirs") / cfg["_name"])
+    wd: Path | None = None
+    problem = None
     if dist.is_main:
-        wd.mkdir(parents=True, exist_ok=True)
-        _log_to(wd / "log.txt")
-        # the resolved config, loadable again by `tim-bench run WORK_DIR/config.py` (no internal _keys)
-        resolved = Config({k: v for k, v in cfg.to_dict().items() if not k.startswith("_")})
-        write_atomic(wd / "config.py", lambda tmp: tmp.write_text(resolved.pretty_text))
+        try:
+            if results_dir is not None:
+                check_store_writable(results_dir or cfg.get("results_dir"))
+            wd = _prepare_work_dir(cfg, work_dir, command, trains, resume, overwrite, outputs)
+        except TimBenchError as exc:
+            problem = str(exc)
+    shared = _from_rank0((str(wd) if wd else None, problem), dist)
+    if shared[1] is not None:
+        raise TimBenchError(shared[1])
+    wd = Path(shared[0])
+    explicit = work_dir or cfg.get("work_dir")
+    cfg["_window_cache"] = str((wd if explicit else config_runs_root(cfg)) / "window_cache")  # shared per config
     device = torch.device(f"cuda:{dist.local_rank}" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(int(cfg.get("seed", 0)))
     return cfg, wd, dist, device
+
+
+def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: bool, resume: bool, overwrite: bool,
+                      outputs: tuple[tuple[str | Path, str], ...]) -> Path:
+    """Rank 0: choose (and for training lock and vet) the work dir, check the other outputs, start the log."""
+    wd = choose_work_dir(cfg, work_dir, resume and trains)
+    for folder, what in outputs:
+        check_writable(folder, what)
+    for wcfg in cfg.get("writers") or []:
+        check_writable((wd / dict(wcfg).get("out", "x.zip")).parent, f"output folder of writer {wcfg.get('type')}")
+    if trains:
+        lock = acquire_lock(wd, command)
+        try:
+            check_reuse(wd, config_hash(cfg), resume, overwrite)
+        except BaseException:
+            lock.release()
+            raise
+        _HELD.append(lock)
+    _log_to(wd / "log.txt")  # only once the work dir is this process's: logs of two runs never interleave
+    if trains:
+        clean_leftovers(wd)
+    # the resolved config, loadable again by `tim-bench run WORK_DIR/config.py` (no internal _keys)
+    resolved = Config({k: v for k, v in cfg.to_dict().items() if not k.startswith("_")})
+    write_atomic(wd / "config.py", lambda tmp: tmp.write_text(resolved.pretty_text))
+    log.info("work dir: %s", wd)
+    return wd
+
+
+#: Work-dir locks this process holds (released when its train/run ends, however it ends).
+_HELD: list[WorkDirLock] = []
+
+
+def _release_locks() -> None:
+    while _HELD:
+        _HELD.pop().release()
+
+
+def _from_rank0(value: Any, dist: DistInfo) -> Any:
+    """Rank 0's ``value`` on every rank (every rank must write to and read from the same work dir)."""
+    if dist.world_size == 1:
+        return value
+    box = [value]
+    torch.distributed.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def _log_to(path: Path) -> None:
@@ -56,15 +117,23 @@ def _log_to(path: Path) -> None:
 
 
 def _experiment(cfg: Config, wd: Path, dist: DistInfo) -> Experiment:
-    cache = cfg.get("window_cache", str(wd / "window_cache"))
+    cache = cfg.get("window_cache") or cfg.get("_window_cache") or str(wd / "window_cache")
     return Experiment(cfg, cache_dir=cache, write_cache=dist.is_main)
 
 
-def load_model(exp: Experiment, checkpoint: str | Path, device: torch.device, trust: bool = False) -> TIM:
-    """Build the config's model and load a tim-bench or original TIM checkpoint into it, strictly."""
+def load_model(exp: Experiment, checkpoint: str | Path, device: torch.device, trust: bool = False,
+               run_epoch: int | None = None) -> TIM:
+    """Build the config's model and load a tim-bench or original TIM checkpoint into it, strictly.
+
+    ``run_epoch``: the checkpoint must be the one this run wrote at that epoch, with this config's hash
+    (a run never evaluates a checkpoint left in its work dir by another run)."""
     model = exp.build_model()
     ckpt = load_checkpoint(checkpoint, trust=trust)
-    load_weights(model, state_dict_of(ckpt, checkpoint), str(checkpoint))
+    if run_epoch is not None:
+        check_run_checkpoint(ckpt, checkpoint, config_hash(exp.cfg), run_epoch)
+    state = state_dict_of(ckpt, checkpoint)
+    check_finite(state, checkpoint)
+    load_weights(model, state, str(checkpoint))
     return model.to(device)
 
 
@@ -74,9 +143,17 @@ def _predict(exp: Experiment, model: TIM, data: SplitData, device: torch.device,
 
 
 def train(config: str | Path, cfg_options: dict | None = None, work_dir: str | None = None,
-          resume: bool = False) -> dict[str, Any]:
+          resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
     """Train and keep the best checkpoint by the dataset's main metric; returns a training summary."""
-    cfg, wd, dist, device = _setup(config, cfg_options, work_dir)
+    cfg, wd, dist, device = _setup(config, cfg_options, work_dir, command="train", trains=True, resume=resume,
+                                   overwrite=overwrite)
+    try:
+        return _train(cfg, wd, dist, device, resume)
+    finally:
+        _release_locks()
+
+
+def _train(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, resume: bool) -> dict[str, Any]:
     exp = _experiment(cfg, wd, dist)
     result = Trainer(exp, wd, device, dist).fit(resume=resume)
     if not dist.is_main:
@@ -86,14 +163,23 @@ def train(config: str | Path, cfg_options: dict | None = None, work_dir: str | N
 
 
 def run_experiment(config: str | Path, cfg_options: dict | None = None, work_dir: str | None = None,
-                   results_dir: str | None = None, resume: bool = False) -> dict[str, Any]:
+                   results_dir: str | None = None, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
     """train -> best checkpoint -> metrics on the labelled test split (else val) -> result.json -> results store;
     an unlabelled test split is predicted and handed to the config's writers (challenge submissions)."""
     t0 = time.perf_counter()
-    cfg, wd, dist, device = _setup(config, cfg_options, work_dir)
+    cfg, wd, dist, device = _setup(config, cfg_options, work_dir, command="run", trains=True, resume=resume,
+                                   overwrite=overwrite, results_dir=results_dir or "")
+    try:
+        return _run(cfg, wd, dist, device, results_dir, resume, t0)
+    finally:
+        _release_locks()
+
+
+def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_dir: str | None, resume: bool,
+         t0: float) -> dict[str, Any]:
     exp = _experiment(cfg, wd, dist)
     trained = Trainer(exp, wd, device, dist).fit(resume=resume)
-    model = load_model(exp, wd / BEST, device)
+    model = load_model(exp, wd / BEST, device, run_epoch=trained.best_epoch)
     test_name, val_name = exp.split_name("test"), exp.split_name("val")
     test = exp.load_split(test_name, train=False) if test_name else None
     # metrics come from the labelled test split, else from val; an unlabelled test split gets submissions
@@ -103,11 +189,16 @@ def run_experiment(config: str | Path, cfg_options: dict | None = None, work_dir
         raise TimBenchError("The config has no val split and its test split is unlabelled: nothing to score.")
     preds = _predict(exp, model, scored, device, dist)
     test_preds = _predict(exp, model, test, device, dist) if test is not None and test is not scored else None
+    # each of the original's per-stream best checkpoints is scored too (prediction runs on every rank)
+    by_epoch = predict_stream_bests(trained, wd, preds,
+                                    lambda path, epoch: _predict(exp, load_model(exp, path, device, run_epoch=epoch),
+                                                                scored, device, dist))
     if not dist.is_main:
         return {}
     pred_path = preds.save(wd / f"predictions_{scored.name}.npz")
     metric = exp.build_metric()
     metrics = metric(preds, scored.annotations)
+    stream_best, original_selection = score_stream_bests(trained, wd, by_epoch, metric, scored.annotations)
     submissions = []
     if test_preds is not None:
         test_preds.save(wd / f"predictions_{test.name}.npz")
@@ -123,10 +214,14 @@ def run_experiment(config: str | Path, cfg_options: dict | None = None, work_dir
         "synthetic_data": is_synthetic(exp.data_root), "split": split, "metrics": metrics,
         "val_metrics": trained.best_metrics, "main_metric": metric.main_metric,
         "epochs_trained": trained.epochs_trained, "best_epoch": trained.best_epoch,
+        "stream_best": stream_best, "metrics_original_selection": original_selection,
+        "sampler": trained.procedure.get("sampler"), "training_procedure": trained.procedure,
         "wall_time_s": round(time.perf_counter() - t0, 2), "device": device_name(device),
         "torch_version": torch.__version__, "package_versions": package_versions(), "git_revision": rev,
         "git_dirty": dirty, "work_dir": str(wd.resolve()), "predictions": str(pred_path.resolve()),
+        "predictions_sha256": sha256_file(pred_path),
         "submissions": [str(p) for p in submissions], "created": now_iso(),
+        "load_from": load_from_record(cfg.get("load_from")),
     }
     write_json(wd / "result.json", record)
     add_record(record, results_dir or cfg.get("results_dir"))
@@ -149,7 +244,7 @@ def write_submissions(exp: Experiment, preds: Predictions, wd: Path) -> list[Pat
 def test_checkpoint(config: str | Path, checkpoint: str | Path, cfg_options: dict | None = None,
                     work_dir: str | None = None, split: str | None = None, trust: bool = False) -> dict[str, float]:
     """Metrics of a trained (or released original) checkpoint on the val split (or ``split``)."""
-    cfg, wd, dist, device = _setup(config, cfg_options, work_dir)
+    cfg, wd, dist, device = _setup(config, cfg_options, work_dir, command="test")
     exp = _experiment(cfg, wd, dist)
     model = load_model(exp, checkpoint, device, trust)
     split = split or exp.split_name("val") or exp.split_name("test")
@@ -167,7 +262,8 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path, cfg_options: dic
 def predict(config: str | Path, checkpoint: str | Path, split: str, out: str | Path | None = None,
             cfg_options: dict | None = None, work_dir: str | None = None, trust: bool = False) -> Path | None:
     """Write per-segment predictions of ``split`` to ``out`` (default: work dir); the path, or None off rank 0."""
-    cfg, wd, dist, device = _setup(config, cfg_options, work_dir)
+    outputs = ((Path(out).parent, "output folder"),) if out else ()
+    cfg, wd, dist, device = _setup(config, cfg_options, work_dir, command="predict", outputs=outputs)
     exp = _experiment(cfg, wd, dist)
     model = load_model(exp, checkpoint, device, trust)
     preds = _predict(exp, model, exp.load_split(split, train=False), device, dist)

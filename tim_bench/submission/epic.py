@@ -17,17 +17,8 @@ from tim_bench_registry import WRITERS, DataError, TimBenchError
 
 from ..evaluation.predictions import Predictions, rows_in_order
 from ..io import write_atomic
-from .challenges import EPIC100_ACTION, EPIC_SOUNDS, Challenge
-
-SUBMISSION_MEMBER = "test.json"
-SLS_LEVELS = range(6)
-T_MODS = {0: "audio", 1: "video", 2: "audio-visual"}
-_SHOWN_IDS = 5
-
-
-def first_ids(ids: np.ndarray | list[str]) -> str:
-    """The first few ids, comma-separated, for error messages."""
-    return ", ".join(str(i) for i in ids[:_SHOWN_IDS])
+from .challenges import EPIC100_ACTION, EPIC_SOUNDS, SUBMISSION_MEMBER, Challenge, check_header, first_ids
+from .reader import submission_arrays
 
 
 def refuse_overwrite(out: str | Path, force: bool) -> None:
@@ -38,17 +29,26 @@ def refuse_overwrite(out: str | Path, force: bool) -> None:
 
 def submission_header(challenge: Challenge, sls_pt: int = 2, sls_tl: int = 3, sls_td: int = 4,
                       t_mod: int = 0) -> dict[str, Any]:
-    """The fields of test.json before ``results``; the SLS levels must be ints 0..5 and t_mod 0, 1 or 2."""
-    header: dict[str, Any] = {"version": challenge.version, "challenge": challenge.json_name}
-    for name, level in (("sls_pt", sls_pt), ("sls_tl", sls_tl), ("sls_td", sls_td)):
-        if not isinstance(level, int) or isinstance(level, bool) or level not in SLS_LEVELS:
-            raise DataError(f"{name} is {level!r}; the Scale of Levels of Supervision is an int from 0 to 5.")
-        header[name] = level
+    """The fields of test.json before ``results``, checked by the same ``check_header`` that `evaluate` applies."""
+    header: dict[str, Any] = {"version": challenge.version, "challenge": challenge.json_name,
+                              "sls_pt": sls_pt, "sls_tl": sls_tl, "sls_td": sls_td}
     if challenge.has_t_mod:
-        if not isinstance(t_mod, int) or isinstance(t_mod, bool) or t_mod not in T_MODS:
-            raise DataError(f"t_mod is {t_mod!r}; use 0 (audio), 1 (video) or 2 (audio-visual).")
         header["t_mod"] = t_mod
+    check_header({**header, "results": {}}, f"The {challenge.name} submission header")
     return header
+
+
+def t_mod_of(predictions: Predictions, t_mod: int | None) -> int:
+    """The EPIC-Sounds training modality: ``t_mod`` when given, else read off the predicted streams (audio and
+    visual tasks: 2, audio-visual; audio only: 0). `submit` and a run's writer both use this, so they agree."""
+    streams = {task.stream for task in predictions.tasks}
+    derived = 2 if {"audio", "visual"} <= streams else 1 if streams == {"visual"} else 0
+    if t_mod is None:
+        return derived
+    if t_mod == 0 and derived == 2:
+        raise DataError(f"t_mod 0 says the model saw audio only, but these predictions hold visual tasks too "
+                        f"({sorted(t.key for t in predictions.tasks)}); use t_mod 2 (audio-visual) or leave it out.")
+    return t_mod
 
 
 def submission_scores(challenge: Challenge, predictions: Predictions) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -122,7 +122,9 @@ def write_submission(challenge: Challenge, header: dict[str, Any], predictions: 
     ids, scores = submission_scores(challenge, predictions)
     if timestamps is not None:
         check_ids_match(ids, timestamps, challenge.id_column)
-    return write_submission_zip(build_submission(header, challenge, ids, scores), out, force)
+    submission = build_submission(header, challenge, ids, scores)
+    submission_arrays(submission, str(out))  # the very checks `tim-bench evaluate` applies to what it reads
+    return write_submission_zip(submission, out, force)
 
 
 @WRITERS.register_module()
@@ -148,17 +150,21 @@ class EPIC100ActionSubmission:
 class EPICSoundsSubmission:
     """EPIC-Sounds audio-based interaction recognition zip (version 0.1): 44 scores per annotation_id.
 
-    ``t_mod`` is the training modality (0 audio, 1 video, 2 audio-visual); ``timestamps``
+    ``t_mod`` is the training modality (0 audio, 1 video, 2 audio-visual; by default read off the predicted
+    streams, see ``t_mod_of``); ``timestamps``
     (EPIC_Sounds_recognition_test_timestamps.csv, relative to ``data_root`` when given) makes the writer
     refuse missing or extra segments.
     """
 
     challenge = EPIC_SOUNDS
 
-    def __init__(self, sls_pt: int = 2, sls_tl: int = 3, sls_td: int = 4, t_mod: int = 0,
+    def __init__(self, sls_pt: int = 2, sls_tl: int = 3, sls_td: int = 4, t_mod: int | None = None,
                  timestamps: str | Path | None = None, data_root: str | Path | None = None) -> None:
-        self.header = submission_header(self.challenge, sls_pt, sls_tl, sls_td, t_mod)
+        self.levels = dict(sls_pt=sls_pt, sls_tl=sls_tl, sls_td=sls_td)
+        self.t_mod = t_mod
+        submission_header(self.challenge, **self.levels, t_mod=0 if t_mod is None else t_mod)  # refuse bad options now
         self.timestamps = Path(data_root) / timestamps if data_root and timestamps else timestamps
 
     def __call__(self, predictions: Predictions, out: str | Path, force: bool = False) -> Path:
-        return write_submission(self.challenge, self.header, predictions, out, self.timestamps, force)
+        header = submission_header(self.challenge, **self.levels, t_mod=t_mod_of(predictions, self.t_mod))
+        return write_submission(self.challenge, header, predictions, out, self.timestamps, force)

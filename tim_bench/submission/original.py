@@ -1,17 +1,18 @@
 """Export predictions as the dict the original TIM writes with ``--extract_feats``, for tools built around it.
 
-Keys as in the original recognition README: ``action`` [N_v, classes], ``verb`` [N_v, 97] and ``noun``
-[N_v, 300] (EPIC only), ``v_narration_ids``; ``audio`` [N_a, classes], ``a_narration_ids``. Scores are the
-softmax of each segment's window-averaged logits, as the original meters store them. A stream the
-predictions lack is left out. Written with ``torch.save`` (float32 tensors and lists of str), so
-``torch.load(path, weights_only=True)`` reads it.
+As the original's ``FeatureMeter.finalize_metrics`` builds it and ``pickle.dump`` saves it: ``action``
+[N_v, classes], ``verb`` [N_v, 97] and ``noun`` [N_v, 300] (EPIC only), ``audio`` [N_a, classes] as float32
+numpy arrays (the softmax of each segment's window-averaged logits), and ``v_narration_ids`` /
+``a_narration_ids`` as numpy object arrays of str carrying the original's in-memory prefixes ``v_`` and
+``a_``. Plain ``pickle.load`` or ``pd.read_pickle`` reads it. One difference: a stream the predictions
+lack is left out, where the original keeps a zero array of every segment under its key.
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from tim_bench_registry import DataError
 
@@ -20,10 +21,17 @@ from ..evaluation.predictions import Predictions, rows_in_order
 from ..io import write_atomic
 
 VERB_NOUN = ("verb", "noun")
+#: the original's id prefix per stream (sliding_window.py adds it to every narration id it loads)
+PREFIX = {"visual": "v_", "audio": "a_"}
 
 
-def _probabilities(logits: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(softmax(np.asarray(logits)).astype(np.float32))
+def _probabilities(logits: np.ndarray) -> np.ndarray:
+    return softmax(np.asarray(logits, dtype=np.float32)).astype(np.float32)
+
+
+def _ids(ids: np.ndarray, stream: str) -> np.ndarray:
+    """Segment ids as the original stores them: an object array of prefixed str."""
+    return np.array([f"{PREFIX[stream]}{i}" for i in ids], dtype=object)
 
 
 def _single(predictions: Predictions, stream: str, exclude: tuple[str, ...] = ()) -> str | None:
@@ -43,7 +51,7 @@ def original_prediction_dict(predictions: Predictions) -> dict[str, object]:
     if action_key is not None:
         action = predictions.task(action_key)
         exported["action"] = _probabilities(action.logits)
-        exported["v_narration_ids"] = [str(i) for i in action.ids]
+        exported["v_narration_ids"] = _ids(action.ids, "visual")
         for name in VERB_NOUN:
             key = f"visual_{name}"
             if key in predictions.by_task:
@@ -53,7 +61,7 @@ def original_prediction_dict(predictions: Predictions) -> dict[str, object]:
     if audio_key is not None:
         audio = predictions.task(audio_key)
         exported["audio"] = _probabilities(audio.logits)
-        exported["a_narration_ids"] = [str(i) for i in audio.ids]
+        exported["a_narration_ids"] = _ids(audio.ids, "audio")
     if not exported:
         raise DataError(f"These {predictions.dataset} {predictions.split} predictions hold no visual action or audio "
                         f"task (they hold {sorted(predictions.by_task)}); nothing to export.")
@@ -61,8 +69,11 @@ def original_prediction_dict(predictions: Predictions) -> dict[str, object]:
 
 
 def save_original_dict(exported: dict[str, object], path: str | Path) -> Path:
-    """Write a dict made by ``original_prediction_dict`` with torch.save, atomically."""
-    return write_atomic(path, lambda tmp: torch.save(exported, tmp))
+    """Write a dict made by ``original_prediction_dict`` with pickle, as the original does, atomically."""
+    def _write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            pickle.dump(exported, f)
+    return write_atomic(path, _write)
 
 
 def export_original_predictions(predictions: Predictions, path: str | Path) -> Path:

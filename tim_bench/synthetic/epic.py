@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from tim_bench_registry import DataError
 from tim_bench_registry.tables import seconds
@@ -153,9 +154,30 @@ def _tail(counts: np.ndarray, head_share: float = 0.8) -> list[int]:
     return sorted(set(range(len(counts))) - set(head.tolist()))
 
 
-def synthetic_annotations(out: Path, rng: np.random.Generator, videos: int) -> Annotations:
-    """Generate and write the EPIC-100 and EPIC-Sounds annotation files of ``videos`` videos; return them."""
-    plan = _video_plan(rng, videos)
+def full_scale_plan(source: Path) -> pd.DataFrame:
+    """Every EPIC-100 video with its real duration and split: val and test as the real validation and test files
+    list them, train all the others (the 700 videos of EPIC_100_video_info.csv)."""
+    info_path = source / EPIC / "EPIC_100_video_info.csv"
+    if not info_path.is_file():
+        raise DataError(f"{info_path} does not exist; --full needs the official EPIC_100_video_info.csv under "
+                        f"--annotations DIR/{EPIC}.")
+    info = pd.read_csv(info_path)
+    split_of: dict[str, str] = {}
+    for split in ("val", "test"):
+        path = source / EPIC / EPIC_FILES[split]
+        if not path.is_file():
+            raise DataError(f"{path} does not exist; --full takes the {split} videos from it.")
+        split_of.update({str(v): split for v in pd.read_csv(path, usecols=["video_id"]).video_id.unique()})
+    ids = info.video_id.astype(str)
+    return pd.DataFrame({"video_id": ids, "participant_id": ids.str.split("_").str[0],
+                         "split": ids.map(split_of).fillna("train"), "duration": info.duration.astype(float)})
+
+
+def synthetic_annotations(out: Path, rng: np.random.Generator, videos: int,
+                          plan: pd.DataFrame | None = None) -> Annotations:
+    """Generate and write the EPIC-100 and EPIC-Sounds annotation files of ``videos`` generated videos (or of
+    ``plan``'s: video_id, participant_id, split, duration); return them."""
+    plan = _video_plan(rng, videos) if plan is None else plan
     verb_keys = [f"verb{c:02d}" for c in range(NUM_VERBS)]
     noun_keys = [f"noun{c:03d}" for c in range(NUM_NOUNS)]
     sound_names = [f"sound{c:02d}" if c != BACKGROUND_SOUND else "background" for c in range(NUM_SOUNDS)]
@@ -266,8 +288,10 @@ def _labels_for_signal(rng: np.random.Generator, table: pd.DataFrame, train: pd.
 
 
 def write_features(out: Path, rng: np.random.Generator, ann: Annotations, dims: dict[str, int],
-                   signal: float) -> None:
+                   signal: float, progress: bool = False) -> None:
     """Per split and video, both streams' ``.npy`` features and interval CSVs (every video of a split gets both)."""
+    total = sum(len(set(ann.visual[s].video_id) | set(ann.audio[s].video_id)) for s in ann.visual)
+    bar = tqdm(total=total, desc="write features", unit="video", disable=not progress)
     verb, noun = prototypes(rng, NUM_VERBS, dims["visual"]), prototypes(rng, NUM_NOUNS, dims["visual"])
     sound = prototypes(rng, NUM_SOUNDS, dims["audio"])
     background = {s: prototypes(rng, 1, d)[0] * 0.3 for s, d in dims.items()}
@@ -290,20 +314,30 @@ def write_features(out: Path, rng: np.random.Generator, ann: Annotations, dims: 
                 write_npy(out / "features" / stream / split / f"{video}.npy", clean[:, None] * signal + noise)
                 intervals[stream].append(pd.DataFrame({"video_id": video, "start_sec": times[:, 0],
                                                        "stop_sec": times[:, 1]}))
+            bar.update()
         for stream, parts in intervals.items():
             _write_csv(out / "features" / stream / f"intervals_{split}.csv", pd.concat(parts, ignore_index=True))
+    bar.close()
 
 
 def make_epic(out: str | Path, videos: int = 20, seed: int = 0, visual_dim: int = 1024, audio_dim: int = 2304,
-              annotations: str | Path | None = None, max_videos: int | None = None, signal: float = 0.5) -> Path:
-    """Write synthetic EPIC-100 + EPIC-Sounds (annotations and features) under ``out``; return ``out``."""
+              annotations: str | Path | None = None, max_videos: int | None = None, signal: float = 0.5,
+              full: bool = False, progress: bool = False) -> Path:
+    """Write synthetic EPIC-100 + EPIC-Sounds (annotations and features) under ``out``; return ``out``.
+
+    ``full``: every EPIC-100 video (real durations and splits from ``annotations``) with generated segments.
+    """
     out = Path(out)
     rng = np.random.default_rng(seed)
-    if annotations is None:
+    if full:
+        if annotations is None:
+            raise DataError("The full-scale EPIC data takes the real videos' durations from --annotations DIR.")
+        ann = synthetic_annotations(out, rng, 0, full_scale_plan(Path(annotations)))
+    elif annotations is None:
         ann = synthetic_annotations(out, rng, videos)
     else:
         ann = real_annotations(out, Path(annotations), max_videos)
-    write_features(out, rng, ann, {"visual": visual_dim, "audio": audio_dim}, signal)
-    write_marker(out, "EPIC100+EPICSounds", videos=videos, seed=seed, visual_dim=visual_dim, audio_dim=audio_dim,
+    write_features(out, rng, ann, {"visual": visual_dim, "audio": audio_dim}, signal, progress)
+    write_marker(out, "EPIC100+EPICSounds", videos=videos, full=full, seed=seed, visual_dim=visual_dim, audio_dim=audio_dim,
                  annotations=str(annotations) if annotations else None, max_videos=max_videos, signal=signal)
     return out

@@ -1,0 +1,334 @@
+"""Training throughput at EPIC scale, in one run on one machine: is the data path keeping up with the model?
+
+Writes synthetic EPIC-100 + EPIC-Sounds features for the first K real validation videos (real durations and
+segments from --annotations), then measures on the same batches:
+
+  (a) the model step alone (batches already on the device; bf16 autocast on CUDA, fp32 on CPU),
+  (b) the loader alone (one epoch of `Experiment.loader`: index arithmetic, gather, hand-over),
+  (c) a full training epoch through the real Trainer (second epoch timed; no validation),
+  (o) the original's formulation of the step: dense attention with a [B*heads, S, S] boolean mask rebuilt
+      every step, queries padded to the split maximum, fp16 autocast + GradScaler on CUDA,
+  (i) inference windows/s at batch 256 (bf16 on CUDA),
+
+and prints end-to-end windows/s as a fraction of (a) and (a) over (o).
+
+    python bench/throughput.py --dims small --videos 8             # CPU (2 cores: small dims)
+    python bench/throughput.py --dims real --videos 24 --out r.json # GPU: d_model 512, 1024-d + 2304-d, batch 64
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tim_bench.config import load_config
+from tim_bench.model import layers
+from tim_bench.model.losses import TIMLoss
+from tim_bench.model.tim import Mix
+from tim_bench.runner.assemble import Experiment
+from tim_bench.runner.distributed import DistInfo
+from tim_bench.runner.trainer import Trainer
+from tim_bench.synthetic.epic import make_epic
+
+REPO = Path(__file__).resolve().parents[1]
+DIMS = {"real": dict(visual=1024, audio=2304, d_model=512, layers=4, heads=8, batch=64),
+        "small": dict(visual=64, audio=96, d_model=64, layers=2, heads=4, batch=16)}
+FLOP_PER_WINDOW = 16.9e9  # forward, 230 tokens (original_performance.md); a training step is ~3x
+PEAK_BF16 = {"H100": 989e12, "H200": 989e12}
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class OriginalAttention(layers.SelfAttention):
+    """The original's attention: a [B*heads, S, S] boolean mask built every call, explicit softmax (no fused kernel)."""
+
+    def forward(self, x: torch.Tensor, num_feature_tokens: int) -> torch.Tensor:
+        b, s, w = x.shape
+        h, d = self.nhead, w // self.nhead
+        allowed = layers.query_mask(s, num_feature_tokens, x.device)
+        mask = (~allowed).unsqueeze(0).repeat(b * h, 1, 1)  # rebuilt per step, B*heads copies, as the original
+        q, k, v = F.linear(x, self.in_proj_weight, self.in_proj_bias).view(b, s, 3, h, d).permute(2, 0, 3, 1, 4) \
+            .reshape(3, b * h, s, d).unbind(0)
+        scores = torch.bmm(q * d ** -0.5, k.transpose(1, 2)).masked_fill(mask, float("-inf"))
+        probs = F.dropout(torch.softmax(scores, dim=-1), self.dropout, self.training)
+        out = torch.bmm(probs, v).view(b, h, s, d).transpose(1, 2).reshape(b, s, w)
+        return self.out_proj(out)
+
+
+def original_model(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``model`` whose attention layers use the original's masked formulation (same weights)."""
+    import copy
+    clone = copy.deepcopy(model)
+    for layer in clone.encoder.layers:
+        layer.self_attn.__class__ = OriginalAttention
+    return clone
+
+
+def pad_to(batch: dict, split_max: dict[str, int]) -> dict:
+    """Queries padded to the split maximum (the original's padding) instead of the batch's own."""
+    out = dict(batch)
+    out["query_times"] = {s: F.pad(t, (0, 0, 0, split_max[s] - t.shape[1])) for s, t in batch["query_times"].items()}
+    streams = {k: k.split("_")[0] for k in batch["labels"]}
+    out["labels"] = {k: F.pad(y, (0, split_max[streams[k]] - y.shape[1]), value=-1) for k, y in batch["labels"].items()}
+    return out
+
+
+def step_fn(model, criterion, optimizer, device, dtype: torch.dtype | None, scaler, net=None):
+    """One training step with the Trainer's maths (mixup, TIMLoss, clipping, fused AdamW); ``net`` (default
+    ``model``) computes the forward, e.g. a compiled module over the same parameters."""
+    net = model if net is None else net  # `or` would ask a compiled module for len()
+
+    def step(batch: dict) -> None:
+        mix = Mix(0.7, torch.randperm(batch["index"].shape[0], device=device))
+        ctx = torch.autocast("cuda", dtype=dtype) if dtype is not None else contextlib.nullcontext()
+        with ctx:
+            out = net(batch["features"], batch["feature_times"], batch["query_times"], mix=mix)
+            loss = criterion(out.logits, batch["labels"], out.feature_tokens, model.drloc_mlp, 2, mix)["loss"]
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        scaler.step(optimizer)
+        scaler.update()
+    return step
+
+
+def time_steps(step, batches: list[dict], device: torch.device, warmup: int = 3) -> float:
+    """Median seconds per step over ``batches`` (after ``warmup`` untimed steps)."""
+    for b in batches[:warmup]:
+        step(b)
+    times = []
+    for b in batches[warmup:]:
+        sync(device)
+        t0 = time.perf_counter()
+        step(b)
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def phase(name: str, t0: float) -> float:
+    """Print how long the phase that began at ``t0`` took; return now."""
+    now = time.perf_counter()
+    print(f"[{name}: {now - t0:.1f} s]", flush=True)
+    return now
+
+
+def time_interleaved(runs: dict[str, tuple], device: torch.device, warmup: int) -> dict[str, float]:
+    """Median seconds per step of each ``name: (step, batches)``, the formulations taking turns batch by batch."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for i in range(len(next(iter(runs.values()))[1])):
+        for name, (step, batches) in runs.items():
+            sync(device)
+            t0 = time.perf_counter()
+            step(batches[i])
+            sync(device)
+            if i >= warmup:
+                times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def profile_steps(step, batches: list[dict], device: torch.device, rows: int = 22) -> None:
+    """Print where a step's time goes: summed kernel time against wall time (launch-bound when far below), then
+    the ops with the most device time and the most host time."""
+    from torch.profiler import ProfilerActivity, profile
+    for b in batches[:3]:
+        step(b)
+    sync(device)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    t0 = time.perf_counter()
+    with profile(activities=activities) as prof:
+        for b in batches[3:]:
+            step(b)
+        sync(device)
+    n = len(batches) - 3
+    wall_ms = (time.perf_counter() - t0) / n * 1e3
+    events = prof.key_averages()
+    if device.type == "cuda":
+        kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]  # not op rows too
+        kernel_ms = sum(e.self_device_time_total for e in kernels) / n / 1e3
+        print(f"profile: {wall_ms:.1f} ms/step wall (profiled), kernels sum to {kernel_ms:.1f} ms/step "
+              f"({kernel_ms / wall_ms:.0%} of wall)")
+        print(events.table(sort_by="self_cuda_time_total", row_limit=rows))
+    print(events.table(sort_by="self_cpu_time_total", row_limit=rows))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dims", choices=DIMS, default="real" if torch.cuda.is_available() else "small")
+    ap.add_argument("--videos", type=int, default=8, help="real validation videos to carve into train and val")
+    ap.add_argument("--annotations", default=str(REPO.parent / "shared" / "data"))
+    ap.add_argument("--batch", type=int, help="training batch (default: 64 real, 16 small)")
+    ap.add_argument("--steps", type=int, default=20, help="timed model steps per formulation")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed steps before each formulation's timed ones")
+    ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--feature-store", default="auto", choices=("auto", "gpu", "host"))
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile(model) (dynamic shapes)")
+    ap.add_argument("--data", help="reuse synthetic data here (written if missing)")
+    ap.add_argument("--step-only", action="store_true", help="time only the model steps (a) and (o)")
+    ap.add_argument("--threads", type=int, help="CPU threads for torch (1 is steadier on a shared machine)")
+    ap.add_argument("--out", help="write the figures as JSON here")
+    ap.add_argument("--profile", action="store_true",
+                    help="after (a), profile our step with torch.profiler: the ops with the most device and host time")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dims = DIMS[args.dims]
+    batch = args.batch or dims["batch"]
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    amp = torch.bfloat16 if device.type == "cuda" else None
+    results: dict = {"device": torch.cuda.get_device_name() if device.type == "cuda" else f"cpu x{torch.get_num_threads()}",
+                     "dims": args.dims, "batch": batch}
+    tmp = tempfile.TemporaryDirectory()
+    root = Path(args.data or tmp.name) / "epic"
+    t0 = time.perf_counter()
+    if not (root / "features").is_dir():
+        make_epic(root, annotations=args.annotations, max_videos=args.videos, visual_dim=dims["visual"],
+                  audio_dim=dims["audio"])
+    print(f"synthetic EPIC ({args.videos} real videos) ready in {time.perf_counter() - t0:.1f} s")
+    overrides = {"data_root": str(root), "features.visual.dim": dims["visual"], "features.audio.dim": dims["audio"],
+                 "model.d_model": dims["d_model"], "model.num_layers": dims["layers"], "model.nhead": dims["heads"],
+                 "train_cfg.batch_size": batch, "train_cfg.max_epochs": 2, "train_cfg.num_workers": args.workers,
+                 "train_cfg.feature_store": args.feature_store, "splits.val": None, "splits.test": None}
+    cfg = load_config(REPO / "configs" / "epic_av.py", overrides)
+    exp = Experiment(cfg, cache_dir=Path(tmp.name) / "cache")
+    train = exp.load_split("train", train=True)
+    t0 = time.perf_counter()
+    loader = exp.loader(train, batch, True, DistInfo(), args.workers, device.type == "cuda")
+    results["store_build_s"] = time.perf_counter() - t0
+    windows = len(train.windows)
+    results["train_windows"] = windows
+
+    # (b) the loader alone, one epoch
+    loader.batch_sampler.set_epoch(1)
+    train.dataset.set_epoch(1)
+    sync(device)
+    t0 = time.perf_counter()
+    batches, tokens = [], []
+    for b in loader:
+        tokens.append(100 + sum(b["labels"][k].shape[1] for k in b["labels"]))
+        if len(batches) < args.steps + args.warmup:
+            batches.append(b)
+    sync(device)
+    results["loader_windows_per_s"] = windows / (time.perf_counter() - t0)
+    results["mean_tokens_per_window"] = float(np.mean(tokens))
+    split_max = {s: int(np.bincount(np.repeat(np.arange(windows), np.diff(train.windows.query_ptr))[
+        train.queries.stream[train.windows.query_row] == i], minlength=windows).max()) for i, s in enumerate(("visual", "audio"))}
+    results["split_max_queries"] = split_max
+    t0 = phase("loader epoch", t0)
+
+    # (a) the model step alone, on those batches
+    torch.manual_seed(0)
+    model = exp.build_model().to(device).train()
+    criterion = TIMLoss(model.tasks, 0.2, {"visual": 1.0, "audio": 0.01}, 0.3, 32)
+
+    def fresh(m: torch.nn.Module, dtype, scaled: bool, net: torch.nn.Module | None = None):
+        opt = torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=1e-4, fused=device.type == "cuda")
+        return step_fn(m, criterion, opt, device, dtype, torch.amp.GradScaler("cuda", enabled=scaled), net)
+
+    # (a), (o) and the masked attention alone, interleaved step by step so that drift on a shared machine cancels
+    orig = original_model(model)
+    orig_dtype = torch.float16 if device.type == "cuda" else None
+    medians = time_interleaved({"a": (fresh(model, amp, False), batches),
+                                "o": (fresh(orig, orig_dtype, device.type == "cuda"), [pad_to(b, split_max) for b in batches]),
+                                "m": (fresh(orig, amp, False), batches)}, device, args.warmup)
+    step_s, orig_s, orig_bf = medians["a"], medians["o"], medians["m"]
+    results["step_ms"] = step_s * 1000
+    results["step_windows_per_s"] = batch / step_s
+    results["original_step_ms"] = orig_s * 1000
+    results["original_windows_per_s"] = batch / orig_s
+    results["masked_attention_step_ms"] = orig_bf * 1000
+    t0 = phase("model steps, ours and the original's", t0)
+    results["step_over_original"] = orig_s / step_s
+    if args.profile:
+        profile_steps(fresh(model, amp, False), batches, device)
+    if args.step_only:
+        print(f"(a) {step_s * 1000:.0f} ms/step  (o) original {orig_s * 1000:.0f} ms/step  masked attention with "
+              f"batch-max padding {orig_bf * 1000:.0f} ms/step;  (a)/(o) = {step_s / orig_s:.2f}")
+        if args.out:
+            Path(args.out).write_text(json.dumps(results, indent=1))
+        return 0
+    # (i) inference at batch 256
+    val = exp.load_split("val", train=False)
+    infer_batches = []
+    for b in exp.loader(val, 256, False, DistInfo()):
+        infer_batches.append(b)
+        if len(infer_batches) >= 8:
+            break
+    model.eval()
+    ctx = (lambda: torch.autocast("cuda", dtype=amp)) if amp else contextlib.nullcontext
+
+    def infer(b: dict) -> None:
+        with torch.no_grad(), ctx():
+            model(b["features"], b["feature_times"], b["query_times"])
+    infer_batches = (infer_batches * 8)[:max(8, len(infer_batches))]  # a small val split: repeat its batches
+    infer_s = time_steps(infer, infer_batches, device, warmup=2)
+    results["inference_windows_per_s"] = infer_batches[0]["index"].shape[0] / infer_s
+    t0 = phase("inference", t0)
+
+    # (c) a full epoch through the real Trainer (epoch 2 timed: epoch 1 warms up kernels)
+    with tempfile.TemporaryDirectory() as wd:
+        fit = Trainer(exp, Path(wd), device, progress=False).fit()
+    t0 = phase("trainer, 2 epochs", t0)
+    epoch_s = fit.history[-1]["time_s"]
+    results["epoch_s"] = epoch_s
+    results["epoch_windows_per_s"] = windows / epoch_s
+    results["end_to_end_over_step"] = results["epoch_windows_per_s"] / results["step_windows_per_s"]
+    if device.type == "cuda":
+        peak = next((v for k, v in PEAK_BF16.items() if k in results["device"]), None)
+        if peak:
+            results["share_of_bf16_peak"] = results["step_windows_per_s"] * 3 * FLOP_PER_WINDOW / peak
+        results["peak_gpu_mem_gb"] = torch.cuda.max_memory_allocated() / 1e9
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=1))
+    if args.compile:  # last: a compile failure or its time cannot cost the figures above
+        compiled = torch.compile(model.train(), dynamic=True)
+        t0 = time.perf_counter()
+        try:
+            results["compiled_step_ms"] = time_steps(fresh(model, amp, False, compiled), batches, device, warmup=6) * 1000
+        except Exception as exc:  # a benchmark reports the failure and keeps the other figures
+            results["compile_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        results["compile_total_s"] = time.perf_counter() - t0
+        phase("torch.compile steps", t0)
+    report(results)
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+def report(r: dict) -> None:
+    print(f"\n{r['device']}, {r['dims']} dims, batch {r['batch']}, {r['train_windows']:,} train windows "
+          f"(mean {r['mean_tokens_per_window']:.1f} tokens/window; split max queries {r['split_max_queries']})")
+    rows = [("(a) model step alone", r["step_ms"], r["step_windows_per_s"]),
+            ("(o) original step (mask, split-max pad)", r["original_step_ms"], r["original_windows_per_s"]),
+            ("    masked attention, batch-max pad", r["masked_attention_step_ms"], r["batch"] / r["masked_attention_step_ms"] * 1000)]
+    if "compile_error" in r:
+        print(f"torch.compile failed: {r['compile_error']}")
+    if "compiled_step_ms" in r:
+        rows.append(("(a') model step, torch.compile", r["compiled_step_ms"], r["batch"] / r["compiled_step_ms"] * 1000))
+    for name, ms, wps in rows:
+        print(f"{name:42s} {ms:9.1f} ms/step {wps:10,.0f} windows/s")
+    print(f"{'(b) loader alone':42s} {'':9s}         {r['loader_windows_per_s']:10,.0f} windows/s")
+    print(f"{'(c) Trainer epoch (end to end)':42s} {r['epoch_s']:9.2f} s/epoch {r['epoch_windows_per_s']:10,.0f} windows/s")
+    print(f"{'(i) inference, batch 256':42s} {'':9s}         {r['inference_windows_per_s']:10,.0f} windows/s")
+    print(f"end to end / model step: {r['end_to_end_over_step']:.0%}   model step vs original: "
+          f"{r['step_over_original']:.2f}x   store built in {r['store_build_s']:.1f} s"
+          + (f"   step at {r['share_of_bf16_peak']:.1%} of bf16 peak" if "share_of_bf16_peak" in r else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

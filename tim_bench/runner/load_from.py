@@ -1,0 +1,54 @@
+"""``load_from`` (mmengine's name): start training from a checkpoint's weights, as the original's
+``--train --pretrained_model``. The weights load strictly through the converter (original or tim-bench
+layout), before the first step; optimizer, schedule and epoch count start fresh. ``--resume`` wins
+over it, as in mmengine: a resumed run continues from its own last.pth.
+
+Config: ``load_from = "model.pth"`` (read with ``weights_only``), or ``load_from = dict(path=...,
+trust=True)`` for files that also pickle objects (the original's ``.pth.tar`` keeps its meters).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from ..config import ConfigError
+from ..model.convert import load_weights
+from .checkpoint import UntrustedCheckpointError, load_checkpoint, state_dict_of
+
+
+def load_from_spec(value: Any) -> tuple[Path, bool] | None:
+    """(path, trust) of a config's ``load_from``; None when unset. A malformed value raises ConfigError."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, (str, Path)):
+        return Path(value), False
+    if isinstance(value, Mapping) and set(value) <= {"path", "trust"} and isinstance(value.get("path"), (str, Path)) \
+            and isinstance(value.get("trust", False), bool):
+        return Path(value["path"]), bool(value.get("trust", False))
+    raise ConfigError(f"load_from={value!r} is not valid: give a checkpoint path, or dict(path=PATH, trust=True) for "
+                      f"a checkpoint that pickles objects (the original TIM's .pth.tar).")
+
+
+def load_initial_weights(model: nn.Module, value: Any) -> dict[str, Any] | None:
+    """Load ``load_from``'s weights into ``model`` strictly; returns what the run record keeps, or None."""
+    spec = load_from_spec(value)
+    if spec is None:
+        return None
+    path, trust = spec
+    try:
+        checkpoint = load_checkpoint(path, trust=trust)
+    except UntrustedCheckpointError as exc:
+        raise UntrustedCheckpointError(f"load_from {path} holds pickled Python objects besides weights (the original "
+                                       f"TIM saves its meters); if you trust its source, set load_from=dict(path="
+                                       f"'{path}', trust=True).") from exc
+    load_weights(model, state_dict_of(checkpoint, path), f"load_from {path}")
+    return load_from_record(value)
+
+
+def load_from_record(value: Any) -> dict[str, Any] | None:
+    """What the run record keeps of ``load_from``: the resolved path and the trust flag; None when unset."""
+    spec = load_from_spec(value)
+    return None if spec is None else {"path": str(spec[0].resolve()), "trust": spec[1]}
