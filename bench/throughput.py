@@ -9,6 +9,8 @@ segments from --annotations), then measures on the same batches:
   (o) the original's formulation of the step: dense attention with a [B*heads, S, S] boolean mask rebuilt
       every step, queries padded to the split maximum, fp16 autocast + GradScaler on CUDA,
   (i) inference windows/s at batch 256 (bf16 on CUDA),
+  with --compile MODE[,MODE]: (a') the step with train_cfg.compile=MODE (queries padded to the split maximum,
+      forward+loss compiled), interleaved with (a) again, and (c') a Trainer epoch with the first MODE,
 
 and prints end-to-end windows/s as a fraction of (a) and (a) over (o).
 
@@ -33,6 +35,7 @@ import torch.nn.functional as F
 
 from tim_bench.config import load_config
 from tim_bench.model import layers
+from tim_bench.model.compiled import compile_mode, train_forward
 from tim_bench.model.losses import TIMLoss
 from tim_bench.model.tim import Mix
 from tim_bench.runner.assemble import Experiment
@@ -86,17 +89,14 @@ def pad_to(batch: dict, split_max: dict[str, int]) -> dict:
     return out
 
 
-def step_fn(model, criterion, optimizer, device, dtype: torch.dtype | None, scaler, net=None):
-    """One training step with the Trainer's maths (mixup, TIMLoss, clipping, fused AdamW); ``net`` (default
-    ``model``) computes the forward, e.g. a compiled module over the same parameters."""
-    net = model if net is None else net  # `or` would ask a compiled module for len()
+def step_fn(model, criterion, optimizer, device, dtype: torch.dtype | None, scaler, mode: str | None = None):
+    """One training step with the Trainer's maths (mixup, TIMLoss, clipping, fused AdamW), its forward+loss
+    compiled with torch.compile ``mode`` when set (as train_cfg.compile)."""
+    forward = train_forward(model, model, criterion, dtype, mode)
 
     def step(batch: dict) -> None:
         mix = Mix(0.7, torch.randperm(batch["index"].shape[0], device=device))
-        ctx = torch.autocast("cuda", dtype=dtype) if dtype is not None else contextlib.nullcontext()
-        with ctx:
-            out = net(batch["features"], batch["feature_times"], batch["query_times"], mix=mix)
-            loss = criterion(out.logits, batch["labels"], out.feature_tokens, model.drloc_mlp, 2, mix)["loss"]
+        loss = forward(batch, mix)["loss"]
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.unscale_(optimizer)
@@ -176,7 +176,9 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps before each formulation's timed ones")
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--feature-store", default="auto", choices=("auto", "gpu", "host"))
-    ap.add_argument("--compile", action="store_true", help="also time torch.compile(model) (dynamic shapes)")
+    ap.add_argument("--compile", default="", metavar="MODE[,MODE]",
+                    help="also time the step with train_cfg.compile=MODE (True = default, reduce-overhead, "
+                         "max-autotune-no-cudagraphs), and a Trainer epoch with the first MODE")
     ap.add_argument("--data", help="reuse synthetic data here (written if missing)")
     ap.add_argument("--step-only", action="store_true", help="time only the model steps (a) and (o)")
     ap.add_argument("--threads", type=int, help="CPU threads for torch (1 is steadier on a shared machine)")
@@ -236,9 +238,9 @@ def main() -> int:
     model = exp.build_model().to(device).train()
     criterion = TIMLoss(model.tasks, 0.2, {"visual": 1.0, "audio": 0.01}, 0.3, 32)
 
-    def fresh(m: torch.nn.Module, dtype, scaled: bool, net: torch.nn.Module | None = None):
+    def fresh(m: torch.nn.Module, dtype, scaled: bool, mode: str | None = None):
         opt = torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=1e-4, fused=device.type == "cuda")
-        return step_fn(m, criterion, opt, device, dtype, torch.amp.GradScaler("cuda", enabled=scaled), net)
+        return step_fn(m, criterion, opt, device, dtype, torch.amp.GradScaler("cuda", enabled=scaled), mode)
 
     # (a), (o) and the masked attention alone, interleaved step by step so that drift on a shared machine cancels
     orig = original_model(model)
@@ -296,18 +298,47 @@ def main() -> int:
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1))
     if args.compile:  # last: a compile failure or its time cannot cost the figures above
-        compiled = torch.compile(model.train(), dynamic=True)
-        t0 = time.perf_counter()
-        try:
-            results["compiled_step_ms"] = time_steps(fresh(model, amp, False, compiled), batches, device, warmup=6) * 1000
-        except Exception as exc:  # a benchmark reports the failure and keeps the other figures
-            results["compile_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        results["compile_total_s"] = time.perf_counter() - t0
-        phase("torch.compile steps", t0)
+        compile_steps(args, exp, model, fresh, batches, split_max, amp, device, results)
     report(results)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1))
     return 0
+
+
+def compile_steps(args, exp: Experiment, model, fresh, batches: list[dict], split_max: dict[str, int], amp,
+                  device: torch.device, results: dict) -> None:
+    """(a') each --compile mode's step on split-max-padded batches, interleaved with (a) again; (c') a Trainer
+    epoch with the first mode. A failing mode is reported, not fatal."""
+    padded = [pad_to(b, {s: -(-n // 8) * 8 for s, n in split_max.items()}) for b in batches]
+    modes = [compile_mode(True if m == "True" else m) for m in args.compile.split(",")]
+    results["compiled"] = {}
+    for mode in modes:
+        t0 = time.perf_counter()
+        entry = results["compiled"][mode] = {}
+        try:
+            step = fresh(model, amp, False, mode)
+            for b in padded[:3]:  # compiles
+                step(b)
+            sync(device)
+            entry["compile_s"] = time.perf_counter() - t0
+            medians = time_interleaved({"eager": (fresh(model, amp, False), batches), "compiled": (step, padded)},
+                                       device, args.warmup)
+            entry.update(step_ms=medians["compiled"] * 1000, eager_step_ms=medians["eager"] * 1000)
+        except Exception as exc:  # a benchmark reports the failure and keeps the other figures
+            entry["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        phase(f"compiled step, {mode}: {entry}", t0)
+    t0 = time.perf_counter()
+    exp.cfg.train_cfg.compile = modes[0]
+    try:
+        with tempfile.TemporaryDirectory() as wd:
+            fit = Trainer(exp, Path(wd), device, progress=False).fit()
+        results["compiled_epoch_s"] = fit.history[-1]["time_s"]
+        results["compiled_epoch_windows_per_s"] = results["train_windows"] / results["compiled_epoch_s"]
+    except Exception as exc:
+        results["compiled_epoch_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    finally:
+        exp.cfg.train_cfg.compile = False
+    phase(f"trainer with compile={modes[0]}, 2 epochs", t0)
 
 
 def report(r: dict) -> None:
@@ -316,14 +347,24 @@ def report(r: dict) -> None:
     rows = [("(a) model step alone", r["step_ms"], r["step_windows_per_s"]),
             ("(o) original step (mask, split-max pad)", r["original_step_ms"], r["original_windows_per_s"]),
             ("    masked attention, batch-max pad", r["masked_attention_step_ms"], r["batch"] / r["masked_attention_step_ms"] * 1000)]
-    if "compile_error" in r:
-        print(f"torch.compile failed: {r['compile_error']}")
-    if "compiled_step_ms" in r:
-        rows.append(("(a') model step, torch.compile", r["compiled_step_ms"], r["batch"] / r["compiled_step_ms"] * 1000))
+    for mode, c in r.get("compiled", {}).items():
+        if "error" in c:
+            print(f"compile={mode} failed: {c['error']}")
+        elif "step_ms" in c:
+            rows.append((f"(a') compile={mode}, split-max pad", c["step_ms"], r["batch"] / c["step_ms"] * 1000))
+            rows.append(("    (a) again, interleaved with it", c["eager_step_ms"], r["batch"] / c["eager_step_ms"] * 1000))
     for name, ms, wps in rows:
         print(f"{name:42s} {ms:9.1f} ms/step {wps:10,.0f} windows/s")
     print(f"{'(b) loader alone':42s} {'':9s}         {r['loader_windows_per_s']:10,.0f} windows/s")
     print(f"{'(c) Trainer epoch (end to end)':42s} {r['epoch_s']:9.2f} s/epoch {r['epoch_windows_per_s']:10,.0f} windows/s")
+    if "compiled_epoch_s" in r:
+        print(f"{'(c) Trainer epoch, compile on':42s} {r['compiled_epoch_s']:9.2f} s/epoch "
+              f"{r['compiled_epoch_windows_per_s']:10,.0f} windows/s  ({r['epoch_s'] / r['compiled_epoch_s']:.2f}x eager epoch)")
+    if "compiled_epoch_error" in r:
+        print(f"Trainer epoch with compile failed: {r['compiled_epoch_error']}")
+    for mode, c in r.get("compiled", {}).items():
+        if "step_ms" in c:
+            print(f"compile={mode}: step {c['eager_step_ms'] / c['step_ms']:.2f}x eager (compiled in {c['compile_s']:.0f} s)")
     print(f"{'(i) inference, batch 256':42s} {'':9s}         {r['inference_windows_per_s']:10,.0f} windows/s")
     print(f"end to end / model step: {r['end_to_end_over_step']:.0%}   model step vs original: "
           f"{r['step_over_original']:.2f}x   store built in {r['store_build_s']:.1f} s"

@@ -1,6 +1,7 @@
-"""Shared test fixtures: paths to the real annotation files beside the repo."""
+"""Shared test fixtures: paths to the real annotation files beside the repo; a results store per test."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,3 +15,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real annotation files not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_results_store(tmp_path_factory) -> None:
+    """No test (nor a subprocess it starts) writes to the user's results store in their home folder."""
+    os.environ["TIM_BENCH_RESULTS"] = str(tmp_path_factory.mktemp("results_store"))
+
+
+@pytest.fixture(autouse=True)
+def _results_store_per_test(tmp_path: Path, monkeypatch) -> None:
+    """Each test starts with an empty default store of its own, TMP/leaderboard/results."""
+    monkeypatch.setenv("TIM_BENCH_RESULTS", str(tmp_path / "leaderboard" / "results"))

@@ -130,7 +130,8 @@ def test_eval_split_follows_the_original_rule_on_the_pickle_name():
             split: "AVE_validation_visual_feature_intervals"}
 
 
-def test_flags_outside_the_recipe_map_to_their_config_keys():
+def test_flags_outside_the_recipe_map_to_their_config_keys(monkeypatch):
+    monkeypatch.setattr("tim_bench.from_tim_args.available_cpus", lambda: 64)  # a 4-GPU node's CPUs
     argv = readme_commands()["ave_omnivore_asf"] + [
         "--num-gpus", "4", "-b", "128", "--workers", "8", "--enable_amp", "False", "--early_stop_period", "3",
         "--seed", "7", "--window_stride", "2", "--finetune_epochs", "30", "-p", "10", "--nhead", "4"]

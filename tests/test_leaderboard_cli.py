@@ -44,7 +44,7 @@ def test_each_format_goes_to_its_default_file(store: Path, capsys) -> None:
         assert cli("leaderboard", "--format", fmt) == 0
         assert capsys.readouterr().out == f"wrote leaderboard/{name}\n"
         assert (store.parent / name).stat().st_size > 0
-    assert len(pd.read_csv(store.parent / "leaderboard.csv")) == 6
+    assert len(pd.read_csv(store.parent / "leaderboard.csv")) == 7  # AVE: two reference rows (VGG, Omnivore + ASF)
 
 
 def test_terminal_output_with_filters(store: Path, capsys) -> None:
@@ -55,7 +55,7 @@ def test_terminal_output_with_filters(store: Path, capsys) -> None:
     assert "No stored run matches" in capsys.readouterr().out
     assert cli("leaderboard", "--format", "csv", "--out", "-", "--no-reference", "--dataset", "EPIC100") == 0
     frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
-    assert list(frame["config"]) == ["epic_av"]
+    assert list(frame["config"]) == ["epic_av_omnivore_videomae"]
     assert cli("leaderboard", "--metric", "acc_nope") == 2
     assert "--metric acc_nope is in none of the selected tables" in capsys.readouterr().out
 

@@ -61,9 +61,9 @@ def test_suite_then_every_format(tmp_path: Path, monkeypatch, capsys, browser_fo
     measured.index = measured.index.str.removesuffix(" [synthetic data]")
     assert measured.loc["tiny_a", "runs"] == 3 and measured.loc["tiny_a", "seeds"] == "0 1 1"
     assert measured["acc_fused_std"].notna().all()
-    assert list(csv["kind"]) == ["reference", "measured", "measured"]
+    assert list(csv["kind"]) == ["reference", "reference", "measured", "measured"]  # AVE: VGG and Omnivore rows
     md = markdown_tables((board / "README.md").read_text())["AVE"]
-    assert len(md) == 1 + 3 and md[0][:4] == ["config", "split", "seeds", "fused"]
+    assert len(md) == 1 + 4 and md[0][:4] == ["config", "split", "seeds", "fused"]
     tex = latex_numbers((board / "leaderboard.tex").read_text())["ave"]
     for row, values in zip(csv.itertuples(), tex):
         for metric, value in zip(("acc_fused", "acc_visual", "acc_audio"), values):
@@ -71,7 +71,7 @@ def test_suite_then_every_format(tmp_path: Path, monkeypatch, capsys, browser_fo
             assert (value is None and pd.isna(csv_value)) or value == pytest.approx(csv_value, abs=0.005)
 
     browser = browser_for(board / "index.html")
-    assert len(browser.column("AVE", "measured", 0)) == 2 and len(browser.column("AVE", "reference", 0)) == 1
+    assert len(browser.column("AVE", "measured", 0)) == 2 and len(browser.column("AVE", "reference", 0)) == 2
     assert browser.eval("document.querySelectorAll('tbody.measured a[href$=\"curves.png\"]').length") == 5
     browser.click("table[data-dataset='AVE'] thead th:nth-child(1)")  # config, A-Z
     assert browser.column("AVE", "measured", 0) == ["tiny_a [synthetic data]", "tiny_b [synthetic data]"]

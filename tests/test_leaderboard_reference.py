@@ -21,7 +21,10 @@ def test_every_published_row_ships_with_source_and_caveat() -> None:
     assert refs["tim_epic_sounds_audio"].metrics == {"all_interaction_accuracy_at_1": 55.7}
     assert refs["tim_perception_test_av"].metrics == {"action_top1": 61.08, "action_top5": 84.66,
                                                       "sound_top1": 56.07, "sound_top5": 87.36}
-    assert refs["tim_ave_vgg"].metrics == {"acc_visual": 79.85} and refs["tim_ave_vgg"].split == "test"
+    assert refs["tim_ave_vgg"].metrics == {"acc_visual": 79.0} and refs["tim_ave_vgg"].split == "test"
+    # the 79.85 log belongs to the Omnivore + Auditory SlowFast model, not to the VGG-feature recipe
+    assert refs["tim_ave_omnivore_asf"].metrics == {"acc_visual": 79.851}
+    assert refs["tim_ave_vgg"].configs == ("ave_vgg",) and refs["tim_ave_omnivore_asf"].configs == ("ave_omnivore_asf",)
     for ref in refs.values():
         assert ref.source and "not runs measured" in ref.caveat and ref.tolerance == 3.0
         spec = HEADLINES[ref.dataset]
@@ -42,8 +45,13 @@ def test_joint_epic_table_takes_rows_of_both_benchmarks_and_defaults_for_deltas(
     joint = HEADLINES["EPIC100+EPICSounds"]
     assert [r.id for r in references_for(joint, refs)] == ["tim_epic100_av", "tim_epic_sounds_audio",
                                                            "tim_epic_sounds_av"]
-    # the audio-only row is shown but deltas and checks use the A+V (default) row
-    assert reference_for_metric(joint, refs, "all_interaction_accuracy_at_1").id == "tim_epic_sounds_av"
+    # each recipe is compared with the row of its own setting: audio-only with audio-only, the joint 2048-d
+    # model with the A+V row, and a recipe of no published setting with none
+    assert reference_for_metric(joint, refs, "all_interaction_accuracy_at_1", "epic_sounds").id == \
+        "tim_epic_sounds_audio"
+    assert reference_for_metric(joint, refs, "all_interaction_accuracy_at_1", "epic_av_omnivore_videomae").id == \
+        "tim_epic_sounds_av"
+    assert reference_for_metric(joint, refs, "all_interaction_accuracy_at_1", "epic_av") is None
     assert reference_for_metric(joint, refs, "all_verb_accuracy_at_5") is None
 
 

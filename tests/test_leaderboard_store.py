@@ -23,7 +23,7 @@ def make_record(run_id: str = "20261124T214500-ave_a-s0-000000", **overrides: An
         "wall_time_s": 1.5, "device": "cpu", "torch_version": "2.13.0", "package_versions": {"torch": "2.13.0"},
         "git_revision": None, "git_dirty": None, "work_dir": f"/nonexistent/{run_id}",
         "predictions": f"/nonexistent/{run_id}/p.npz",
-        "created": "2026-11-24T21:45:00+00:00",
+        "created": "2026-11-24T21:45:00+00:00", "sampler": "uniform",
     }
     record.update(overrides)
     return record
@@ -36,10 +36,10 @@ def test_add_record_writes_one_readable_file_per_run(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
 
 
-def test_add_record_defaults_to_leaderboard_results_under_cwd(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_add_record_defaults_to_the_store_the_environment_names(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TIM_BENCH_RESULTS", str(tmp_path / "store"))
     path = add_record(make_record(), None)
-    assert path.parent == tmp_path / "leaderboard" / "results"
+    assert path.parent == tmp_path / "store"
 
 
 def test_add_record_refuses_to_overwrite_and_keeps_the_first(tmp_path: Path) -> None:
@@ -57,7 +57,7 @@ def test_add_record_names_missing_keys_and_bad_ids(tmp_path: Path) -> None:
         add_record(record, tmp_path)
     with pytest.raises(LeaderboardError, match="cannot be a file name"):
         add_record(make_record(run_id="../escape"), tmp_path)
-    assert set(make_record()) == set(RECORD_KEYS)
+    assert set(make_record()) - {"sampler"} == set(RECORD_KEYS)  # sampler: optional (older records lack it)
 
 
 def test_numpy_values_and_nan_become_plain_json(tmp_path: Path) -> None:

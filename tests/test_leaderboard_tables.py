@@ -28,7 +28,8 @@ def records() -> list[dict]:
                     created="2026-11-22T10:00:00+00:00"),
         make_record("a-lr", config_hash="c" * 64, metrics={"acc_fused": 10.0, "acc_visual": 11.0, "acc_audio": 12.0},
                     created="2026-11-23T10:00:00+00:00"),
-        make_record("e0", config_name="epic_av", config_hash="e" * 64, dataset="EPIC100", split="val",
+        make_record("e0", config_name="epic_av_omnivore_videomae", config_hash="e" * 64, dataset="EPIC100",
+                    split="val",
                     main_metric="all_action_accuracy_at_1",
                     metrics={"all_verb_accuracy_at_1": 70.0, "all_noun_accuracy_at_1": 60.0,
                              "all_action_accuracy_at_1": 50.0, "tim_action_head_top1": 49.0},
@@ -42,21 +43,34 @@ def ave_table() -> Table:
 
 def test_rows_group_seeds_of_one_config_with_mean_and_sample_std() -> None:
     table = ave_table()
-    assert [r.label for r in table.rows] == ["[ref] tim_ave_vgg", "ave_b", f"ave_a@{'a' * 7}", f"ave_a@{'c' * 7}"]
-    a = table.rows[2]
+    assert [r.label for r in table.rows] == ["[ref] tim_ave_omnivore_asf", "[ref] tim_ave_vgg", "ave_b", f"ave_a@{'a' * 7}", f"ave_a@{'c' * 7}"]
+    a = table.rows[3]
     assert a.seeds == (0, 1) and a.cells["acc_fused"].mean == 71.0
     assert math.isclose(a.cells["acc_fused"].std, math.sqrt(2.0))
-    assert table.rows[1].cells["acc_fused"].std is None  # one run: no std
-    assert table.rows[1].cells["acc_audio"].mean is None  # a null metric is missing, not zero
+    assert table.rows[2].cells["acc_fused"].std is None  # one run: no std
+    assert table.rows[2].cells["acc_audio"].mean is None  # a null metric is missing, not zero
 
 
 def test_best_is_marked_per_column_and_deltas_use_the_published_row() -> None:
     table = ave_table()
     best = {m: [r.label for r in table.measured_rows if r.cells[m].best] for m in table.metrics}
     assert best == {"acc_fused": ["ave_b"], "acc_visual": [f"ave_a@{'a' * 7}"], "acc_audio": [f"ave_a@{'a' * 7}"]}
-    assert table.rows[2].cells["acc_visual"].delta == pytest.approx(62.0 - 79.85)
-    assert table.rows[2].cells["acc_fused"].delta is None  # nothing published for fused
-    assert table.reference_rows[0].cells["acc_visual"].mean == 79.85
+    assert table.rows[3].cells["acc_visual"].delta is None  # ave_a is not a published recipe: no delta
+    assert table.reference_rows[1].cells["acc_visual"].mean == 79.0
+
+
+def test_deltas_compare_each_recipe_only_with_the_row_of_its_own_setting() -> None:
+    vgg = make_record("vgg", config_name="ave_vgg", metrics={"acc_visual": 62.0, "acc_fused": 60.0})
+    omni = make_record("omni", config_name="ave_omnivore_asf", config_hash="d" * 64, metrics={"acc_visual": 70.0})
+    epic_1024 = make_record("e1", config_name="epic_av", config_hash="e" * 64, dataset="EPIC100", split="val",
+                            main_metric="all_action_accuracy_at_1", metrics={"all_action_accuracy_at_1": 50.0})
+    tables = {t.spec.name: t for t in build_tables([vgg, omni, epic_1024], load_references())}
+    rows = {r.label: r for r in tables["AVE"].measured_rows}
+    assert rows["ave_vgg"].cells["acc_visual"].delta == pytest.approx(62.0 - 79.0)  # the author's rounded 79
+    assert rows["ave_vgg"].cells["acc_fused"].delta is None  # nothing published for fused
+    assert rows["ave_omnivore_asf"].cells["acc_visual"].delta == pytest.approx(70.0 - 79.851)
+    # the published EPIC row used 2048-d Omnivore + VideoMAE features: the 1024-d recipe gets no delta
+    assert tables["EPIC100"].measured_rows[0].cells["all_action_accuracy_at_1"].delta is None
 
 
 def test_seeds_group_by_recipe_hash_when_the_runner_records_one() -> None:
@@ -134,7 +148,8 @@ def test_markdown_csv_and_latex_hold_the_same_numbers() -> None:
     tables = build_tables(records(), load_references())
     frame = pd.read_csv(io.StringIO(render_csv(tables)))
     assert frame.equals(pd.read_csv(io.StringIO(tables_frame(tables).to_csv(index=False))))
-    assert list(frame["kind"]) == ["reference", "measured", "measured", "measured", "reference", "measured"]
+    assert list(frame["kind"]) == ["reference", "reference", "measured", "measured", "measured", "reference",
+                                   "measured"]
     md = markdown_tables(render_markdown(tables))
     latex = latex_numbers(render_latex(tables))
     for table in tables:
@@ -147,15 +162,16 @@ def test_markdown_csv_and_latex_hold_the_same_numbers() -> None:
             for m, tex in zip(table.metrics, tex_row):
                 value = getattr(csv_row, m)
                 assert (tex is None and pd.isna(value)) or tex == pytest.approx(value, abs=0.005), (m, tex, value)
-    assert "**75.00**" in md["AVE"][2][3]  # best fused, in bold
+    assert "**75.00**" in md["AVE"][3][3]  # best fused, in bold (after the two reference rows)
 
 
 def test_latex_is_booktabs_with_escaped_text_and_a_rule_after_the_references() -> None:
-    text = render_latex(build_tables(records(), load_references(), datasets=["AVE"]))
+    vgg = make_record("v0", config_name="ave_vgg", config_hash="f" * 64, metrics={"acc_visual": 62.0})
+    text = render_latex(build_tables([*records(), vgg], load_references(), datasets=["AVE"]))
     block = text.split(r"\begin{table}")[1]
     assert block.count(r"\toprule") == 1 and block.count(r"\bottomrule") == 1 and block.count(r"\midrule") == 2
     assert r"{[}ref{]} tim\_ave\_vgg" in block and r"\textbf{75.00}" in block
-    assert r"71.00 $\pm$ 1.41" in block and r"{\scriptsize (-17.85)}" in block
+    assert r"71.00 $\pm$ 1.41" in block and r"{\scriptsize (-17.00)}" in block  # ave_vgg against the rounded 79
     assert "\\#18" in block  # the source's '#' is escaped in the caption
 
 
@@ -163,14 +179,24 @@ def test_terminal_marks_best_and_lists_sources() -> None:
     text = render_terminal(build_tables(records(), load_references()))
     assert "AVE (Audio-Visual Event)" in text and "EPIC-KITCHENS-100" in text
     assert "75.00*" in text and "71.00 ± 1.41" in text
-    assert "source: authors (JacobChalk/TIM issues #18, #29)" in text
+    assert "source: author, JacobChalk/TIM issue #18" in text
 
 
 def test_runs_on_synthetic_data_are_marked_and_not_compared_with_the_paper() -> None:
-    real = make_record("real", config_name="real_cfg", config_hash="b" * 64, metrics={"acc_visual": 80.0})
+    real = make_record("real", config_name="ave_vgg", config_hash="b" * 64, metrics={"acc_visual": 80.0})
     fake = make_record("fake", config_name="fake_cfg", synthetic_data=True, metrics={"acc_visual": 90.0})
     table = build_tables([real, fake], load_references())[0]
     labels = {row.label: row for row in table.rows if row.reference is None}
-    assert "fake_cfg [synthetic data]" in labels and "real_cfg" in labels
+    assert "fake_cfg [synthetic data]" in labels and "ave_vgg" in labels
     assert all(cell.delta is None for cell in labels["fake_cfg [synthetic data]"].cells.values())
-    assert labels["real_cfg"].cells["acc_visual"].delta == pytest.approx(80.0 - 79.85)
+    assert labels["ave_vgg"].cells["acc_visual"].delta == pytest.approx(80.0 - 79.0)
+
+
+def test_records_from_before_the_sampler_was_recorded_are_labelled_bucketed():
+    old = make_record()
+    del old["sampler"]  # tim-bench up to 92ed185 bucketed every run and did not say so
+    new = make_record("20261124T214501-ave_a-s1-000001", config_hash="b" * 64)
+    (table,) = build_tables([old, new], [])
+    labels = [row.label for row in table.rows]
+    assert any("[sampler=bucketed]" in label for label in labels), labels
+    assert any("[sampler=" not in label for label in labels), labels

@@ -41,7 +41,8 @@ def test_run_learns_far_above_chance_and_writes_every_output(ave_root, tmp_path)
     assert "acc_fused" in proc.stdout
     preds = Predictions.load(result["predictions"])
     assert len(preds.task("visual_event").ids) == 12 * 10  # 12 test videos x 10 seconds
-    assert [json.loads(line)["epoch"] for line in (wd / "metrics.jsonl").read_text().splitlines()] == list(range(1, 16))
+    *epochs, final = [json.loads(line) for line in (wd / "metrics.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in epochs] == list(range(1, 16)) and final["metrics"] == result["metrics"]
     assert (wd / "best.pth").is_file() and (wd / "last.pth").is_file() and (wd / "log.txt").is_file()
     assert len(list(store.glob("*.json"))) == 1
 

@@ -299,6 +299,17 @@ def _evaluator(args: argparse.Namespace) -> dict[str, Any]:
     return dict(type="AVEAccuracy", main_metric="acc_fused")
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def loader_workers(requested: int, gpus: int) -> int:
+    """Loader workers per process: the original's ``-j`` split over the GPUs, but never more workers in all
+    than this machine has CPUs (the original's default of 8 would oversubscribe a laptop)."""
+    return max(0, min(requested // gpus, available_cpus() // gpus))
+
+
 def build_config(args: argparse.Namespace, mode: str, given: set[str]) -> tuple[dict[str, Any], list[str]]:
     """The tim-bench config equal to the original run, and notes on what maps how."""
     inputs = _inputs(args, mode)
@@ -327,7 +338,7 @@ def build_config(args: argparse.Namespace, mode: str, given: set[str]) -> tuple[
                           weight_decay=args.weight_decay, warmup_epochs=args.warmup_epochs, min_lr=1e-6,
                           grad_clip=1.0 if args.enable_amp else None, amp=args.enable_amp,
                           early_stop_patience=args.early_stop_period + 1 if args.early_stop_period > 0 else None,
-                          val_interval=1, num_workers=args.workers // gpus, checkpoint_interval=1),
+                          val_interval=1, num_workers=loader_workers(args.workers, gpus), checkpoint_interval=1),
         "test_cfg": dict(batch_size=args.batch_size // gpus),
         "splits": dict(train="train" if mode == "train" else None,
                        val="val" if mode == "train" else eval_split(args), test=None),
@@ -366,6 +377,11 @@ def _config_notes(args: argparse.Namespace, mode: str, given: set[str], inputs: 
     if any(Path(getattr(args, i.flag)).suffix not in PICKLE_SUFFIXES for i in inputs if i.role != "data"):
         notes.append("tim-bench reads files ending in .pkl/.pickle as pickles and any other file as CSV; rename "
                      "pickles without that suffix.")
+    gpus = max(1, args.num_gpus)
+    if loader_workers(args.workers, gpus) < args.workers // gpus:
+        notes.append(f"-j/--workers {args.workers}: num_workers lowered to {loader_workers(args.workers, gpus)} "
+                     f"per process, as this machine has {available_cpus()} CPUs; raise train_cfg.num_workers on "
+                     f"a larger machine.")
     if args.num_gpus > 1:
         notes.append(f"--num-gpus {args.num_gpus}: batch_size and num_workers are per process, as the original "
                      f"divides them by the GPU count.")

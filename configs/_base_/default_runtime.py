@@ -22,5 +22,8 @@ train_cfg = dict(
     feature_store="auto",   # a split's features read once: "gpu" (gathered on the GPU), "host" (memory map); auto: GPU if they fit
     feature_dtype="auto",   # store dtype: "float32", "bfloat16", "float16"; auto: bfloat16 on CUDA, float32 on CPU
     checkpoint_interval=1,  # write last.pth every N epochs (resume point)
+    log_interval=50,        # a log.txt line (loss, lr, data/step time, GPU memory, ETAs) every N iterations
+    compile=False,          # torch.compile the training forward+loss: True/"default", "reduce-overhead" (CUDA graphs) or
+                            # "max-autotune-no-cudagraphs"; pads training queries to the split maximum (same loss)
 )
 test_cfg = dict(batch_size=128)

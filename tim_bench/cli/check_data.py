@@ -14,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "no window queries, videos without features, feature times that do not cover "
                                    "their video, feature widths that disagree with the config, and NaN values. "
                                    "Exit code 0 when clean, 1 when problems were found.")
-    add_config_args(p)
+    add_config_args(p, work_dir=None)  # reads only; writes nothing
     p.add_argument("--split", action="append", dest="splits", metavar="SPLIT",
                    help="check only this split (repeatable; default: every split in the config's splits)")
     p.add_argument("--per-class", action="store_true", help="print the segment count of every class per split")

@@ -12,7 +12,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "through the checkpoint converter, run its inputs in eval mode and print the max "
                                    "|difference| per output; exit 0 only if all are within --atol.")
     p.add_argument("fixture", help="a fixture .pt (e.g. ../shared/reference/fixture_tiny_av.pt)")
-    p.add_argument("--atol", type=float, default=1e-5)
+    p.add_argument("--atol", type=float, default=1e-5,
+                   help="largest max |difference| an output may have to pass (default 1e-5)")
     p.set_defaults(func=run)
 
 

@@ -24,12 +24,39 @@ def add_cfg_options(parser: argparse.ArgumentParser,
                         help=f"override config keys, e.g. {example}")
 
 
-def add_config_args(parser: argparse.ArgumentParser) -> None:
-    """CONFIG, --work-dir and --cfg-options."""
+#: --work-dir help of the commands that train (run, train).
+TRAIN_WORK_DIR = ("where checkpoints, log.txt, metrics.jsonl and result.json go, used exactly as given (default: the "
+                  "config's work_dir, else a new folder work_dirs/<config>/<time>)")
+
+
+def add_config_args(parser: argparse.ArgumentParser, work_dir: str | None = TRAIN_WORK_DIR) -> None:
+    """CONFIG, --cfg-options and, with a help text saying what the command writes there, --work-dir."""
     parser.add_argument("config", help="config file (configs/ave_vgg.py) or the name of a shipped config (ave_vgg)")
-    parser.add_argument("--work-dir", help="where checkpoints, logs and results go, used exactly as given (default: "
-                                           "the config's work_dir, else a new folder work_dirs/<config>/<time>)")
+    if work_dir is not None:
+        parser.add_argument("--work-dir", help=work_dir)
     add_cfg_options(parser)
+
+
+#: Where the results store is when no --results-dir is given (tim_bench.leaderboard.store.default_store).
+STORE_DEFAULT = "$TIM_BENCH_RESULTS, else ~/.local/share/tim-bench/results (under $XDG_DATA_HOME when set)"
+
+
+def add_seed_arg(parser: argparse.ArgumentParser) -> None:
+    """--seed N: the config's ``seed`` (the same as ``--cfg-options seed=N``; the two must agree)."""
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="random seed of the run (default: the config's seed, else 0); the same as "
+                             "--cfg-options seed=N, and both may be given only with the same value")
+
+
+def merge_seed(parser_name: str, seed: int | None, cfg_options: dict) -> dict:
+    """``cfg_options`` with ``seed`` set from --seed; a different ``--cfg-options seed=`` is a clear error."""
+    if seed is None:
+        return cfg_options
+    if "seed" in cfg_options and str(cfg_options["seed"]) != str(seed):
+        from tim_bench_registry import TimBenchError
+        raise TimBenchError(f"`{parser_name} --seed {seed}` conflicts with --cfg-options seed={cfg_options['seed']}; "
+                            f"give the seed once.")
+    return {**cfg_options, "seed": seed}
 
 
 def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:

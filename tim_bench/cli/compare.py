@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from .common import STORE_DEFAULT
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="difference between two runs, with a paired bootstrap CI and p-value",
@@ -13,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_a", metavar="RUN_A", help="run id (or a unique prefix), a result.json or a run's work dir")
     p.add_argument("run_b", metavar="RUN_B", help="the run compared with RUN_A (differences are B - A)")
     p.add_argument("--results-dir", action="append", metavar="DIR",
-                   help="results store folder to look run ids up in (default leaderboard/results)")
+                   help=f"results store folder to look run ids up in; repeatable (default {STORE_DEFAULT})")
     p.add_argument("--reps", type=int, default=10_000, help="bootstrap resamples (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence level of the interval (default 0.95)")

@@ -35,7 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "other). Tail and unseen files default to the official files beside --labels. "
                     "Exit codes: 0 ok, 2 bad input, 1 other failure.")
     parser.add_argument("submission", type=Path, help="submission .zip or test.json")
-    parser.add_argument("--challenge", required=True, choices=sorted(CHALLENGES))
+    parser.add_argument("--challenge", required=True, choices=sorted(CHALLENGES),
+                        help="which challenge: epic-kitchens-100 action recognition or epic-sounds "
+                             "(choices: %(choices)s)")
     parser.add_argument("--labels", required=True, type=Path,
                         help="labels CSV (EPIC_100_validation.csv, EPIC_Sounds_validation.csv) or .pkl")
     parser.add_argument("--trust-pickle", action="store_true",

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .common import STORE_DEFAULT
+
 
 def add_reference_args(p: argparse.ArgumentParser) -> None:
     """Which reference rows are shown (shared with `suite`)."""
@@ -19,10 +21,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "Formats: terminal (default), md (leaderboard/README.md), csv "
                                    "(leaderboard/leaderboard.csv), latex (leaderboard/leaderboard.tex, booktabs), "
                                    "html (leaderboard/index.html, sortable, links each run's pictures).")
-    p.add_argument("--format", choices=("terminal", "md", "csv", "latex", "html"), default="terminal")
+    p.add_argument("--format", choices=("terminal", "md", "csv", "latex", "html"), default="terminal",
+                   help="table format (default terminal); each one prints to stdout with --out -")
     p.add_argument("--out", help="output file, or - for stdout (default: the format's file; terminal: stdout)")
     p.add_argument("--results-dir", action="append", metavar="DIR",
-                   help="results store folder; repeat to merge several (default leaderboard/results)")
+                   help=f"results store folder; repeat to merge several (default {STORE_DEFAULT})")
     add_reference_args(p)
     p.add_argument("--dataset", action="append", default=[], metavar="NAME",
                    help="only this dataset (e.g. AVE, EPIC100); repeatable; shows its table even without runs")

@@ -19,11 +19,25 @@ COMMANDS = (
 EXIT_BAD_INPUT = 2
 
 
+class VersionAction(argparse.Action):
+    """``--version``: the package version and source revision, looked up only when asked for (git is slow)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace, values, option_string=None) -> None:
+        from ..runner.record import version_text
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tim-bench", description="Train, evaluate and compare TIM (Time Interval Machine) on audio-visual "
                                       "action recognition benchmarks.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details and show tracebacks")
+    parser.add_argument("--version", action=VersionAction,
+                        help="print the tim-bench version and git revision (with a dirty flag) and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"tim_bench.cli.{name}").add_parser(sub)
@@ -49,6 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        _close_log_files()
+
+
+def _close_log_files() -> None:
+    """A command's log.txt ends with it: nothing a later command in this process logs lands there."""
+    logger = logging.getLogger("tim_bench")
+    for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
+        logger.removeHandler(handler)
+        handler.close()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_config_args, add_run_args
+from .common import STORE_DEFAULT, add_config_args, add_run_args, add_seed_arg, merge_seed
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -14,15 +14,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "results store.")
     add_config_args(p)
     add_run_args(p)
-    p.add_argument("--results-dir", help="results store folder (default: the config's results_dir, else "
-                                         "leaderboard/results)")
+    add_seed_arg(p)
+    p.add_argument("--results-dir", help=f"results store folder (default: the config's results_dir, else "
+                                         f"{STORE_DEFAULT})")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..runner.experiment import run_experiment
     from .output import print_metrics
-    record = run_experiment(args.config, args.cfg_options, args.work_dir, args.results_dir, resume=args.resume,
+    options = merge_seed("run", args.seed, args.cfg_options)
+    record = run_experiment(args.config, options, args.work_dir, args.results_dir, resume=args.resume,
                             overwrite=args.overwrite)
     if record:
         print_metrics(record["metrics"], title=f"{record['config_name']} on {record['dataset']} {record['split']}")

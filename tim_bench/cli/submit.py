@@ -24,7 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "scores are checked first (class counts, finite values, and with --timestamps every test "
                     "segment and no other). Exit codes: 0 ok, 2 bad input, 1 other failure.")
     parser.add_argument("predictions", type=Path, help="predictions .npz written by tim-bench predict")
-    parser.add_argument("--challenge", required=True, choices=sorted(CHALLENGES))
+    parser.add_argument("--challenge", required=True, choices=sorted(CHALLENGES),
+                        help="which challenge: epic-kitchens-100 action recognition or epic-sounds "
+                             "(choices: %(choices)s)")
     parser.add_argument("--out", required=True, type=Path, help="submission zip to write")
     parser.add_argument("--timestamps", type=Path, help="official test timestamps CSV: refuse missing or extra ids")
     parser.add_argument("--sls-pt", type=int, choices=SLS_LEVELS, default=2, help="SLS pre-training level (default 2)")

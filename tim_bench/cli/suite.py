@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
-from .common import add_cfg_options
+from .common import STORE_DEFAULT, add_cfg_options
 from .leaderboard import add_reference_args
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--work-dir-root", metavar="DIR",
                    help="put each run in DIR/<config>/seed<S>-<time> (default: the config's work dir)")
     p.add_argument("--results-dir", metavar="DIR",
-                   help="results store folder (default: the config's results_dir, else leaderboard/results)")
+                   help=f"results store folder (default: the config's results_dir, else {STORE_DEFAULT})")
     add_reference_args(p)
     p.add_argument("--against-reference", action="store_true",
                    help="check each measured metric against its published TIM row and exit 3 when one is outside "

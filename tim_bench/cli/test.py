@@ -8,12 +8,16 @@ from .common import add_checkpoint_args, add_config_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("test", help="evaluate a checkpoint on the validation split",
+    p = sub.add_parser("test", help="evaluate a checkpoint on a labelled split (default: the val split)",
                        description="Load CHECKPOINT (tim-bench or original TIM layout) into the model CONFIG builds "
-                                   "and report the dataset's metrics on the val split (or --split).")
-    add_config_args(p)
+                                   "and report the dataset's metrics on the config's val split (its test split when "
+                                   "it has no val split), or on --split. The split scored is printed above the "
+                                   "table and stored in WORK_DIR/test_<split>.json.")
+    add_config_args(p, work_dir="where test_<split>.json and log.txt go, used exactly as given (default: the config's "
+                                "work_dir, else a new folder work_dirs/<config>/<time>)")
     add_checkpoint_args(p)
-    p.add_argument("--split", help="split to evaluate (default: the config's val split)")
+    p.add_argument("--split", help="labelled split to score, e.g. val or test (default: the config's val split, "
+                                   "else its test split)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run)
 
@@ -21,8 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..runner.experiment import test_checkpoint
     from .output import print_metrics
-    metrics = test_checkpoint(args.config, args.checkpoint, args.cfg_options, args.work_dir, args.split,
+    split, metrics = test_checkpoint(args.config, args.checkpoint, args.cfg_options, args.work_dir, args.split,
                               args.trust_checkpoint)
     if metrics:  # rank 0 only
-        print(json.dumps(metrics)) if args.json else print_metrics(metrics)
+        print(json.dumps(metrics)) if args.json else print_metrics(metrics, title=f"{args.checkpoint} on split "
+                                                                                   f"'{split}'")
     return 0

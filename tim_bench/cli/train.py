@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_config_args, add_run_args
+from .common import add_config_args, add_run_args, add_seed_arg, merge_seed
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -12,13 +12,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "WORK_DIR/best.pth and the resume point WORK_DIR/last.pth.")
     add_config_args(p)
     add_run_args(p)
+    add_seed_arg(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..runner.experiment import train
     from .output import print_metrics
-    summary = train(args.config, args.cfg_options, args.work_dir, resume=args.resume, overwrite=args.overwrite)
+    options = merge_seed("train", args.seed, args.cfg_options)
+    summary = train(args.config, options, args.work_dir, resume=args.resume, overwrite=args.overwrite)
     if summary:  # rank 0 only
         print_metrics(summary["val_metrics"], title=f"best epoch {summary['best_epoch']} of "
                                                  f"{summary['epochs_trained']} (by {summary['main_metric']})")

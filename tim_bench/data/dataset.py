@@ -3,7 +3,8 @@
 A batch holds each window's feature rows (in training each row takes a random stored augmentation copy,
 seeded by seed, epoch and window index so a resumed run draws the same copies; in evaluation copy 0),
 their times, and the window's queries per stream padded to the batch's own maximum with (0, 0) times,
-row -1 and IGNORE_LABEL.
+row -1 and IGNORE_LABEL (or to the split's maximum, rounded up, after ``pad_queries``: static shapes for a
+compiled step).
 """
 from __future__ import annotations
 
@@ -52,6 +53,22 @@ class WindowBatches(Dataset):
         self.train, self.seed, self.epoch = train, seed, 0
         code = {v: i for i, v in enumerate(store.videos)}
         self.video_code = np.array([code[v] for v in windows.video_ids.tolist()], dtype=np.int64)
+        self.query_pad: dict[str, int] = {}
+
+    def split_max_queries(self) -> dict[str, int]:
+        """The most queries any window of the split has, per query stream."""
+        w = self.windows
+        owner = np.repeat(np.arange(len(w)), np.diff(w.query_ptr))
+        stream = self.queries.stream[w.query_row]
+        return {s: int(np.bincount(owner[stream == STREAMS.index(s)], minlength=len(w)).max(initial=0))
+                for s in self.query_streams}
+
+    def pad_queries(self, multiple: int = 8) -> dict[str, int]:
+        """Pad every batch's queries to the split maximum rounded up to ``multiple`` (not the batch's own): one
+        shape per batch size, so a compiled step compiles once. Padding never changes a real output or the
+        loss (padded queries are ignored and attend only to features and themselves). Returns the sizes."""
+        self.query_pad = {s: -(-n // multiple) * multiple for s, n in self.split_max_queries().items()}
+        return self.query_pad
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -102,7 +119,7 @@ class WindowBatches(Dataset):
             who = owner[mine]
             count = np.bincount(who, minlength=len(index))
             pos = np.arange(len(mine)) - np.repeat(np.cumsum(count) - count, count)
-            longest = int(count.max()) if len(index) else 0
+            longest = self.query_pad.get(s, int(count.max()) if len(index) else 0)
             qt = np.zeros((len(index), longest, 2), np.float32)
             qt[who, pos] = q_times[mine]
             qr = np.full((len(index), longest), -1, np.int64)

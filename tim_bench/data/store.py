@@ -102,6 +102,8 @@ class FeatureStore:
         if self.on_gpu:
             values: torch.Tensor | HostValues = torch.empty(shape, dtype=self.dtype, device=self.device)
         else:  # written through the file, not a mapping: no page of it counts towards this process's memory
+            if scratch_dir is not None:  # another DDP rank may not have made the shared folder yet
+                Path(scratch_dir).mkdir(parents=True, exist_ok=True)
             scratch = tempfile.TemporaryFile(dir=scratch_dir, prefix=f"tim-bench-{stream}-")
         offset = np.zeros(len(self.videos), np.int64)
         time_offset = np.zeros(len(self.videos), np.int64)

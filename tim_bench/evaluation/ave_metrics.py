@@ -16,7 +16,7 @@ class AVEAccuracy:
 
     As the original reports them: each 1-s segment's logits are averaged over the windows that
     query it before the softmax. The original keeps a best checkpoint for each of the three (its
-    published 79.85 is ``acc_visual`` at the visual best).
+    reported AVE figures are ``acc_visual`` at the visual best).
     """
 
     stream_bests = (StreamBest("visual", "acc_visual", ("acc_visual",)),

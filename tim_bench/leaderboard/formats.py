@@ -48,7 +48,8 @@ def notes(table: Table) -> list[str]:
     lines = []
     for row in table.reference_rows:
         ref = row.reference
-        lines.append(f"[ref] {ref.id}: {ref.setting} ({ref.split} split); source: {ref.source}.")
+        compared = f"; deltas for runs of {', '.join(ref.configs)} only" if ref.configs else ""
+        lines.append(f"[ref] {ref.id}: {ref.setting} ({ref.split} split); source: {ref.source}{compared}.")
         lines += [f"[ref] {ref.id}, {table.spec.label(m)}: {note}." for m, note in ref.notes.items()
                   if m in table.metrics]
     lines += list(dict.fromkeys(row.reference.caveat for row in table.reference_rows))

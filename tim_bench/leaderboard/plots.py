@@ -41,6 +41,8 @@ def read_epoch_log(path: str | Path) -> pd.DataFrame:
             continue
         try:
             entry = json.loads(line)
+            if entry.get("final") is True:  # the final evaluation `tim-bench run` appends, not an epoch
+                continue
             rows.append({"epoch": int(entry["epoch"]), "lr": entry.get("lr"), "train_loss": entry.get("train_loss"),
                          "main_metric": entry.get("main_metric"),
                          **{f"val/{k}": v for k, v in (entry.get("val") or {}).items()}})

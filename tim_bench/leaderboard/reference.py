@@ -34,6 +34,8 @@ class Reference:
     tolerance: float
     notes: Mapping[str, str] = field(default_factory=dict)
     tolerance_note: str = ""
+    #: the configs whose recipe is this row's setting; only their runs are compared with it (empty: any run)
+    configs: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -49,8 +51,12 @@ def _parse(data: Any, origin: str) -> Reference:
     if missing:
         raise LeaderboardError(f"Reference row {origin} lacks keys {missing}; add them (see "
                                f"leaderboard/reference/tim_ave_vgg.json for the schema).")
+    configs = data.get("configs", [])
+    if not isinstance(configs, list) or not all(isinstance(c, str) for c in configs):
+        raise LeaderboardError(f"Reference row {origin}: \"configs\" must be a list of config names (the recipes "
+                               f"whose setting the row reports).")
     return Reference(**{k: data[k] for k in _KEYS}, notes=data.get("notes", {}),
-                     tolerance_note=data.get("tolerance_note", ""))
+                     tolerance_note=data.get("tolerance_note", ""), configs=tuple(configs))
 
 
 def load_references(extra_dirs: Iterable[str | Path] = ()) -> list[Reference]:
@@ -82,6 +88,10 @@ def references_for(spec: DatasetSpec, refs: Iterable[Reference]) -> list[Referen
     return [r for d in spec.reference_datasets for r in refs if r.dataset == d]
 
 
-def reference_for_metric(spec: DatasetSpec, refs: Iterable[Reference], metric: str) -> Reference | None:
-    """The default row that reports ``metric`` for this table (the one deltas and checks use), if any."""
-    return next((r for r in references_for(spec, refs) if r.default and metric in r.metrics), None)
+def reference_for_metric(spec: DatasetSpec, refs: Iterable[Reference], metric: str,
+                         config_name: str | None = None) -> Reference | None:
+    """The row that deltas and checks of ``config_name``'s runs use for ``metric``: a row naming that config
+    in ``configs``, else a default row that names no configs; never a row of another recipe's setting."""
+    rows = [r for r in references_for(spec, refs) if metric in r.metrics]
+    named = [r for r in rows if config_name is not None and config_name in r.configs]
+    return named[0] if named else next((r for r in rows if r.default and not r.configs), None)

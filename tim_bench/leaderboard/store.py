@@ -1,8 +1,9 @@
 """The results store: one JSON file per run, never overwritten, written atomically.
 
-The store is a folder (``leaderboard/results`` under the current directory unless a config's
-``results_dir`` or ``--results-dir`` says otherwise) holding ``<run_id>.json``, one run record
-each (the same dict a run writes as ``result.json`` in its work dir).
+The store is a folder holding ``<run_id>.json``, one run record
+each (the same dict a run writes as ``result.json`` in its work dir). Its location, first that applies:
+``--results-dir``, the config's ``results_dir``, the environment variable ``TIM_BENCH_RESULTS``, else the
+per-user data folder (``default_store``), so that runs started from different folders land in one store.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import logging
 import math
 import os
 import re
+import sys
 import tempfile
 from datetime import datetime
 from collections.abc import Iterable, Mapping
@@ -23,7 +25,8 @@ import numpy as np
 from ..io import atomic_path
 from .errors import LeaderboardError
 
-DEFAULT_RESULTS_DIR = Path("leaderboard") / "results"
+#: Environment variable naming the results store folder (read when no --results-dir or results_dir is given).
+RESULTS_ENV = "TIM_BENCH_RESULTS"
 log = logging.getLogger("tim_bench.leaderboard")
 
 #: Every key a run record carries (the runner's contract with the leaderboard).
@@ -44,9 +47,25 @@ def recipe_of(record: Mapping[str, Any]) -> str:
     return str(record.get("recipe_hash") or record["config_hash"])
 
 
+def default_store() -> Path:
+    """The store when none is named: ``$TIM_BENCH_RESULTS``, else ``tim-bench/results`` in the per-user data
+    folder: ``$XDG_DATA_HOME`` (default ``~/.local/share``) on Linux, ``~/Library/Application Support`` on
+    macOS, ``%LOCALAPPDATA%`` on Windows. Never relative to the current directory."""
+    if os.environ.get(RESULTS_ENV):
+        return Path(os.environ[RESULTS_ENV]).expanduser().absolute()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        xdg = os.environ.get("XDG_DATA_HOME", "")
+        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"  # relative: ignored (XDG spec)
+    return base / "tim-bench" / "results"
+
+
 def store_dir(path: str | Path | None = None) -> Path:
-    """The store folder: ``path`` when given, else ``leaderboard/results`` under the current directory."""
-    return Path(path) if path is not None else Path.cwd() / DEFAULT_RESULTS_DIR
+    """The store folder: ``path`` when given, else ``default_store()``."""
+    return Path(path) if path is not None else default_store()
 
 
 def add_record(record: Mapping[str, Any], results_dir: str | Path | None = None) -> Path:

@@ -110,7 +110,7 @@ def check_against_reference(records: Iterable[Mapping[str, Any]], references: Se
             continue
         spec = headline_for(str(record["dataset"]), record["metrics"], record.get("main_metric"))
         for metric, value in record["metrics"].items():
-            ref = reference_for_metric(spec, references, metric)
+            ref = reference_for_metric(spec, references, metric, str(record.get("config_name")))
             if ref is None or value is None or ref.split != record["split"]:
                 continue
             checks.append(Check(str(record["run_id"]), spec.name, metric, float(value), float(ref.metrics[metric]),

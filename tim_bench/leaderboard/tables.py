@@ -24,6 +24,10 @@ from .store import recipe_of
 
 _GROUP_KEYS = ["config_name", "recipe", "split"]
 
+#: records written before the sampler was recorded (tim-bench up to commit 92ed185) all trained with windows
+#: bucketed by query count, which is not the original's objective
+UNRECORDED_SAMPLER = "bucketed"
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -156,7 +160,7 @@ def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[R
         cells = {}
         for m in metrics:
             values = group[m].dropna()
-            ref = None if synthetic else reference_for_metric(spec, refs, m)
+            ref = None if synthetic else reference_for_metric(spec, refs, m, str(name))
             mean = float(values.mean()) if len(values) else None
             cells[m] = Cell(mean, float(values.std(ddof=1)) if len(values) > 1 else None,
                             mean - ref.metrics[m] if mean is not None and ref is not None and ref.split == split
@@ -164,8 +168,8 @@ def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[R
         label = f"{name}@{str(recipe)[:7]}" if name in repeated else str(name)
         label += " [synthetic data]" if synthetic else ""
         # a sampler other than the original's uniform shuffling trains another objective: say so in the row
-        samplers = sorted({str(runs[i]["sampler"]) for i in group["_index"]
-                           if runs[i].get("sampler", "uniform") != "uniform"})
+        samplers = sorted({str(runs[i].get("sampler") or UNRECORDED_SAMPLER) for i in group["_index"]
+                           if (runs[i].get("sampler") or UNRECORDED_SAMPLER) != "uniform"})
         label += f" [sampler={','.join(samplers)}]" if samplers else ""
         measured.append(Row(label, str(split), cells, tuple(runs[i] for i in group["_index"])))
 

@@ -21,9 +21,9 @@ from .layers import Encoder, drloc_mlp, feature_embedder, query_mask, time_mlp
 
 @dataclass
 class Mix:
-    """Feature-level mixup of one batch: x <- lam * x + (1 - lam) * x[perm]."""
+    """Feature-level mixup of one batch: x <- lam * x + (1 - lam) * x[perm] (``lam`` a tensor in compiled steps)."""
 
-    lam: float
+    lam: float | torch.Tensor
     perm: torch.Tensor
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

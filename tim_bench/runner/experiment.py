@@ -1,7 +1,11 @@
 """The jobs behind the CLI: train, run (train -> best checkpoint -> test -> record), test and predict."""
 from __future__ import annotations
 
+import json
 import logging
+import platform
+import shlex
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,13 +28,13 @@ from .checkpoint import check_finite, check_run_checkpoint, load_checkpoint, sta
 from .distributed import DistInfo, init_distributed
 from .inference import predict_split
 from .load_from import load_from_record
-from .record import device_name, git_state, model_description, new_run_id, now_iso, package_versions
+from .record import (device_name, model_description, new_run_id, now_iso, package_versions, source_state,
+                     version_text)
 from .scoring import predict_stream_bests, score_stream_bests
 from .trainer import BEST, Trainer
 from .workdir import WorkDirLock, acquire_lock, check_reuse, choose_work_dir, clean_leftovers, config_runs_root
 
 log = logging.getLogger("tim_bench")
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None, *, command: str = "",
@@ -79,11 +83,13 @@ def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: b
             lock.release()
             raise
         _HELD.append(lock)
-    _log_to(wd / "log.txt")  # only once the work dir is this process's: logs of two runs never interleave
-    if trains:
-        clean_leftovers(wd)
     # the resolved config, loadable again by `tim-bench run WORK_DIR/config.py` (no internal _keys)
     resolved = Config({k: v for k, v in cfg.to_dict().items() if not k.startswith("_")})
+    # only once the work dir is this process's: logs of two runs never interleave; a new training run starts
+    # a new log, a resumed one (or a test/predict in a run's folder) continues it below a new header
+    _log_to(wd / "log.txt", run_header(command, resolved.pretty_text), fresh=trains and not resume)
+    if trains:
+        clean_leftovers(wd)
     write_atomic(wd / "config.py", lambda tmp: tmp.write_text(resolved.pretty_text))
     log.info("work dir: %s", wd)
     return wd
@@ -107,13 +113,44 @@ def _from_rank0(value: Any, dist: DistInfo) -> Any:
     return box[0]
 
 
-def _log_to(path: Path) -> None:
+class _RunLog(logging.FileHandler):
+    """The log.txt handler of one command; a later command in the same process replaces it."""
+
+
+def _log_to(path: Path, header: str, fresh: bool) -> None:
+    """Send the tim_bench logger to ``path`` (only): the environment and resolved config (``header``) first,
+    written to the file alone so the console stays short; ``fresh`` replaces an earlier file."""
     logger = logging.getLogger("tim_bench")
     logger.setLevel(logging.INFO)
-    if not any(isinstance(h, logging.FileHandler) and h.baseFilename == str(path.resolve()) for h in logger.handlers):
-        fh = logging.FileHandler(path)
-        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logger.addHandler(fh)
+    for old in [h for h in logger.handlers if isinstance(h, _RunLog)]:
+        logger.removeHandler(old)
+        old.close()
+    with open(path, "w" if fresh else "a", encoding="utf-8") as f:
+        f.write(header)
+    fh = _RunLog(path, encoding="utf-8")
+    fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(fh)
+
+
+def run_header(command: str, config_text: str) -> str:
+    """The environment (python, torch, CUDA, GPUs, tim-bench version and git state, command line) and the
+    resolved config, as the top of a log."""
+    cuda = (f"{torch.version.cuda}, {torch.cuda.device_count()} GPU(s): "
+            + ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+            if torch.cuda.is_available() else
+            f"not available (torch built with CUDA {torch.version.cuda})" if torch.version.cuda else
+            "not available (CPU-only torch build)")
+    rows = {"started": now_iso(), "command": f"tim-bench {command}: {shlex.join(sys.argv)}",
+            "tim-bench": version_text(), "python": f"{platform.python_version()} ({sys.executable})",
+            "torch": torch.__version__, "CUDA": cuda, "host": f"{platform.node()} ({platform.platform()})"}
+    width = max(map(len, rows))
+    env = "".join(f"{k:<{width}} : {v}\n" for k, v in rows.items())
+    rule = "-" * 78
+    return f"{rule}\nEnvironment\n{rule}\n{env}{rule}\nResolved config\n{rule}\n{config_text.rstrip()}\n{rule}\n"
+
+
+def _fmt_metrics(metrics: dict[str, float]) -> str:
+    return " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
 
 
 def _experiment(cfg: Config, wd: Path, dist: DistInfo) -> Experiment:
@@ -139,7 +176,8 @@ def load_model(exp: Experiment, checkpoint: str | Path, device: torch.device, tr
 
 def _predict(exp: Experiment, model: TIM, data: SplitData, device: torch.device, dist: DistInfo) -> Predictions:
     loader = exp.loader(data, exp.cfg.test_cfg.batch_size, False, dist)
-    return predict_split(model, loader, data, exp.dataset_name, device, dist)
+    return predict_split(model, loader, data, exp.dataset_name, device, dist,
+                         progress=sys.stderr.isatty())  # a bar in a terminal, no \r lines in a log
 
 
 def train(config: str | Path, cfg_options: dict | None = None, work_dir: str | None = None,
@@ -158,6 +196,8 @@ def _train(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, resume: 
     result = Trainer(exp, wd, device, dist).fit(resume=resume)
     if not dist.is_main:
         return {}
+    log.info("training finished: best epoch %d of %d by %s: %s (%s)", result.best_epoch, result.epochs_trained,
+             result.main_metric, _fmt_metrics(result.best_metrics), (wd / BEST).resolve())
     return {"work_dir": str(wd.resolve()), "epochs_trained": result.epochs_trained, "best_epoch": result.best_epoch,
             "val_metrics": result.best_metrics, "main_metric": result.main_metric}
 
@@ -204,7 +244,7 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
         test_preds.save(wd / f"predictions_{test.name}.npz")
         submissions = write_submissions(exp, test_preds, wd)
     split = scored.name
-    rev, dirty = git_state(REPO) if (REPO / ".git").exists() else (None, None)  # not an unrelated enclosing repo
+    rev, dirty = source_state()
     seed = int(cfg.get("seed", 0))
     record = {
         "run_id": new_run_id(cfg["_name"], seed), "config_name": cfg["_name"], "config_path": cfg["_path"],
@@ -223,11 +263,24 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
         "submissions": [str(p) for p in submissions], "created": now_iso(),
         "load_from": load_from_record(cfg.get("load_from")),
     }
-    write_json(wd / "result.json", record)
-    add_record(record, results_dir or cfg.get("results_dir"))
+    _append_final_metrics(wd / "metrics.jsonl", split, trained.best_epoch, metrics)
+    result_path = write_json(wd / "result.json", record)
+    stored = add_record(record, results_dir or cfg.get("results_dir"))
     write_run_plots(record)
     plugin_manager().hook.tim_bench_run_finished(result=record, work_dir=str(wd))
+    log.info("stored in the results store as %s", stored)
+    log.info("final metrics on split '%s' (best checkpoint, epoch %d): %s", split, trained.best_epoch,
+             _fmt_metrics(metrics))
+    log.info("result: %s", result_path.resolve())
     return record
+
+
+def _append_final_metrics(path: Path, split: str, best_epoch: int, metrics: dict[str, float]) -> None:
+    """Add the final evaluation to the per-epoch ``metrics.jsonl`` as one line marked ``"final": true`` (it has
+    no ``epoch`` key, so readers of the epoch lines tell it apart)."""
+    final = {"final": True, "split": split, "checkpoint_epoch": best_epoch, "metrics": metrics}
+    before = path.read_text() if path.is_file() else ""
+    write_atomic(path, lambda tmp: tmp.write_text(before + json.dumps(final) + "\n"))
 
 
 def write_submissions(exp: Experiment, preds: Predictions, wd: Path) -> list[Path]:
@@ -242,21 +295,25 @@ def write_submissions(exp: Experiment, preds: Predictions, wd: Path) -> list[Pat
 
 
 def test_checkpoint(config: str | Path, checkpoint: str | Path, cfg_options: dict | None = None,
-                    work_dir: str | None = None, split: str | None = None, trust: bool = False) -> dict[str, float]:
-    """Metrics of a trained (or released original) checkpoint on the val split (or ``split``)."""
+                    work_dir: str | None = None, split: str | None = None,
+                    trust: bool = False) -> tuple[str, dict[str, float]]:
+    """(split, metrics) of a trained (or released original) checkpoint on ``split``, default the val split
+    (the test split when the config has no val split)."""
     cfg, wd, dist, device = _setup(config, cfg_options, work_dir, command="test")
     exp = _experiment(cfg, wd, dist)
     model = load_model(exp, checkpoint, device, trust)
     split = split or exp.split_name("val") or exp.split_name("test")
+    log.info("test: scoring %s on split '%s'", checkpoint, split)
     data = exp.load_split(split, train=False)
     if not data.annotations.labelled:
         raise TimBenchError(f"Split '{split}' has no labels to test against; use `tim-bench predict` for it.")
     preds = _predict(exp, model, data, device, dist)
     metrics = exp.build_metric()(preds, data.annotations)
     if not dist.is_main:
-        return {}
-    write_json(wd / f"test_{split}.json", {"checkpoint": str(checkpoint), "split": split, "metrics": metrics})
-    return metrics
+        return split, {}
+    out = write_json(wd / f"test_{split}.json", {"checkpoint": str(checkpoint), "split": split, "metrics": metrics})
+    log.info("test metrics on '%s': %s (written to %s)", split, _fmt_metrics(metrics), out)
+    return split, metrics
 
 
 def predict(config: str | Path, checkpoint: str | Path, split: str, out: str | Path | None = None,

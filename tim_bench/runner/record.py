@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+#: The repository root of a source checkout (tim_bench/runner/record.py -> ../../..).
+REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("tim-bench", "torch", "numpy", "pandas", "mmengine", "scikit-learn", "h5py", "pluggy")
 
 
@@ -25,6 +27,20 @@ def git_state(repo: Path) -> tuple[str | None, bool | None]:
         return rev.stdout.strip(), bool(dirty.stdout.strip())
     except (OSError, subprocess.TimeoutExpired):
         return None, None
+
+
+def source_state() -> tuple[str | None, bool | None]:
+    """(revision, dirty flag) of the tim-bench checkout this package runs from; (None, None) for an installed
+    copy (never the state of an unrelated repository that happens to enclose it)."""
+    return git_state(REPO) if (REPO / ".git").exists() else (None, None)
+
+
+def version_text() -> str:
+    """e.g. 'tim-bench 0.1.0 (git 0a747f7c1d2e, dirty)': the package version and, in a checkout, its revision."""
+    from .. import __version__
+    rev, dirty = source_state()
+    where = f"git {rev[:12]}{', dirty' if dirty else ''}" if rev else "not a git checkout"
+    return f"tim-bench {__version__} ({where})"
 
 
 def package_versions() -> dict[str, str]:

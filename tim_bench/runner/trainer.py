@@ -2,10 +2,10 @@
 checkpoints and early stopping as the original TIM keeps them, resume."""
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,7 @@ from ..config import config_hash
 from ..data.dataset import move_batch
 from ..evaluation.selection import StreamBest, present, stream_bests_of
 from ..io import write_atomic
+from ..model.compiled import compile_mode, train_forward
 from ..model.losses import TIMLoss
 from ..model.tim import TIM, Mix
 from .assemble import Experiment
@@ -29,6 +30,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import DistInfo, barrier
 from .inference import predict_split
 from .load_from import load_initial_weights
+from .progress import IterationLog
 from .schedule import warmup_cosine
 
 log = logging.getLogger("tim_bench")
@@ -73,7 +75,7 @@ class Trainer:
                  progress: bool = True) -> None:
         self.exp, self.cfg, self.work_dir, self.device, self.dist = exp, exp.cfg, work_dir, device, dist
         self.tc = exp.cfg.train_cfg
-        self.progress = progress and dist.is_main
+        self.progress = progress and dist.is_main and sys.stderr.isatty()  # no \r-updated bars in log files
         self.metric = exp.build_metric()
         self.main_metric = self.metric.main_metric
         self.selections = stream_bests_of(self.metric)
@@ -110,7 +112,15 @@ class Trainer:
         val = exp.load_split(val_name, train=False) if val_name else None
         workers = int(tc.get("num_workers", 0))
         pin = self.device.type == "cuda"
+        mode = compile_mode(tc.get("compile", False))
+        if mode is not None:
+            if self.dist.world_size > 1:
+                raise TimBenchError("train_cfg.compile is single-process only; set train_cfg.compile=False for a "
+                                    "distributed run.")
         train_loader = exp.loader(train, tc.batch_size, True, self.dist, workers, pin)
+        if mode is not None:  # before any batch: worker processes copy the dataset when an epoch starts
+            log.info("train_cfg.compile=%r: training queries padded to %s per stream (static shapes)", mode,
+                     train.dataset.pad_queries())
         val_loader = exp.loader(val, self.cfg.test_cfg.batch_size, False, self.dist, workers, pin) if val else None
 
         model = exp.build_model()
@@ -129,6 +139,7 @@ class Trainer:
         scheduler = warmup_cosine(optimizer, tc.min_lr, warmup_iters, total_iters)
         use_amp, amp_dtype, needs_scaler = autocast_settings(self.device, tc.get("amp", True))
         scaler = torch.amp.GradScaler("cuda", enabled=needs_scaler)
+        forward = train_forward(net, model, criterion, amp_dtype if use_amp else None, mode)
 
         state = self._resume_state(resume)
         start_epoch, history = 0, []
@@ -148,6 +159,7 @@ class Trainer:
         alpha = float(loss_cfg.mixup_alpha)
         patience = tc.get("early_stop_patience")
         early_stop_on = self._early_stop_on(history)
+        meter = IterationLog(log, tc.get("log_interval", 50), iters, tc.max_epochs, self.device, self.dist.is_main)
         epoch = start_epoch
         for epoch in range(start_epoch + 1, tc.max_epochs + 1):
             t0 = time.perf_counter()
@@ -158,17 +170,15 @@ class Trainer:
             net.train()
             total = torch.zeros((), device=self.device)
             bar = tqdm(train_loader, desc=f"epoch {epoch}/{tc.max_epochs}", disable=not self.progress, leave=False)
+            meter.start_epoch()
             for step, batch in enumerate(bar):
+                meter.batch_ready()
                 batch = move_batch(batch, self.device)
                 mix = None
                 if alpha > 0:
                     b = batch["index"].shape[0]
                     mix = Mix(float(mix_rng.beta(alpha, alpha)), torch.randperm(b, device=self.device))
-                ctx = torch.autocast("cuda", dtype=amp_dtype) if use_amp else contextlib.nullcontext()
-                with ctx:
-                    out = net(batch["features"], batch["feature_times"], batch["query_times"], mix=mix)
-                    parts = criterion(out.logits, batch["labels"], out.feature_tokens, model.drloc_mlp,
-                                      len(model.streams), mix)
+                parts = forward(batch, mix)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(parts["loss"]).backward()
                 if tc.get("grad_clip"):
@@ -178,6 +188,7 @@ class Trainer:
                 scaler.update()
                 scheduler.step()
                 total += parts["loss"].detach()
+                meter.step_done(epoch, step, parts["loss"], scheduler.get_last_lr()[0])  # syncs every log_interval
                 if self.progress and step % 20 == 0:  # the only host sync, every 20 steps for the bar
                     bar.set_postfix(loss=f"{float(parts['loss'].detach()):.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
             train_loss = float(total) / max(iters, 1)
@@ -249,10 +260,14 @@ class Trainer:
         if improved:
             save_checkpoint(self.work_dir / BEST, {"model": weights, "epoch": epoch, "metrics": best["metrics"],
                                                    "config_hash": self.hash})
+            by = f"{self.main_metric} {best['value']:.4f}" if best["metrics"] else "train loss (no val split)"
+            log.info("saved best checkpoint %s: epoch %d, by %s", self.work_dir / BEST, epoch, by)
         for name in improved_streams:
             save_checkpoint(self.work_dir / stream_best_file(name), {
                 "model": weights, "epoch": epoch, "metrics": stream_best[name]["metrics"], "selection": name,
                 "config_hash": self.hash})
+            log.info("saved %s best checkpoint %s: epoch %d, by %s %.4f", name, stream_best_file(name), epoch,
+                     stream_best[name]["metric"], stream_best[name]["value"])
         if epoch % self.tc.get("checkpoint_interval", 1) == 0 or epoch == self.tc.max_epochs:
             save_checkpoint(self.work_dir / LAST, {
                 "model": weights, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),

@@ -7,7 +7,8 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", help="output folder (becomes the config's data_root)")
     parser.add_argument("--videos", type=int, default=400, help="number of 10-s videos (default 400)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random generator (default 0); the same seed writes the same data")
     parser.add_argument("--visual-dim", type=int, default=512, help="VGG map channels (official: 512)")
     parser.add_argument("--audio-dim", type=int, default=128, help="VGGish width (official: 128)")
     parser.add_argument("--signal", type=float, default=1.0,

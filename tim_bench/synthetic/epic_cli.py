@@ -15,7 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", help="output folder (becomes the EPIC configs' data_root)")
     parser.add_argument("--videos", type=int, help=f"number of generated videos (default {DEFAULT_VIDEOS}); not with "
                                                    "--annotations")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random generator (default 0); the same seed writes the same data")
     parser.add_argument("--visual-dim", type=int, default=1024, help="visual feature width (TIM's EPIC recipe: 1024)")
     parser.add_argument("--audio-dim", type=int, default=2304, help="audio feature width (Auditory SlowFast: 2304)")
     parser.add_argument("--signal", type=float, default=0.5, help="prototype strength relative to unit noise")

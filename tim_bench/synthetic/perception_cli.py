@@ -7,7 +7,8 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", help="output folder (becomes the config's data_root)")
     parser.add_argument("--videos", type=int, default=100, help="number of 15-35 s videos (default 100)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random generator (default 0); the same seed writes the same data")
     parser.add_argument("--visual-dim", type=int, default=1024, help="visual feature width (recipe: 1024)")
     parser.add_argument("--audio-dim", type=int, default=2304, help="audio feature width (recipe: 2304)")
     parser.add_argument("--signal", type=float, default=1.0, help="prototype strength relative to unit noise")

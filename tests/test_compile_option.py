@@ -1,0 +1,113 @@
+"""train_cfg.compile: padding queries to the split maximum leaves the loss and every gradient unchanged, the
+compiled forward+loss equals the eager one, and a bad value fails with one clear sentence."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tim_bench.config import load_config
+from tim_bench.data.dataset import WindowBatches
+from tim_bench.data.store import FeatureStore
+from tim_bench.model import compiled
+from tim_bench.model.losses import TIMLoss
+from tim_bench.model.tim import Mix
+from tim_bench.runner import trainer as trainer_module
+from tim_bench.runner.assemble import Experiment
+from tim_bench.runner.trainer import Trainer
+from tim_bench.synthetic.epic import make_epic
+from tim_bench_registry import TimBenchError
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+NO_DROPOUT = {"model.d_model": 16, "model.num_layers": 2, "model.nhead": 2, "model.enc_dropout": 0.0,
+              "model.feat_dropout": 0.0, "model.seq_dropout": 0.0}
+
+
+@pytest.fixture(scope="module")
+def epic(tmp_path_factory) -> Experiment:
+    root = make_epic(tmp_path_factory.mktemp("epic"), videos=4, visual_dim=6, audio_dim=5)
+    cfg = load_config(CONFIGS / "epic_av.py", {"data_root": str(root), "features.visual.dim": 6,
+                                               "features.audio.dim": 5, **NO_DROPOUT})
+    return Experiment(cfg)
+
+
+def _dataset(exp: Experiment) -> WindowBatches:
+    data = exp.load_split("train", train=True)
+    videos = list(dict.fromkeys(data.windows.video_ids.tolist()))
+    store = FeatureStore(exp.sources, "train", videos, torch.device("cpu"), "host", "float32")
+    return WindowBatches(data.windows, data.queries, store, True, seed=3)
+
+
+def _loss_and_grads(exp: Experiment, batch: dict, run=None) -> tuple[dict, dict]:
+    torch.manual_seed(0)
+    model = exp.build_model().train()
+    criterion = TIMLoss(model.tasks, 0.2, {"visual": 1.0, "audio": 0.5}, 0.3, 8)
+    forward = run(model, criterion) if run else compiled.TrainForward(model, model, criterion, None)
+    torch.manual_seed(1)  # same mixup permutation and DRLoc pairs on both sides
+    mix = Mix(0.7, torch.randperm(batch["index"].shape[0]))
+    parts = forward(batch, mix)
+    parts["loss"].backward()
+    return ({k: v.detach() for k, v in parts.items()},
+            {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+
+
+def _assert_close(got: dict, want: dict) -> None:
+    assert set(got) == set(want)
+    for k in want:
+        torch.testing.assert_close(got[k], want[k], rtol=1e-5, atol=1e-6, msg=k)
+
+
+def test_split_max_padding_keeps_loss_and_gradients(epic):
+    data = _dataset(epic)
+    order = np.random.default_rng(0).permutation(len(data))
+    index = order[: max(2, len(data) // 3)].tolist()
+    plain = data[index]
+    sizes = data.pad_queries(multiple=8)
+    padded = data[index]
+    assert set(sizes) == {"visual", "audio"} and all(n % 8 == 0 and n > 0 for n in sizes.values())
+    for key, y in padded["labels"].items():
+        stream = next(t.stream for t in data.queries.tasks if t.key == key)
+        assert y.shape[1] == sizes[stream] >= plain["labels"][key].shape[1]
+        assert (y[:, plain["labels"][key].shape[1]:] == -1).all()  # the extra queries are ignored
+    loss_plain, grads_plain = _loss_and_grads(epic, plain)
+    loss_padded, grads_padded = _loss_and_grads(epic, padded)
+    _assert_close(loss_padded, loss_plain)
+    _assert_close(grads_padded, grads_plain)
+
+
+def test_compiled_forward_equals_eager(epic):
+    data = _dataset(epic)
+    data.pad_queries()
+    batch = data[list(range(min(6, len(data))))]
+    want = _loss_and_grads(epic, batch)
+    run = lambda model, criterion: compiled.train_forward(model, model, criterion, None, "default",  # noqa: E731
+                                                           backend="aot_eager")
+    got = _loss_and_grads(epic, batch, run)
+    _assert_close(got[0], want[0])
+    _assert_close(got[1], want[1])
+
+
+def test_trainer_with_compile_trains_on_padded_batches(epic, tmp_path, monkeypatch):
+    """The Trainer's compile path end to end (aot_eager on CPU: inductor's code generation is the GPU bench's)."""
+    monkeypatch.setattr(trainer_module, "train_forward", functools.partial(compiled.train_forward,
+                                                                           backend="aot_eager"))
+    cfg = load_config(CONFIGS / "epic_av.py", {**{k: epic.cfg[k] for k in ("data_root",)},
+                                               "features.visual.dim": 6, "features.audio.dim": 5, **NO_DROPOUT,
+                                               "train_cfg.compile": True, "train_cfg.max_epochs": 1,
+                                               "train_cfg.batch_size": 8, "splits.val": None, "splits.test": None})
+    fit = Trainer(Experiment(cfg), tmp_path, torch.device("cpu"), progress=False).fit()
+    assert fit.epochs_trained == 1 and np.isfinite(fit.history[0]["train_loss"])
+
+
+@pytest.mark.parametrize("value", ["fast", 1, "max-autotune"], ids=["unknown-mode", "int", "cudagraph-autotune"])
+def test_bad_compile_value_fails_clearly(value):
+    with pytest.raises(TimBenchError, match=r"train_cfg\.compile=.*is not valid.*reduce-overhead"):
+        compiled.compile_mode(value)
+
+
+@pytest.mark.parametrize("value,mode", [(False, None), (True, "default"), ("reduce-overhead", "reduce-overhead")])
+def test_compile_values(value, mode):
+    assert compiled.compile_mode(value) == mode

@@ -1,0 +1,84 @@
+"""The log of a run tells its whole story: environment, resolved config, iteration lines with ETAs, the best
+checkpoint and by what, the final metrics and where result.json is; one log per run; metrics.jsonl ends with
+the final evaluation."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bad_input import run_cli
+from helpers import TINY_MODEL
+
+CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py")
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("runlog") / "ave"
+    made = run_cli(["make-synthetic", "ave", str(root), "--videos", "40", "--visual-dim", "8", "--audio-dim", "6"])
+    assert made.code == 0, made.output
+    return root
+
+
+def _train(command: str, data_root: Path, wd: Path, seed: int, *extra: str, epochs: int = 2) -> None:
+    outcome = run_cli([command, CONFIG, "--seed", str(seed), "--work-dir", str(wd), *extra, "--cfg-options",
+                       f"data_root={data_root}", f"train_cfg.max_epochs={epochs}", "train_cfg.batch_size=4",
+                       "train_cfg.log_interval=3", *TINY_MODEL])
+    assert outcome.code == 0, outcome.output
+
+
+@pytest.fixture(scope="module")
+def run_dir(data_root, tmp_path_factory) -> Path:
+    wd = tmp_path_factory.mktemp("runs") / "a"
+    _train("run", data_root, wd, 5, "--results-dir", str(wd.parent / "store"))
+    return wd
+
+
+def test_log_starts_with_the_environment_and_the_resolved_config(run_dir):
+    log = (run_dir / "log.txt").read_text()
+    head, _, rest = log.partition("Resolved config")
+    for key in ("python", "torch", "CUDA", "tim-bench", "command"):
+        assert re.search(rf"^{key}\s+: \S", head, re.M), key
+    assert re.search(r"tim-bench \S+ \((git [0-9a-f]{12}(, dirty)?|not a git checkout)\)", head)
+    assert re.search(r"^seed = 5$", rest, re.M) and "log_interval=3" in rest
+
+
+def test_log_has_iteration_lines_with_times_and_etas(run_dir):
+    lines = re.findall(r"epoch (\d)/2 iter (\d+)/(\d+): loss [\d.]+ lr [\d.e+-]+ data [\d.]+ s step [\d.]+ s"
+                       r"( mem \d+ MB)? eta epoch \d+:\d\d:\d\d run \d+:\d\d:\d\d", (run_dir / "log.txt").read_text())
+    iters = int(lines[0][2])  # 40 videos: 32 train videos x 10 s = 320 segments, 32 windows, batch 4
+    expected = [(str(e), str(i)) for e in (1, 2) for i in (*range(3, iters + 1, 3), iters)]
+    assert [(e, i) for e, i, *_ in lines] == list(dict.fromkeys(expected))
+
+
+def test_log_names_the_best_checkpoint_and_ends_with_final_metrics_and_result(run_dir):
+    log = (run_dir / "log.txt").read_text()
+    result = json.loads((run_dir / "result.json").read_text())
+    best = re.findall(r"saved best checkpoint \S*best\.pth: epoch (\d+), by acc_fused", log)
+    assert best and int(best[-1]) == result["best_epoch"]
+    final = re.search(rf"final metrics on split 'test' \(best checkpoint, epoch {result['best_epoch']}\): (.*)", log)
+    assert final and f"acc_fused={result['metrics']['acc_fused']:.4f}" in final.group(1)
+    assert log.rstrip().splitlines()[-1].endswith(f"result: {run_dir.resolve() / 'result.json'}")
+    assert "\r" not in log  # no progress-bar lines in a file
+
+
+def test_metrics_jsonl_ends_with_the_final_evaluation(run_dir):
+    *epochs, final = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    result = json.loads((run_dir / "result.json").read_text())
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert final == {"final": True, "split": "test", "checkpoint_epoch": result["best_epoch"],
+                     "metrics": result["metrics"]}
+
+
+def test_each_run_has_its_own_log_never_appended_to(data_root, run_dir, tmp_path):
+    before = (run_dir / "log.txt").read_text()
+    other = tmp_path / "b"
+    _train("train", data_root, other, 6, epochs=1)
+    _train("train", data_root, other, 7, "--overwrite", epochs=1)  # the same folder again: a new log
+    log = (other / "log.txt").read_text()
+    assert log.count("Resolved config") == 1 and re.search(r"^seed = 7$", log, re.M)
+    assert not re.search(r"^seed = 6$", log, re.M)
+    assert (run_dir / "log.txt").read_text() == before  # runs later in this process write to their own logs
