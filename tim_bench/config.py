@@ -236,9 +236,17 @@ def check_run_settings(cfg: Config) -> None:
         tc.num_workers = cpus
 
 
+#: keys that change how fast or how verbosely a run goes, never its numbers: left out of the hashes, so a run
+#: resumes with more loader workers and runs on machines with other CPU counts share a leaderboard row
+SPEED_ONLY_KEYS = {"train_cfg": ("num_workers", "log_interval", "checkpoint_interval", "feature_store")}
+
+
 def config_hash(cfg: Config) -> str:
     """sha256 of the resolved config text (identifies a recipe + overrides, independent of file layout)."""
     data = {k: v for k, v in cfg.to_dict().items() if not k.startswith("_") and k not in ("work_dir", "results_dir")}
+    for section, keys in SPEED_ONLY_KEYS.items():
+        if isinstance(data.get(section), Mapping):
+            data[section] = {k: v for k, v in data[section].items() if k not in keys}
     return hashlib.sha256(repr(sorted(_normalise(data).items())).encode()).hexdigest()
 
 
