@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 TINY_MODEL = ["model.d_model=32", "model.num_layers=1", "model.nhead=2"]
 
@@ -24,3 +25,16 @@ def tim_bench(*args: str, cwd: str | Path | None = None, env: dict | None = None
     if check and proc.returncode != 0:
         raise AssertionError(f"tim-bench {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def tiny_epic_experiment(folder: Path, overrides: dict) -> Any:
+    """An Experiment over 4 synthetic EPIC videos with 6-d visual and 5-d audio features (fast gather/step tests)."""
+    from tim_bench.config import load_config
+    from tim_bench.runner.assemble import Experiment
+    from tim_bench.synthetic.epic import make_epic
+
+    root = make_epic(folder, videos=4, visual_dim=6, audio_dim=5)
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    cfg = load_config(configs / "epic_av.py", {"data_root": str(root), "features.visual.dim": 6,
+                                               "features.audio.dim": 5, **overrides})
+    return Experiment(cfg)

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import tiny_epic_experiment
+from tim_bench.synthetic.epic import make_epic
 from tim_bench.config import load_config
 from tim_bench.data.dataset import WindowBatches
 from tim_bench.data.store import FeatureStore
 from tim_bench.runner.assemble import Experiment
 from tim_bench.runner.distributed import DistInfo
 from tim_bench.synthetic.ave import make_ave
-from tim_bench.synthetic.epic import make_epic
 from tim_bench_registry import DataError
 
 from reference_dataset import WindowDataset, collate_windows
@@ -24,10 +25,7 @@ SMALL = {"model.d_model": 16, "model.num_layers": 1, "model.nhead": 2}
 
 @pytest.fixture(scope="module")
 def epic(tmp_path_factory) -> Experiment:
-    root = make_epic(tmp_path_factory.mktemp("epic"), videos=4, visual_dim=6, audio_dim=5)
-    cfg = load_config(CONFIGS / "epic_av.py", {"data_root": str(root), "features.visual.dim": 6,
-                                               "features.audio.dim": 5, **SMALL})
-    return Experiment(cfg)
+    return tiny_epic_experiment(tmp_path_factory.mktemp("epic"), SMALL)
 
 
 def _batches(exp: Experiment, split: str, train: bool, dtype: str, epoch: int):

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from tim_bench.cli import evaluate, submit
 from tim_bench.evaluation.epic_official import epic100_metrics, epic_sounds_metrics

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import tiny_epic_experiment
 from tim_bench.config import load_config
 from tim_bench.data.dataset import WindowBatches
 from tim_bench.data.store import FeatureStore
@@ -18,7 +19,6 @@ from tim_bench.model.tim import Mix
 from tim_bench.runner import trainer as trainer_module
 from tim_bench.runner.assemble import Experiment
 from tim_bench.runner.trainer import Trainer
-from tim_bench.synthetic.epic import make_epic
 from tim_bench_registry import TimBenchError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -28,10 +28,7 @@ NO_DROPOUT = {"model.d_model": 16, "model.num_layers": 2, "model.nhead": 2, "mod
 
 @pytest.fixture(scope="module")
 def epic(tmp_path_factory) -> Experiment:
-    root = make_epic(tmp_path_factory.mktemp("epic"), videos=4, visual_dim=6, audio_dim=5)
-    cfg = load_config(CONFIGS / "epic_av.py", {"data_root": str(root), "features.visual.dim": 6,
-                                               "features.audio.dim": 5, **NO_DROPOUT})
-    return Experiment(cfg)
+    return tiny_epic_experiment(tmp_path_factory.mktemp("epic"), NO_DROPOUT)
 
 
 def _dataset(exp: Experiment) -> WindowBatches:
