@@ -17,6 +17,7 @@ from helpers import tim_bench
 
 from tim_bench_plugins.features.logmel import LogMelAudio, read_wav, resample
 from tim_bench_plugins.features.npy import NpyFeatures
+from bad_input import assert_clear_error, run_cli
 from tim_bench_registry import TimBenchError
 
 DEMO = str(Path(__file__).resolve().parents[1] / "configs" / "extract_logmel_demo.py")
@@ -93,6 +94,13 @@ def test_missing_input_is_an_error_naming_the_file(audio_root: Path) -> None:
     assert proc.returncode == 2
     assert str(audio_root / "audio" / "P09_99.wav") in proc.stderr and "Traceback" not in proc.stderr
     assert not (audio_root / "features").exists()  # inputs are checked before anything is written
+
+
+def test_ids_that_would_leave_data_root_are_refused_before_anything_is_read(audio_root: Path) -> None:
+    outcome = run_cli(["extract-features", DEMO, "--cfg-options", f"data_root={audio_root}",
+                       "extract.videos=[P01_01,../../x/P01_13]"])
+    assert_clear_error(outcome, "'../../x/P01_13'", code=2)
+    assert not (audio_root / "features").exists()
 
 
 def test_tones_peak_in_their_own_mel_bins(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from tim_bench_registry import FEATURES, DataError, build, lookup
+from tim_bench_registry.paths import safe_join
 
 from .config import ConfigError
 from .io import atomic_path, write_npy
@@ -136,6 +137,8 @@ def extract_features(cfg: Mapping[str, Any], overwrite: bool = False) -> Extract
     split, out_folder = section["split"], section["out_folder"]
     intervals = section.get("intervals") or f"{out_folder}/intervals_{{split}}.csv"
     ids = video_ids(section, root)
+    # an id such as ../../x/P01_13 would read and write outside data_root: refused before anything is opened
+    outputs = {v: safe_join(root / out_folder / split, v, ".npy") for v in ids}
     media = {v: root / section["inputs"].format(video_id=v, split=split) for v in ids}
     absent = [p for p in media.values() if not p.exists()]
     if absent:
@@ -150,7 +153,7 @@ def extract_features(cfg: Mapping[str, Any], overwrite: bool = False) -> Extract
     rows = read_intervals(table_path)
     try:
         for i, video in enumerate(ids, 1):
-            npy = root / out_folder / split / f"{video}.npy"
+            npy = outputs[video]
             if not overwrite and is_complete(npy, rows.get(video), extractor.dim):
                 report.skipped.append(video)
                 continue
