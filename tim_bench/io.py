@@ -119,8 +119,9 @@ def check_writable(folder: str | Path, what: str) -> Path:
     return folder
 
 
-def remove_orphaned_tmp(folder: str | Path, min_age_s: float = 0.0) -> list[Path]:
-    """Delete temporary files that killed atomic writes left in ``folder`` (older than ``min_age_s``).
+def remove_orphaned_tmp(folder: str | Path, min_age_s: float = 0.0, pattern: str = f"{TMP_PREFIX}*{TMP_SUFFIX}"
+                        ) -> list[Path]:
+    """Delete temporary files (``pattern``) that killed writes left in ``folder``, older than ``min_age_s``.
 
     Only call it where no other live process writes (e.g. a locked work dir), or with an age that no
     live write reaches.
@@ -129,7 +130,7 @@ def remove_orphaned_tmp(folder: str | Path, min_age_s: float = 0.0) -> list[Path
     if not folder.is_dir():
         return []
     now, removed = time.time(), []
-    for tmp in folder.glob(f"{TMP_PREFIX}*{TMP_SUFFIX}"):
+    for tmp in folder.glob(pattern):
         try:
             if tmp.is_file() and now - tmp.stat().st_mtime >= min_age_s:
                 tmp.unlink()

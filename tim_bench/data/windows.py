@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import time
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -21,7 +20,7 @@ import pandas as pd
 
 from tim_bench_registry import DataError
 
-from ..io import write_atomic
+from ..io import remove_orphaned_tmp, write_atomic
 
 CACHE_VERSION = 1
 #: A window-cache temp file older than this (seconds) was left by a killed write and is removed.
@@ -219,15 +218,7 @@ def _read_cache(path: Path) -> Windows | None:
 def remove_stale_tmp(cache_dir: str | Path, max_age: float = STALE_TMP_SECONDS) -> list[Path]:
     """Delete window-cache temp files (``.windows-*.tmp``) older than ``max_age`` s: writes killed mid-way
     leave them; a younger one may belong to a write still running. Returns what was removed."""
-    removed = []
-    now = time.time()
-    for tmp in Path(cache_dir).glob(".windows-*.tmp"):
-        try:
-            if now - tmp.stat().st_mtime > max_age:
-                tmp.unlink()
-                removed.append(tmp)
-        except FileNotFoundError:  # another process removed it first
-            continue
+    removed = remove_orphaned_tmp(cache_dir, max_age, pattern=".windows-*.tmp")
     if removed:
         log.warning("removed %d temp files left by interrupted window-cache writes in %s", len(removed), cache_dir)
     return removed

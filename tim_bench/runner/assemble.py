@@ -175,12 +175,15 @@ class Experiment:
         """The split's features read once into a store: on the GPU when they fit (``train_cfg.feature_store``:
         auto / gpu / host), in ``train_cfg.feature_dtype`` (auto: bfloat16 on CUDA, float32 on CPU)."""
         tc = self.cfg.get("train_cfg") or {}
-        dtype = tc.get("feature_dtype", "auto")
-        if dtype == "auto":
-            dtype = "bfloat16" if device.type == "cuda" else "float32"
         videos = list(dict.fromkeys(data.windows.video_ids.tolist()))
-        return FeatureStore(self.sources, data.name, videos, device, tc.get("feature_store", "auto"), dtype,
-                            self.cache_dir, progress=False)
+        return FeatureStore(self.sources, data.name, videos, device, tc.get("feature_store", "auto"),
+                            self.feature_dtype(device), self.cache_dir, progress=False)
+
+    def feature_dtype(self, device: torch.device) -> str:
+        """The dtype features are stored in on ``device`` (``train_cfg.feature_dtype``; auto: bfloat16 on CUDA,
+        float32 on CPU): it rounds the inputs, so the run record carries it."""
+        dtype = (self.cfg.get("train_cfg") or {}).get("feature_dtype", "auto")
+        return ("bfloat16" if device.type == "cuda" else "float32") if dtype == "auto" else dtype
 
     def loader(self, data: SplitData, batch_size: int, shuffle: bool, dist: DistInfo, num_workers: int = 0,
                pin_memory: bool = False) -> BatchLoader:

@@ -89,7 +89,9 @@ class Trainer:
                 "lr": tc.lr, "min_lr": tc.min_lr, "warmup_iters": warmup_iters, "total_iters": total_iters,
                 "early_stop_patience": tc.get("early_stop_patience"), "early_stop_on": early_stop_on,
                 "drop_partial_labels": bool(loss.get("drop_partial_labels", True)),
-                "eval_augmentation_copy": 0, "checkpoint_selection": "per stream, as the original's meters"}
+                "eval_augmentation_copy": 0, "checkpoint_selection": "per stream, as the original's meters",
+                "feature_dtype": self.exp.feature_dtype(self.device),
+                "compile": compile_mode(tc.get("compile", False)) or False}
 
     def _resume_state(self, resume: bool) -> dict[str, Any] | None:
         path = self.work_dir / LAST
