@@ -37,7 +37,6 @@ from tim_bench.config import load_config
 from tim_bench.model import layers
 from tim_bench.model.compiled import compile_mode, train_forward
 from tim_bench.model.losses import TIMLoss
-from tim_bench.model.tim import Mix
 from tim_bench.runner.assemble import Experiment
 from tim_bench.runner.distributed import DistInfo
 from tim_bench.runner.trainer import Trainer
@@ -80,9 +79,14 @@ def original_model(model: torch.nn.Module) -> torch.nn.Module:
     return clone
 
 
+def unpacked(batch: dict) -> dict:
+    """The batch without ``query_index``: the model computes every padded query slot (the original's way)."""
+    return {k: v for k, v in batch.items() if k != "query_index"}
+
+
 def pad_to(batch: dict, split_max: dict[str, int]) -> dict:
-    """Queries padded to the split maximum (the original's padding) instead of the batch's own."""
-    out = dict(batch)
+    """Queries padded to the split maximum (the original's padding) instead of the batch's own, all computed."""
+    out = unpacked(batch)
     out["query_times"] = {s: F.pad(t, (0, 0, 0, split_max[s] - t.shape[1])) for s, t in batch["query_times"].items()}
     streams = {k: k.split("_")[0] for k in batch["labels"]}
     out["labels"] = {k: F.pad(y, (0, split_max[streams[k]] - y.shape[1]), value=-1) for k, y in batch["labels"].items()}
@@ -95,8 +99,7 @@ def step_fn(model, criterion, optimizer, device, dtype: torch.dtype | None, scal
     forward = train_forward(model, model, criterion, dtype, mode)
 
     def step(batch: dict) -> None:
-        mix = Mix(0.7, torch.randperm(batch["index"].shape[0], device=device))
-        loss = forward(batch, mix)["loss"]
+        loss = forward(batch)["loss"]  # mixed with the batch's own mixup draw, as the Trainer does
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.unscale_(optimizer)
@@ -220,14 +223,17 @@ def main() -> int:
     train.dataset.set_epoch(1)
     sync(device)
     t0 = time.perf_counter()
-    batches, tokens = [], []
+    batches, tokens, packed = [], [], []
+    tasks = exp.build_model().tasks
     for b in loader:
         tokens.append(100 + sum(b["labels"][k].shape[1] for k in b["labels"]))
+        packed.append(100 + sum(b["query_index"][t.stream].shape[0] for t in tasks) / b["index"].shape[0])
         if len(batches) < args.steps + args.warmup:
             batches.append(b)
     sync(device)
     results["loader_windows_per_s"] = windows / (time.perf_counter() - t0)
     results["mean_tokens_per_window"] = float(np.mean(tokens))
+    results["mean_computed_tokens_per_window"] = float(np.mean(packed))  # packed: real (and mixup-partner) slots
     split_max = {s: int(np.bincount(np.repeat(np.arange(windows), np.diff(train.windows.query_ptr))[
         train.queries.stream[train.windows.query_row] == i], minlength=windows).max()) for i, s in enumerate(("visual", "audio"))}
     results["split_max_queries"] = split_max
@@ -245,10 +251,17 @@ def main() -> int:
     # (a), (o) and the masked attention alone, interleaved step by step so that drift on a shared machine cancels
     orig = original_model(model)
     orig_dtype = torch.float16 if device.type == "cuda" else None
-    medians = time_interleaved({"a": (fresh(model, amp, False), batches),
-                                "o": (fresh(orig, orig_dtype, device.type == "cuda"), [pad_to(b, split_max) for b in batches]),
-                                "m": (fresh(orig, amp, False), batches)}, device, args.warmup)
+    runs = {"a": (fresh(model, amp, False), batches),
+            "o": (fresh(orig, orig_dtype, device.type == "cuda"), [pad_to(b, split_max) for b in batches]),
+            "m": (fresh(orig, amp, False), [unpacked(b) for b in batches]),
+            "p": (fresh(model, amp, False), [unpacked(b) for b in batches])}
+    if device.type == "cpu":  # train_cfg.amp="bf16": bf16 autocast on the CPU
+        runs["a16"] = (fresh(model, torch.bfloat16, False), batches)
+    medians = time_interleaved(runs, device, args.warmup)
     step_s, orig_s, orig_bf = medians["a"], medians["o"], medians["m"]
+    results["padded_step_ms"] = medians["p"] * 1000
+    if "a16" in medians:
+        results["cpu_bf16_step_ms"] = medians["a16"] * 1000
     results["step_ms"] = step_s * 1000
     results["step_windows_per_s"] = batch / step_s
     results["original_step_ms"] = orig_s * 1000
@@ -259,8 +272,7 @@ def main() -> int:
     if args.profile:
         profile_steps(fresh(model, amp, False), batches, device)
     if args.step_only:
-        print(f"(a) {step_s * 1000:.0f} ms/step  (o) original {orig_s * 1000:.0f} ms/step  masked attention with "
-              f"batch-max padding {orig_bf * 1000:.0f} ms/step;  (a)/(o) = {step_s / orig_s:.2f}")
+        print(step_table(results))
         if args.out:
             Path(args.out).write_text(json.dumps(results, indent=1))
         return 0
@@ -341,12 +353,31 @@ def compile_steps(args, exp: Experiment, model, fresh, batches: list[dict], spli
     phase(f"trainer with compile={modes[0]}, 2 epochs", t0)
 
 
+def step_rows(r: dict) -> list[tuple[str, float, float]]:
+    """(name, ms/step, windows/s) of each eager step formulation timed."""
+    rows = [("(a) model step alone (packed queries)", r["step_ms"], r["step_windows_per_s"]),
+            ("    ours, batch-max padded queries", r["padded_step_ms"], r["batch"] / r["padded_step_ms"] * 1000),
+            ("(o) original step (mask, split-max pad)", r["original_step_ms"], r["original_windows_per_s"]),
+            ("    masked attention, batch-max pad", r["masked_attention_step_ms"], r["batch"] / r["masked_attention_step_ms"] * 1000)]
+    if "cpu_bf16_step_ms" in r:
+        rows.append(('    (a) with train_cfg.amp="bf16" (CPU)', r["cpu_bf16_step_ms"], r["batch"] / r["cpu_bf16_step_ms"] * 1000))
+    return rows
+
+
+def step_table(r: dict) -> str:
+    """The step formulations as lines, with each over the original's (o) step time."""
+    lines = [f"{r['device']}, {r['dims']} dims, batch {r['batch']}: mean {r['mean_tokens_per_window']:.1f} tokens/window "
+             f"padded to the batch maximum, {r['mean_computed_tokens_per_window']:.1f} computed when packed; split max "
+             f"queries {r['split_max_queries']}"]
+    for name, ms, wps in step_rows(r):
+        lines.append(f"{name:42s} {ms:9.1f} ms/step {wps:10,.0f} windows/s   {ms / r['original_step_ms']:.2f}x (o)'s time")
+    return "\n".join(lines)
+
+
 def report(r: dict) -> None:
     print(f"\n{r['device']}, {r['dims']} dims, batch {r['batch']}, {r['train_windows']:,} train windows "
           f"(mean {r['mean_tokens_per_window']:.1f} tokens/window; split max queries {r['split_max_queries']})")
-    rows = [("(a) model step alone", r["step_ms"], r["step_windows_per_s"]),
-            ("(o) original step (mask, split-max pad)", r["original_step_ms"], r["original_windows_per_s"]),
-            ("    masked attention, batch-max pad", r["masked_attention_step_ms"], r["batch"] / r["masked_attention_step_ms"] * 1000)]
+    rows = step_rows(r)
     for mode, c in r.get("compiled", {}).items():
         if "error" in c:
             print(f"compile={mode} failed: {c['error']}")

@@ -15,7 +15,6 @@ from tim_bench.data.dataset import WindowBatches
 from tim_bench.data.store import FeatureStore
 from tim_bench.model import compiled
 from tim_bench.model.losses import TIMLoss
-from tim_bench.model.tim import Mix
 from tim_bench.runner import trainer as trainer_module
 from tim_bench.runner.assemble import Experiment
 from tim_bench.runner.trainer import Trainer
@@ -35,7 +34,7 @@ def _dataset(exp: Experiment) -> WindowBatches:
     data = exp.load_split("train", train=True)
     videos = list(dict.fromkeys(data.windows.video_ids.tolist()))
     store = FeatureStore(exp.sources, "train", videos, torch.device("cpu"), "host", "float32")
-    return WindowBatches(data.windows, data.queries, store, True, seed=3)
+    return WindowBatches(data.windows, data.queries, store, True, seed=3, mixup_alpha=0.2)
 
 
 def _loss_and_grads(exp: Experiment, batch: dict, run=None) -> tuple[dict, dict]:
@@ -43,9 +42,9 @@ def _loss_and_grads(exp: Experiment, batch: dict, run=None) -> tuple[dict, dict]
     model = exp.build_model().train()
     criterion = TIMLoss(model.tasks, 0.2, {"visual": 1.0, "audio": 0.5}, 0.3, 8)
     forward = run(model, criterion) if run else compiled.TrainForward(model, model, criterion, None)
-    torch.manual_seed(1)  # same mixup permutation and DRLoc pairs on both sides
-    mix = Mix(0.7, torch.randperm(batch["index"].shape[0]))
-    parts = forward(batch, mix)
+    torch.manual_seed(1)  # same DRLoc pairs on both sides (the batch carries its mixup draw)
+    assert "mix" in batch
+    parts = forward(batch)
     parts["loss"].backward()
     return ({k: v.detach() for k, v in parts.items()},
             {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})

@@ -23,7 +23,7 @@ def test_speed_only_keys_keep_the_hash(key: str, value) -> None:
 
 @pytest.mark.parametrize("key, value", [("train_cfg.lr", 1e-3), ("train_cfg.sampler", "bucketed"),
                                         ("train_cfg.feature_dtype", "bfloat16"), ("model.d_model", 64),
-                                        ("loss.drop_partial_labels", False)])
+                                        ("loss.drop_partial_labels", False), ("train_cfg.amp", "bf16")])
 def test_result_changing_keys_change_the_hash(key: str, value) -> None:
     changed, base = digest(**{key: value}), digest()
     assert changed[0] != base[0] and changed[1] != base[1]

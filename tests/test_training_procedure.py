@@ -136,6 +136,7 @@ def test_epic_av_trains_both_ways_and_records_per_stream_bests_and_the_sampler(e
     # on CPU the features stay float32 and the step eager; both are recorded because both change the numbers
     assert default["training_procedure"]["feature_dtype"] == "float32"
     assert default["training_procedure"]["compile"] is False
+    assert default["training_procedure"]["autocast"] == "off"  # the original's fp32 on the CPU
 
     lines = (tmp_path / "uniform" / "metrics.jsonl").read_text().splitlines()
     history = [h for h in map(json.loads, lines) if not h.get("final")]  # epochs, not the final evaluation

@@ -113,7 +113,7 @@ def load_config(path: str | Path, cfg_options: Mapping[str, Any] | None = None,
 
 @dataclass(frozen=True)
 class Rule:
-    """The type and range a config value must have; ``kind`` is int, number, bool or mapping."""
+    """The type and range a config value must have; ``kind`` is int, number, bool, mapping or choice."""
 
     kind: str
     low: float | None = None
@@ -122,9 +122,12 @@ class Rule:
     low_open: bool = False
     optional: bool = False
     why: str = ""
+    choices: tuple = ()  # kind "choice": the values allowed (compared with their type: 1 is not True)
 
     def describe(self) -> str:
         """e.g. 'an integer >= 1' or 'a number in [0, 1)'."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices) + (" or None" if self.optional else "")
         noun = {"int": "an integer", "number": "a number", "bool": "True or False", "mapping": "a dict"}[self.kind]
         if self.low is not None and self.high is not None:
             noun += f" in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
@@ -138,6 +141,8 @@ class Rule:
             return self.optional
         if self.kind == "bool":
             return isinstance(value, bool)
+        if self.kind == "choice":
+            return any(type(value) is type(c) and value == c for c in self.choices)
         if self.kind == "mapping":
             return isinstance(value, Mapping)
         if isinstance(value, bool) or not isinstance(value, int if self.kind == "int" else (int, float)):
@@ -160,7 +165,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "max_epochs": Rule("int", 1, why="with 0 epochs nothing is trained, and a checkpoint of an earlier run "
                                          "is never evaluated in its place"),
         "batch_size": POSITIVE_INT, "lr": NON_NEGATIVE, "weight_decay": NON_NEGATIVE, "warmup_epochs": NON_NEGATIVE,
-        "min_lr": NON_NEGATIVE, "grad_clip": Rule("number", 0, low_open=True, optional=True), "amp": Rule("bool"),
+        "min_lr": NON_NEGATIVE, "grad_clip": Rule("number", 0, low_open=True, optional=True), "amp": Rule("choice", choices=(True, False, "bf16")),
         "early_stop_patience": Rule("int", 1, optional=True), "val_interval": POSITIVE_INT, "num_workers": COUNT,
         "checkpoint_interval": POSITIVE_INT, "log_interval": POSITIVE_INT},
     "test_cfg": {"batch_size": POSITIVE_INT},

@@ -4,7 +4,8 @@ A batch holds each window's feature rows (in training each row takes a random st
 seeded by seed, epoch and window index so a resumed run draws the same copies; in evaluation copy 0),
 their times, and the window's queries per stream padded to the batch's own maximum with (0, 0) times,
 row -1 and IGNORE_LABEL (or to the split's maximum, rounded up, after ``pad_queries``: static shapes for a
-compiled step).
+compiled step), plus ``query_index``: the flat positions of the query slots TIM must compute, which let it skip
+the padding. Training batches also carry their mixup draw (``mix``: coefficient and partner permutation).
 """
 from __future__ import annotations
 
@@ -46,8 +47,9 @@ class WindowBatches(Dataset):
     """
 
     def __init__(self, windows: Windows, queries: QueryTable, store: FeatureStore, train: bool,
-                 seed: int = 0) -> None:
+                 seed: int = 0, mixup_alpha: float = 0.0) -> None:
         self.windows, self.queries, self.store = windows, queries, store
+        self.mixup_alpha = float(mixup_alpha) if train else 0.0
         self.streams = tuple(s for s in STREAMS if s in store.streams)
         self.query_streams = tuple(s for s in STREAMS if any(t.stream == s for t in queries.tasks))
         self.train, self.seed, self.epoch = train, seed, 0
@@ -90,6 +92,15 @@ class WindowBatches(Dataset):
                     aug[s][i] = rng.integers(copies[s][i], size=f)
         return aug
 
+    def _mix(self, index: np.ndarray) -> dict[str, torch.Tensor] | None:
+        """The batch's mixup draw (coefficient ~ Beta(alpha, alpha), partner permutation), seeded by seed, epoch
+        and the batch's first window, so a resumed run mixes the same pairs; None without mixup."""
+        if self.mixup_alpha <= 0 or not len(index):
+            return None
+        rng = np.random.default_rng([self.seed, self.epoch, 7, int(index[0])])
+        lam = rng.beta(self.mixup_alpha, self.mixup_alpha)
+        return {"lam": torch.tensor(lam, dtype=torch.float32), "perm": torch.from_numpy(rng.permutation(len(index)))}
+
     def __getitem__(self, batch: Sequence[int]) -> dict:
         w = self.windows
         index = np.asarray(batch, dtype=np.int64)
@@ -97,7 +108,7 @@ class WindowBatches(Dataset):
         rows = w.feat_idx[index]
         aug = self._copies(index, video)
         out: dict = {"index": torch.from_numpy(index), "features": {}, "feature_rows": {}, "feature_times": {},
-                     "query_times": {}, "labels": {}, "query_rows": {}}
+                     "query_times": {}, "labels": {}, "query_rows": {}, "query_index": {}}
         for s in self.streams:
             st = self.store.streams[s]
             global_rows = st.offset[video][:, None] + rows * st.copies[video][:, None] + aug[s]
@@ -108,6 +119,9 @@ class WindowBatches(Dataset):
             times = st.times[st.time_offset[video][:, None] + rows]
             out["feature_times"][s] = torch.from_numpy(
                 np.maximum((times - start[:, None, None]) / w.size, 0.0).astype(np.float32))
+        mix = self._mix(index)
+        if mix is not None:
+            out["mix"] = mix
         lengths = w.query_ptr[index + 1] - w.query_ptr[index]
         owner = np.repeat(np.arange(len(index)), lengths)
         flat = np.repeat(w.query_ptr[index] - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
@@ -126,12 +140,23 @@ class WindowBatches(Dataset):
             qr[who, pos] = seg_rows[mine]
             out["query_times"][s] = torch.from_numpy(qt)
             out["query_rows"][s] = torch.from_numpy(qr)
+            out["query_index"][s] = torch.from_numpy(_query_slots(count, mix, longest))
             for t_i, task in enumerate(self.queries.tasks):
                 if task.stream == s:
                     lab = np.full((len(index), longest), IGNORE_LABEL, np.int64)
                     lab[who, pos] = self.queries.labels[seg_rows[mine], t_i]
                     out["labels"][task.key] = torch.from_numpy(lab)
         return out
+
+
+def _query_slots(count: np.ndarray, mix: dict | None, longest: int) -> np.ndarray:
+    """Flat positions ``b * longest + i`` of the query slots TIM must compute: each window's real queries, and
+    under mixup also the slots where its partner has one (the mixed token there carries the partner's query
+    and its label enters the mixed loss)."""
+    if mix is not None:
+        count = np.maximum(count, count[mix["perm"].numpy()])
+    starts = np.repeat(np.arange(len(count)) * longest, count)
+    return starts + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
 
 
 def finish_batch(batch: dict, store: FeatureStore, device: torch.device) -> dict:

@@ -1,6 +1,8 @@
 """TIM's building blocks, with the original's maths and state-dict indices (time_mlp.0/2/4/6, embedder .1/.3)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -30,6 +32,29 @@ def drloc_mlp(d_model: int) -> nn.Sequential:
     """Predicts the normalised index distance of two feature tokens (4d -> d -> d -> 1)."""
     return nn.Sequential(nn.Linear(4 * d_model, d_model), nn.ReLU(), nn.Linear(d_model, d_model), nn.ReLU(),
                          nn.Linear(d_model, 1))
+
+
+@dataclass(frozen=True)
+class PackedLayout:
+    """Where the rows of a packed token tensor ``[B*F + N, W]`` come from: ``B`` windows' ``F`` feature tokens
+    (window-major), then the ``N`` real query tokens, query ``n`` sitting in slot ``slots[n]`` of the padded
+    ``[B, Q]`` query layout (window ``slots[n] // Q``). Padding queries are simply absent."""
+
+    batch: int
+    num_feature_tokens: int
+    query_slots: int
+    slots: torch.Tensor  # [N] int64, distinct
+
+    def to_slots(self, x: torch.Tensor) -> torch.Tensor:
+        """Packed query rows ``[N, h, k]`` -> ``[B, h, Q, k]`` with zeros in the padding slots."""
+        b, q = self.batch, self.query_slots
+        padded = x.new_zeros((b * q, *x.shape[1:])).index_copy(0, self.slots, x)
+        return padded.view(b, q, *x.shape[1:]).transpose(1, 2)
+
+    def from_slots(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, h, Q, k]`` -> the packed query rows ``[N, h, k]``."""
+        b, h, q, k = x.shape
+        return x.transpose(1, 2).reshape(b * q, h, k).index_select(0, self.slots)
 
 
 class SelfAttention(nn.Module):
@@ -71,6 +96,24 @@ class SelfAttention(nn.Module):
             out = torch.cat([out, out_q], dim=2)
         return self.out_proj(out.transpose(1, 2).reshape(b, s, w))
 
+    def forward_packed(self, x: torch.Tensor, layout: PackedLayout) -> torch.Tensor:
+        """The same attention on packed tokens ``[B*F + N, W]`` (see PackedLayout): every projection runs on real
+        tokens only; the query-feature products run in the padded slot layout, which padding never reads."""
+        b, f, w = layout.batch, layout.num_feature_tokens, x.shape[-1]
+        h, d = self.nhead, w // self.nhead
+        p = self.dropout if self.training else 0.0
+        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)       # one GEMM for features and queries
+        qf, kf, vf = qkv[:b * f].view(b, f, 3, h, d).permute(2, 0, 3, 1, 4).unbind(0)   # each [B, h, F, d]
+        with sdpa_kernel(SDPA_BACKENDS):
+            out_f = F.scaled_dot_product_attention(qf, kf, vf, dropout_p=p)
+        out_f = out_f.transpose(1, 2).reshape(b * f, w)
+        qq, kq, vq = qkv[b * f:].view(-1, 3, h, d).unbind(1)          # each [N, h, d]
+        feature_logits = layout.from_slots(layout.to_slots(qq) @ kf.transpose(-1, -2))  # [N, h, F]
+        logits = torch.cat([feature_logits, (qq * kq).sum(-1, keepdim=True)], dim=-1) * d ** -0.5
+        probs = F.dropout(torch.softmax(logits.float(), dim=-1).to(vf.dtype), p, self.training)
+        out_q = layout.from_slots(layout.to_slots(probs[..., :f]) @ vf) + probs[..., f:] * vq
+        return self.out_proj(torch.cat([out_f, out_q.reshape(-1, w)], dim=0))
+
     def _heads(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """[B, n, W] -> q, k, v, each [B, heads, n, W / heads], from the packed in-projection."""
         b, n, w = tokens.shape
@@ -92,8 +135,10 @@ class EncoderLayer(nn.Module):
         self.dropout1 = nn.Dropout(dropout)
         self.dropout2 = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, num_feature_tokens: int) -> torch.Tensor:
-        x = self.norm1(x + self.dropout1(self.self_attn(x, num_feature_tokens)))
+    def forward(self, x: torch.Tensor, num_feature_tokens: int, layout: PackedLayout | None = None) -> torch.Tensor:
+        """Padded tokens ``[B, S, W]``, or packed tokens ``[B*F + N, W]`` when ``layout`` says how they are packed."""
+        attended = self.self_attn(x, num_feature_tokens) if layout is None else self.self_attn.forward_packed(x, layout)
+        x = self.norm1(x + self.dropout1(attended))
         return self.norm2(x + self.dropout2(self.linear2(self.dropout(F.gelu(self.linear1(x))))))
 
 
@@ -104,9 +149,9 @@ class Encoder(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList(EncoderLayer(width, nhead, ffn_width, dropout) for _ in range(num_layers))
 
-    def forward(self, x: torch.Tensor, num_feature_tokens: int) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, num_feature_tokens: int, layout: PackedLayout | None = None) -> torch.Tensor:
         for layer in self.layers:
-            x = layer(x, num_feature_tokens)
+            x = layer(x, num_feature_tokens, layout)
         return x
 
 

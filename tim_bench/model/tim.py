@@ -3,7 +3,8 @@
 Token order is the original's: F visual features, F audio features, then per stream (visual first)
 and per task (in the dataset's order, e.g. verb, noun, action) one token per query. Queries see
 all feature tokens and themselves only, so padding queries never changes real ones; the encoder
-computes that without a mask (see layers.SelfAttention).
+computes that without a mask (see layers.SelfAttention). Given ``query_index`` (where the real queries sit),
+the encoder runs on the real tokens only (layers.PackedLayout): the same maths without the padding's FLOPs.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from torch import nn
 from tim_bench_registry import HEADS, MODELS, STREAMS, Task, build
 
 from .avga import AVGA
-from .layers import Encoder, drloc_mlp, feature_embedder, query_mask, time_mlp
+from .layers import Encoder, PackedLayout, drloc_mlp, feature_embedder, query_mask, time_mlp
 
 
 @dataclass
@@ -88,7 +89,7 @@ class TIM(nn.Module):
 
     def forward(self, features: Mapping[str, torch.Tensor], feature_times: Mapping[str, torch.Tensor],
                 query_times: Mapping[str, torch.Tensor], mix: Mix | None = None,
-                return_internals: bool = False) -> TIMOutput:
+                return_internals: bool = False, query_index: Mapping[str, torch.Tensor] | None = None) -> TIMOutput:
         """Classify every query interval.
 
         Args:
@@ -96,6 +97,8 @@ class TIM(nn.Module):
             feature_times: per stream ``[B, F, 2]`` intervals in window units.
             query_times: per query stream ``[B, Nq, 2]`` intervals in window units (padding may be (0, 0)).
             mix: feature-level mixup of features and time encodings (training only).
+            query_index: per query stream, the flat positions ``b * Nq + i`` (increasing) of the real queries in
+                ``[B, Nq]``; the encoder then skips padding queries, whose logits come back as zeros.
         """
         internals: dict[str, torch.Tensor] = {}
         feats = {s: features[s] for s in self.streams}
@@ -128,6 +131,8 @@ class TIM(nn.Module):
             tokens.append(tok + self.modality_encodings[task.stream] if self.modality_encodings else tok)
             spans[task.key] = (offset, offset + q_time.shape[1])
             offset += q_time.shape[1]
+        if query_index is not None and not return_internals:
+            return self._forward_packed(tokens[:len(self.streams)], tokens[len(self.streams):], query_index)
         seq = self.seq_dropout(torch.cat(tokens, dim=1))
         if return_internals:
             internals["encoder_input"] = seq
@@ -135,3 +140,27 @@ class TIM(nn.Module):
         out = self.encoder(seq, num_feature_tokens)
         logits = {key: self.heads[key](out[:, a:b]) for key, (a, b) in spans.items()}
         return TIMOutput(logits, out[:, :num_feature_tokens], internals if return_internals else {})
+
+    def _forward_packed(self, feature_tokens: list[torch.Tensor], query_tokens: list[torch.Tensor],
+                        query_index: Mapping[str, torch.Tensor]) -> TIMOutput:
+        """Encode the feature tokens and only the real query tokens (one ``[B*F + N, W]`` tensor), then scatter each
+        task's logits back to ``[B, Nq, C]`` (zeros at padding, which carries IGNORE_LABEL)."""
+        feats = torch.cat(feature_tokens, dim=1)
+        b, f, w = feats.shape
+        total_slots = sum(tok.shape[1] for tok in query_tokens)
+        rows, slots, offset = [feats.reshape(b * f, w)], [], 0
+        for task, tok in zip(self.tasks, query_tokens):
+            index, nq = query_index[task.stream], tok.shape[1]
+            rows.append(tok.reshape(b * nq, w).index_select(0, index))
+            window = torch.div(index, nq, rounding_mode="floor")
+            slots.append(window * total_slots + offset + (index - window * nq))
+            offset += nq
+        layout = PackedLayout(b, f, total_slots, torch.cat(slots))
+        out = self.encoder(self.seq_dropout(torch.cat(rows)), f, layout)
+        logits, start = {}, b * f
+        for task, tok in zip(self.tasks, query_tokens):
+            index, nq = query_index[task.stream], tok.shape[1]
+            real = self.heads[task.key](out[start:start + index.shape[0]])
+            logits[task.key] = real.new_zeros(b * nq, real.shape[-1]).index_copy(0, index, real).view(b, nq, -1)
+            start += index.shape[0]
+        return TIMOutput(logits, out[:b * f].view(b, f, w))

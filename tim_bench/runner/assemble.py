@@ -191,8 +191,9 @@ class Experiment:
         split's feature store and handed over on this rank's device."""
         device = torch.device(f"cuda:{dist.local_rank}" if torch.cuda.is_available() else "cpu")
         if data.dataset is None or data.dataset.store.device != device:
+            mixup = float((self.cfg.get("loss") or {}).get("mixup_alpha", 0.0)) if data.train else 0.0
             data.dataset = WindowBatches(data.windows, data.queries, self.feature_store(data, device), data.train,
-                                         self.seed)
+                                         self.seed, mixup)
         loader = DataLoader(data.dataset, sampler=self.batch_sampler(data, batch_size, shuffle, dist), batch_size=None,
                             num_workers=num_workers, pin_memory=pin_memory or device.type == "cuda",
                             persistent_workers=False)

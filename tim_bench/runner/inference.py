@@ -34,7 +34,8 @@ def predict_split(model: TIM, loader: DataLoader, data: SplitData, dataset_name:
     counts = {s: torch.zeros(len(rows), dtype=torch.float32, device=device) for s, rows in stream_rows.items()}
     for batch in tqdm(loader, desc=f"predict {data.name}", disable=not (progress and dist.is_main), leave=False):
         batch = move_batch(batch, device)
-        out = model(batch["features"], batch["feature_times"], batch["query_times"])
+        out = model(batch["features"], batch["feature_times"], batch["query_times"],
+                    query_index=batch.get("query_index"))
         for s in model.query_streams:
             rows = batch["query_rows"][s].reshape(-1)
             valid = rows >= 0

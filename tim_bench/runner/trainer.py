@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
@@ -24,7 +23,7 @@ from ..evaluation.selection import StreamBest, present, stream_bests_of
 from ..io import write_atomic
 from ..model.compiled import compile_mode, train_forward
 from ..model.losses import TIMLoss
-from ..model.tim import TIM, Mix
+from ..model.tim import TIM
 from .assemble import Experiment
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import DistInfo, barrier
@@ -59,11 +58,13 @@ class TrainResult:
     procedure: dict[str, Any] = field(default_factory=dict)
 
 
-def autocast_settings(device: torch.device, enabled: bool) -> tuple[bool, torch.dtype | None, bool]:
-    """(use autocast, dtype, needs a grad scaler): bf16 where the GPU supports it, else fp16; CPU stays fp32."""
-    if not enabled or device.type != "cuda":
+def autocast_settings(device: torch.device, amp: bool | str) -> tuple[bool, torch.dtype | None, bool]:
+    """(use autocast, dtype, needs a grad scaler) for ``train_cfg.amp``: True is the original's mixed precision
+    on CUDA (bf16 where supported, else fp16 with a scaler) and fp32 on CPU; "bf16" is bf16 autocast on any
+    device, the CPU too (several times faster there on CPUs with bf16 instructions; it rounds activations)."""
+    if not amp or (amp is True and device.type != "cuda"):
         return False, None, False
-    if torch.cuda.is_bf16_supported():
+    if amp == "bf16" or torch.cuda.is_bf16_supported():
         return True, torch.bfloat16, False
     return True, torch.float16, True
 
@@ -91,6 +92,7 @@ class Trainer:
                 "drop_partial_labels": bool(loss.get("drop_partial_labels", True)),
                 "eval_augmentation_copy": 0, "checkpoint_selection": "per stream, as the original's meters",
                 "feature_dtype": self.exp.feature_dtype(self.device),
+                "autocast": str(autocast_settings(self.device, tc.get("amp", True))[1] or "off").replace("torch.", ""),
                 "compile": compile_mode(tc.get("compile", False)) or False}
 
     def _resume_state(self, resume: bool) -> dict[str, Any] | None:
@@ -158,15 +160,13 @@ class Trainer:
             stream_best = state.get("stream_best", {})
             log.info("resumed from %s at epoch %d", self.work_dir / LAST, start_epoch)
 
-        alpha = float(loss_cfg.mixup_alpha)
         patience = tc.get("early_stop_patience")
         early_stop_on = self._early_stop_on(history)
         meter = IterationLog(log, tc.get("log_interval", 50), iters, tc.max_epochs, self.device, self.dist.is_main)
         epoch = start_epoch
         for epoch in range(start_epoch + 1, tc.max_epochs + 1):
             t0 = time.perf_counter()
-            torch.manual_seed(exp.seed * 100_003 + epoch)  # dropout, DRLoc pairs, mixup permutations
-            mix_rng = np.random.default_rng([exp.seed, epoch, 7])
+            torch.manual_seed(exp.seed * 100_003 + epoch)  # dropout and DRLoc pairs (the loader draws mixup)
             train_loader.batch_sampler.set_epoch(epoch)
             train.dataset.set_epoch(epoch)
             net.train()
@@ -176,11 +176,7 @@ class Trainer:
             for step, batch in enumerate(bar):
                 meter.batch_ready()
                 batch = move_batch(batch, self.device)
-                mix = None
-                if alpha > 0:
-                    b = batch["index"].shape[0]
-                    mix = Mix(float(mix_rng.beta(alpha, alpha)), torch.randperm(b, device=self.device))
-                parts = forward(batch, mix)
+                parts = forward(batch)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(parts["loss"]).backward()
                 if tc.get("grad_clip"):
