@@ -288,7 +288,7 @@ def main() -> int:
 
     def infer(b: dict) -> None:
         with torch.no_grad(), ctx():
-            model(b["features"], b["feature_times"], b["query_times"])
+            model(b["features"], b["feature_times"], b["query_times"], query_index=b["query_index"])
     infer_batches = (infer_batches * 8)[:max(8, len(infer_batches))]  # a small val split: repeat its batches
     infer_s = time_steps(infer, infer_batches, device, warmup=2)
     results["inference_windows_per_s"] = infer_batches[0]["index"].shape[0] / infer_s
