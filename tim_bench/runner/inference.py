@@ -6,6 +6,8 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from tim_bench_registry import TimBenchError
+
 from ..data.dataset import move_batch
 from ..evaluation.predictions import Predictions, TaskPredictions
 from ..model.tim import TIM
@@ -21,6 +23,8 @@ def predict_split(model: TIM, loader: DataLoader, data: SplitData, dataset_name:
     Buffers hold only the segments of each task's own stream (EPIC's 3,806-way action head never pays for
     the EPIC-Sounds rows).
     """
+    if data.train:  # training batches also compute mixup partners' slots, which are not this window's queries
+        raise TimBenchError(f"Predictions need the evaluation view of split '{data.name}' (load_split(train=False)).")
     model.eval()
     seg = data.annotations.segments
     stream_rows = {s: np.flatnonzero(seg["stream"].to_numpy() == s) for s in model.query_streams}
@@ -34,16 +38,15 @@ def predict_split(model: TIM, loader: DataLoader, data: SplitData, dataset_name:
     counts = {s: torch.zeros(len(rows), dtype=torch.float32, device=device) for s, rows in stream_rows.items()}
     for batch in tqdm(loader, desc=f"predict {data.name}", disable=not (progress and dist.is_main), leave=False):
         batch = move_batch(batch, device)
-        out = model(batch["features"], batch["feature_times"], batch["query_times"],
-                    query_index=batch.get("query_index"))
+        out = model(batch["features"], batch["feature_times"], batch["query_times"], query_index=batch["query_index"])
         for s in model.query_streams:
-            rows = batch["query_rows"][s].reshape(-1)
-            valid = rows >= 0
-            mine = local[s][rows[valid]]
+            real = batch["query_index"][s]  # flat positions of the real queries (an index: no host sync)
+            mine = local[s][batch["query_rows"][s].reshape(-1).index_select(0, real)]
             counts[s].index_add_(0, mine, torch.ones_like(mine, dtype=torch.float32))
             for t in model.tasks:
                 if t.stream == s:
-                    sums[t.key].index_add_(0, mine, out.logits[t.key].reshape(-1, t.num_classes)[valid].float())
+                    logits = out.logits[t.key].reshape(-1, t.num_classes).index_select(0, real)
+                    sums[t.key].index_add_(0, mine, logits.float())
     for tensor in [*sums.values(), *counts.values()]:
         all_reduce_sum(tensor, dist)
     by_task = {}
