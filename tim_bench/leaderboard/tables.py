@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from .configdiff import distinguishing_keys, flat_config
 from .errors import LeaderboardError
 from .headline import DatasetSpec, headline_for
 from .reference import Reference, reference_for_metric, references_for
@@ -151,8 +152,7 @@ def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[R
                           for i, r in enumerate(runs)],
                          columns=[*_GROUP_KEYS, "_index", *metrics])
     groups = list(frame.groupby(_GROUP_KEYS, sort=False, dropna=False))
-    names = pd.Series([key[0] for key, _ in groups])
-    repeated = set(names[names.duplicated()])
+    labels = _group_labels([(str(key[0]), str(key[1]), [runs[i] for i in group["_index"]]) for key, group in groups])
     measured: list[Row] = []
     for (name, recipe, split), group in groups:
         # runs on generated data are marked, and never compared with the published rows
@@ -165,7 +165,7 @@ def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[R
             cells[m] = Cell(mean, float(values.std(ddof=1)) if len(values) > 1 else None,
                             mean - ref.metrics[m] if mean is not None and ref is not None and ref.split == split
                             else None)
-        label = f"{name}@{str(recipe)[:7]}" if name in repeated else str(name)
+        label = labels[(str(name), str(recipe))]
         label += " [synthetic data]" if synthetic else ""
         # a sampler other than the original's uniform shuffling trains another objective: say so in the row
         samplers = sorted({str(runs[i].get("sampler") or UNRECORDED_SAMPLER) for i in group["_index"]
@@ -184,6 +184,32 @@ def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[R
     ref_rows = [Row(f"[ref] {r.id}", r.split, {m: Cell(r.metrics[m]) for m in metrics if m in r.metrics}, (), r)
                 for r in refs if any(m in r.metrics for m in metrics)]
     return Table(spec, metrics, tuple(ref_rows + measured), sort_metric)
+
+
+#: at most this many changed config keys are named in a row label (the CSV's recipe_hash tells all rows apart)
+MAX_LABEL_KEYS = 3
+
+
+def _group_labels(groups: Sequence[tuple[str, str, list[Mapping[str, Any]]]]) -> dict[tuple[str, str], str]:
+    """{(config name, recipe): row label}: the config name, and where several groups share it, the config keys
+    whose values tell them apart (e.g. ``ave_vgg [train_cfg.lr=0.001]``); the recipe hash where the records hold
+    no resolved config or the keys do not tell the rows apart."""
+    by_name: dict[str, list[tuple[str, list[Mapping[str, Any]]]]] = {}
+    for name, recipe, group_runs in groups:
+        by_name.setdefault(name, []).append((recipe, group_runs))
+    labels = {}
+    for name, members in by_name.items():
+        if len(members) == 1:
+            labels[(name, members[0][0])] = name
+            continue
+        configs = [flat_config(group_runs[0]) for _, group_runs in members]
+        keys = distinguishing_keys(configs) if all(c is not None for c in configs) else [{} for _ in members]
+        texts = [", ".join(f"{k}={v}" for k, v in list(changed.items())[:MAX_LABEL_KEYS])
+                 + (", …" if len(changed) > MAX_LABEL_KEYS else "") for changed in keys]
+        unique = all(texts) and len(set(texts)) == len(texts)
+        for (recipe, _), text in zip(members, texts):
+            labels[(name, recipe)] = f"{name} [{text}]" if unique else f"{name}@{recipe[:7]}"
+    return labels
 
 
 def _number(value: Any) -> float:
