@@ -55,7 +55,18 @@ def config_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, s
 
 def distinguishing_keys(configs: Sequence[Mapping[str, Any]], ignore: Sequence[str] = ("seed", *SPEED_KEYS)
                         ) -> list[dict[str, str]]:
-    """For each flat config, its values of the keys that are not the same in all of them (``ignore`` aside)."""
+    """For each flat config, its values of the keys that set it apart (``ignore`` aside): a key whose value most
+    configs share (a strict majority) is named only where a config differs from it; a key without such a
+    common value is named for every config."""
     keys = sorted(set().union(*configs) - set(ignore)) if configs else []
-    varying = [k for k in keys if len({show(c.get(k, ABSENT)) for c in configs}) > 1]
-    return [{k: show(c.get(k, ABSENT)) for k in varying} for c in configs]
+    shown = [{} for _ in configs]
+    for key in keys:
+        values = [show(c.get(key, ABSENT)) for c in configs]
+        common = max(set(values), key=values.count)
+        if len(set(values)) == 1:
+            continue
+        majority = values.count(common) * 2 > len(values)
+        for out, value in zip(shown, values):
+            if not majority or value != common:
+                out[key] = value
+    return shown

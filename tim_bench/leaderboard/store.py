@@ -44,12 +44,9 @@ def recipe_of(record: Mapping[str, Any]) -> str:
     return str(record.get("recipe_hash") or record["config_hash"])
 
 
-def default_store() -> Path:
-    """The store when none is named: ``$TIM_BENCH_RESULTS``, else ``tim-bench/results`` in the per-user data
-    folder: ``$XDG_DATA_HOME`` (default ``~/.local/share``) on Linux, ``~/Library/Application Support`` on
-    macOS, ``%LOCALAPPDATA%`` on Windows. Never relative to the current directory."""
-    if os.environ.get(RESULTS_ENV):
-        return Path(os.environ[RESULTS_ENV]).expanduser().absolute()
+def user_data_dir() -> Path:
+    """tim-bench's per-user data folder: ``$XDG_DATA_HOME/tim-bench`` (default ``~/.local/share/tim-bench``) on
+    Linux, ``~/Library/Application Support/tim-bench`` on macOS, ``%LOCALAPPDATA%/tim-bench`` on Windows."""
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
     elif sys.platform == "darwin":
@@ -57,7 +54,15 @@ def default_store() -> Path:
     else:
         xdg = os.environ.get("XDG_DATA_HOME", "")
         base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"  # relative: ignored (XDG spec)
-    return base / "tim-bench" / "results"
+    return base / "tim-bench"
+
+
+def default_store() -> Path:
+    """The store when none is named: ``$TIM_BENCH_RESULTS``, else ``results`` in the per-user data folder
+    (``user_data_dir``). Never relative to the current directory."""
+    if os.environ.get(RESULTS_ENV):
+        return Path(os.environ[RESULTS_ENV]).expanduser().absolute()
+    return user_data_dir() / "results"
 
 
 def store_dir(path: str | Path | None = None) -> Path:

@@ -113,40 +113,40 @@ class Trainer:
     def fit(self, resume: bool = False) -> TrainResult:
         """Train to ``max_epochs`` (or an early stop), writing best.pth, last.pth and metrics.jsonl on rank 0."""
         loop = self._build()
-        progress = self._restore(loop, resume)
+        state = self._restore(loop, resume)
         stopping = StoppingPolicy(self.tc.get("early_stop_patience"), self.selections, self.main_metric,
-                                  progress.history, progress.stale)
+                                  state.history, state.stale)
         meter = IterationLog(log, self.tc.get("log_interval", 50), loop.iters, self.tc.max_epochs, self.device,
                              self.dist.is_main)
         board = open_board(self.work_dir, self.tc.get("tensorboard", False) and self.dist.is_main)
         try:
-            for epoch in range(progress.epoch + 1, self.tc.max_epochs + 1):
+            for epoch in range(state.epoch + 1, self.tc.max_epochs + 1):
                 t0 = time.perf_counter()
                 train_loss = self._train_epoch(loop, epoch, meter, board)
                 entry: dict[str, Any] = {"epoch": epoch, "lr": loop.scheduler.get_last_lr()[0],
                                          "train_loss": train_loss, "val": {}, "main_metric": self.main_metric}
-                improved, improved_streams = self._validate(loop, epoch, entry, progress, stopping)
+                improved, improved_streams = self._validate(loop, epoch, entry, state, stopping)
                 entry["time_s"] = time.perf_counter() - t0
-                progress.history.append(entry)
-                progress.epoch, progress.stale = epoch, stopping.stale
+                state.history.append(entry)
+                state.epoch, state.stale = epoch, stopping.stale
                 log.info("epoch %d: loss %.4f lr %.2e %s (%.1f s)", epoch, train_loss, entry["lr"],
                          " ".join(f"{k}={v:.2f}" for k, v in entry["val"].items()), entry["time_s"])
                 board.epoch(entry)
                 if self.dist.is_main:
-                    self._write_epoch(loop, progress, improved, improved_streams)
+                    self._write_epoch(loop, state, improved, improved_streams)
                 barrier(self.dist)
                 if stopping.should_stop:
                     log.info("early stop: no better %s for %d validations", stopping.criterion_name(), stopping.stale)
                     break
         finally:
             board.close()
-        history = progress.history
-        return TrainResult(epochs_trained=history[-1]["epoch"] if history else progress.epoch,
-                           best_epoch=progress.best["epoch"], best_metrics=progress.best["metrics"],
-                           main_metric=self.main_metric, history=history, stream_best=progress.stream_best,
+        history = state.history
+        return TrainResult(epochs_trained=history[-1]["epoch"] if history else state.epoch,
+                           best_epoch=state.best["epoch"], best_metrics=state.best["metrics"],
+                           main_metric=self.main_metric, history=history, stream_best=state.stream_best,
                            procedure=self.procedure(loop.warmup_iters, loop.total_iters, stopping.on))
 
-    def _build(self) -> "_Loop":
+    def _build(self) -> _Loop:
         """Load the splits and build the loaders, model, loss, optimiser, schedule and training forward."""
         exp, tc = self.exp, self.tc
         train = exp.load_split(exp.split_name("train"), train=True)
@@ -184,21 +184,21 @@ class Trainer:
         return _Loop(train, val, train_loader, val_loader, model, net, optimizer, scheduler, scaler, forward, iters,
                      warmup_iters, total_iters)
 
-    def _restore(self, loop: "_Loop", resume: bool) -> "Progress":
-        """A fresh ``Progress``, or with ``resume`` the one last.pth holds (weights, optimiser and schedule too)."""
-        state = self._resume_state(resume)
-        if state is None:
-            return Progress()
-        loop.model.load_state_dict(state["model"])
-        loop.optimizer.load_state_dict(state["optimizer"])
-        loop.scheduler.load_state_dict(state["scheduler"])
-        if loop.scaler.is_enabled() and state.get("scaler"):
-            loop.scaler.load_state_dict(state["scaler"])
-        log.info("resumed from %s at epoch %d", self.work_dir / LAST, state["epoch"])
-        return Progress(state["epoch"], state["history"], state["best"], state.get("stream_best", {}),
-                        state["stale"])
+    def _restore(self, loop: _Loop, resume: bool) -> TrainingState:
+        """A fresh ``TrainingState``, or with ``resume`` the one last.pth holds (weights, optimiser and schedule too)."""
+        saved = self._resume_state(resume)
+        if saved is None:
+            return TrainingState()
+        loop.model.load_state_dict(saved["model"])
+        loop.optimizer.load_state_dict(saved["optimizer"])
+        loop.scheduler.load_state_dict(saved["scheduler"])
+        if loop.scaler.is_enabled() and saved.get("scaler"):
+            loop.scaler.load_state_dict(saved["scaler"])
+        log.info("resumed from %s at epoch %d", self.work_dir / LAST, saved["epoch"])
+        return TrainingState(saved["epoch"], saved["history"], saved["best"], saved.get("stream_best", {}),
+                             saved["stale"])
 
-    def _train_epoch(self, loop: "_Loop", epoch: int, meter: IterationLog, board: "RunBoard") -> float:
+    def _train_epoch(self, loop: _Loop, epoch: int, meter: IterationLog, board: RunBoard) -> float:
         """One pass over the train split; the mean training loss (an error when it is not finite)."""
         exp, tc = self.exp, self.tc
         torch.manual_seed(exp.seed * 100_003 + epoch)  # dropout, DRLoc pairs, mixup permutations
@@ -239,14 +239,14 @@ class Trainer:
                                 f"check the features for extreme values.")
         return train_loss
 
-    def _validate(self, loop: "_Loop", epoch: int, entry: dict[str, Any], progress: "Progress",
-                  stopping: "StoppingPolicy") -> tuple[bool, list[str]]:
+    def _validate(self, loop: _Loop, epoch: int, entry: dict[str, Any], state: TrainingState,
+                  stopping: StoppingPolicy) -> tuple[bool, list[str]]:
         """Score the val split when this epoch validates, raising the bests; (best.pth improved, streams improved).
 
         Without a val split every epoch is the best (by train loss), as a run with nothing to select on."""
         tc = self.tc
         if loop.val is None:
-            progress.best = {"value": -entry["train_loss"], "epoch": epoch, "metrics": {}}
+            state.best = {"value": -entry["train_loss"], "epoch": epoch, "metrics": {}}
             return True, []
         if epoch % tc.val_interval and epoch != tc.max_epochs:
             return False, []
@@ -254,11 +254,11 @@ class Trainer:
                               self.progress)
         entry["val"] = self.metric(preds, loop.val.annotations)
         value = entry["val"][self.main_metric]
-        improved = value > progress.best["value"]
+        improved = value > state.best["value"]
         if improved:
-            progress.best = {"value": value, "epoch": epoch, "metrics": entry["val"]}
-        improved_streams = self._update_stream_bests(progress.stream_best, entry["val"], epoch)
-        stopping.validated(progress.history + [entry], improved, improved_streams)
+            state.best = {"value": value, "epoch": epoch, "metrics": entry["val"]}
+        improved_streams = self._update_stream_bests(state.stream_best, entry["val"], epoch)
+        stopping.validated(state.history + [entry], improved, improved_streams)
         entry["improved"] = improved_streams
         return improved, improved_streams
 
@@ -274,10 +274,10 @@ class Trainer:
                 improved.append(sel.name)
         return improved
 
-    def _write_epoch(self, loop: "_Loop", progress: "Progress", improved: bool, improved_streams: list[str]) -> None:
+    def _write_epoch(self, loop: _Loop, state: TrainingState, improved: bool, improved_streams: list[str]) -> None:
         """Rank 0: best.pth and the per-stream bests when they improved, last.pth (every checkpoint_interval),
         metrics.jsonl (rounded, see ``rounding``)."""
-        epoch, best, stream_best = progress.epoch, progress.best, progress.stream_best
+        epoch, best, stream_best = state.epoch, state.best, state.stream_best
         weights = {k: v.detach().cpu() for k, v in loop.model.state_dict().items()}
         if improved:
             save_checkpoint(self.work_dir / BEST, {"model": weights, "epoch": epoch, "metrics": best["metrics"],
@@ -294,10 +294,10 @@ class Trainer:
             save_checkpoint(self.work_dir / LAST, {
                 "model": weights, "optimizer": loop.optimizer.state_dict(), "scheduler": loop.scheduler.state_dict(),
                 "scaler": loop.scaler.state_dict() if loop.scaler.is_enabled() else {}, "epoch": epoch,
-                "history": progress.history, "best": best, "stale": progress.stale, "stream_best": stream_best,
+                "history": state.history, "best": best, "stale": state.stale, "stream_best": stream_best,
                 "config_hash": self.hash})
         write_atomic(self.work_dir / "metrics.jsonl",
-                     lambda p: p.write_text("".join(json.dumps(round_epoch(h)) + "\n" for h in progress.history)))
+                     lambda p: p.write_text("".join(json.dumps(round_epoch(h)) + "\n" for h in state.history)))
 
 
 @dataclass
@@ -320,7 +320,7 @@ class _Loop:
 
 
 @dataclass
-class Progress:
+class TrainingState:
     """Where a run stands after ``epoch`` (what last.pth keeps): the history, the best by the main metric,
     the per-stream bests and the early-stop count."""
 
