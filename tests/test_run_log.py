@@ -3,6 +3,7 @@ checkpoint and by what, the final metrics and where result.json is; one log per 
 the final evaluation."""
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -120,3 +121,20 @@ def test_tensorboard_logs_the_iterations_and_epochs(data_root, tmp_path):
     assert [round(e.value, 4) for e in board.Scalars("val/acc_fused")] == [h["val"]["acc_fused"] for h in history]
     iters = len(board.Scalars("train/loss"))
     assert iters >= 4 and set(board.Tags()["scalars"]) >= {"train/lr", "epoch/train_loss", "epoch/lr"}
+
+
+def test_progress_bars_on_a_terminal_show_the_current_loss_and_lr(data_root, tmp_path, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+    from tim_bench.cli.main import main
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)  # main itself, not run_cli: that would capture stderr in a buffer
+    wd = tmp_path / "bars"
+    assert main(["train", CONFIG, "--work-dir", str(wd), "--cfg-options", f"data_root={data_root}",
+                 "train_cfg.max_epochs=1", "train_cfg.batch_size=4", "train_cfg.log_interval=3", *TINY_MODEL]) == 0
+    bars = re.findall(r"epoch 1/1: .*?loss=([\d.]+), lr=([\d.e+-]+)", screen.getvalue())
+    [epoch] = [json.loads(line) for line in (wd / "metrics.jsonl").read_text().splitlines()]
+    last_logged = re.findall(r"iter \d+/\d+: loss ([\d.]+)", (wd / "log.txt").read_text())[-1]
+    assert len(bars) >= 2 and bars[-1][1] == f"{epoch['lr']:.2e}"  # the last step's lr, not the first's
+    assert abs(float(bars[-1][0]) - float(last_logged)) < 6e-4  # and the last step's loss

@@ -257,8 +257,10 @@ def _main_lines(c: Comparison) -> list[str]:
     lines = [f"Is B better than A on the main metric, {c.main_metric}?",
              f"  this pair of runs: A {_number(va)}, B {_number(vb)}, B - A {_number(d, '+')}"]
     t = c.seed_test
+    if c.seed_note:
+        lines.append(f"  {c.seed_note}")
     if t is None:
-        return lines + [f"  {c.seed_note}"]
+        return lines
     level = f"{100 * t.confidence:g}% CI"
     if not np.isfinite(t.p_value):
         verdict = "undefined: both recipes gave the same value at every seed"

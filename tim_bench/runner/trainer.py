@@ -231,8 +231,9 @@ class Trainer:
             logged = meter.step_done(epoch, step, parts["loss"], lr)  # syncs every log_interval
             if logged is not None:
                 board.iteration((epoch - 1) * loop.iters + step + 1, logged, lr)
-            if self.progress and step % 20 == 0:  # the only host sync, every 20 steps for the bar
-                bar.set_postfix(loss=f"{float(parts['loss'].detach()):.3f}", lr=f"{lr:.2e}")
+            if self.progress and (logged is not None or step % 20 == 0):  # the bar's loss: a sync every 20 steps
+                shown = logged if logged is not None else float(parts["loss"].detach())
+                bar.set_postfix(loss=f"{shown:.3f}", lr=f"{lr:.2e}")
         train_loss = float(total) / max(loop.iters, 1)
         if not math.isfinite(train_loss):
             raise TimBenchError(f"Training loss became {train_loss} in epoch {epoch}; lower train_cfg.lr or "
