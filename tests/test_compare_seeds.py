@@ -46,6 +46,7 @@ def runs(tmp_path_factory) -> tuple[Path, dict[tuple[str, int], Path]]:
     return store, dirs
 
 
+@pytest.mark.slow
 def test_compare_two_recipes_with_two_seeds_each(runs) -> None:
     store, dirs = runs
     a, b = dirs[(LRS[0], 0)], dirs[(LRS[1], 0)]
@@ -65,6 +66,7 @@ def test_compare_two_recipes_with_two_seeds_each(runs) -> None:
     assert "Per stream: paired bootstrap over segments" in text and "visual_event" in text
 
 
+@pytest.mark.slow
 def test_compare_two_seeds_of_one_recipe_says_so(runs) -> None:
     store, dirs = runs
     out = run_cli(["compare", str(dirs[(LRS[0], 0)]), str(dirs[(LRS[0], 1)]), "--results-dir", str(store),
@@ -75,6 +77,7 @@ def test_compare_two_seeds_of_one_recipe_says_so(runs) -> None:
     assert [line.split() for line in diff[3:]] == [["seed", "0", "1"]]
 
 
+@pytest.mark.slow
 def test_leaderboard_rows_of_one_config_show_the_changed_key(runs) -> None:
     store, _ = runs
     out = run_cli(["leaderboard", "--results-dir", str(store), "--no-reference"])

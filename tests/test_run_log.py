@@ -109,6 +109,7 @@ def test_tensorboard_without_the_package_is_a_clear_error_before_training(data_r
     assert not (tmp_path / "tb" / "last.pth").exists()
 
 
+@pytest.mark.slow
 def test_tensorboard_logs_the_iterations_and_epochs(data_root, tmp_path):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -123,6 +124,7 @@ def test_tensorboard_logs_the_iterations_and_epochs(data_root, tmp_path):
     assert iters >= 4 and set(board.Tags()["scalars"]) >= {"train/lr", "epoch/train_loss", "epoch/lr"}
 
 
+@pytest.mark.slow
 def test_progress_bars_on_a_terminal_show_the_current_loss_and_lr(data_root, tmp_path, monkeypatch):
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
