@@ -31,5 +31,11 @@ def tim_bench_config_dirs() -> list[str]:
 
 
 @hookspec
-def tim_bench_run_finished(result: Mapping[str, Any], work_dir: str) -> None:
-    """Called once on rank 0 after a run wrote its result.json (e.g. to notify an experiment tracker)."""
+def tim_bench_run_finished(result: Mapping[str, Any], work_dir: str, results_dir: str | None) -> None:
+    """Called once on rank 0 after a run wrote its result.json (e.g. to notify an experiment tracker).
+
+    ``result`` is that record as a dict, ``results_dir`` the results store the run was given (None: the default
+    store). tim-bench's own results store (``tryfirst``, so a record is stored before a tracker hears of it) and
+    per-run plots are implementations of this hook; an implementation may take any subset of the arguments. An
+    exception stops the run with it.
+    """

@@ -21,9 +21,12 @@ def shared_data() -> Path:
 def _session_results_store(tmp_path_factory) -> None:
     """No test (nor a subprocess it starts) writes to the user's results store in their home folder."""
     os.environ["TIM_BENCH_RESULTS"] = str(tmp_path_factory.mktemp("results_store"))
+    os.environ["TIM_BENCH_LEADERBOARD"] = str(tmp_path_factory.mktemp("leaderboard_files"))
 
 
 @pytest.fixture(autouse=True)
 def _results_store_per_test(tmp_path: Path, monkeypatch) -> None:
-    """Each test starts with an empty default store of its own, TMP/leaderboard/results."""
+    """Each test starts with an empty default store of its own, TMP/leaderboard/results, and writes leaderboard
+    files to TMP/leaderboard."""
     monkeypatch.setenv("TIM_BENCH_RESULTS", str(tmp_path / "leaderboard" / "results"))
+    monkeypatch.setenv("TIM_BENCH_LEADERBOARD", str(tmp_path / "leaderboard"))

@@ -9,6 +9,18 @@ from pathlib import Path
 from typing import Any
 
 TINY_MODEL = ["model.d_model=32", "model.num_layers=1", "model.nhead=2"]
+#: Wall-clock budget of one subprocess a test starts. It only catches a hang: a correct run on a loaded 2-core
+#: machine must never reach it, so it is generous (TIM_BENCH_TEST_BUDGET_S overrides it).
+TEST_BUDGET_S = float(os.environ.get("TIM_BENCH_TEST_BUDGET_S", 3600))
+
+
+def run_bounded(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess:
+    """``subprocess.run`` within ``TEST_BUDGET_S``; past it, the failure shows what the process had printed."""
+    try:
+        return subprocess.run(argv, timeout=TEST_BUDGET_S, **kwargs)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"{' '.join(map(str, argv))} ran past the test budget of {TEST_BUDGET_S:.0f} s "
+                             f"(TIM_BENCH_TEST_BUDGET_S); its output so far:\n{exc.stdout}\n{exc.stderr}") from None
 
 
 def tim_bench_exe() -> str:
@@ -16,12 +28,12 @@ def tim_bench_exe() -> str:
     return shutil.which("tim-bench") or str(Path(sys.executable).with_name("tim-bench"))
 
 
-def tim_bench(*args: str, cwd: str | Path | None = None, env: dict | None = None, timeout: int = 600,
+def tim_bench(*args: str, cwd: str | Path | None = None, env: dict | None = None,
               check: bool = True) -> subprocess.CompletedProcess:
     """Run the installed console command and return the completed process (stdout/stderr as text)."""
     exe = tim_bench_exe()
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    proc = subprocess.run([exe, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    proc = run_bounded([exe, *args], cwd=cwd, env=full_env, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"tim-bench {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc

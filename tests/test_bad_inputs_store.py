@@ -200,4 +200,4 @@ def test_compare_itself_and_older_records(tmp_path: Path) -> None:
     assert_clear_error(run_cli(["compare", "run-a", "run-a", "--results-dir", store]), "both run run-a", code=2)
     outcome = run_cli(["compare", "run-a", "run-b", "--results-dir", store])
     assert_warned(outcome, "run run-a's record has no predictions_sha256", "a.npz", "cannot verify")
-    assert "Paired bootstrap over segments" in outcome.output
+    assert "Per stream: paired bootstrap over segments" in outcome.output

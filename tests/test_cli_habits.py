@@ -8,15 +8,17 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from bad_input import assert_clear_error, run_cli
-from helpers import TINY_MODEL
+from helpers import TINY_MODEL, run_bounded, tim_bench_exe
 from test_from_tim_args import readme_commands
 from test_leaderboard_store import make_record
 from tim_bench import __version__
 from tim_bench.cli.main import build_parser
 from tim_bench.from_tim_args import available_cpus, convert
+from tim_bench.leaderboard.publish import LEADERBOARD_ENV, default_leaderboard_dir
 from tim_bench.leaderboard.store import RESULTS_ENV, add_record, default_store
 
 CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py")
@@ -131,3 +133,44 @@ def test_every_leaderboard_format_prints_to_stdout(tmp_path, monkeypatch, fmt, m
     assert re.search(r"ave\\?_a", outcome.output), outcome.output  # the stored run (LaTeX escapes the _)
     assert "wrote" not in outcome.output and not (tmp_path / "leaderboard" / "index.html").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["leaderboard"]  # only the (per-test) store
+
+
+def test_leaderboard_files_have_one_default_folder_whatever_the_current_directory(tmp_path, monkeypatch):
+    add_record(make_record())
+    monkeypatch.delenv(LEADERBOARD_ENV)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert default_leaderboard_dir() == tmp_path / "xdg" / "tim-bench" / "leaderboard"
+    outcome = run_cli(["leaderboard", "--format", "md"])
+    written = tmp_path / "xdg" / "tim-bench" / "leaderboard" / "README.md"
+    assert outcome.code == 0 and f"wrote {written}" in outcome.output and written.is_file()
+    assert list((tmp_path / "elsewhere").iterdir()) == []  # nothing under the current directory
+    monkeypatch.setenv(LEADERBOARD_ENV, str(tmp_path / "env"))
+    assert run_cli(["leaderboard", "--format", "csv"]).code == 0 and (tmp_path / "env" / "leaderboard.csv").is_file()
+    assert run_cli(["leaderboard", "--format", "csv", "--out-dir", "flag"]).code == 0  # the flag wins, cwd-relative
+    assert (tmp_path / "elsewhere" / "flag" / "leaderboard.csv").is_file()
+
+
+@pytest.mark.parametrize("fmt", ["terminal", "md", "csv", "latex", "html"])
+def test_stdout_of_every_format_holds_the_table_alone(tmp_path, fmt, capsys):
+    """`--out -` writes the rendering and nothing else to stdout, so `> file` gives the same file as --out."""
+    add_record(make_record())
+    from tim_bench.cli.main import main
+    assert main(["leaderboard", "--format", fmt, "--out", "-"]) == 0
+    printed = capsys.readouterr().out
+    assert main(["leaderboard", "--format", fmt, "--out", str(tmp_path / "table")]) == 0
+    written = (tmp_path / "table").read_text()
+    if fmt == "html":  # links to the runs' pictures are relative to the page's folder: the cwd on stdout
+        printed, written = (re.sub(r'(src|href)="[^"]*"', "", t) for t in (printed, written))
+    assert printed == written and "ave_a" in printed.replace("\\_", "_")
+
+
+def test_shell_redirection_of_a_leaderboard_is_a_clean_file(tmp_path):
+    add_record(make_record())
+    target = tmp_path / "board.csv"
+    command = f'"{tim_bench_exe()}" leaderboard --format csv --out - --no-reference > "{target}"'
+    proc = run_bounded(["bash", "-c", command], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout == "", proc.stderr
+    assert list(pd.read_csv(target)["config"]) == ["ave_a"]

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import TINY_MODEL, tim_bench, tim_bench_exe
+from helpers import TINY_MODEL, run_bounded, tim_bench, tim_bench_exe
 from tim_bench.synthetic.ave import make_ave
 
 CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py")
@@ -28,14 +27,14 @@ def test_two_process_gloo_training_and_sharded_evaluation(tmp_path):
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
                 str(_free_port()), tim_bench_exe()]
     wd = tmp_path / "ddp"
-    proc = subprocess.run([*torchrun, "train", CONFIG, "--work-dir", str(wd), *opts], capture_output=True,
-                          text=True, timeout=300)
+    proc = run_bounded([*torchrun, "train", CONFIG, "--work-dir", str(wd), *opts], capture_output=True,
+                          text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("best epoch") == 1  # only rank 0 reports (and writes)
     assert [json.loads(line)["epoch"] for line in (wd / "metrics.jsonl").read_text().splitlines()] == [1, 2]
 
-    two = subprocess.run([*torchrun, "test", CONFIG, str(wd / "best.pth"), "--json", "--work-dir", str(wd), *opts],
-                         capture_output=True, text=True, timeout=300)
+    two = run_bounded([*torchrun, "test", CONFIG, str(wd / "best.pth"), "--json", "--work-dir", str(wd), *opts],
+                         capture_output=True, text=True)
     assert two.returncode == 0, two.stderr
     one = tim_bench("test", CONFIG, str(wd / "best.pth"), "--json", "--work-dir", str(tmp_path / "one"), *opts)
     assert json.loads(two.stdout.strip().splitlines()[-1]) == pytest.approx(json.loads(one.stdout.strip()))

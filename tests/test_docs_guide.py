@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from helpers import run_bounded
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "writing-plugins.md"
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
@@ -57,7 +58,7 @@ def test_guide_runs_from_nothing_to_a_trained_plugin(tmp_path):
             command = [sys.executable, str(script)]
         else:
             command = ["bash", "-euo", "pipefail", "-c", code]
-        proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        proc = run_bounded(command, cwd=tmp_path, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, f"guide block {number} ({lang}) failed:\n{code}\n{proc.stdout}\n{proc.stderr}"
         outputs.append(proc.stdout)
     text = "\n".join(outputs)

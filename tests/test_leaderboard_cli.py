@@ -42,7 +42,7 @@ def test_each_format_goes_to_its_default_file(store: Path, capsys) -> None:
     for fmt, name in [("md", "README.md"), ("csv", "leaderboard.csv"), ("latex", "leaderboard.tex"),
                       ("html", "index.html")]:
         assert cli("leaderboard", "--format", fmt) == 0
-        assert capsys.readouterr().out == f"wrote leaderboard/{name}\n"
+        assert capsys.readouterr().out == f"wrote {store.parent / name}\n"  # $TIM_BENCH_LEADERBOARD (conftest)
         assert (store.parent / name).stat().st_size > 0
     assert len(pd.read_csv(store.parent / "leaderboard.csv")) == 7  # AVE: two reference rows (VGG, Omnivore + ASF)
 

@@ -81,4 +81,5 @@ def test_suite_then_every_format(tmp_path: Path, monkeypatch, capsys, browser_fo
     run_ids = {(r["config_name"], r["seed"]): r["run_id"] for r in load_records()}
     assert cli("compare", run_ids["tiny_a", 0], run_ids["tiny_b", 0]) == 0
     out = capsys.readouterr().out
-    assert "Paired bootstrap over segments" in out and "visual_event" in out and "audio_event" in out
+    assert "Per stream: paired bootstrap over segments" in out and "visual_event" in out and "audio_event" in out
+    assert "across seeds (Welch's t-test; A seeds 0,1, B seeds 0,1)" in out  # the suite ran seeds 0 and 1 of each

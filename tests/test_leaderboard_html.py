@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from helpers import TEST_BUDGET_S
 from test_leaderboard_store import make_record
 from test_leaderboard_tables import records
 from tim_bench.leaderboard.html import render_html
@@ -28,7 +29,7 @@ from tim_bench.leaderboard.tables import build_tables
 class HeadlessChromium:
     """One page in headless Chromium, driven over ``--remote-debugging-pipe`` (it reads fd 3, writes fd 4)."""
 
-    def __init__(self, exe: str, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, exe: str, url: str, timeout: float = TEST_BUDGET_S) -> None:
         to_child, self._out = os.pipe()
         self._in, from_child = os.pipe()
 

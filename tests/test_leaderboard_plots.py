@@ -11,8 +11,8 @@ from matplotlib.image import imread
 from test_leaderboard_store import make_record
 from tim_bench.evaluation.predictions import Predictions, TaskPredictions
 from tim_bench.leaderboard.errors import LeaderboardError
-from tim_bench.leaderboard.plots import (MAX_MATRIX_CLASSES, confused_pairs, confusion_counts, read_epoch_log,
-                                         run_plot_files, write_run_plots)
+from tim_bench.leaderboard.plots import (MAX_MATRIX_CLASSES, best_epoch_of, confused_pairs, confusion_counts,
+                                         read_epoch_log, run_plot_files, training_curves_figure, write_run_plots)
 from tim_bench_registry import Task
 
 
@@ -40,6 +40,23 @@ def test_epoch_log_is_read_into_columns(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl").write_text('{"epoch": 1}\n{"lr": 1}\n')
     with pytest.raises(LeaderboardError, match=r"bad\.jsonl line 2 is not an epoch entry"):
         read_epoch_log(tmp_path / "bad.jsonl")
+
+
+def _best_lines(fig) -> list[tuple[float, str]]:
+    return [(line.get_xdata()[0], line.get_label()) for ax in fig.axes for line in ax.get_lines()
+            if line.get_label().startswith("best epoch")]
+
+
+def test_curves_mark_the_best_epoch_in_every_panel(tmp_path: Path) -> None:
+    lines = [{"epoch": e, "lr": 1e-3, "train_loss": 1.0, "main_metric": "acc_fused", "val": {"acc_fused": v}}
+             for e, v in ((1, 10.0), (2, 30.0), (3, 30.0), (4, 20.0))]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    log = read_epoch_log(tmp_path / "metrics.jsonl")
+    assert best_epoch_of(log) == 2  # the first of equal bests, as the trainer keeps only a strictly better one
+    assert _best_lines(training_curves_figure(log)) == [(2, "best epoch 2")] * 3
+    assert _best_lines(training_curves_figure(log, best_epoch=3)) == [(3, "best epoch 3")] * 3  # the record's
+    no_val = read_epoch_log(tmp_path / "metrics.jsonl").drop(columns=["val/acc_fused"])
+    assert _best_lines(training_curves_figure(no_val)) == []
 
 
 def test_small_label_sets_get_a_confusion_matrix(tmp_path: Path) -> None:

@@ -123,3 +123,25 @@ def test_old_stores_with_duplicates_count_each_model_once(tmp_path: Path, caplog
         (tmp_path / f"{record['run_id']}.json").write_text(json.dumps(record))
     assert [r["run_id"] for r in load_records(tmp_path)] == ["new"]
     assert "old.json and" in caplog.text and "record the same model" in caplog.text
+
+
+def test_run_record_is_the_schema_of_the_store_and_old_records_still_load(tmp_path: Path) -> None:
+    from tim_bench.runner.record import RunRecord
+    # a record as tim-bench stored it before recipe_hash, sampler, predictions_sha256 and config were recorded
+    old = {k: v for k, v in make_record("old").items() if k != "sampler"}
+    (tmp_path / "old.json").write_text(json.dumps({**old, "legacy_note": "kept"}))
+    [loaded] = load_records(tmp_path)
+    record = RunRecord.from_dict(loaded)
+    assert record.run_id == "old" and record.metrics == old["metrics"] and record.recipe_hash is None
+    assert record.config is None and record.extra == {"legacy_note": "kept"}  # unknown keys survive
+    assert loaded == {**old, "legacy_note": "kept"}  # read back as written: nothing invented, nothing dropped
+
+    new = RunRecord.from_dict({**make_record("new", work_dir="/nonexistent/new2"), "recipe_hash": "r" * 64,
+                               "config": {"seed": 0, "train_cfg": {"lr": 0.001}}})
+    path = add_record(new, tmp_path)
+    assert RunRecord.from_dict(json.loads(path.read_text())) == new
+    assert "load_from" not in json.loads(path.read_text())  # an optional key left unset is not written
+    partial = make_record("partial")
+    del partial["device"]
+    with pytest.raises(LeaderboardError, match=r"lacks keys \['device'\]"):
+        add_record(partial, tmp_path)

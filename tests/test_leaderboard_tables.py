@@ -200,3 +200,25 @@ def test_records_from_before_the_sampler_was_recorded_are_labelled_bucketed():
     labels = [row.label for row in table.rows]
     assert any("[sampler=bucketed]" in label for label in labels), labels
     assert any("[sampler=" not in label for label in labels), labels
+
+
+def test_rows_of_one_config_name_are_labelled_by_the_keys_that_differ() -> None:
+    base = {"seed": 0, "train_cfg": {"lr": 0.001, "sampler": "uniform", "num_workers": 2}, "model": {"d_model": 512}}
+
+    def run(run_id: str, digest: str, seed: int = 0, **changes) -> dict:
+        config = {**base, "seed": seed, "train_cfg": {**base["train_cfg"], **changes.pop("train_cfg", {})}, **changes}
+        return make_record(run_id, seed=seed, config_hash=digest * 64, config=config,
+                           sampler=config["train_cfg"]["sampler"], metrics={"acc_fused": 1.0})
+
+    recs = [run("a0", "a"), run("a1", "a", seed=1, train_cfg={"num_workers": 8}),  # seed and speed keys: one row
+            run("lr", "b", train_cfg={"lr": 0.003}), run("wide", "c", model={"d_model": 1024}),
+            run("bucket", "d", train_cfg={"sampler": "bucketed"})]
+    labels = [r.label for r in build_tables(recs, [])[0].measured_rows]
+    # most rows share lr 0.001 and d_model 512: a row names only where it differs (the sampler has its own tag)
+    assert sorted(labels) == ["ave_a", "ave_a [model.d_model=1024]", "ave_a [sampler=bucketed]",
+                              "ave_a [train_cfg.lr=0.003]"]
+    two = [run("a0", "a"), run("lr", "b", train_cfg={"lr": 0.003})]  # no common value: both rows name it
+    assert sorted(r.label for r in build_tables(two, [])[0].measured_rows) == ["ave_a [train_cfg.lr=0.001]",
+                                                                               "ave_a [train_cfg.lr=0.003]"]
+    no_config = [make_record("x", config_hash="x" * 64), make_record("y", config_hash="y" * 64)]
+    assert sorted(r.label for r in build_tables(no_config, [])[0].measured_rows) == ["ave_a@xxxxxxx", "ave_a@yyyyyyy"]

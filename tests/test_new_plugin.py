@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
-from helpers import tim_bench
+from helpers import run_bounded, tim_bench
 from tim_bench.cli.new_plugin import FILES, create_plugin, names
 from tim_bench_registry import TimBenchError
 
@@ -39,17 +38,17 @@ def test_writes_every_template_with_no_placeholder_left(tmp_path):
 def test_generated_package_installs_lists_trains_and_passes_its_test(tmp_path):
     package, site = tmp_path / "my-clips", tmp_path / "site"
     tim_bench("new-plugin", "dataset", "my_clips", str(package))
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--target", str(site),
-                    "-q", str(package)], check=True, capture_output=True, text=True, timeout=300)
+    run_bounded([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--target", str(site),
+                    "-q", str(package)], check=True, capture_output=True, text=True)
     env = {"PYTHONPATH": str(site)}
 
     listing = tim_bench("plugins", "MyClips*", env=env).stdout
     assert "MyClips " in listing and "entry point my_clips (my-clips)" in listing and "MyClipsAccuracy" in listing
 
     data = tmp_path / "data"
-    subprocess.run([sys.executable, "-c", f"from my_clips.example_data import make_example_data; "
+    run_bounded([sys.executable, "-c", f"from my_clips.example_data import make_example_data; "
                                           f"make_example_data({str(data)!r})"],
-                   env={**os.environ, **env}, check=True, timeout=120)
+                   env={**os.environ, **env}, check=True)
     work = tmp_path / "work"
     tim_bench("run", "my_clips", "--work-dir", str(work), "--results-dir", str(tmp_path / "results"),
               "--cfg-options", f"data_root={data}", "model.d_model=32", "model.num_layers=1",
@@ -57,6 +56,6 @@ def test_generated_package_installs_lists_trains_and_passes_its_test(tmp_path):
     result = json.loads((work / "result.json").read_text())
     assert result["dataset"] == "MyClips" and set(result["metrics"]) == {"top1", "top5", "mca"}
 
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
-                           cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+    tests = run_bounded([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
+                           cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True)
     assert tests.returncode == 0 and "1 passed" in tests.stdout, tests.stdout + tests.stderr

@@ -3,8 +3,10 @@ checkpoint and by what, the final metrics and where result.json is; one log per 
 the final evaluation."""
 from __future__ import annotations
 
+import io
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,7 +72,10 @@ def test_metrics_jsonl_ends_with_the_final_evaluation(run_dir):
     result = json.loads((run_dir / "result.json").read_text())
     assert [e["epoch"] for e in epochs] == [1, 2]
     assert final == {"final": True, "split": "test", "checkpoint_epoch": result["best_epoch"],
-                     "metrics": result["metrics"]}
+                     "metrics": {k: round(v, 4) for k, v in result["metrics"].items()}}  # 4 decimals (rounding.py)
+    for epoch in epochs:  # each value to its precision: losses 5 significant digits, lr 4, metrics 4 decimals
+        assert epoch["train_loss"] == float(f"{epoch['train_loss']:.5g}") and epoch["lr"] == float(f"{epoch['lr']:.4g}")
+        assert all(v == round(v, 4) for v in epoch["val"].values()) and epoch["time_s"] == round(epoch["time_s"], 2)
 
 
 def test_each_run_has_its_own_log_never_appended_to(data_root, run_dir, tmp_path):
@@ -82,3 +87,56 @@ def test_each_run_has_its_own_log_never_appended_to(data_root, run_dir, tmp_path
     assert log.count("Resolved config") == 1 and re.search(r"^seed = 7$", log, re.M)
     assert not re.search(r"^seed = 6$", log, re.M)
     assert (run_dir / "log.txt").read_text() == before  # runs later in this process write to their own logs
+
+
+def test_the_built_in_run_finished_hooks_store_the_record_and_draw_the_plots(run_dir):
+    from tim_bench_registry import plugin_manager
+    impls = plugin_manager().hook.tim_bench_run_finished.get_hookimpls()
+    ours = [i.function.__name__ for i in reversed(impls) if i.plugin_name == "tim_bench.leaderboard.run_finished"]
+    assert ours == ["store_record", "draw_run_plots"]  # pluggy calls in this order: the store first
+    stored = list((run_dir.parent / "store").glob("*.json"))
+    assert len(stored) == 1 and json.loads(stored[0].read_text()) == json.loads((run_dir / "result.json").read_text())
+    assert (run_dir / "plots" / "curves.png").is_file() and (run_dir / "plots" / "confusion_visual_event.png").is_file()
+    assert json.loads(stored[0].read_text())["config"]["train_cfg"]["log_interval"] == 3  # the resolved config
+
+
+def test_tensorboard_without_the_package_is_a_clear_error_before_training(data_root, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails as when it is not installed
+    outcome = run_cli(["train", CONFIG, "--work-dir", str(tmp_path / "tb"), "--cfg-options", f"data_root={data_root}",
+                       "train_cfg.max_epochs=1", "train_cfg.tensorboard=True", *TINY_MODEL])
+    assert outcome.code == 2 and "Traceback" not in outcome.output
+    assert "train_cfg.tensorboard=True needs the tensorboard package" in outcome.output
+    assert not (tmp_path / "tb" / "last.pth").exists()
+
+
+@pytest.mark.slow
+def test_tensorboard_logs_the_iterations_and_epochs(data_root, tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    wd = tmp_path / "tb"
+    _train("train", data_root, wd, 3, "--cfg-options", "train_cfg.tensorboard=True")
+    board = EventAccumulator(str(wd / "tensorboard"))
+    board.Reload()
+    history = [json.loads(line) for line in (wd / "metrics.jsonl").read_text().splitlines()]
+    assert [e.step for e in board.Scalars("val/acc_fused")] == [1, 2]
+    assert [round(e.value, 4) for e in board.Scalars("val/acc_fused")] == [h["val"]["acc_fused"] for h in history]
+    iters = len(board.Scalars("train/loss"))
+    assert iters >= 4 and set(board.Tags()["scalars"]) >= {"train/lr", "epoch/train_loss", "epoch/lr"}
+
+
+@pytest.mark.slow
+def test_progress_bars_on_a_terminal_show_the_current_loss_and_lr(data_root, tmp_path, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+    from tim_bench.cli.main import main
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)  # main itself, not run_cli: that would capture stderr in a buffer
+    wd = tmp_path / "bars"
+    assert main(["train", CONFIG, "--work-dir", str(wd), "--cfg-options", f"data_root={data_root}",
+                 "train_cfg.max_epochs=1", "train_cfg.batch_size=4", "train_cfg.log_interval=3", *TINY_MODEL]) == 0
+    bars = re.findall(r"epoch 1/1: .*?loss=([\d.]+), lr=([\d.e+-]+)", screen.getvalue())
+    [epoch] = [json.loads(line) for line in (wd / "metrics.jsonl").read_text().splitlines()]
+    last_logged = re.findall(r"iter \d+/\d+: loss ([\d.]+)", (wd / "log.txt").read_text())[-1]
+    assert len(bars) >= 2 and bars[-1][1] == f"{epoch['lr']:.2e}"  # the last step's lr, not the first's
+    assert abs(float(bars[-1][0]) - float(last_logged)) < 6e-4  # and the last step's loss

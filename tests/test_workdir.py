@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bad_input import assert_clear_error, assert_warned, run_cli
-from helpers import TINY_MODEL, tim_bench_exe
+from helpers import TEST_BUDGET_S, TINY_MODEL, run_bounded, tim_bench_exe
 from tim_bench.io import sha256_file
 from tim_bench.runner.workdir import LOCK, new_run_dir
 from tim_bench.synthetic.ave import make_ave
@@ -40,12 +40,12 @@ def test_two_runs_into_one_work_dir_at_once_one_trains_the_other_refuses(ave, tm
     argv = [tim_bench_exe(), "run", CONFIG, "--work-dir", str(wd), "--results-dir", str(store),
             *_options(ave, "train_cfg.max_epochs=3")]
     first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
+    deadline = time.time() + TEST_BUDGET_S
     while not (wd / LOCK).is_file() and first.poll() is None and time.time() < deadline:
         time.sleep(0.02)
     assert (wd / LOCK).is_file(), "the first run never locked its work dir"
-    second = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    out, err = first.communicate(timeout=300)
+    second = run_bounded(argv, capture_output=True, text=True)
+    out, err = first.communicate(timeout=TEST_BUDGET_S)
     assert first.returncode == 0, out + err
     assert second.returncode == 2 and "Traceback" not in second.stderr, second.stderr
     assert "in use by another tim-bench process" in second.stderr and f"pid {first.pid}" in second.stderr

@@ -20,7 +20,7 @@ from tim_bench_registry import TimBenchError, plugin_manager
 SECTION_KEYS: dict[str, set[str]] = {
     "train_cfg": {"max_epochs", "batch_size", "lr", "weight_decay", "warmup_epochs", "min_lr", "grad_clip", "amp",
                   "early_stop_patience", "val_interval", "num_workers", "checkpoint_interval", "sampler",
-                  "feature_store", "feature_dtype", "compile", "log_interval"},
+                  "feature_store", "feature_dtype", "compile", "log_interval", "tensorboard"},
     "test_cfg": {"batch_size"},
     "windows": {"num_feats", "feat_gap", "feat_stride", "window_stride", "min_query_size"},
     "loss": {"label_smoothing", "stream_weights", "lambda_drloc", "m_drloc", "mixup_alpha",
@@ -167,7 +167,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "batch_size": POSITIVE_INT, "lr": NON_NEGATIVE, "weight_decay": NON_NEGATIVE, "warmup_epochs": NON_NEGATIVE,
         "min_lr": NON_NEGATIVE, "grad_clip": Rule("number", 0, low_open=True, optional=True), "amp": Rule("choice", choices=(True, False, "bf16")),
         "early_stop_patience": Rule("int", 1, optional=True), "val_interval": POSITIVE_INT, "num_workers": COUNT,
-        "checkpoint_interval": POSITIVE_INT, "log_interval": POSITIVE_INT},
+        "checkpoint_interval": POSITIVE_INT, "log_interval": POSITIVE_INT, "tensorboard": Rule("bool")},
     "test_cfg": {"batch_size": POSITIVE_INT},
     "windows": {"num_feats": POSITIVE_INT, "feat_gap": POSITIVE, "feat_stride": POSITIVE_INT,
                 "window_stride": POSITIVE, "min_query_size": NON_NEGATIVE},
@@ -243,7 +243,8 @@ def check_run_settings(cfg: Config) -> None:
 
 #: keys that change how fast or how verbosely a run goes, never its numbers: left out of the hashes, so a run
 #: resumes with more loader workers and runs on machines with other CPU counts share a leaderboard row
-SPEED_ONLY_KEYS = {"train_cfg": ("num_workers", "log_interval", "checkpoint_interval", "feature_store")}
+SPEED_ONLY_KEYS = {"train_cfg": ("num_workers", "log_interval", "checkpoint_interval", "feature_store",
+                                "tensorboard")}
 
 
 def config_hash(cfg: Config) -> str:

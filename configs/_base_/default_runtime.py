@@ -24,6 +24,7 @@ train_cfg = dict(
     feature_dtype="auto",   # store dtype: "float32", "bfloat16", "float16"; auto: bfloat16 on CUDA, float32 on CPU
     checkpoint_interval=1,  # write last.pth every N epochs (resume point)
     log_interval=50,        # a log.txt line (loss, lr, data/step time, GPU memory, ETAs) every N iterations
+    tensorboard=False,      # True: also write TensorBoard scalars to WORK_DIR/tensorboard/ (needs `tensorboard`)
     compile=False,          # torch.compile the training forward+loss: True/"default", "reduce-overhead" (CUDA graphs) or
                             # "max-autotune-no-cudagraphs"; pads training queries to the split maximum (same loss)
 )

@@ -39,6 +39,9 @@ def add_config_args(parser: argparse.ArgumentParser, work_dir: str | None = TRAI
 
 #: Where the results store is when no --results-dir is given (tim_bench.leaderboard.store.default_store).
 STORE_DEFAULT = "$TIM_BENCH_RESULTS, else ~/.local/share/tim-bench/results (under $XDG_DATA_HOME when set)"
+#: Where leaderboard files go when no --out/--out-dir is given (tim_bench.leaderboard.publish.default_leaderboard_dir).
+LEADERBOARD_DEFAULT = ("$TIM_BENCH_LEADERBOARD, else ~/.local/share/tim-bench/leaderboard (under $XDG_DATA_HOME "
+                       "when set)")
 
 
 def add_seed_arg(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import STORE_DEFAULT
+from .common import LEADERBOARD_DEFAULT, STORE_DEFAULT
 
 
 def add_reference_args(p: argparse.ArgumentParser) -> None:
@@ -18,12 +18,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("leaderboard", help="tables of stored runs with the published TIM rows",
                        description="One table per dataset: runs grouped by config, mean ± std over seeds, the best "
                                    "value of each column marked, and the difference to the published TIM row. "
-                                   "Formats: terminal (default), md (leaderboard/README.md), csv "
-                                   "(leaderboard/leaderboard.csv), latex (leaderboard/leaderboard.tex, booktabs), "
-                                   "html (leaderboard/index.html, sortable, links each run's pictures).")
+                                   "Formats: terminal (default, stdout), md (README.md), csv (leaderboard.csv), "
+                                   "latex (leaderboard.tex, booktabs), html (index.html, sortable, links each run's "
+                                   f"pictures), each file in --out-dir (default {LEADERBOARD_DEFAULT}); "
+                                   "--out - prints any format to stdout.")
     p.add_argument("--format", choices=("terminal", "md", "csv", "latex", "html"), default="terminal",
                    help="table format (default terminal); each one prints to stdout with --out -")
-    p.add_argument("--out", help="output file, or - for stdout (default: the format's file; terminal: stdout)")
+    p.add_argument("--out", help="output file, or - for stdout (default: the format's file in --out-dir; terminal: "
+                                 "stdout)")
+    p.add_argument("--out-dir", metavar="DIR",
+                   help=f"folder of the format's default file when no --out is given (default {LEADERBOARD_DEFAULT})")
     p.add_argument("--results-dir", action="append", metavar="DIR",
                    help=f"results store folder; repeat to merge several (default {STORE_DEFAULT})")
     add_reference_args(p)
@@ -54,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         print("No stored run matches; add runs with `tim-bench run CONFIG` or `tim-bench suite CONFIG ...`, or name "
               "a dataset with --dataset to see its published rows.")
         return 0
-    written = publish(tables, args.format, args.out)
+    written = publish(tables, args.format, args.out, args.out_dir)
     if written is not None:
         print(f"wrote {written}")
     return 0

@@ -8,7 +8,9 @@ One job per module:
 * ``tables``: runs grouped by config, mean and std over seeds, best marks, deltas to the reference;
 * ``formats`` (terminal, markdown, CSV, LaTeX) and ``html`` (sortable page): renderings;
 * ``publish``: one format to its default file, a chosen file, or stdout;
-* ``compare``: two runs side by side with a paired bootstrap over segments;
+* ``compare``: is B better than A: the main metric, Welch's t-test across seeds, a paired bootstrap over segments;
+* ``configdiff``: the resolved-config keys that tell runs apart (compare, row labels);
 * ``plots``: PNG pictures of one run in its work dir;
-* ``suite``: several configs and seeds in sequence, and the check against the published rows.
+* ``suite``: several configs and seeds in sequence, and the check against the published rows;
+* ``run_finished``: the built-in ``tim_bench_run_finished`` hooks (store the record, draw the plots).
 """

@@ -1,4 +1,14 @@
-"""Compare two runs: every metric's difference, and a paired bootstrap over segments of the top-1 difference.
+"""Compare two runs: is B better than A on the dataset's main metric, and per stream?
+
+Two tests answer two questions:
+
+* **across seeds** (Welch's t-test over the per-seed main metric of every stored run of A's recipe and of B's,
+  when each has two or more seeds): is B's recipe better than A's beyond the spread between training seeds?
+  That is the question a reviewer asks of a new method.
+* **paired bootstrap over segments** (per task, top-1): do these two trained models differ on these
+  segments? It ignores training randomness, so two seeds of one config can come out "significant".
+
+Beside them: every metric's difference and the resolved-config keys in which the two runs differ.
 
 The paired bootstrap resamples the n evaluated segments with replacement and recomputes
 top-1(B) - top-1(A). Only discordant segments move the difference, so a resample is fully
@@ -12,7 +22,7 @@ resamples whose difference deviates from the observed one by at least the observ
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,11 +30,15 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
+from scipy import stats
+
 from ..evaluation.accuracy import topk_correct
 from ..evaluation.predictions import Predictions, TaskPredictions
 from ..io import sha256_file
 from .errors import LeaderboardError
+from .configdiff import config_diff
 from .headline import headline_for
+from .store import recipe_of
 
 log = logging.getLogger("tim_bench.leaderboard")
 
@@ -95,14 +109,39 @@ def _paired(task: str, pa: TaskPredictions, pb: TaskPredictions, names: tuple[st
 
 
 @dataclass(frozen=True)
+class SeedTest:
+    """Welch's t-test of the main metric over the seeds of A's recipe and of B's (B - A, in the metric's unit)."""
+
+    metric: str
+    seeds_a: tuple[int, ...]
+    seeds_b: tuple[int, ...]
+    mean_a: float
+    mean_b: float
+    std_a: float
+    std_b: float
+    diff: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    df: float
+    confidence: float
+
+
+@dataclass(frozen=True)
 class Comparison:
-    """Run B against run A: metric rows (name, A, B, B - A) and one bootstrap per shared task."""
+    """Run B against run A: the main metric, metric rows (name, A, B, B - A), one bootstrap per shared task, the
+    across-seed test when both recipes have several seeds (else ``seed_note`` says why not), and the config keys
+    that differ (None: a record holds no config)."""
 
     run_a: str
     run_b: str
     metrics: list[tuple[str, float | None, float | None, float | None]]
     bootstraps: list[Bootstrap]
     note: str = ""
+    main_metric: str | None = None
+    seed_test: SeedTest | None = None
+    seed_note: str = ""
+    config_diff: list[tuple[str, str, str]] | None = None
 
 
 def verified_predictions(record: Mapping[str, Any], name: str) -> tuple[Path, str]:
@@ -124,10 +163,49 @@ def verified_predictions(record: Mapping[str, Any], name: str) -> tuple[Path, st
     return path, digest
 
 
+def seed_values(record: Mapping[str, Any], pool: Sequence[Mapping[str, Any]], metric: str) -> dict[int, float]:
+    """{seed: ``metric``} of every run of ``record``'s recipe (same dataset and split) in ``pool`` and of
+    ``record`` itself; a seed run twice keeps its newest record."""
+    runs = [r for r in pool if recipe_of(r) == recipe_of(record) and r["dataset"] == record["dataset"]
+            and r["split"] == record["split"]]
+    runs = sorted({str(r["run_id"]): r for r in [*runs, record]}.values(), key=lambda r: str(r["created"]))
+    return {int(r["seed"]): float(r["metrics"][metric]) for r in runs if r["metrics"].get(metric) is not None}
+
+
+def welch_test(values_a: Mapping[int, float], values_b: Mapping[int, float], metric: str,
+               confidence: float = 0.95) -> SeedTest:
+    """Welch's unequal-variance t-test of mean(B) - mean(A) over per-seed values (two or more seeds each)."""
+    va, vb = np.array(list(values_a.values())), np.array(list(values_b.values()))
+    result = stats.ttest_ind(vb, va, equal_var=False)
+    low, high = result.confidence_interval(confidence) if np.isfinite(result.statistic) else (np.nan, np.nan)
+    return SeedTest(metric, tuple(values_a), tuple(values_b), float(va.mean()), float(vb.mean()),
+                    float(va.std(ddof=1)), float(vb.std(ddof=1)), float(vb.mean() - va.mean()), float(low),
+                    float(high), float(result.pvalue), float(result.df), confidence)
+
+
+def _across_seeds(a: Mapping[str, Any], b: Mapping[str, Any], pool: Sequence[Mapping[str, Any]], metric: str | None,
+                  confidence: float) -> tuple[SeedTest | None, str]:
+    """The across-seed test of the main metric, or None and a sentence saying why there is none."""
+    if metric is None:
+        return None, "The records name no main metric, so there is no across-seed test."
+    if recipe_of(a) == recipe_of(b):
+        return None, (f"A and B are two seeds of one recipe (seeds {a['seed']} and {b['seed']}): their difference is "
+                      f"seed-to-seed variation, so there is no across-seed test.")
+    sa, sb = seed_values(a, pool, metric), seed_values(b, pool, metric)
+    if len(sa) < 2 or len(sb) < 2:
+        return None, (f"No across-seed test: the results store holds {len(sa)} seed(s) of A's recipe and {len(sb)} "
+                      f"of B's, and the test needs two or more of each (`tim-bench run CONFIG --seed N`, or "
+                      f"`tim-bench suite CONFIG --seeds 0 1 2`). Without it, nothing here says whether B's recipe "
+                      f"beats A's beyond training randomness.")
+    return welch_test(sa, sb, metric, confidence), ""
+
+
 def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any], *, reps: int = 10_000, seed: int = 0,
-                 confidence: float = 0.95, metrics_only: bool = False) -> Comparison:
-    """Compare two run records: every metric, and (unless ``metrics_only``) a paired bootstrap on the saved
-    predictions, each verified to be its record's own (see ``verified_predictions``)."""
+                 confidence: float = 0.95, metrics_only: bool = False,
+                 pool: Sequence[Mapping[str, Any]] = ()) -> Comparison:
+    """Compare two run records: the main metric, every metric, the config keys that differ, the across-seed test
+    over the runs of each recipe in ``pool`` (the results store), and (unless ``metrics_only``) a paired
+    bootstrap on the saved predictions, each verified to be its record's own (see ``verified_predictions``)."""
     names = (str(a["run_id"]), str(b["run_id"]))
     if a["dataset"] != b["dataset"] or a["split"] != b["split"]:
         raise LeaderboardError(f"Run {names[0]} is {a['dataset']} {a['split']} but {names[1]} is {b['dataset']} "
@@ -142,8 +220,15 @@ def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any], *, reps: int = 10_0
 
     if names[0] == names[1]:
         raise LeaderboardError(f"RUN_A and RUN_B are both run {names[0]}; compare two different runs.")
+    main = a.get("main_metric") if a.get("main_metric") in a["metrics"] else None
+    main_note = ""
+    if b.get("main_metric") != a.get("main_metric"):
+        main_note = (f"A's main metric is {a.get('main_metric')} but B's is {b.get('main_metric')}; A's is used. ")
+    seed_test, seed_note = _across_seeds(a, b, pool, main, confidence)
+    common = dict(main_metric=main, seed_test=seed_test, seed_note=main_note + seed_note,
+                  config_diff=config_diff(a, b))
     if metrics_only:
-        return Comparison(*names, rows, [], "Metrics only (--metrics-only): no paired bootstrap.")
+        return Comparison(*names, rows, [], "Metrics only (--metrics-only): no paired bootstrap.", **common)
     (path_a, sha_a), (path_b, sha_b) = (verified_predictions(r, n) for r, n in ((a, names[0]), (b, names[1])))
     if sha_a == sha_b:
         raise LeaderboardError(f"Runs {names[0]} and {names[1]} load identical predictions ({path_a} and {path_b}, "
@@ -156,18 +241,57 @@ def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any], *, reps: int = 10_0
         diff, low, high, p = paired_bootstrap(ca, cb, reps=reps, seed=seed, confidence=confidence)
         boots.append(Bootstrap(task, len(ca), 100.0 * ca.mean(), 100.0 * cb.mean(), diff, low, high, p,
                                int((cb & ~ca).sum()), int((ca & ~cb).sum()), reps, confidence))
-    return Comparison(*names, rows, boots)
+    return Comparison(*names, rows, boots, **common)
 
 
 def _number(value: float | None, sign: str = "") -> str:
     return "–" if value is None else f"{value:{sign}.2f}"
 
 
+def _main_lines(c: Comparison) -> list[str]:
+    """The answer to "is B better than A?" on the main metric: this pair, then across seeds."""
+    row = next((r for r in c.metrics if r[0] == c.main_metric), None)
+    if row is None:
+        return ["Is B better than A? The records name no main metric that both report; see the metrics below."]
+    _, va, vb, d = row
+    lines = [f"Is B better than A on the main metric, {c.main_metric}?",
+             f"  this pair of runs: A {_number(va)}, B {_number(vb)}, B - A {_number(d, '+')}"]
+    t = c.seed_test
+    if c.seed_note:
+        lines.append(f"  {c.seed_note}")
+    if t is None:
+        return lines
+    level = f"{100 * t.confidence:g}% CI"
+    if not np.isfinite(t.p_value):
+        verdict = "undefined: both recipes gave the same value at every seed"
+    else:
+        alpha = 1 - t.confidence
+        verdict = (f"B's recipe is {'better' if t.diff > 0 else 'worse'} than A's beyond seed-to-seed variation "
+                   f"(p < {alpha:g})" if t.p_value < alpha else
+                   f"not distinguishable from seed-to-seed variation at the {100 * alpha:g}% level")
+    return lines + [
+        f"  across seeds (Welch's t-test; A seeds {','.join(map(str, t.seeds_a))}, B seeds "
+        f"{','.join(map(str, t.seeds_b))}): A {t.mean_a:.2f} ± {t.std_a:.2f}, B {t.mean_b:.2f} ± {t.std_b:.2f}, "
+        f"B - A {t.diff:+.2f}, {level} [{t.ci_low:+.2f}, {t.ci_high:+.2f}], p {t.p_value:.4f} (df {t.df:.1f})",
+        f"  -> {verdict}.",
+        "  (Across seeds asks whether B's recipe beats A's beyond training randomness: the reviewer's question.)"]
+
+
+def _diff_lines(c: Comparison) -> list[str]:
+    if c.config_diff is None:
+        return ["Config differences: not shown, a record holds no resolved config (written before tim-bench "
+                "recorded it); compare the runs' WORK_DIR/config.py."]
+    if not c.config_diff:
+        return ["Config differences: none (the resolved configs are equal)."]
+    return ["Config differences (resolved config keys that differ):",
+            tabulate(c.config_diff, headers=["key", "A", "B"], tablefmt="simple", disable_numparse=True)]
+
+
 def render_comparison(c: Comparison) -> str:
-    """Both tables as terminal text."""
+    """The answer on the main metric, the config diff, the metric table and the bootstraps, as terminal text."""
     metric_table = tabulate([(m, _number(va), _number(vb), _number(d, "+")) for m, va, vb, d in c.metrics],
                             headers=["metric", "A", "B", "B - A"], tablefmt="simple", disable_numparse=True)
-    parts = [f"A = {c.run_a}\nB = {c.run_b}", metric_table]
+    parts = [f"A = {c.run_a}\nB = {c.run_b}", "\n".join(_main_lines(c)), "\n".join(_diff_lines(c)), metric_table]
     if c.bootstraps:
         level = f"{100 * c.bootstraps[0].confidence:g}% CI"
         boot_table = tabulate(
@@ -176,7 +300,9 @@ def render_comparison(c: Comparison) -> str:
              for x in c.bootstraps],
             headers=["task", "segments", "top-1 A", "top-1 B", "B - A", level, "p", "only B / only A right"],
             tablefmt="simple", disable_numparse=True)
-        parts += [f"Paired bootstrap over segments ({c.bootstraps[0].reps} resamples):", boot_table]
+        parts += [f"Per stream: paired bootstrap over segments ({c.bootstraps[0].reps} resamples). It asks whether "
+                  f"these two trained models differ on these segments, not whether their recipes do: two seeds of "
+                  f"one config can differ here.", boot_table]
     if c.note:
         parts.append(c.note)
     return "\n\n".join(parts) + "\n"

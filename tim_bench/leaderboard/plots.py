@@ -1,6 +1,7 @@
 """PNG pictures of one run, written to ``<work_dir>/plots/`` (matplotlib, Agg canvas, no display needed).
 
-* ``curves.png``: train loss, learning rate and every validation metric per epoch (``metrics.jsonl``);
+* ``curves.png``: train loss, learning rate and every validation metric per epoch (``metrics.jsonl``), the best
+  epoch (the checkpoint the run was scored with) marked by a dashed line in each panel;
 * ``per_class_<task>.png``: top-1 accuracy per class, most frequent class first;
 * ``confusion_<task>.png``: the row-normalised confusion matrix, for up to ``MAX_MATRIX_CLASSES`` classes;
   larger label sets get ``confused_pairs_<task>.png`` and ``.csv``, the most frequent confusions instead.
@@ -52,8 +53,19 @@ def read_epoch_log(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot_training_curves(log: pd.DataFrame, out: str | Path) -> Path:
-    """Three panels against epoch: train loss, learning rate, validation metrics (the main one bold)."""
+def best_epoch_of(log: pd.DataFrame) -> int | None:
+    """The first epoch with the highest main validation metric (the trainer keeps a best only when strictly
+    greater), or None without validation."""
+    mains = log["main_metric"].dropna() if "main_metric" in log else pd.Series(dtype=object)
+    column = f"val/{mains.iloc[-1]}" if len(mains) else None
+    if column not in log or not log[column].notna().any():
+        return None
+    return int(log.loc[log[column].astype(float).idxmax(), "epoch"])
+
+
+def training_curves_figure(log: pd.DataFrame, best_epoch: int | None = None) -> Figure:
+    """Three panels against epoch: train loss, learning rate, validation metrics (the main one bold), with
+    ``best_epoch`` (default: ``best_epoch_of(log)``) marked in each."""
     fig = Figure(figsize=(13, 3.6))
     ax_loss, ax_lr, ax_val = fig.subplots(1, 3)
     for ax, column, title in ((ax_loss, "train_loss", "train loss"), (ax_lr, "lr", "learning rate")):
@@ -67,10 +79,20 @@ def plot_training_curves(log: pd.DataFrame, out: str | Path) -> Path:
         name = column.removeprefix("val/")
         ax_val.plot(log["epoch"][values.notna()], values.dropna(), marker="o", ms=3, label=name,
                     lw=2.5 if name == main else 1.0)
-    if any(c.startswith("val/") for c in log.columns):
+    best = best_epoch if best_epoch is not None else best_epoch_of(log)
+    if best is not None:
+        for ax in (ax_loss, ax_lr, ax_val):
+            ax.axvline(best, color="tab:green", ls="--", lw=1, label=f"best epoch {best}")
+        ax_loss.legend(fontsize=7)
+    if any(c.startswith("val/") for c in log.columns) or best is not None:
         ax_val.legend(fontsize=7)
     ax_val.set(title="validation", xlabel="epoch")
-    return _save(fig, Path(out))
+    return fig
+
+
+def plot_training_curves(log: pd.DataFrame, out: str | Path, best_epoch: int | None = None) -> Path:
+    """``training_curves_figure`` as a PNG."""
+    return _save(training_curves_figure(log, best_epoch), Path(out))
 
 
 def _labelled(task: TaskPredictions) -> tuple[np.ndarray, np.ndarray]:
@@ -163,7 +185,7 @@ def write_run_plots(record: Mapping[str, Any]) -> list[Path]:
     if log_path.is_file():
         log = read_epoch_log(log_path)
         if len(log):
-            written.append(plot_training_curves(log, out_dir / "curves.png"))
+            written.append(plot_training_curves(log, out_dir / "curves.png", record.get("best_epoch")))
     pred_path = record.get("predictions")
     if pred_path and Path(pred_path).is_file():
         predictions = Predictions.load(pred_path)

@@ -23,18 +23,15 @@ from typing import Any
 import numpy as np
 
 from ..io import atomic_path
+from ..runner.record import RunRecord
 from .errors import LeaderboardError
 
 #: Environment variable naming the results store folder (read when no --results-dir or results_dir is given).
 RESULTS_ENV = "TIM_BENCH_RESULTS"
 log = logging.getLogger("tim_bench.leaderboard")
 
-#: Every key a run record carries (the runner's contract with the leaderboard).
-RECORD_KEYS: tuple[str, ...] = (
-    "run_id", "config_name", "config_path", "config_hash", "dataset", "features", "model", "seed", "split",
-    "metrics", "val_metrics", "main_metric", "epochs_trained", "best_epoch", "wall_time_s", "device",
-    "torch_version", "package_versions", "git_revision", "git_dirty", "work_dir", "predictions", "created",
-)
+#: Every key a new run record carries (the runner's contract with the leaderboard; see ``RunRecord``).
+RECORD_KEYS: tuple[str, ...] = RunRecord.REQUIRED
 #: The keys tables and comparisons read; a stored file without them cannot be shown.
 _TABLE_KEYS: tuple[str, ...] = ("run_id", "config_name", "config_hash", "dataset", "seed", "split", "metrics",
                                 "created")
@@ -47,12 +44,9 @@ def recipe_of(record: Mapping[str, Any]) -> str:
     return str(record.get("recipe_hash") or record["config_hash"])
 
 
-def default_store() -> Path:
-    """The store when none is named: ``$TIM_BENCH_RESULTS``, else ``tim-bench/results`` in the per-user data
-    folder: ``$XDG_DATA_HOME`` (default ``~/.local/share``) on Linux, ``~/Library/Application Support`` on
-    macOS, ``%LOCALAPPDATA%`` on Windows. Never relative to the current directory."""
-    if os.environ.get(RESULTS_ENV):
-        return Path(os.environ[RESULTS_ENV]).expanduser().absolute()
+def user_data_dir() -> Path:
+    """tim-bench's per-user data folder: ``$XDG_DATA_HOME/tim-bench`` (default ``~/.local/share/tim-bench``) on
+    Linux, ``~/Library/Application Support/tim-bench`` on macOS, ``%LOCALAPPDATA%/tim-bench`` on Windows."""
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
     elif sys.platform == "darwin":
@@ -60,7 +54,15 @@ def default_store() -> Path:
     else:
         xdg = os.environ.get("XDG_DATA_HOME", "")
         base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"  # relative: ignored (XDG spec)
-    return base / "tim-bench" / "results"
+    return base / "tim-bench"
+
+
+def default_store() -> Path:
+    """The store when none is named: ``$TIM_BENCH_RESULTS``, else ``results`` in the per-user data folder
+    (``user_data_dir``). Never relative to the current directory."""
+    if os.environ.get(RESULTS_ENV):
+        return Path(os.environ[RESULTS_ENV]).expanduser().absolute()
+    return user_data_dir() / "results"
 
 
 def store_dir(path: str | Path | None = None) -> Path:
@@ -68,16 +70,19 @@ def store_dir(path: str | Path | None = None) -> Path:
     return Path(path) if path is not None else default_store()
 
 
-def add_record(record: Mapping[str, Any], results_dir: str | Path | None = None) -> Path:
+def add_record(record: RunRecord | Mapping[str, Any], results_dir: str | Path | None = None) -> Path:
     """Store ``record`` as ``<results_dir>/<run_id>.json`` and return that path.
 
     The file appears complete or not at all, and an existing record of the same run id is never
     replaced (a second run must get a new id).
     """
-    missing = [k for k in RECORD_KEYS if k not in record]
-    if missing:
-        raise LeaderboardError(f"Run record {record.get('run_id', '(no run_id)')} lacks keys {missing}; "
-                               f"the runner must fill every key of tim_bench.leaderboard.store.RECORD_KEYS.")
+    if not isinstance(record, RunRecord):
+        missing = [k for k in RECORD_KEYS if k not in record]
+        if missing:
+            raise LeaderboardError(f"Run record {record.get('run_id', '(no run_id)')} lacks keys {missing}; "
+                                   f"the runner must fill every key of tim_bench.leaderboard.store.RECORD_KEYS.")
+        record = RunRecord.from_dict(record)
+    record = record.to_dict()
     run_id = str(record["run_id"])
     if not _RUN_ID.match(run_id):
         raise LeaderboardError(f"Run id '{run_id}' cannot be a file name; use letters, digits, '.', '_', '+' "
@@ -215,7 +220,7 @@ def read_record(path: str | Path) -> dict[str, Any]:
     if problem:
         raise LeaderboardError(f"{path} {problem}; fix it, or remove it from the results store (its run's work dir "
                                f"keeps a copy as result.json).")
-    return record
+    return RunRecord.from_dict(record).to_dict()  # a record of any version, with every required key
 
 
 def _folders(dirs: str | Path | Iterable[str | Path] | None) -> list[Path]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from .configdiff import SPEED_KEYS, distinguishing_keys, flat_config
 from .errors import LeaderboardError
 from .headline import DatasetSpec, headline_for
 from .reference import Reference, reference_for_metric, references_for
@@ -151,8 +152,7 @@ def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[R
                           for i, r in enumerate(runs)],
                          columns=[*_GROUP_KEYS, "_index", *metrics])
     groups = list(frame.groupby(_GROUP_KEYS, sort=False, dropna=False))
-    names = pd.Series([key[0] for key, _ in groups])
-    repeated = set(names[names.duplicated()])
+    labels = _group_labels([(str(key[0]), str(key[1]), [runs[i] for i in group["_index"]]) for key, group in groups])
     measured: list[Row] = []
     for (name, recipe, split), group in groups:
         # runs on generated data are marked, and never compared with the published rows
@@ -165,12 +165,7 @@ def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[R
             cells[m] = Cell(mean, float(values.std(ddof=1)) if len(values) > 1 else None,
                             mean - ref.metrics[m] if mean is not None and ref is not None and ref.split == split
                             else None)
-        label = f"{name}@{str(recipe)[:7]}" if name in repeated else str(name)
-        label += " [synthetic data]" if synthetic else ""
-        # a sampler other than the original's uniform shuffling trains another objective: say so in the row
-        samplers = sorted({str(runs[i].get("sampler") or UNRECORDED_SAMPLER) for i in group["_index"]
-                           if (runs[i].get("sampler") or UNRECORDED_SAMPLER) != "uniform"})
-        label += f" [sampler={','.join(samplers)}]" if samplers else ""
+        label = labels[(str(name), str(recipe))]
         measured.append(Row(label, str(split), cells, tuple(runs[i] for i in group["_index"])))
 
     # a best mark needs something to beat: only columns where two or more rows have a value get one
@@ -184,6 +179,52 @@ def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[R
     ref_rows = [Row(f"[ref] {r.id}", r.split, {m: Cell(r.metrics[m]) for m in metrics if m in r.metrics}, (), r)
                 for r in refs if any(m in r.metrics for m in metrics)]
     return Table(spec, metrics, tuple(ref_rows + measured), sort_metric)
+
+
+def _tags(group_runs: Sequence[Mapping[str, Any]]) -> str:
+    """What a row's label must say about how its runs differ from a plain measured row."""
+    # runs on generated data are marked, and never compared with the published rows
+    tags = " [synthetic data]" if any(r.get("synthetic_data") for r in group_runs) else ""
+    # a sampler other than the original's uniform shuffling trains another objective: say so in the row
+    samplers = sorted({str(r.get("sampler") or UNRECORDED_SAMPLER) for r in group_runs} - {"uniform"})
+    return tags + (f" [sampler={','.join(samplers)}]" if samplers else "")
+
+
+#: at most this many changed config keys are named in a row label (the CSV's recipe_hash tells all rows apart)
+MAX_LABEL_KEYS = 3
+#: keys a row label never names: the seeds are the row's, speed keys never split rows, the sampler has its tag
+_UNNAMED_KEYS = ("seed", "train_cfg.sampler", *SPEED_KEYS)
+
+
+def _label_value(text: str) -> str:
+    """A config value in a label: strings without their JSON quotes."""
+    return text[1:-1] if len(text) > 1 and text[0] == text[-1] == '"' else text
+
+
+def _group_labels(groups: Sequence[tuple[str, str, list[Mapping[str, Any]]]]) -> dict[tuple[str, str], str]:
+    """{(config name, recipe): row label}: the config name, and where several recipes share it, the config keys
+    whose values tell them apart (e.g. ``ave_vgg [train_cfg.lr=0.001]``), then the row's tags (``_tags``); the
+    recipe hash instead of the keys where a record holds no resolved config or the labels would not differ."""
+    by_name: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
+    for name, recipe, group_runs in groups:
+        by_name.setdefault(name, {}).setdefault(recipe, []).extend(group_runs)
+    labels = {}
+    for name, recipes in by_name.items():
+        tags = {recipe: _tags(group_runs) for recipe, group_runs in recipes.items()}
+        configs = [flat_config(group_runs[0]) for group_runs in recipes.values()]
+        if len(recipes) == 1:
+            changed = [{}]
+        elif all(c is not None for c in configs):
+            changed = distinguishing_keys(configs, _UNNAMED_KEYS)
+        else:
+            changed = [{"": ""}] * len(recipes)  # unknown: fall back to the hash below
+        texts = [", ".join(f"{k}={_label_value(v)}" for k, v in list(keys.items())[:MAX_LABEL_KEYS])
+                 + (", …" if len(keys) > MAX_LABEL_KEYS else "") for keys in changed]
+        candidates = [name + (f" [{text}]" if text else "") + tags[recipe] for recipe, text in zip(recipes, texts)]
+        readable = "" not in [k for keys in changed for k in keys] and len(set(candidates)) == len(candidates)
+        for (recipe, candidate) in zip(recipes, candidates):
+            labels[(name, recipe)] = candidate if readable else f"{name}@{recipe[:7]}{tags[recipe]}"
+    return labels
 
 
 def _number(value: Any) -> float:

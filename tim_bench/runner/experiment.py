@@ -18,8 +18,7 @@ from tim_bench_registry import WRITERS, TimBenchError, build, plugin_manager
 from ..config import check_run_settings, config_hash, load_config, recipe_hash
 from ..evaluation.predictions import Predictions
 from ..io import check_writable, sha256_file, write_atomic, write_json
-from ..leaderboard.plots import write_run_plots
-from ..leaderboard.store import add_record, check_writable as check_store_writable
+from ..leaderboard.store import check_writable as check_store_writable
 from ..model.convert import load_weights
 from ..synthetic.common import is_synthetic
 from ..model.tim import TIM
@@ -28,8 +27,9 @@ from .checkpoint import check_finite, check_run_checkpoint, load_checkpoint, sta
 from .distributed import DistInfo, init_distributed
 from .inference import predict_split
 from .load_from import load_from_record
-from .record import (device_name, model_description, new_run_id, now_iso, package_versions, source_state,
-                     version_text)
+from .record import (RunRecord, device_name, model_description, new_run_id, now_iso, package_versions,
+                     source_state, version_text)
+from .rounding import round_metrics
 from .scoring import predict_stream_bests, score_stream_bests
 from .trainer import BEST, Trainer
 from .workdir import WorkDirLock, acquire_lock, check_reuse, choose_work_dir, clean_leftovers, config_runs_root
@@ -84,7 +84,7 @@ def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: b
             raise
         _HELD.append(lock)
     # the resolved config, loadable again by `tim-bench run WORK_DIR/config.py` (no internal _keys)
-    resolved = Config({k: v for k, v in cfg.to_dict().items() if not k.startswith("_")})
+    resolved = Config(resolved_config(cfg))
     # only once the work dir is this process's: logs of two runs never interleave; a new training run starts
     # a new log, a resumed one (or a test/predict in a run's folder) continues it below a new header
     _log_to(wd / "log.txt", run_header(command, resolved.pretty_text), fresh=trains and not resume)
@@ -111,6 +111,12 @@ def _from_rank0(value: Any, dist: DistInfo) -> Any:
     box = [value]
     torch.distributed.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def resolved_config(cfg: Config) -> dict[str, Any]:
+    """The config as it ran, without the engine's internal ``_keys`` (config.py of the work dir, the record's
+    ``config``)."""
+    return {k: v for k, v in cfg.to_dict().items() if not k.startswith("_")}
 
 
 class _RunLog(logging.FileHandler):
@@ -246,29 +252,28 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
     split = scored.name
     rev, dirty = source_state()
     seed = int(cfg.get("seed", 0))
-    record = {
-        "run_id": new_run_id(cfg["_name"], seed), "config_name": cfg["_name"], "config_path": cfg["_path"],
-        "config_hash": config_hash(cfg), "recipe_hash": recipe_hash(cfg), "dataset": exp.dataset_name,
-        "features": exp.feature_description(),
-        "model": model_description(cfg.model), "seed": seed, "data_root": str(Path(exp.data_root).resolve()),
-        "synthetic_data": is_synthetic(exp.data_root), "split": split, "metrics": metrics,
-        "val_metrics": trained.best_metrics, "main_metric": metric.main_metric,
-        "epochs_trained": trained.epochs_trained, "best_epoch": trained.best_epoch,
-        "stream_best": stream_best, "metrics_original_selection": original_selection,
-        "sampler": trained.procedure.get("sampler"), "training_procedure": trained.procedure,
-        "wall_time_s": round(time.perf_counter() - t0, 2), "device": device_name(device),
-        "torch_version": torch.__version__, "package_versions": package_versions(), "git_revision": rev,
-        "git_dirty": dirty, "work_dir": str(wd.resolve()), "predictions": str(pred_path.resolve()),
-        "predictions_sha256": sha256_file(pred_path),
-        "submissions": [str(p) for p in submissions], "created": now_iso(),
-        "load_from": load_from_record(cfg.get("load_from")),
-    }
+    record = RunRecord(
+        run_id=new_run_id(cfg["_name"], seed), config_name=cfg["_name"], config_path=cfg["_path"],
+        config_hash=config_hash(cfg), recipe_hash=recipe_hash(cfg), dataset=exp.dataset_name,
+        features=exp.feature_description(),
+        model=model_description(cfg.model), seed=seed, data_root=str(Path(exp.data_root).resolve()),
+        synthetic_data=is_synthetic(exp.data_root), split=split, metrics=metrics,
+        val_metrics=trained.best_metrics, main_metric=metric.main_metric,
+        epochs_trained=trained.epochs_trained, best_epoch=trained.best_epoch,
+        stream_best=stream_best, metrics_original_selection=original_selection,
+        sampler=trained.procedure.get("sampler"), training_procedure=trained.procedure,
+        wall_time_s=round(time.perf_counter() - t0, 2), device=device_name(device),
+        torch_version=torch.__version__, package_versions=package_versions(), git_revision=rev,
+        git_dirty=dirty, work_dir=str(wd.resolve()), predictions=str(pred_path.resolve()),
+        predictions_sha256=sha256_file(pred_path),
+        submissions=[str(p) for p in submissions], created=now_iso(),
+        load_from=load_from_record(cfg.get("load_from")), config=resolved_config(cfg),
+    ).to_dict()
     _append_final_metrics(wd / "metrics.jsonl", split, trained.best_epoch, metrics)
     result_path = write_json(wd / "result.json", record)
-    stored = add_record(record, results_dir or cfg.get("results_dir"))
-    write_run_plots(record)
-    plugin_manager().hook.tim_bench_run_finished(result=record, work_dir=str(wd))
-    log.info("stored in the results store as %s", stored)
+    # the results store and the run's plots are built-in implementations of this hook (leaderboard.run_finished)
+    plugin_manager().hook.tim_bench_run_finished(result=record, work_dir=str(wd),
+                                                 results_dir=results_dir or cfg.get("results_dir"))
     log.info("final metrics on split '%s' (best checkpoint, epoch %d): %s", split, trained.best_epoch,
              _fmt_metrics(metrics))
     log.info("result: %s", result_path.resolve())
@@ -278,7 +283,7 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
 def _append_final_metrics(path: Path, split: str, best_epoch: int, metrics: dict[str, float]) -> None:
     """Add the final evaluation to the per-epoch ``metrics.jsonl`` as one line marked ``"final": true`` (it has
     no ``epoch`` key, so readers of the epoch lines tell it apart)."""
-    final = {"final": True, "split": split, "checkpoint_epoch": best_epoch, "metrics": metrics}
+    final = {"final": True, "split": split, "checkpoint_epoch": best_epoch, "metrics": round_metrics(metrics)}
     before = path.read_text() if path.is_file() else ""
     write_atomic(path, lambda tmp: tmp.write_text(before + json.dumps(final) + "\n"))
 

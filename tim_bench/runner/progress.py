@@ -40,12 +40,13 @@ class IterationLog:
         """Call when the loader has handed over a batch: the time since the last step is data time."""
         self._data += time.perf_counter() - self._last
 
-    def step_done(self, epoch: int, step: int, loss: torch.Tensor, lr: float) -> None:
-        """Call after each optimiser step; logs (and syncs with the device) only every ``interval`` steps."""
+    def step_done(self, epoch: int, step: int, loss: torch.Tensor, lr: float) -> float | None:
+        """Call after each optimiser step; logs (and syncs with the device) only every ``interval`` steps and
+        returns the loss it logged then (None on the other steps)."""
         self._window_steps += 1
         self._last = time.perf_counter()
         if not self.enabled or ((step + 1) % self.interval and step + 1 != self.iters):
-            return
+            return None
         value = float(loss.detach())  # the one host sync: the window's steps are done once this returns
         now = time.perf_counter()
         elapsed = now - self._window_start
@@ -62,3 +63,4 @@ class IterationLog:
                       elapsed / self._window_steps, mem, _clock(left_epoch * per_step), _clock(left_run * per_step))
         self._window_start, self._data, self._window_steps = now, 0.0, 0
         self._last = now
+        return value

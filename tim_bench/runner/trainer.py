@@ -24,13 +24,15 @@ from ..io import write_atomic
 from ..model.compiled import compile_mode, train_forward
 from ..model.losses import TIMLoss
 from ..model.tim import TIM
-from .assemble import Experiment
+from .assemble import Experiment, SplitData
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import DistInfo, barrier
 from .inference import predict_split
 from .load_from import load_initial_weights
 from .progress import IterationLog
+from .rounding import round_epoch
 from .schedule import warmup_cosine
+from .tensorboard import RunBoard, open_board, summary_writer_class
 
 log = logging.getLogger("tim_bench")
 LAST, BEST = "last.pth", "best.pth"
@@ -81,6 +83,8 @@ class Trainer:
         self.main_metric = self.metric.main_metric
         self.selections = stream_bests_of(self.metric)
         self.hash = config_hash(exp.cfg)
+        if self.tc.get("tensorboard", False) and dist.is_main:
+            summary_writer_class()  # a missing package is an error before any data is read
 
     def procedure(self, warmup_iters: int, total_iters: int, early_stop_on: str | None) -> dict[str, Any]:
         """The result-changing training options of this run, for the run record."""
@@ -110,6 +114,42 @@ class Trainer:
 
     def fit(self, resume: bool = False) -> TrainResult:
         """Train to ``max_epochs`` (or an early stop), writing best.pth, last.pth and metrics.jsonl on rank 0."""
+        loop = self._build()
+        state = self._restore(loop, resume)
+        stopping = StoppingPolicy(self.tc.get("early_stop_patience"), self.selections, self.main_metric,
+                                  state.history, state.stale)
+        meter = IterationLog(log, self.tc.get("log_interval", 50), loop.iters, self.tc.max_epochs, self.device,
+                             self.dist.is_main)
+        board = open_board(self.work_dir, self.tc.get("tensorboard", False) and self.dist.is_main)
+        try:
+            for epoch in range(state.epoch + 1, self.tc.max_epochs + 1):
+                t0 = time.perf_counter()
+                train_loss = self._train_epoch(loop, epoch, meter, board)
+                entry: dict[str, Any] = {"epoch": epoch, "lr": loop.scheduler.get_last_lr()[0],
+                                         "train_loss": train_loss, "val": {}, "main_metric": self.main_metric}
+                improved, improved_streams = self._validate(loop, epoch, entry, state, stopping)
+                entry["time_s"] = time.perf_counter() - t0
+                state.history.append(entry)
+                state.epoch, state.stale = epoch, stopping.stale
+                log.info("epoch %d: loss %.4f lr %.2e %s (%.1f s)", epoch, train_loss, entry["lr"],
+                         " ".join(f"{k}={v:.2f}" for k, v in entry["val"].items()), entry["time_s"])
+                board.epoch(entry)
+                if self.dist.is_main:
+                    self._write_epoch(loop, state, improved, improved_streams)
+                barrier(self.dist)
+                if stopping.should_stop:
+                    log.info("early stop: no better %s for %d validations", stopping.criterion_name(), stopping.stale)
+                    break
+        finally:
+            board.close()
+        history = state.history
+        return TrainResult(epochs_trained=history[-1]["epoch"] if history else state.epoch,
+                           best_epoch=state.best["epoch"], best_metrics=state.best["metrics"],
+                           main_metric=self.main_metric, history=history, stream_best=state.stream_best,
+                           procedure=self.procedure(loop.warmup_iters, loop.total_iters, stopping.on))
+
+    def _build(self) -> _Loop:
+        """Load the splits and build the loaders, model, loss, optimiser, schedule and training forward."""
         exp, tc = self.exp, self.tc
         train = exp.load_split(exp.split_name("train"), train=True)
         val_name = exp.split_name("val")
@@ -117,10 +157,9 @@ class Trainer:
         workers = int(tc.get("num_workers", 0))
         pin = self.device.type == "cuda"
         mode = compile_mode(tc.get("compile", False))
-        if mode is not None:
-            if self.dist.world_size > 1:
-                raise TimBenchError("train_cfg.compile is single-process only; set train_cfg.compile=False for a "
-                                    "distributed run.")
+        if mode is not None and self.dist.world_size > 1:
+            raise TimBenchError("train_cfg.compile is single-process only; set train_cfg.compile=False for a "
+                                "distributed run.")
         train_loader = exp.loader(train, tc.batch_size, True, self.dist, workers, pin)
         if mode is not None:  # before any batch: worker processes copy the dataset when an epoch starts
             log.info("train_cfg.compile=%r: training queries padded to %s per stream (static shapes)", mode,
@@ -128,7 +167,7 @@ class Trainer:
         val_loader = exp.loader(val, self.cfg.test_cfg.batch_size, False, self.dist, workers, pin) if val else None
 
         model = exp.build_model()
-        load_initial_weights(model, self.cfg.get("load_from"))  # fine-tuning; --resume below overrides it
+        load_initial_weights(model, self.cfg.get("load_from"))  # fine-tuning; --resume overrides it
         model = model.to(self.device)
         loss_cfg = self.cfg.loss
         # with DRLoc off its MLP gets no gradient, which DDP must be told about
@@ -144,107 +183,87 @@ class Trainer:
         use_amp, amp_dtype, needs_scaler = autocast_settings(self.device, tc.get("amp", True))
         scaler = torch.amp.GradScaler("cuda", enabled=needs_scaler)
         forward = train_forward(net, model, criterion, amp_dtype if use_amp else None, mode)
+        return _Loop(train, val, train_loader, val_loader, model, net, optimizer, scheduler, scaler, forward, iters,
+                     warmup_iters, total_iters)
 
-        state = self._resume_state(resume)
-        start_epoch, history = 0, []
-        best = {"value": -math.inf, "epoch": 0, "metrics": {}}
-        stream_best: dict[str, dict[str, Any]] = {}
-        stale = 0
-        if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            if needs_scaler and state.get("scaler"):
-                scaler.load_state_dict(state["scaler"])
-            start_epoch, history, best, stale = state["epoch"], state["history"], state["best"], state["stale"]
-            stream_best = state.get("stream_best", {})
-            log.info("resumed from %s at epoch %d", self.work_dir / LAST, start_epoch)
+    def _restore(self, loop: _Loop, resume: bool) -> TrainingState:
+        """A fresh ``TrainingState``, or with ``resume`` the one last.pth holds (weights, optimiser and schedule too)."""
+        saved = self._resume_state(resume)
+        if saved is None:
+            return TrainingState()
+        loop.model.load_state_dict(saved["model"])
+        loop.optimizer.load_state_dict(saved["optimizer"])
+        loop.scheduler.load_state_dict(saved["scheduler"])
+        if loop.scaler.is_enabled() and saved.get("scaler"):
+            loop.scaler.load_state_dict(saved["scaler"])
+        log.info("resumed from %s at epoch %d", self.work_dir / LAST, saved["epoch"])
+        return TrainingState(saved["epoch"], saved["history"], saved["best"], saved.get("stream_best", {}),
+                             saved["stale"])
 
-        patience = tc.get("early_stop_patience")
-        early_stop_on = self._early_stop_on(history)
-        meter = IterationLog(log, tc.get("log_interval", 50), iters, tc.max_epochs, self.device, self.dist.is_main)
-        epoch = start_epoch
-        for epoch in range(start_epoch + 1, tc.max_epochs + 1):
-            t0 = time.perf_counter()
-            torch.manual_seed(exp.seed * 100_003 + epoch)  # dropout and DRLoc pairs (the loader draws mixup)
-            train_loader.batch_sampler.set_epoch(epoch)
-            train.dataset.set_epoch(epoch)
-            net.train()
-            total = torch.zeros((), device=self.device)
-            bar = tqdm(train_loader, desc=f"epoch {epoch}/{tc.max_epochs}", disable=not self.progress, leave=False)
-            meter.start_epoch()
-            for step, batch in enumerate(bar):
-                meter.batch_ready()
-                batch = move_batch(batch, self.device)
-                parts = forward(batch)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(parts["loss"]).backward()
-                if tc.get("grad_clip"):
-                    scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-                scaler.step(optimizer)
-                scaler.update()
-                scheduler.step()
-                total += parts["loss"].detach()
-                meter.step_done(epoch, step, parts["loss"], scheduler.get_last_lr()[0])  # syncs every log_interval
-                if self.progress and step % 20 == 0:  # the only host sync, every 20 steps for the bar
-                    bar.set_postfix(loss=f"{float(parts['loss'].detach()):.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
-            train_loss = float(total) / max(iters, 1)
-            if not math.isfinite(train_loss):
-                raise TimBenchError(f"Training loss became {train_loss} in epoch {epoch}; lower train_cfg.lr or "
-                                    f"check the features for extreme values.")
-            entry: dict[str, Any] = {"epoch": epoch, "lr": scheduler.get_last_lr()[0], "train_loss": train_loss,
-                                     "val": {}, "main_metric": self.main_metric}
-            improved, improved_streams = False, []
-            if val is not None and (epoch % tc.val_interval == 0 or epoch == tc.max_epochs):
-                preds = predict_split(model, val_loader, val, exp.dataset_name, self.device, self.dist, self.progress)
-                entry["val"] = self.metric(preds, val.annotations)
-                value = entry["val"][self.main_metric]
-                improved = value > best["value"]
-                if improved:
-                    best = {"value": value, "epoch": epoch, "metrics": entry["val"]}
-                improved_streams = self._update_stream_bests(stream_best, entry["val"], epoch)
-                early_stop_on = early_stop_on or self._early_stop_on(history + [entry])
-                stale = 0 if (early_stop_on in improved_streams if early_stop_on else improved) else stale + 1
-                entry["improved"] = improved_streams
-            elif val is None:
-                improved, best = True, {"value": -train_loss, "epoch": epoch, "metrics": {}}
-            entry["time_s"] = time.perf_counter() - t0
-            history.append(entry)
-            log.info("epoch %d: loss %.4f lr %.2e %s (%.1f s)", epoch, train_loss, entry["lr"],
-                     " ".join(f"{k}={v:.2f}" for k, v in entry["val"].items()), entry["time_s"])
-            if self.dist.is_main:
-                self._write_epoch(model, optimizer, scheduler, scaler, epoch, history, best, stale, improved,
-                                  stream_best, improved_streams)
-            barrier(self.dist)
-            if patience is not None and stale >= patience:
-                log.info("early stop: no better %s for %d validations", self._criterion_name(early_stop_on), stale)
-                break
-        return TrainResult(epochs_trained=history[-1]["epoch"] if history else epoch, best_epoch=best["epoch"],
-                           best_metrics=best["metrics"], main_metric=self.main_metric, history=history,
-                           stream_best=stream_best, procedure=self.procedure(warmup_iters, total_iters, early_stop_on))
+    def _train_epoch(self, loop: _Loop, epoch: int, meter: IterationLog, board: RunBoard) -> float:
+        """One pass over the train split; the mean training loss (an error when it is not finite)."""
+        exp, tc = self.exp, self.tc
+        torch.manual_seed(exp.seed * 100_003 + epoch)  # dropout and DRLoc pairs (the loader draws mixup)
+        loop.train_loader.batch_sampler.set_epoch(epoch)
+        loop.train.dataset.set_epoch(epoch)
+        loop.net.train()
+        total = torch.zeros((), device=self.device)
+        bar = tqdm(loop.train_loader, desc=f"epoch {epoch}/{tc.max_epochs}", disable=not self.progress, leave=False)
+        meter.start_epoch()
+        for step, batch in enumerate(bar):
+            meter.batch_ready()
+            batch = move_batch(batch, self.device)
+            parts = loop.forward(batch)
+            loop.optimizer.zero_grad(set_to_none=True)
+            loop.scaler.scale(parts["loss"]).backward()
+            if tc.get("grad_clip"):
+                loop.scaler.unscale_(loop.optimizer)
+                torch.nn.utils.clip_grad_norm_(loop.model.parameters(), tc.grad_clip)
+            loop.scaler.step(loop.optimizer)
+            loop.scaler.update()
+            loop.scheduler.step()
+            total += parts["loss"].detach()
+            lr = loop.scheduler.get_last_lr()[0]
+            logged = meter.step_done(epoch, step, parts["loss"], lr)  # syncs every log_interval
+            if logged is not None:
+                board.iteration((epoch - 1) * loop.iters + step + 1, logged, lr)
+            if self.progress and (logged is not None or step % 20 == 0):  # the bar's loss: a sync every 20 steps
+                shown = logged if logged is not None else float(parts["loss"].detach())
+                bar.set_postfix(loss=f"{shown:.3f}", lr=f"{lr:.2e}")
+        train_loss = float(total) / max(loop.iters, 1)
+        if not math.isfinite(train_loss):
+            raise TimBenchError(f"Training loss became {train_loss} in epoch {epoch}; lower train_cfg.lr or "
+                                f"check the features for extreme values.")
+        return train_loss
 
-    def _present(self, metrics: dict[str, float]) -> tuple[StreamBest, ...]:
-        return present(self.selections, metrics)
+    def _validate(self, loop: _Loop, epoch: int, entry: dict[str, Any], state: TrainingState,
+                  stopping: StoppingPolicy) -> tuple[bool, list[str]]:
+        """Score the val split when this epoch validates, raising the bests; (best.pth improved, streams improved).
 
-    def _early_stop_on(self, history: list[dict[str, Any]]) -> str | None:
-        """The selection whose stalls count for early stopping: the original counts epochs since its visual
-        best; a run without one (e.g. audio only) uses its first selection, and None means the main metric."""
-        validated = next((h["val"] for h in history if h.get("val")), None)
-        if validated is None:
-            return None
-        names = [s.name for s in self._present(validated)]
-        return "visual" if "visual" in names else (names[0] if names else None)
-
-    def _criterion_name(self, early_stop_on: str | None) -> str:
-        chosen = next((s for s in self.selections if s.name == early_stop_on), None)
-        return f"{chosen.metric} ({chosen.name} best)" if chosen else self.main_metric
+        Without a val split every epoch is the best (by train loss), as a run with nothing to select on."""
+        tc = self.tc
+        if loop.val is None:
+            state.best = {"value": -entry["train_loss"], "epoch": epoch, "metrics": {}}
+            return True, []
+        if epoch % tc.val_interval and epoch != tc.max_epochs:
+            return False, []
+        preds = predict_split(loop.model, loop.val_loader, loop.val, self.exp.dataset_name, self.device, self.dist,
+                              self.progress)
+        entry["val"] = self.metric(preds, loop.val.annotations)
+        value = entry["val"][self.main_metric]
+        improved = value > state.best["value"]
+        if improved:
+            state.best = {"value": value, "epoch": epoch, "metrics": entry["val"]}
+        improved_streams = self._update_stream_bests(state.stream_best, entry["val"], epoch)
+        stopping.validated(state.history + [entry], improved, improved_streams)
+        entry["improved"] = improved_streams
+        return improved, improved_streams
 
     def _update_stream_bests(self, stream_best: dict[str, dict[str, Any]], metrics: dict[str, float],
                              epoch: int) -> list[str]:
         """Raise each selection whose metric beat its best so far (strictly, as the original); their names."""
         improved = []
-        for sel in self._present(metrics):
+        for sel in present(self.selections, metrics):
             current = stream_best.get(sel.name)
             if current is None or metrics[sel.metric] > current["value"]:
                 stream_best[sel.name] = {"epoch": epoch, "metric": sel.metric, "value": metrics[sel.metric],
@@ -252,9 +271,11 @@ class Trainer:
                 improved.append(sel.name)
         return improved
 
-    def _write_epoch(self, model: TIM, optimizer, scheduler, scaler, epoch: int, history: list, best: dict,
-                     stale: int, improved: bool, stream_best: dict, improved_streams: list[str]) -> None:
-        weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    def _write_epoch(self, loop: _Loop, state: TrainingState, improved: bool, improved_streams: list[str]) -> None:
+        """Rank 0: best.pth and the per-stream bests when they improved, last.pth (every checkpoint_interval),
+        metrics.jsonl (rounded, see ``rounding``)."""
+        epoch, best, stream_best = state.epoch, state.best, state.stream_best
+        weights = {k: v.detach().cpu() for k, v in loop.model.state_dict().items()}
         if improved:
             save_checkpoint(self.work_dir / BEST, {"model": weights, "epoch": epoch, "metrics": best["metrics"],
                                                    "config_hash": self.hash})
@@ -268,8 +289,72 @@ class Trainer:
                      stream_best[name]["metric"], stream_best[name]["value"])
         if epoch % self.tc.get("checkpoint_interval", 1) == 0 or epoch == self.tc.max_epochs:
             save_checkpoint(self.work_dir / LAST, {
-                "model": weights, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict() if scaler.is_enabled() else {}, "epoch": epoch, "history": history,
-                "best": best, "stale": stale, "stream_best": stream_best, "config_hash": self.hash})
+                "model": weights, "optimizer": loop.optimizer.state_dict(), "scheduler": loop.scheduler.state_dict(),
+                "scaler": loop.scaler.state_dict() if loop.scaler.is_enabled() else {}, "epoch": epoch,
+                "history": state.history, "best": best, "stale": state.stale, "stream_best": stream_best,
+                "config_hash": self.hash})
         write_atomic(self.work_dir / "metrics.jsonl",
-                     lambda p: p.write_text("".join(json.dumps(h) + "\n" for h in history)))
+                     lambda p: p.write_text("".join(json.dumps(round_epoch(h)) + "\n" for h in state.history)))
+
+
+@dataclass
+class _Loop:
+    """What one training run's epochs work with, built once by ``Trainer._build``."""
+
+    train: SplitData
+    val: SplitData | None
+    train_loader: Any
+    val_loader: Any
+    model: TIM
+    net: torch.nn.Module  # the model, or its DDP wrapper
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: torch.amp.GradScaler
+    forward: Any
+    iters: int
+    warmup_iters: int
+    total_iters: int
+
+
+@dataclass
+class TrainingState:
+    """Where a run stands after ``epoch`` (what last.pth keeps): the history, the best by the main metric,
+    the per-stream bests and the early-stop count."""
+
+    epoch: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, Any] = field(default_factory=lambda: {"value": -math.inf, "epoch": 0, "metrics": {}})
+    stream_best: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stale: int = 0
+
+
+class StoppingPolicy:
+    """Early stopping as the original: stop after ``patience`` validations without a better best of the criterion
+    selection (the visual one, or a run's first selection, or the main metric when it has none); never when
+    ``patience`` is None."""
+
+    def __init__(self, patience: int | None, selections: tuple[StreamBest, ...], main_metric: str,
+                 history: list[dict[str, Any]], stale: int = 0) -> None:
+        self.patience, self.selections, self.main_metric, self.stale = patience, selections, main_metric, stale
+        self.on = self._criterion(history)  # the selection whose stalls count (None: the main metric)
+
+    def _criterion(self, history: list[dict[str, Any]]) -> str | None:
+        validated = next((h["val"] for h in history if h.get("val")), None)
+        if validated is None:
+            return None
+        names = [s.name for s in present(self.selections, validated)]
+        return "visual" if "visual" in names else (names[0] if names else None)
+
+    def validated(self, history: list[dict[str, Any]], improved: bool, improved_streams: list[str]) -> None:
+        """Count one validation (``history`` ends with it): reset on a better criterion best, else one more stall."""
+        self.on = self.on or self._criterion(history)
+        self.stale = 0 if (self.on in improved_streams if self.on else improved) else self.stale + 1
+
+    @property
+    def should_stop(self) -> bool:
+        return self.patience is not None and self.stale >= self.patience
+
+    def criterion_name(self) -> str:
+        """e.g. 'top1_visual (visual best)', for the early-stop log line."""
+        chosen = next((s for s in self.selections if s.name == self.on), None)
+        return f"{chosen.metric} ({chosen.name} best)" if chosen else self.main_metric

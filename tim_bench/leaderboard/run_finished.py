@@ -1,0 +1,29 @@
+"""tim-bench's own work when a run finishes, as built-in implementations of the ``tim_bench_run_finished`` hook
+(entry point ``run_finished``): the record goes to the results store first, then the run's pictures are drawn.
+
+The modules they call are imported when a run finishes, not when the plugin loads (matplotlib is slow to import).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from tim_bench_registry import hookimpl
+
+log = logging.getLogger("tim_bench")
+
+
+@hookimpl(specname="tim_bench_run_finished", tryfirst=True)
+def store_record(result: Mapping[str, Any], results_dir: str | None) -> None:
+    """Add the run to the results store, before any other implementation sees it (a refused record stops the run)."""
+    from ..runner.record import RunRecord
+    from .store import add_record
+    log.info("stored in the results store as %s", add_record(RunRecord.from_dict(result), results_dir))
+
+
+@hookimpl(specname="tim_bench_run_finished")
+def draw_run_plots(result: Mapping[str, Any]) -> None:
+    """Write the run's curves, per-class accuracy and confusion pictures to ``WORK_DIR/plots/``."""
+    from .plots import write_run_plots
+    write_run_plots(result)
