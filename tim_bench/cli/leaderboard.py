@@ -21,14 +21,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "Formats: terminal (default), md (leaderboard/README.md), csv "
                                    "(leaderboard/leaderboard.csv), latex (leaderboard/leaderboard.tex, booktabs), "
                                    "html (leaderboard/index.html, sortable, links each run's pictures).")
-    p.add_argument("--format", choices=("terminal", "md", "csv", "latex", "html"), default="terminal",
-                   help="table format (default terminal); each one prints to stdout with --out -")
+    p.add_argument("--format", default="terminal",
+                   help="table format: terminal (default), md, csv, latex, html or one a plugin registers "
+                        "(`tim-bench plugins` lists formats); each one prints to stdout with --out -")
     p.add_argument("--out", help="output file, or - for stdout (default: the format's file; terminal: stdout)")
     p.add_argument("--results-dir", action="append", metavar="DIR",
                    help=f"results store folder; repeat to merge several (default {STORE_DEFAULT})")
     add_reference_args(p)
     p.add_argument("--dataset", action="append", default=[], metavar="NAME",
-                   help="only this dataset (e.g. AVE, EPIC100); repeatable; shows its table even without runs")
+                   help="only this dataset (a dataset plugin name, as in run records); repeatable; shows its table even without runs")
     p.add_argument("--since", metavar="DATE", help="only runs created at or after this ISO date/time (UTC)")
     p.add_argument("--config", metavar="GLOB", help="only configs whose name matches, e.g. 'ave_*'")
     p.add_argument("--metric", action="append", default=[], metavar="NAME",

@@ -1,41 +1,55 @@
-"""Write leaderboard tables in one format, to the default file of that format, a chosen file, or stdout."""
+"""Write leaderboard tables in one registered format (``FORMATS``), to its default file, a chosen file, or stdout.
+
+The built-in formats (terminal, md, csv, latex, html) are registered here; a plugin adds its own to
+``FORMATS`` with a ``LeaderboardFormat``.
+"""
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tim_bench_registry import FORMATS, LeaderboardFormat, lookup
+
 from ..io import write_atomic
-from .formats import render_csv, render_latex, render_markdown, render_terminal
 from .errors import LeaderboardError
+from .formats import render_csv, render_latex, render_markdown, render_terminal
 from .html import render_html
 from .plots import run_plot_files, write_run_plots
 from .tables import Table
 
-FORMATS: tuple[str, ...] = ("terminal", "md", "csv", "latex", "html")
-#: Where each file format goes when no ``--out`` is given (relative to the current directory).
-DEFAULT_OUT: dict[str, Path] = {"md": Path("leaderboard/README.md"), "csv": Path("leaderboard/leaderboard.csv"),
-                                "latex": Path("leaderboard/leaderboard.tex"), "html": Path("leaderboard/index.html")}
+
+def render_html_page(tables: Sequence[Table], folder: Path) -> str:
+    """The HTML page; every run in it whose work dir exists but has no pictures yet gets them first, so the
+    page's links resolve."""
+    for row in (r for t in tables for r in t.measured_rows):
+        for record in row.runs:
+            if record.get("work_dir") and Path(record["work_dir"]).is_dir() and not run_plot_files(record):
+                write_run_plots(record)
+    return render_html(tables, folder)
+
+
+BUILTIN_FORMATS = (
+    LeaderboardFormat("terminal", lambda tables, folder: render_terminal(tables), None, "plain text, best marked *"),
+    LeaderboardFormat("md", lambda tables, folder: render_markdown(tables), "leaderboard/README.md", "markdown"),
+    LeaderboardFormat("csv", lambda tables, folder: render_csv(tables), "leaderboard/leaderboard.csv",
+                      "every row, full precision"),
+    LeaderboardFormat("latex", lambda tables, folder: render_latex(tables), "leaderboard/leaderboard.tex",
+                      "booktabs tables"),
+    LeaderboardFormat("html", render_html_page, "leaderboard/index.html", "sortable page linking run pictures"),
+)
+for _fmt in BUILTIN_FORMATS:
+    FORMATS.register(_fmt.name, _fmt)
 
 
 def publish(tables: Sequence[Table], fmt: str, out: str | Path | None = None) -> Path | None:
-    """Render ``tables`` as ``fmt`` and write them to ``out`` (``-``: stdout; None: the format's default).
-
-    Returns the file written, or None for stdout. Before an HTML page is written, every run in it
-    whose work dir exists but has no pictures yet gets them, so the page's links resolve.
-    """
-    if out is None and fmt != "terminal":
-        out = DEFAULT_OUT[fmt]
+    """Render ``tables`` in the format named ``fmt`` and write them to ``out`` (``-``: stdout; None: the
+    format's default file). Returns the file written, or None for stdout."""
+    form = lookup(FORMATS, fmt)
+    if out is None:
+        out = form.default_out
     target = None if out in (None, "-") else Path(out)
-    if fmt == "html":
-        for row in (r for t in tables for r in t.measured_rows):
-            for record in row.runs:
-                if record.get("work_dir") and Path(record["work_dir"]).is_dir() and not run_plot_files(record):
-                    write_run_plots(record)
-        text = render_html(tables, target.parent if target else Path.cwd())
-    else:
-        text = {"terminal": render_terminal, "md": render_markdown, "csv": render_csv,
-                "latex": render_latex}[fmt](tables)
+    text = form.render(tables, target.parent if target else Path.cwd())
     if target is None:
         sys.stdout.write(text)
         return None

@@ -20,8 +20,8 @@ from ..evaluation.predictions import Predictions
 from ..io import check_writable, sha256_file, write_atomic, write_json
 from ..leaderboard.plots import write_run_plots
 from ..leaderboard.store import add_record, check_writable as check_store_writable
-from ..model.convert import load_weights
-from ..synthetic.common import is_synthetic
+from ..original.convert import load_weights
+from tim_bench_registry.synthetic import is_synthetic
 from ..model.tim import TIM
 from .assemble import Experiment, SplitData
 from .checkpoint import check_finite, check_run_checkpoint, load_checkpoint, state_dict_of
