@@ -11,7 +11,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-from tim_bench_registry import GENERATORS, TimBenchError, UnknownPluginError, lookup, plugin_manager
+from tim_bench_registry import GENERATORS, UnknownPluginError, lookup, plugin_manager
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -51,10 +51,8 @@ def run(args: argparse.Namespace) -> int:
     options = parser.parse_args(args.extra_args + (["--help"] if args.help else []))
     if args.layout == "official":
         return generator.run(options)
-    from ..original.layout import write_original_layout
-    if getattr(options, "omnivore_asf", False):
-        raise TimBenchError("--layout original converts the AVE VGG layout only; drop --omnivore-asf (or use the "
-                            "official layout with configs/ave_omnivore_asf.py).")
+    from ..original.layout import check_convertible, write_original_layout
+    check_convertible(args.name, options)
     out = Path(options.out)
     options.out = str(out / "official")
     status = generator.run(options)

@@ -12,7 +12,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "writers, challenges, generators, leaderboards, formats, references",
                        description="List what each registry holds and the plugin (built-in, entry point or "
                                    "custom_imports) that registered it.")
-    p.add_argument("pattern", nargs="?", default="*", help="wildcard filter on names, e.g. 'EPIC*'")
+    p.add_argument("pattern", nargs="?", default="*", help="wildcard filter on names, e.g. 'My*'")
     p.add_argument("--imports", nargs="*", default=[], help="also import these modules (like custom_imports)")
     p.set_defaults(func=run)
 

@@ -22,15 +22,21 @@ unlabelled files (EPIC's test timestamps) lack.
 """
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from tim_bench_registry import DATASETS, FEATURES, FeatureSource, TimBenchError, build, plugin_manager
-
+from tim_bench_registry import (
+    DATASETS,
+    FEATURES,
+    FeatureSource,
+    TimBenchError,
+    build,
+    plugin_manager,
+)
 from tim_bench_registry.files import write_atomic, write_npy
 from tim_bench_registry.synthetic import write_marker
 
@@ -154,6 +160,13 @@ def _write_features(source: FeatureSource, out: Path, files: StreamFiles, split:
         parts.append(pd.DataFrame({"video_id": video, "start_sec": times[:, 0], "stop_sec": times[:, 1],
                                    "narration_sec": times.mean(1)}))
     return pd.concat(parts, ignore_index=True)
+
+
+def check_convertible(generator: str, options: argparse.Namespace) -> None:
+    """Refuse generator options whose output the original's layout cannot hold, before anything is written."""
+    if getattr(options, "omnivore_asf", False):
+        raise TimBenchError("--layout original converts the AVE VGG layout only; drop --omnivore-asf (or use the "
+                            "official layout with configs/ave_omnivore_asf.py).")
 
 
 def write_original_layout(kind: str, official: str | Path, out: str | Path) -> list[str]:
