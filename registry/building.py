@@ -29,10 +29,11 @@ def lookup(registry: Any, name: str) -> Any:
         warnings.warn(f"{registry.name} '{name}' was renamed to '{new}'; update the config.", DeprecationWarning,
                       stacklevel=2)
         name = new
-    obj = registry.get(name)
+    # module_dict, not mmengine's Registry.get: on a miss that imports any module spelt like the name
+    obj = registry.module_dict.get(name)
     if obj is None:  # plugins register on import: load them all once, then look again
         plugin_manager()
-        obj = registry.get(name)
+        obj = registry.module_dict.get(name)
     if obj is not None:
         return obj
     known = sorted(registry.module_dict)

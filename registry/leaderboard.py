@@ -79,11 +79,13 @@ class Reference:
     tolerance_note: str = ""
     #: the configs whose recipe is this row's setting; only their runs are compared with it (empty: any run)
     configs: tuple[str, ...] = ()
+    #: what produced the numbers (a row of another model, or a computed baseline such as chance, names it)
+    model: str = "TIM"
 
     @property
     def label(self) -> str:
-        """How the row is named in a table: unmistakably published, not measured."""
-        return f"[published] TIM, {self.setting}"
+        """How the row is named in a table: unmistakably published (or computed), not measured."""
+        return f"[published] {self.model}, {self.setting}"
 
 
 def parse_reference(data: Any, origin: str) -> Reference:
@@ -100,7 +102,8 @@ def parse_reference(data: Any, origin: str) -> Reference:
         raise LeaderboardError(f"Reference row {origin}: \"configs\" must be a list of config names (the recipes "
                                f"whose setting the row reports).")
     return Reference(**{k: data[k] for k in _KEYS}, notes=data.get("notes", {}),
-                     tolerance_note=data.get("tolerance_note", ""), configs=tuple(configs))
+                     tolerance_note=data.get("tolerance_note", ""), configs=tuple(configs),
+                     model=str(data.get("model", "TIM")))
 
 
 def read_reference(text: str, origin: str) -> Reference:
