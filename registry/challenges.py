@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import DataError
+from .plugin_manager import plugin_manager
 from .registries import CHALLENGES
 
 SUBMISSION_MEMBER = "test.json"
@@ -58,6 +59,7 @@ class Challenge:
 
 def challenge_from_json(json_name: object, source: str) -> Challenge:
     """The challenge whose test.json ``challenge`` field is ``json_name``."""
+    plugin_manager()  # challenges register when their benchmark plugin loads
     for challenge in CHALLENGES.module_dict.values():
         if challenge.json_name == json_name:
             return challenge

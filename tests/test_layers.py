@@ -72,3 +72,10 @@ def test_no_plugin_or_template_names_the_engine() -> None:
                  if any(line.lstrip().startswith(("from tim_bench.", "import tim_bench.", "from tim_bench import"))
                         for line in p.read_text().splitlines())]
     assert sources and offenders == []
+
+
+def test_a_fresh_process_finds_installed_challenges_without_importing_plugins_first() -> None:
+    script = ("from tim_bench_registry.challenges import challenge_from_json; "
+              "print(challenge_from_json('audio_based_interaction_recognition', 'test.json').name)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.strip() == "epic-sounds", done.stderr
