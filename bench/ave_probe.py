@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from tim_bench_plugins.datasets.ave import AVE
+from tim_bench_plugins.ave.dataset import AVE
 
 
 def split_arrays(root: str, ave: AVE, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -40,7 +40,7 @@ from tim_bench.model.losses import TIMLoss
 from tim_bench.runner.assemble import Experiment
 from tim_bench.runner.distributed import DistInfo
 from tim_bench.runner.trainer import Trainer
-from tim_bench.synthetic.epic import make_epic
+from tim_bench_plugins.epic.synthetic import make_epic
 
 REPO = Path(__file__).resolve().parents[1]
 DIMS = {"real": dict(visual=1024, audio=2304, d_model=512, layers=4, heads=8, batch=64),

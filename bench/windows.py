@@ -30,9 +30,9 @@ import pandas as pd
 
 from tim_bench.data.joint import JointDataset
 from tim_bench.data.windows import WindowSpec, build_windows, cached_windows
-from tim_bench.synthetic.epic import feature_intervals
-from tim_bench_plugins.datasets.epic_kitchens import EPIC100
-from tim_bench_plugins.datasets.epic_sounds import EPICSounds
+from tim_bench_plugins.epic.synthetic import feature_intervals
+from tim_bench_plugins.epic.epic_kitchens import EPIC100
+from tim_bench_plugins.epic.epic_sounds import EPICSounds
 from tim_bench_plugins.features.npy import NpyFeatures
 from tim_bench_registry import SplitAnnotations
 

@@ -1,18 +1,61 @@
-"""tim-bench's plugin contract: registries, hookspecs, data contracts and errors.
+"""tim-bench's plugin contract: registries, hookspecs, public types, Protocols and errors.
 
-Installed as ``tim_bench_registry``; it imports nothing from the engine or the plugins.
+Everything a plugin needs is importable from here (or a submodule: ``tables``, ``paths``, ``spans``,
+``files``, ``scores``, ``synthetic``, ``challenges``, ``submission_writer``, ``submission_reader``,
+``leaderboard``). Installed as ``tim_bench_registry``; it imports nothing from the engine or the plugins.
 """
-from .contracts import (IGNORE_LABEL, STREAMS, DatasetPlugin, FeatureSource, SplitAnnotations, Task,
-                        VideoFeatures)
-from .errors import DataError, TimBenchError, UnknownPluginError
+from .building import build, lookup, register_rename
+from .catalog import Catalog
+from .challenges import Challenge, ScoreBlock
+from .contracts import (
+                        IGNORE_LABEL,
+                        STREAMS,
+                        DatasetPlugin,
+                        FeatureSource,
+                        SplitAnnotations,
+                        Task,
+                        VideoFeatures,
+)
+from .errors import DataError, LeaderboardError, TimBenchError, UnknownPluginError
 from .hookspecs import hookimpl, hookspec
+from .leaderboard import (
+                        DatasetSpec,
+                        LeaderboardFormat,
+                        Reference,
+                        register_reference_files,
+)
 from .plugin_manager import import_custom, origin_of, plugin_manager
-from .registries import (DATASETS, FEATURES, HEADS, METRICS, MODELS, REGISTRIES, WRITERS, build, lookup,
-                         register_rename)
+from .predictions import Predictions, TaskPredictions, rows_in_order
+from .protocols import (
+                        ChallengeScorer,
+                        FeatureExtractor,
+                        Metric,
+                        StreamBest,
+                        SubmissionWriter,
+                        SyntheticGenerator,
+)
+from .registries import (
+                        CHALLENGES,
+                        DATASETS,
+                        EXTRACTORS,
+                        FEATURES,
+                        FORMATS,
+                        GENERATORS,
+                        HEADS,
+                        LEADERBOARDS,
+                        METRICS,
+                        MODELS,
+                        REFERENCES,
+                        REGISTRIES,
+                        WRITERS,
+)
 
 __all__ = [
-    "DATASETS", "FEATURES", "HEADS", "METRICS", "MODELS", "REGISTRIES", "WRITERS", "IGNORE_LABEL", "STREAMS",
-    "DataError", "DatasetPlugin", "FeatureSource", "SplitAnnotations", "Task", "TimBenchError",
-    "UnknownPluginError", "VideoFeatures", "build", "hookimpl", "hookspec", "import_custom", "lookup",
-    "origin_of", "plugin_manager", "register_rename",
+    "CHALLENGES", "DATASETS", "EXTRACTORS", "FEATURES", "FORMATS", "GENERATORS", "HEADS", "LEADERBOARDS",
+    "METRICS", "MODELS", "REFERENCES", "REGISTRIES", "WRITERS", "IGNORE_LABEL", "STREAMS",
+    "Catalog", "Challenge", "ChallengeScorer", "DataError", "DatasetPlugin", "DatasetSpec", "FeatureExtractor",
+    "FeatureSource", "LeaderboardError", "LeaderboardFormat", "Metric", "Predictions", "Reference", "ScoreBlock",
+    "SplitAnnotations", "StreamBest", "SubmissionWriter", "SyntheticGenerator", "Task", "TaskPredictions",
+    "TimBenchError", "UnknownPluginError", "VideoFeatures", "build", "hookimpl", "hookspec", "import_custom",
+    "lookup", "origin_of", "plugin_manager", "register_reference_files", "register_rename", "rows_in_order",
 ]

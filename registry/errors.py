@@ -11,3 +11,7 @@ class UnknownPluginError(TimBenchError):
 
 class DataError(TimBenchError):
     """Annotations or features are missing, malformed or disagree with the config."""
+
+
+class LeaderboardError(TimBenchError):
+    """A run record, reference row or leaderboard request that cannot be used as given."""

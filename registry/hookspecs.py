@@ -20,9 +20,11 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
-@hookspec
+@hookspec(historic=True)
 def tim_bench_register(registries: Mapping[str, Any]) -> None:
-    """Register components explicitly, e.g. ``registries["datasets"].register_module(module=MyData)``."""
+    """Register components explicitly, e.g. ``registries["datasets"].register_module(module=MyData)``.
+
+    Historic: pluggy calls it for every plugin, also for one registered after the first call."""
 
 
 @hookspec

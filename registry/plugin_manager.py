@@ -27,14 +27,12 @@ _origins: dict[str, str] = {}
 
 
 def _register(pm: pluggy.PluginManager, module: ModuleType, origin: str) -> None:
+    """Register ``module``; pluggy calls its ``tim_bench_register`` at once (the hook is historic)."""
     if pm.is_registered(module):
         return
+    _origins.setdefault(module.__name__, origin)
     pm.register(module, name=module.__name__)
     pm.check_pending()  # a misspelt hook fails here, at load time, not mid-run
-    _origins.setdefault(module.__name__, origin)
-    for impl in pm.hook.tim_bench_register.get_hookimpls():
-        if impl.plugin is module:
-            impl.function(registries=REGISTRIES)
 
 
 def plugin_manager() -> pluggy.PluginManager:
@@ -44,6 +42,7 @@ def plugin_manager() -> pluggy.PluginManager:
         if _manager is None:
             pm = pluggy.PluginManager(hookspecs.PROJECT)
             pm.add_hookspecs(hookspecs)
+            pm.hook.tim_bench_register.call_historic(kwargs=dict(registries=REGISTRIES))
             for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
                 dist = ep.dist.name if ep.dist is not None else "unknown"
                 origin = "built-in" if dist == BUILTIN_DISTRIBUTION else f"entry point {ep.name} ({dist})"
@@ -79,13 +78,13 @@ def import_custom(modules: Iterable[str], allow_failed_imports: bool = False) ->
     return loaded
 
 
-def origin_of(obj: object) -> str:
-    """Where a registered class came from, e.g. ``built-in: tim_bench_plugins.datasets.ave``.
+def origin_of(obj: object, module: str | None = None) -> str:
+    """Where a registered class came from, e.g. ``built-in: tim_bench_plugins.ave.dataset``.
 
-    A class belongs to the loaded plugin module that is its own module or its closest parent
+    A catalog entry belongs to the module that registered it. A class belongs to the loaded plugin module that is its own module or its closest parent
     package; failing that, to a plugin of the same top-level package.
     """
-    module = getattr(obj, "__module__", "") or ""
+    module = module or getattr(obj, "__module__", "") or ""
     owners = [name for name in _origins if module == name or module.startswith(name + ".")]
     if not owners:
         top = module.split(".")[0]

@@ -5,8 +5,8 @@ import h5py
 import numpy as np
 import pytest
 
-from tim_bench.synthetic.ave import make_ave
-from tim_bench_plugins.datasets.ave import AVE
+from tim_bench_plugins.ave.synthetic import make_ave
+from tim_bench_plugins.ave.dataset import AVE
 from tim_bench_plugins.features.hdf5_rows import HDF5RowFeatures
 from tim_bench_registry import DataError
 

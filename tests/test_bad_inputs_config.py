@@ -13,7 +13,7 @@ import pytest
 
 from bad_input import assert_clear_error, assert_warned, run_cli
 from helpers import TINY_MODEL
-from tim_bench.synthetic.ave import make_ave
+from tim_bench_plugins.ave.synthetic import make_ave
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = str(REPO / "configs" / "ave_vgg.py")

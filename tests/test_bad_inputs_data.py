@@ -21,9 +21,9 @@ import pytest
 
 from bad_input import assert_clear_error, run_cli
 from helpers import TINY_MODEL
-from tim_bench.synthetic.ave import make_ave
-from tim_bench.synthetic.epic import make_epic
-from tim_bench.synthetic.perception import make_perception
+from tim_bench_plugins.ave.synthetic import make_ave
+from tim_bench_plugins.epic.synthetic import make_epic
+from tim_bench_plugins.perception_test.synthetic import make_perception
 
 DIMS = ["features.visual.dim=8", "features.audio.dim=4"]
 CONFIGS = {"ave": ("configs/ave_vgg.py", []), "epic": ("configs/epic_av.py", DIMS),

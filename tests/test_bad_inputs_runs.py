@@ -16,7 +16,7 @@ import torch
 from bad_input import assert_clear_error, run_cli
 from helpers import TINY_MODEL
 from tim_bench.io import write_atomic
-from tim_bench.synthetic.ave import make_ave
+from tim_bench_plugins.ave.synthetic import make_ave
 
 CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py")
 ROOT_USER = os.geteuid() == 0  # root writes into read-only folders: those cases only mean something for users

@@ -9,7 +9,7 @@ import torch
 
 from bad_input import assert_clear_error, run_cli
 from helpers import TINY_MODEL
-from tim_bench.synthetic.ave import make_ave
+from tim_bench_plugins.ave.synthetic import make_ave
 
 CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py")
 

@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from helpers import tiny_epic_experiment
-from tim_bench.synthetic.epic import make_epic
+from tim_bench_plugins.epic.synthetic import make_epic
 from tim_bench.config import load_config
 from tim_bench.data.dataset import WindowBatches
 from tim_bench.data.store import FeatureStore
 from tim_bench.runner.assemble import Experiment
 from tim_bench.runner.distributed import DistInfo
-from tim_bench.synthetic.ave import make_ave
+from tim_bench_plugins.ave.synthetic import make_ave
 from tim_bench_registry import DataError
 
 from reference_dataset import WindowDataset, collate_windows

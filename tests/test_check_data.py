@@ -11,8 +11,8 @@ import pytest
 
 from helpers import tim_bench
 from tim_bench.config import load_config
-from tim_bench.data.check import check_data
-from tim_bench.synthetic.perception import make_perception
+from tim_bench.runner.check import check_data
+from tim_bench_plugins.perception_test.synthetic import make_perception
 from tim_bench_registry import FEATURES, VideoFeatures
 
 DIMS = ["features.visual.dim=8", "features.audio.dim=4"]

@@ -17,7 +17,7 @@ from test_from_tim_args import readme_commands
 from test_leaderboard_store import make_record
 from tim_bench import __version__
 from tim_bench.cli.main import build_parser
-from tim_bench.from_tim_args import available_cpus, convert
+from tim_bench.original.from_tim_args import available_cpus, convert
 from tim_bench.leaderboard.publish import LEADERBOARD_ENV, default_leaderboard_dir
 from tim_bench.leaderboard.store import RESULTS_ENV, add_record, default_store
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers import TINY_MODEL, run_bounded, tim_bench, tim_bench_exe
-from tim_bench.synthetic.ave import make_ave
+from tim_bench_plugins.ave.synthetic import make_ave
 
 CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py")
 

@@ -9,9 +9,9 @@ import pytest
 
 from tim_bench.data.joint import JointDataset
 from tim_bench.data.windows import WindowSpec, build_windows
-from tim_bench.synthetic.epic import feature_intervals
-from tim_bench_plugins.datasets.epic_kitchens import EPIC100
-from tim_bench_plugins.datasets.epic_sounds import EPICSounds
+from tim_bench_plugins.epic.synthetic import feature_intervals
+from tim_bench_plugins.epic.epic_kitchens import EPIC100
+from tim_bench_plugins.epic.epic_sounds import EPICSounds
 from tim_bench_registry import DataError
 
 UDA_TRAIN = {"train": "EPIC_100_uda_source_train.csv"}

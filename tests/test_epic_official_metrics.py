@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from scipy.special import softmax
 
-from tim_bench.evaluation.epic_metrics import EPIC100Metrics, EPICJointMetrics, EPICSoundsMetrics
-from tim_bench.evaluation.epic_official import epic100_metrics, epic100_subsets, epic_sounds_metrics, rank_actions
-from tim_bench.evaluation.predictions import Predictions, TaskPredictions
+from tim_bench_plugins.epic.metrics import EPIC100Metrics, EPICJointMetrics, EPICSoundsMetrics
+from tim_bench_plugins.epic.official import epic100_metrics, epic100_subsets, epic_sounds_metrics, rank_actions
+from tim_bench_registry.predictions import Predictions, TaskPredictions
 from tim_bench_registry import METRICS, DataError, SplitAnnotations, Task, build
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -13,9 +13,9 @@ from sklearn.linear_model import LogisticRegression
 from helpers import tim_bench
 from tim_bench.config import load_config
 from tim_bench.runner.assemble import Experiment
-from tim_bench.synthetic.epic import feature_intervals, make_epic
-from tim_bench_plugins.datasets.epic_kitchens import EPIC100
-from tim_bench_plugins.datasets.epic_sounds import EPICSounds
+from tim_bench_plugins.epic.synthetic import feature_intervals, make_epic
+from tim_bench_plugins.epic.epic_kitchens import EPIC100
+from tim_bench_plugins.epic.epic_sounds import EPICSounds
 from tim_bench_plugins.features.npy import NpyFeatures
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

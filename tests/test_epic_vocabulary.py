@@ -16,8 +16,8 @@ import torch
 
 from tim_bench.config import load_config
 from tim_bench.data.joint import JointDataset
-from tim_bench.model.convert import CheckpointMismatchError, load_weights
-from tim_bench_plugins.datasets.epic_kitchens import EPIC100
+from tim_bench.original.convert import CheckpointMismatchError, load_weights
+from tim_bench_plugins.epic.epic_kitchens import EPIC100
 from tim_bench_registry import DATASETS, MODELS, DataError, build
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"

@@ -7,7 +7,7 @@ import h5py
 import pytest
 
 from helpers import TINY_MODEL, tim_bench
-from tim_bench.synthetic.ave import make_ave
+from tim_bench_plugins.ave.synthetic import make_ave
 
 CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py")
 

@@ -15,8 +15,8 @@ import pytest
 from mmengine.config import Config
 
 from tim_bench.config import load_config
-from tim_bench.from_tim_args import ConversionError, convert, render_config
-from tim_bench_plugins.datasets.original_tim import OriginalTIMAnnotations
+from tim_bench.original.from_tim_args import ConversionError, convert, render_config
+from tim_bench.original.dataset import OriginalTIMAnnotations
 from tim_bench_registry import DataError
 
 README = Path(__file__).resolve().parents[2] / "shared" / "reference" / "original_recognition_README.md"
@@ -131,7 +131,7 @@ def test_eval_split_follows_the_original_rule_on_the_pickle_name():
 
 
 def test_flags_outside_the_recipe_map_to_their_config_keys(monkeypatch):
-    monkeypatch.setattr("tim_bench.from_tim_args.available_cpus", lambda: 64)  # a 4-GPU node's CPUs
+    monkeypatch.setattr("tim_bench.original.from_tim_args.available_cpus", lambda: 64)  # a 4-GPU node's CPUs
     argv = readme_commands()["ave_omnivore_asf"] + [
         "--num-gpus", "4", "-b", "128", "--workers", "8", "--enable_amp", "False", "--early_stop_period", "3",
         "--seed", "7", "--window_stride", "2", "--finetune_epochs", "30", "-p", "10", "--nhead", "4"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from test_leaderboard_store import make_record
-from tim_bench.evaluation.predictions import Predictions, TaskPredictions
+from tim_bench_registry.predictions import Predictions, TaskPredictions
 from tim_bench.io import sha256_file
 from tim_bench.leaderboard.compare import compare_runs, paired_bootstrap, render_comparison
 from tim_bench.leaderboard.errors import LeaderboardError

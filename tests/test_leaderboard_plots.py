@@ -9,7 +9,7 @@ import pytest
 from matplotlib.image import imread
 
 from test_leaderboard_store import make_record
-from tim_bench.evaluation.predictions import Predictions, TaskPredictions
+from tim_bench_registry.predictions import Predictions, TaskPredictions
 from tim_bench.leaderboard.errors import LeaderboardError
 from tim_bench.leaderboard.plots import (MAX_MATRIX_CLASSES, best_epoch_of, confused_pairs, confusion_counts,
                                          read_epoch_log, run_plot_files, training_curves_figure, write_run_plots)

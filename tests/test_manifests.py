@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tim_bench.model.convert import CheckpointMismatchError, load_weights
+from tim_bench.original.convert import CheckpointMismatchError, load_weights
 from tim_bench.model.original_args import tim_from_original_kwargs
 from tim_bench.runner.checkpoint import UntrustedCheckpointError, load_checkpoint, save_checkpoint, state_dict_of
 from tim_bench_registry import TimBenchError

@@ -59,3 +59,50 @@ def test_generated_package_installs_lists_trains_and_passes_its_test(tmp_path):
     tests = run_bounded([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
                            cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True)
     assert tests.returncode == 0 and "1 passed" in tests.stdout, tests.stdout + tests.stderr
+
+
+def test_benchmark_kind_writes_every_part(tmp_path):
+    written = create_plugin("benchmark", "kitchen_bench", tmp_path / "pkg")
+    assert len(written) == len(FILES["benchmark"]) and all(p.is_file() for p in written)
+    for path in written:
+        assert "${" not in path.read_text(), f"{path} still holds a template placeholder"
+    package = tmp_path / "pkg" / "kitchen_bench"
+    assert {p.name for p in package.iterdir()} >= {"dataset.py", "metrics.py", "writer.py", "leaderboard.py",
+                                                   "generator.py", "reference", "configs"}
+    reference = json.loads((package / "reference" / "kitchen_bench_chance.json").read_text())
+    assert reference["metrics"] == {"top1": 20.0} and reference["model"] == "chance level"
+
+
+@pytest.mark.slow
+def test_generated_benchmark_installs_generates_trains_ranks_and_submits(tmp_path):
+    """The whole benchmark package works with no line of tim-bench changed: installed, it lists every part,
+    makes its own data, trains, gets its own leaderboard table and writes its own submission file."""
+    package, site = tmp_path / "kitchen-bench", tmp_path / "site"
+    tim_bench("new-plugin", "benchmark", "kitchen_bench", str(package))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--target", str(site),
+                    "-q", str(package)], check=True, capture_output=True, text=True, timeout=300)
+    env = {"PYTHONPATH": str(site)}
+    listing = tim_bench("plugins", "*kitchen*", env=env).stdout
+    for part in ("KitchenBench ", "KitchenBenchAccuracy", "KitchenBenchSubmission", "kitchen_bench ",
+                 "kitchen_bench_chance"):
+        assert part in listing, listing
+
+    data, work, results = tmp_path / "data", tmp_path / "work", tmp_path / "results"
+    tim_bench("make-synthetic", "kitchen_bench", str(data), "--videos", "16", env=env)
+    tim_bench("run", "kitchen_bench", "--work-dir", str(work), "--results-dir", str(results),
+              "--cfg-options", f"data_root={data}", "model.d_model=32", "model.num_layers=1",
+              "train_cfg.max_epochs=1", cwd=tmp_path, env=env)
+    result = json.loads((work / "result.json").read_text())
+    assert result["dataset"] == "KitchenBench" and result["split"] == "val" and result["synthetic_data"]
+    submission = (work / "submission_kitchen_bench.csv").read_text().splitlines()
+    test_segments = (data / "annotations" / "test.csv").read_text().splitlines()
+    assert result["submissions"] == [str(work / "submission_kitchen_bench.csv")]
+    assert submission[0].startswith("segment_id,prediction,score_0") and len(submission) == len(test_segments)
+
+    table = tim_bench("leaderboard", "--results-dir", str(results), "--dataset", "KitchenBench", env=env).stdout
+    assert "KitchenBench action recognition [KitchenBench]" in table and "[ref] kitchen_bench_chance" in table
+    assert "kitchen_bench [synthetic data]" in table and "mean class acc." in table
+
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
+                           cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+    assert tests.returncode == 0 and "4 passed" in tests.stdout, tests.stdout + tests.stderr

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tim_bench.evaluation.predictions import Predictions, TaskPredictions
-from tim_bench.submission.original import export_original_predictions
+from tim_bench_registry.predictions import Predictions, TaskPredictions
+from tim_bench.original.original_dict import export_original_predictions
 from tim_bench_registry import Task
 
 NUM_CLASS = ([5, 7, 9], 4)  # verbs, nouns, actions; audio classes

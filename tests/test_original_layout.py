@@ -18,7 +18,7 @@ import torch
 from bad_input import assert_clear_error, run_cli
 from helpers import TINY_MODEL
 from test_from_tim_args import readme_commands
-from tim_bench.synthetic.original_layout import LAYOUTS, data_flags, timestamps
+from tim_bench.original.layout import LAYOUTS, data_flags, timestamps
 
 SMALL = ["--visual-dim", "8", "--audio-dim", "6"]
 #: dataset -> (make-synthetic arguments, README recipe, the original's label columns per stream)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from helpers import tim_bench
-from tim_bench.parity import check_fixture
+from tim_bench.original.parity import check_fixture
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 FIXTURES = ["fixture_tiny_av.pt", "fixture_tiny_ave.pt"]

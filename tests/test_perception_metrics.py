@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tim_bench.evaluation.perception_metrics import PerceptionMetrics
-from tim_bench.evaluation.predictions import Predictions, TaskPredictions
+from tim_bench_plugins.perception_test.metrics import PerceptionMetrics
+from tim_bench_registry.predictions import Predictions, TaskPredictions
 from tim_bench_registry import METRICS, DataError, SplitAnnotations, Task, build
 
 TASKS = (Task("visual", "action", 63), Task("audio", "sound", 17))

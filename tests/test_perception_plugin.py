@@ -7,8 +7,8 @@ import logging
 import numpy as np
 import pytest
 
-from tim_bench.synthetic.perception import make_perception
-from tim_bench_plugins.datasets.perception_test import PerceptionTest
+from tim_bench_plugins.perception_test.synthetic import make_perception
+from tim_bench_plugins.perception_test.dataset import PerceptionTest
 from tim_bench_registry import IGNORE_LABEL, DataError
 
 

@@ -17,10 +17,10 @@ import torch
 
 from helpers import tim_bench
 from test_from_tim_args import readme_commands, variant
-from tim_bench.synthetic.original_layout import data_flags
+from tim_bench.original.layout import data_flags
 from tim_bench.config import load_config
-from tim_bench.from_tim_args import convert, heads_of_args, parse
-from tim_bench.model.convert import load_weights
+from tim_bench.original.from_tim_args import convert, heads_of_args, parse
+from tim_bench.original.convert import load_weights
 from tim_bench.runner.checkpoint import load_checkpoint, state_dict_of
 from tim_bench_registry import DATASETS, MODELS, build
 

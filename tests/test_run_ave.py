@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers import TINY_MODEL, tim_bench, tim_bench_exe
-from tim_bench.evaluation.predictions import Predictions
+from tim_bench_registry.predictions import Predictions
 
 CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py")
 

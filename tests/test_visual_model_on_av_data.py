@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from test_from_tim_args import readme_commands
-from tim_bench.from_tim_args import convert
+from tim_bench.original.from_tim_args import convert
 from tim_bench.model.tim import TIM
 from tim_bench_registry import Task
 

@@ -15,7 +15,7 @@ from bad_input import assert_clear_error, assert_warned, run_cli
 from helpers import TEST_BUDGET_S, TINY_MODEL, run_bounded, tim_bench_exe
 from tim_bench.io import sha256_file
 from tim_bench.runner.workdir import LOCK, new_run_dir
-from tim_bench.synthetic.ave import make_ave
+from tim_bench_plugins.ave.synthetic import make_ave
 
 CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py")
 

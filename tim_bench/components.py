@@ -1,6 +1,7 @@
-"""The engine's own registered components (model, metrics, writers), loaded as the 'core' plugin."""
-from .evaluation import ave_metrics  # noqa: F401  (registers METRICS entries)
-from .evaluation import epic_metrics  # noqa: F401  (registers METRICS entries)
-from .evaluation import perception_metrics  # noqa: F401  (registers METRICS entries)
+"""The engine's own registered parts (the TIM model, the built-in leaderboard formats), loaded as the 'core' plugin.
+
+Everything specific to a benchmark (its datasets, metrics, writers, tables, reference rows,
+generators) is registered by that benchmark's plugin, never here.
+"""
+from .leaderboard import publish  # noqa: F401  (registers FORMATS entries)
 from .model import tim  # noqa: F401  (registers MODELS entries)
-from .submission import epic  # noqa: F401  (registers WRITERS entries)

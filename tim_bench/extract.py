@@ -4,7 +4,7 @@ A config's ``extract`` section says what to run and where the results go, all pa
 ``data_root``::
 
     extract = dict(
-        extractor=dict(type="LogMelAudio", n_mels=64),    # any FEATURES plugin with .extract()
+        extractor=dict(type="LogMelAudio", n_mels=64),    # any EXTRACTORS plugin (a FeatureExtractor)
         inputs="audio/{video_id}.wav",                    # one file or folder per video; {split} allowed
         videos=None,        # None: every input matching `inputs`; a list of ids; or a text file of ids
         split="train",
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tim_bench_registry import FEATURES, DataError, build, lookup
+from tim_bench_registry import EXTRACTORS, FEATURES, DataError, build, lookup, plugin_manager
 from tim_bench_registry.paths import safe_join
 
 from .config import ConfigError
@@ -110,15 +110,15 @@ def checked(features: Any, extractor: str, dim: int, media: Path) -> tuple[np.nd
 
 
 def check_extractor(cfg: Mapping[str, Any]) -> None:
-    """Refuse an extractor config that names no plugin, or a FEATURES plugin that reads features instead of
-    making them (before building it, whose argument errors would hide the real mistake)."""
+    """Refuse an extractor config that names no plugin, or a FEATURES reader instead of an EXTRACTORS entry
+    (before building it, whose argument errors would hide the real mistake)."""
     if "type" not in cfg:
         raise ConfigError(f"extract.extractor needs a 'type' key; got keys {sorted(cfg)}.")
-    cls = lookup(FEATURES, cfg["type"])
-    if not callable(getattr(cls, "extract", None)):
-        makers = sorted(k for k, v in FEATURES.module_dict.items() if callable(getattr(v, "extract", None)))
+    plugin_manager()
+    if EXTRACTORS.get(cfg["type"]) is None and FEATURES.get(cfg["type"]) is not None:
         raise ConfigError(f"Feature plugin {cfg['type']} reads stored features and cannot extract them; set "
-                          f"extract.extractor.type to one of {', '.join(makers)}.")
+                          f"extract.extractor.type to one of {', '.join(sorted(EXTRACTORS.module_dict))}.")
+    lookup(EXTRACTORS, cfg["type"])
 
 
 def extract_features(cfg: Mapping[str, Any], overwrite: bool = False) -> ExtractReport:
@@ -146,7 +146,7 @@ def extract_features(cfg: Mapping[str, Any], overwrite: bool = False) -> Extract
                         f"fix extract.inputs, data_root or extract.videos.")
     check_extractor(section["extractor"])
     name = section["extractor"]["type"]
-    extractor = build(FEATURES, section["extractor"])
+    extractor = build(EXTRACTORS, section["extractor"])
     report = ExtractReport(stream=extractor.stream, dim=extractor.dim, features_cfg=dict(
         type="NpyFeatures", folder=out_folder, intervals=intervals))
     table_path = root / intervals.format(split=split)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tim_bench_registry import FEATURES, DataError, TimBenchError, VideoFeatures
+from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
 from tim_bench_registry.spans import pool_spans
 
 #: Added before the log so that silent frames stay finite.
@@ -82,7 +82,7 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_ma
     return torch.minimum(rise, fall).clamp(min=0).float()
 
 
-@FEATURES.register_module()
+@EXTRACTORS.register_module()
 class LogMelAudio:
     """Extractor: one log-mel feature (D = ``n_mels``, averaged over its span) every ``feat_gap`` s of a WAV."""
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tim_bench_registry import FEATURES, DataError, TimBenchError, VideoFeatures
+from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
 from tim_bench_registry.spans import pool_spans
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -40,7 +40,7 @@ def frame_paths(folder: Path) -> list[Path]:
     return sorted(frames, key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)])
 
 
-@FEATURES.register_module()
+@EXTRACTORS.register_module()
 class TimmVideo:
     """Extractor: one timm-backbone feature (frame embeddings averaged over its span) every ``feat_gap`` s."""
 

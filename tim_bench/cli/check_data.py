@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     from ..config import load_config
-    from ..data.check import check_data
+    from ..runner.check import check_data
     cfg = load_config(args.config, args.cfg_options)
     report = check_data(cfg, args.splits, args.time_tolerance, not args.no_nan_scan)
     print("\n".join(report.lines))

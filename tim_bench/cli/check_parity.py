@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..parity import check_fixture
+    from ..original.parity import check_fixture
     diffs = check_fixture(args.fixture)
     rows = [(name, f"{d:.3g}", "ok" if d <= args.atol else "FAIL") for name, d in diffs.items()]
     print(tabulate(rows, headers=["output", "max |diff|", f"atol {args.atol:g}"]))

@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tim_bench_registry import TimBenchError
 
-    from ..from_tim_args import convert, render_config
+    from ..original.from_tim_args import convert, render_config
     from ..io import write_atomic
     conversion = convert(args.original, args.out or "CONFIG.py")
     text = render_config(conversion, args.original)

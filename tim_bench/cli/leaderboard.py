@@ -20,10 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "value of each column marked, and the difference to the published TIM row. "
                                    "Formats: terminal (default, stdout), md (README.md), csv (leaderboard.csv), "
                                    "latex (leaderboard.tex, booktabs), html (index.html, sortable, links each run's "
-                                   f"pictures), each file in --out-dir (default {LEADERBOARD_DEFAULT}); "
-                                   "--out - prints any format to stdout.")
-    p.add_argument("--format", choices=("terminal", "md", "csv", "latex", "html"), default="terminal",
-                   help="table format (default terminal); each one prints to stdout with --out -")
+                                   f"pictures) and any a plugin registers, each file in --out-dir (default "
+                                   f"{LEADERBOARD_DEFAULT}); --out - prints any format to stdout.")
+    p.add_argument("--format", default="terminal",
+                   help="table format: terminal (default), md, csv, latex, html or one a plugin registers "
+                        "(`tim-bench plugins` lists formats); each one prints to stdout with --out -")
     p.add_argument("--out", help="output file, or - for stdout (default: the format's file in --out-dir; terminal: "
                                  "stdout)")
     p.add_argument("--out-dir", metavar="DIR",
@@ -32,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"results store folder; repeat to merge several (default {STORE_DEFAULT})")
     add_reference_args(p)
     p.add_argument("--dataset", action="append", default=[], metavar="NAME",
-                   help="only this dataset (e.g. AVE, EPIC100); repeatable; shows its table even without runs")
+                   help="only this dataset (a dataset plugin name, as in run records); repeatable; shows its table even without runs")
     p.add_argument("--since", metavar="DATE", help="only runs created at or after this ISO date/time (UTC)")
     p.add_argument("--config", metavar="GLOB", help="only configs whose name matches, e.g. 'ave_*'")
     p.add_argument("--metric", action="append", default=[], metavar="NAME",

@@ -1,4 +1,6 @@
-"""`tim-bench new-plugin dataset NAME DIR`: an installable plugin package with example data, a config and a test."""
+"""`tim-bench new-plugin dataset|benchmark NAME DIR`: an installable plugin package with example data, a config and
+tests. ``dataset``: a dataset reader and its metric; ``benchmark``: a whole benchmark (dataset, metric, submission
+writer, leaderboard table, reference row, synthetic generator)."""
 from __future__ import annotations
 
 import argparse
@@ -14,18 +16,33 @@ from tim_bench_registry import TimBenchError
 
 from ..io import current_umask
 
-#: template file under tim_bench/templates/<kind>/ -> path in the new package (itself a template)
+#: template file under tim_bench/templates/ -> path in the new package (itself a template)
 FILES = {
     "dataset": {
-        "pyproject.toml.tmpl": "pyproject.toml",
-        "README.md.tmpl": "README.md",
-        "__init__.py.tmpl": "${package}/__init__.py",
-        "plugin.py.tmpl": "${package}/plugin.py",
-        "dataset.py.tmpl": "${package}/dataset.py",
-        "metrics.py.tmpl": "${package}/metrics.py",
-        "example_data.py.tmpl": "${package}/example_data.py",
-        "config.py.tmpl": "${package}/configs/${name}.py",
-        "test.py.tmpl": "tests/test_${name}.py",
+        "dataset/pyproject.toml.tmpl": "pyproject.toml",
+        "dataset/README.md.tmpl": "README.md",
+        "dataset/__init__.py.tmpl": "${package}/__init__.py",
+        "dataset/plugin.py.tmpl": "${package}/plugin.py",
+        "dataset/dataset.py.tmpl": "${package}/dataset.py",
+        "dataset/metrics.py.tmpl": "${package}/metrics.py",
+        "dataset/example_data.py.tmpl": "${package}/example_data.py",
+        "dataset/config.py.tmpl": "${package}/configs/${name}.py",
+        "dataset/test.py.tmpl": "tests/test_${name}.py",
+    },
+    "benchmark": {
+        "benchmark/pyproject.toml.tmpl": "pyproject.toml",
+        "benchmark/README.md.tmpl": "README.md",
+        "benchmark/__init__.py.tmpl": "${package}/__init__.py",
+        "benchmark/plugin.py.tmpl": "${package}/plugin.py",
+        "benchmark/dataset.py.tmpl": "${package}/dataset.py",
+        "dataset/metrics.py.tmpl": "${package}/metrics.py",
+        "benchmark/writer.py.tmpl": "${package}/writer.py",
+        "benchmark/leaderboard.py.tmpl": "${package}/leaderboard.py",
+        "benchmark/reference.json.tmpl": "${package}/reference/${name}_chance.json",
+        "benchmark/example_data.py.tmpl": "${package}/example_data.py",
+        "benchmark/generator.py.tmpl": "${package}/generator.py",
+        "benchmark/config.py.tmpl": "${package}/configs/${name}.py",
+        "benchmark/test.py.tmpl": "tests/test_${name}.py",
     },
 }
 NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -33,9 +50,11 @@ NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("new-plugin", help="create a plugin package to start from",
-                       description="Write a working, pip-installable package under DIR: a dataset plugin reading "
-                                   "CSV annotations, a metric, a config, example data with a planted signal, the "
-                                   "tim_bench entry point and one passing test.")
+                       description="Write a working, pip-installable package under DIR. dataset: a dataset plugin "
+                                   "reading CSV annotations, a metric, a config, example data with a planted signal, "
+                                   "the tim_bench entry point and a passing test. benchmark: all of that plus a "
+                                   "submission writer, a leaderboard table, a reference row and a synthetic-data "
+                                   "generator (`tim-bench make-synthetic NAME`), with tests of each part.")
     p.add_argument("kind", choices=sorted(FILES), help="what the plugin provides")
     p.add_argument("name", help="snake_case name, e.g. my_clips (package my_clips, class MyClips)")
     p.add_argument("dir", help="folder to create (must be empty or new)")
@@ -61,7 +80,7 @@ def create_plugin(kind: str, name: str, out: str | Path) -> list[Path]:
     if out.exists() and any(out.iterdir()):
         raise TimBenchError(f"{out} is not empty; choose a new folder for the plugin package.")
     values = names(name)
-    templates = resources.files("tim_bench.templates") / kind
+    templates = resources.files("tim_bench.templates")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

@@ -8,21 +8,24 @@ from tabulate import tabulate
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("plugins", help="list registered datasets, features, heads, models, metrics, writers",
+    p = sub.add_parser("plugins", help="list registered datasets, features, extractors, heads, models, metrics, "
+                                       "writers, challenges, generators, leaderboards, formats, references",
                        description="List what each registry holds and the plugin (built-in, entry point or "
                                    "custom_imports) that registered it.")
-    p.add_argument("pattern", nargs="?", default="*", help="wildcard filter on names, e.g. 'EPIC*'")
+    p.add_argument("pattern", nargs="?", default="*", help="wildcard filter on names, e.g. 'My*'")
     p.add_argument("--imports", nargs="*", default=[], help="also import these modules (like custom_imports)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import tim_bench_registry as reg
+    from tim_bench_registry.catalog import Catalog
     reg.plugin_manager()
     if args.imports:
         reg.import_custom(args.imports)
     for name, registry in reg.REGISTRIES.items():
-        rows = [(key, reg.origin_of(obj)) for key, obj in sorted(registry.module_dict.items(), key=lambda kv: kv[0].lower())
+        rows = [(key, reg.origin_of(obj, registry.module_of(key) if isinstance(registry, Catalog) else None))
+                for key, obj in sorted(registry.module_dict.items(), key=lambda kv: kv[0].lower())
                 if fnmatch.fnmatch(key.lower(), args.pattern.lower())]
         print(f"{name} ({len(rows)})")
         print(tabulate(rows, headers=["name", "from"]) if rows else "  (none)")

@@ -30,6 +30,6 @@ def run(args: argparse.Namespace) -> int:
         print(path)
         if args.original_dict:
             from ..evaluation.predictions import Predictions
-            from ..submission.original import export_original_predictions
+            from ..original.original_dict import export_original_predictions
             print(export_original_predictions(Predictions.load(path), args.original_dict))
     return 0

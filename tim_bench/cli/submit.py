@@ -1,4 +1,4 @@
-"""`tim-bench submit`: turn a predictions file into the official EPIC-100 or EPIC-Sounds submission zip.
+"""`tim-bench submit`: turn a predictions file into a challenge's official submission zip (its plugin's writer).
 
 Exit codes: 0 written; 2 bad input (usage, predictions, ids, existing output: a TimBenchError, which main
 prints as one sentence); 1 any other failure (e.g. a full disk).
@@ -9,11 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from tim_bench_registry import WRITERS, DataError, build
-
-from ..evaluation.predictions import Predictions
-from ..submission.challenges import CHALLENGES, SLS_LEVELS, T_MODS
-from ..submission.epic import refuse_overwrite
+from tim_bench_registry import CHALLENGES, WRITERS, DataError, Predictions, build, lookup
+from tim_bench_registry.challenges import SLS_LEVELS, T_MODS
+from tim_bench_registry.submission_writer import refuse_overwrite
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,9 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "scores are checked first (class counts, finite values, and with --timestamps every test "
                     "segment and no other). Exit codes: 0 ok, 2 bad input, 1 other failure.")
     parser.add_argument("predictions", type=Path, help="predictions .npz written by tim-bench predict")
-    parser.add_argument("--challenge", required=True, choices=sorted(CHALLENGES),
-                        help="which challenge: epic-kitchens-100 action recognition or epic-sounds "
-                             "(choices: %(choices)s)")
+    parser.add_argument("--challenge", required=True,
+                        help="which challenge (a registered one; `tim-bench plugins` lists them under challenges)")
     parser.add_argument("--out", required=True, type=Path, help="submission zip to write")
     parser.add_argument("--timestamps", type=Path, help="official test timestamps CSV: refuse missing or extra ids")
     parser.add_argument("--sls-pt", type=int, choices=SLS_LEVELS, default=2, help="SLS pre-training level (default 2)")
@@ -34,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="SLS training-labels level (default 3)")
     parser.add_argument("--sls-td", type=int, choices=SLS_LEVELS, default=4, help="SLS training-data level (default 4)")
     parser.add_argument("--t-mod", type=int, choices=sorted(T_MODS),
-                        help="EPIC-Sounds training modality: 0 audio, 1 video, 2 audio-visual (default: read off "
+                        help="training modality, for challenges whose header has one: 0 audio, 1 video, 2 audio-visual (default: read off "
                              "the predictions as a run's writer does: 2 when they hold visual tasks too, else 0)")
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
     parser.add_argument("--original-dict", type=Path,
@@ -44,13 +41,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def submit(args: argparse.Namespace) -> Path:
     """Check the options and outputs, then write the zip (and the original dict if asked)."""
-    challenge = CHALLENGES[args.challenge]
+    challenge = lookup(CHALLENGES, args.challenge)
     options = dict(type=challenge.writer, sls_pt=args.sls_pt, sls_tl=args.sls_tl, sls_td=args.sls_td,
                    timestamps=args.timestamps)
     if challenge.has_t_mod:
         options["t_mod"] = args.t_mod
     elif args.t_mod is not None:
-        raise DataError("--t-mod applies to --challenge epic-sounds only.")
+        raise DataError(f"--t-mod applies to --challenge values whose header has a training modality; "
+                        f"{challenge.name} has none.")
     refuse_overwrite(args.out, args.force)
     if args.original_dict is not None:
         refuse_overwrite(args.original_dict, args.force)
@@ -59,7 +57,7 @@ def submit(args: argparse.Namespace) -> Path:
     if predictions.split != "test":
         print(f"note: {args.predictions} holds the '{predictions.split}' split; the challenge scores the test split.",
               file=sys.stderr)
-    from ..submission.original import original_prediction_dict, save_original_dict  # imports torch
+    from ..original.original_dict import original_prediction_dict, save_original_dict  # imports torch
 
     # Both outputs are checked before either is written, so a refusal leaves neither behind.
     original = original_prediction_dict(predictions) if args.original_dict is not None else None

@@ -12,20 +12,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from mmengine.config import Config
-
-from tim_bench_registry import (IGNORE_LABEL, DataError, FeatureSource, SplitAnnotations, Task, TimBenchError,
-                                VideoFeatures)
-from tim_bench_registry.contracts import check_disjoint, common_grid
+from tim_bench_registry import (IGNORE_LABEL, DataError, FeatureSource, SplitAnnotations, Task, VideoFeatures)
+from tim_bench_registry.contracts import common_grid
 
 from .windows import WindowSpec, build_windows
 
-if TYPE_CHECKING:
-    from ..runner.assemble import Experiment
+
+class AssembledData(Protocol):
+    """What the checks read of an assembled experiment (the runner's ``Experiment``): data/ stays below the runner."""
+
+    cfg: Any
+    plugin: Any
+    dataset_name: str
+    data_root: Any
+    sources: Mapping[str, FeatureSource]
+    spec: WindowSpec
+    tasks: tuple[Task, ...]
 
 #: Feature rows read at a time by the NaN scan (a few MB even for 7x7x512 maps).
 SCAN_ROWS = 256
@@ -169,7 +175,7 @@ def _grid_problems(checks: list[_FeatureCheck], split: str) -> list[str]:
     return [f"{split}: {len(bad)} videos have streams on different time grids; for example: {bad[0]}"]
 
 
-def check_split(exp: Experiment, split: str, report: CheckReport, tolerance: float, nan_scan: bool,
+def check_split(exp: AssembledData, split: str, report: CheckReport, tolerance: float, nan_scan: bool,
                 training: bool = False) -> SplitAnnotations | None:
     """Add one split's counts and problems to ``report``; the split's annotations, or None if unusable."""
     try:
@@ -205,38 +211,3 @@ def check_split(exp: Experiment, split: str, report: CheckReport, tolerance: flo
     if checks:
         report.lines.append("  features: " + ", ".join(c.summary(len(videos)) for c in checks))
     return ann
-
-
-def check_data(cfg: Config, splits: Iterable[str] | None = None, tolerance: float = 1.0,
-               nan_scan: bool = True) -> CheckReport:
-    """Check every split the config uses (or ``splits``) and return the report; nothing is written."""
-    from ..runner.assemble import Experiment  # the runner assembles plugins; imported late to keep data/ below it
-    report = CheckReport()
-    try:
-        exp = Experiment(cfg, cache_dir=None)
-    except TimBenchError as exc:
-        report.problems.append(f"the config's dataset or features cannot be opened: {exc}")
-        return report
-    wanted = list(splits) if splits is not None else \
-        list(dict.fromkeys(s for s in (cfg.get("splits") or {}).values() if s))
-    available = exp.plugin.splits()
-    report.lines.append(f"{exp.dataset_name} under {exp.data_root}: splits {', '.join(available) or '(none)'}")
-    train = (cfg.get("splits") or {}).get("train")
-    loaded: dict[str, SplitAnnotations] = {}
-    for split in wanted:
-        if split not in available:
-            report.problems.append(f"the config uses split '{split}', but {exp.dataset_name} under {exp.data_root} "
-                                   f"has only {available}; add its files or change the config's splits.")
-            continue
-        ann = check_split(exp, split, report, tolerance, nan_scan, training=split == train)
-        if ann is not None:
-            loaded[split] = ann
-    if train in loaded:
-        for split, ann in loaded.items():
-            if split == train:
-                continue
-            try:
-                check_disjoint(loaded[train], ann, f"split {train}", f"split {split}")
-            except DataError as exc:
-                report.problems.append(f"{exc}")
-    return report

@@ -3,8 +3,8 @@
 The original (``utils/meters.py`` InferenceMeter, ``utils/checkpoint.py``) saves up to four best
 checkpoints, each by its own validation top-1 (strictly greater than the best so far):
 ``visual`` (model_best_visual: the visual action head), ``visual_mt`` (model_best_mt_visual: verb and
-noun heads both right), ``audio`` (model_best_audio) and ``combined`` (model_best_combined: AVE's fused
-prediction). Its early stopping counts epochs since the last better ``visual`` value.
+noun heads both right), ``audio`` (model_best_audio) and ``combined`` (model_best_combined: a fused
+audio-visual prediction). Its early stopping counts epochs since the last better ``visual`` value.
 
 A metric plugin declares its selections as ``stream_bests``: a tuple of ``StreamBest`` (or plain
 ``(name, metric, reports)`` tuples), ``reports`` being fnmatch patterns of the metrics that the
@@ -12,26 +12,15 @@ original reports from that checkpoint. A selection whose metric a run does not p
 """
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from tim_bench_registry import StreamBest
+
+__all__ = ["ORDER", "StreamBest", "original_view", "present", "stream_bests_of"]
 
 #: The original's order: its early stopping follows the first one present ("visual").
 ORDER = ("visual", "visual_mt", "audio", "combined")
-
-
-@dataclass(frozen=True)
-class StreamBest:
-    """One best checkpoint: picked by the maximum of ``metric``; reports the metrics matching ``reports``."""
-
-    name: str
-    metric: str
-    reports: tuple[str, ...]
-
-    def owns(self, metric: str) -> bool:
-        """Whether the original reports ``metric`` from this checkpoint."""
-        return any(fnmatch.fnmatchcase(metric, p) for p in self.reports)
 
 
 def stream_bests_of(metric: Any) -> tuple[StreamBest, ...]:

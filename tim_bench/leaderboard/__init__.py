@@ -2,12 +2,12 @@
 
 One job per module:
 
-* ``headline``: which metrics each dataset's table shows, in the official order (extend it here);
+* ``headline``: which metrics each dataset's table shows (the spec its benchmark plugin registers);
 * ``store``: run records on disk, one JSON file per run, never overwritten;
-* ``reference``: the published TIM rows shipped in ``leaderboard/reference/``;
+* ``reference``: the published rows the benchmark plugins ship (and extra folders of them);
 * ``tables``: runs grouped by config, mean and std over seeds, best marks, deltas to the reference;
-* ``formats`` (terminal, markdown, CSV, LaTeX) and ``html`` (sortable page): renderings;
-* ``publish``: one format to its default file, a chosen file, or stdout;
+* ``formats`` (terminal, markdown, CSV, LaTeX) and ``html`` (sortable page): the built-in renderings;
+* ``publish``: registers the built-in ``FORMATS``; one format to its default file, a chosen file, or stdout;
 * ``compare``: is B better than A: the main metric, Welch's t-test across seeds, a paired bootstrap over segments;
 * ``configdiff``: the resolved-config keys that tell runs apart (compare, row labels);
 * ``plots``: PNG pictures of one run in its work dir;

@@ -1,6 +1,4 @@
-"""The one error type of the leaderboard package (printed by the CLI as a single sentence)."""
-from tim_bench_registry import TimBenchError
+"""The one error type of the leaderboard package (printed by the CLI as a single sentence); plugins raise it too."""
+from tim_bench_registry import LeaderboardError
 
-
-class LeaderboardError(TimBenchError):
-    """A run record, reference row or leaderboard request that cannot be used as given."""
+__all__ = ["LeaderboardError"]

@@ -1,8 +1,9 @@
-"""Write leaderboard tables in one format, to the default file of that format, a chosen file, or stdout.
+"""Write leaderboard tables in one registered format (``FORMATS``), to its default file, a chosen file, or stdout.
 
-The default folder, first that applies: ``--out-dir``, ``$TIM_BENCH_LEADERBOARD``, else ``leaderboard`` in the
-per-user data folder beside the results store (``~/.local/share/tim-bench/leaderboard`` on Linux). Never relative
-to the current directory.
+The built-in formats (terminal, md, csv, latex, html) are registered here; a plugin adds its own to
+``FORMATS`` with a ``LeaderboardFormat`` (its ``default_out`` is a file name). The folder of the default files,
+first that applies: ``--out-dir``, ``$TIM_BENCH_LEADERBOARD``, else ``leaderboard`` in the per-user data folder
+beside the results store (``~/.local/share/tim-bench/leaderboard`` on Linux). Never relative to the current directory.
 """
 from __future__ import annotations
 
@@ -11,20 +12,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tim_bench_registry import FORMATS, LeaderboardFormat, lookup
+
 from ..io import write_atomic
-from .formats import render_csv, render_latex, render_markdown, render_terminal
 from .errors import LeaderboardError
+from .formats import render_csv, render_latex, render_markdown, render_terminal
 from .html import render_html
 from .plots import run_plot_files, write_run_plots
 from .store import user_data_dir
 from .tables import Table
 
-FORMATS: tuple[str, ...] = ("terminal", "md", "csv", "latex", "html")
 #: Environment variable naming the folder the file formats go to when no --out or --out-dir is given.
 LEADERBOARD_ENV = "TIM_BENCH_LEADERBOARD"
-#: The file each file format writes in that folder.
-DEFAULT_NAMES: dict[str, str] = {"md": "README.md", "csv": "leaderboard.csv", "latex": "leaderboard.tex",
-                                 "html": "index.html"}
 
 
 def default_leaderboard_dir() -> Path:
@@ -34,27 +33,38 @@ def default_leaderboard_dir() -> Path:
     return user_data_dir() / "leaderboard"
 
 
+def render_html_page(tables: Sequence[Table], folder: Path) -> str:
+    """The HTML page; every run in it whose work dir exists but has no pictures yet gets them first, so the
+    page's links resolve."""
+    for row in (r for t in tables for r in t.measured_rows):
+        for record in row.runs:
+            if record.get("work_dir") and Path(record["work_dir"]).is_dir() and not run_plot_files(record):
+                write_run_plots(record)
+    return render_html(tables, folder)
+
+
+BUILTIN_FORMATS = (
+    LeaderboardFormat("terminal", lambda tables, folder: render_terminal(tables), None, "plain text, best marked *"),
+    LeaderboardFormat("md", lambda tables, folder: render_markdown(tables), "README.md", "markdown"),
+    LeaderboardFormat("csv", lambda tables, folder: render_csv(tables), "leaderboard.csv", "every row, full precision"),
+    LeaderboardFormat("latex", lambda tables, folder: render_latex(tables), "leaderboard.tex", "booktabs tables"),
+    LeaderboardFormat("html", render_html_page, "index.html", "sortable page linking run pictures"),
+)
+for _fmt in BUILTIN_FORMATS:
+    FORMATS.register(_fmt.name, _fmt)
+
+
 def publish(tables: Sequence[Table], fmt: str, out: str | Path | None = None,
             out_dir: str | Path | None = None) -> Path | None:
-    """Render ``tables`` as ``fmt`` and write them to ``out`` (``-``: stdout; None: the format's default file in
-    ``out_dir``, else in ``default_leaderboard_dir()``; the terminal format: stdout).
-
-    Returns the file written, or None for stdout. Before an HTML page is written, every run in it
-    whose work dir exists but has no pictures yet gets them, so the page's links resolve.
-    """
-    if out is None and fmt != "terminal":
-        out = Path(out_dir).absolute() if out_dir is not None else default_leaderboard_dir()
-        out = out / DEFAULT_NAMES[fmt]
+    """Render ``tables`` in the format named ``fmt`` and write them to ``out`` (``-``: stdout; None: the format's
+    default file in ``out_dir``, else in ``default_leaderboard_dir()``; a format without a file: stdout).
+    Returns the file written, or None for stdout."""
+    form = lookup(FORMATS, fmt)
+    if out is None and form.default_out is not None:
+        folder = Path(out_dir).absolute() if out_dir is not None else default_leaderboard_dir()
+        out = folder / form.default_out
     target = None if out in (None, "-") else Path(out)
-    if fmt == "html":
-        for row in (r for t in tables for r in t.measured_rows):
-            for record in row.runs:
-                if record.get("work_dir") and Path(record["work_dir"]).is_dir() and not run_plot_files(record):
-                    write_run_plots(record)
-        text = render_html(tables, target.parent if target else Path.cwd())
-    else:
-        text = {"terminal": render_terminal, "md": render_markdown, "csv": render_csv,
-                "latex": render_latex}[fmt](tables)
+    text = form.render(tables, target.parent if target else Path.cwd())
     if target is None:
         sys.stdout.write(text)
         return None

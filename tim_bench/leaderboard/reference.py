@@ -1,83 +1,37 @@
-"""Published TIM numbers as reference rows: loaded, validated, and matched to a dataset's table.
+"""Published reference rows: gathered from the benchmark plugins and extra folders, matched to a dataset's table.
 
-The rows ship as JSON files in the repo's ``leaderboard/reference/``, which installs as the data
-package ``tim_bench_reference`` (see pyproject), so they are found in an editable checkout and in
-a wheel install alike. Extra folders of rows in the same schema can be passed in (``--reference-dir``).
+Each benchmark plugin ships its rows as JSON files in its own ``reference/`` folder and registers them
+in ``REFERENCES`` (``tim_bench_registry.leaderboard.register_reference_files``). Extra folders of rows in
+the same schema can be passed in (``--reference-dir``).
 """
 from __future__ import annotations
 
-import importlib.resources
-import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+
+from tim_bench_registry import REFERENCES, DatasetSpec, Reference, plugin_manager
+from tim_bench_registry.leaderboard import reference_files
 
 from .errors import LeaderboardError
-from .headline import DatasetSpec
 
-_KEYS = ("id", "dataset", "split", "setting", "metrics", "source", "caveat", "default", "tolerance")
-
-
-@dataclass(frozen=True)
-class Reference:
-    """One published row: a setting of TIM on one dataset and the numbers reported for it."""
-
-    id: str
-    dataset: str
-    split: str
-    setting: str
-    metrics: Mapping[str, float]
-    source: str
-    caveat: str
-    default: bool
-    tolerance: float
-    notes: Mapping[str, str] = field(default_factory=dict)
-    tolerance_note: str = ""
-    #: the configs whose recipe is this row's setting; only their runs are compared with it (empty: any run)
-    configs: tuple[str, ...] = ()
-
-    @property
-    def label(self) -> str:
-        """How the row is named in a table: unmistakably published, not measured."""
-        return f"[published] TIM, {self.setting}"
-
-
-def _parse(data: Any, origin: str) -> Reference:
-    if not isinstance(data, dict) or data.get("reference") is not True:
-        raise LeaderboardError(f"{origin} is not a reference row (it needs \"reference\": true); move it out of the "
-                               f"reference folder.")
-    missing = [k for k in _KEYS if k not in data]
-    if missing:
-        raise LeaderboardError(f"Reference row {origin} lacks keys {missing}; add them (see "
-                               f"leaderboard/reference/tim_ave_vgg.json for the schema).")
-    configs = data.get("configs", [])
-    if not isinstance(configs, list) or not all(isinstance(c, str) for c in configs):
-        raise LeaderboardError(f"Reference row {origin}: \"configs\" must be a list of config names (the recipes "
-                               f"whose setting the row reports).")
-    return Reference(**{k: data[k] for k in _KEYS}, notes=data.get("notes", {}),
-                     tolerance_note=data.get("tolerance_note", ""), configs=tuple(configs))
+__all__ = ["Reference", "load_references", "reference_for_metric", "references_for"]
 
 
 def load_references(extra_dirs: Iterable[str | Path] = ()) -> list[Reference]:
-    """The shipped reference rows, then those in ``extra_dirs``; ids must be unique."""
-    sources: list[tuple[str, str]] = [
-        (f"tim_bench_reference/{f.name}", f.read_text())
-        for f in sorted(importlib.resources.files("tim_bench_reference").iterdir(), key=lambda f: f.name)
-        if f.name.endswith(".json")]
+    """The rows the installed benchmark plugins ship, then those in ``extra_dirs``; ids must be unique."""
+    plugin_manager()  # benchmark plugins register their rows when they load
+    shipped = [REFERENCES.get(name) for name in sorted(REFERENCES.module_dict)]
+    sources: list[tuple[str, str]] = []
     for folder in extra_dirs:
         folder = Path(folder)
         if not folder.is_dir():
             raise LeaderboardError(f"Reference folder {folder} does not exist; pass a folder of reference JSON files.")
         sources += [(str(p), p.read_text()) for p in sorted(folder.glob("*.json"))]
-    refs: dict[str, Reference] = {}
-    for origin, text in sources:
-        try:
-            ref = _parse(json.loads(text), origin)
-        except json.JSONDecodeError as exc:
-            raise LeaderboardError(f"Reference row {origin} is not valid JSON ({exc}); fix the file.") from None
+    refs = {ref.id: ref for ref in shipped}
+    for (origin, _), ref in zip(sources, reference_files(sources)):
         if ref.id in refs:
-            raise LeaderboardError(f"Reference row {origin} reuses the id '{ref.id}'; give it a unique id.")
+            raise LeaderboardError(f"Reference row {origin} reuses the id '{ref.id}' of a shipped row; give it a "
+                                   f"unique id.")
         refs[ref.id] = ref
     return list(refs.values())
 

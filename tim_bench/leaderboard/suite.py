@@ -34,22 +34,16 @@ class SuiteRun:
     error: str = ""
 
 
-def _default_runner() -> Runner:
-    from ..runner.experiment import run_experiment
-    return run_experiment
-
-
 def run_suite(configs: Sequence[str | Path], seeds: Sequence[int] | None = None, *, rerun: bool = False,
               results_dir: str | Path | None = None, cfg_options: Mapping[str, Any] | None = None,
-              work_root: str | Path | None = None, runner: Runner | None = None) -> list[SuiteRun]:
+              work_root: str | Path | None = None, runner: Runner) -> list[SuiteRun]:
     """Run every config with every seed (config-major order; ``None``: each config's own seed) and
     return one outcome per pair.
 
     Each run gets its own work dir, ``<work_root or config work_dir or work_dirs/<name>>/seed<S>-<UTC time>``,
-    so seeds and re-runs never overwrite each other's predictions. ``runner`` defaults to
-    ``tim_bench.runner.experiment.run_experiment``.
+    so seeds and re-runs never overwrite each other's predictions. ``runner`` runs one config (the CLI passes
+    ``tim_bench.runner.experiment.run_experiment``; the leaderboard stays below the runner).
     """
-    runner = runner or _default_runner()
     outcomes = []
     for config in configs:
         for requested in seeds if seeds else [None]:

@@ -19,7 +19,9 @@ import pandas as pd
 
 from .configdiff import SPEED_KEYS, distinguishing_keys, flat_config
 from .errors import LeaderboardError
-from .headline import DatasetSpec, headline_for
+from tim_bench_registry import DatasetSpec
+
+from .headline import headline_for
 from .reference import Reference, reference_for_metric, references_for
 from .store import recipe_of
 

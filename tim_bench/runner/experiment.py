@@ -14,13 +14,13 @@ import torch
 from mmengine.config import Config
 
 from tim_bench_registry import WRITERS, TimBenchError, build, plugin_manager
+from tim_bench_registry.synthetic import is_synthetic
 
 from ..config import check_run_settings, config_hash, load_config, recipe_hash
 from ..evaluation.predictions import Predictions
 from ..io import check_writable, sha256_file, write_atomic, write_json
 from ..leaderboard.store import check_writable as check_store_writable
-from ..model.convert import load_weights
-from ..synthetic.common import is_synthetic
+from ..original.convert import load_weights
 from ..model.tim import TIM
 from .assemble import Experiment, SplitData
 from .checkpoint import check_finite, check_run_checkpoint, load_checkpoint, state_dict_of

@@ -1,0 +1,75 @@
+"""Write synthetic EPIC-KITCHENS-100 + EPIC-Sounds in the official layout (annotation CSVs, per-video .npy features).
+
+With --annotations DIR the real annotation files under DIR give the segments and durations (their validation
+videos carved into train and val, their test timestamps kept) and only the features are synthetic (see
+tim_bench_plugins.epic.synthetic).
+"""
+from __future__ import annotations
+
+import argparse
+
+from tim_bench_registry import GENERATORS
+
+DEFAULT_VIDEOS = 20
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("out", help="output folder (becomes the EPIC configs' data_root)")
+    parser.add_argument("--videos", type=int, help=f"number of generated videos (default {DEFAULT_VIDEOS}); not with "
+                                                   "--annotations")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random generator (default 0); the same seed writes the same data")
+    parser.add_argument("--visual-dim", type=int, default=1024, help="visual feature width (TIM's EPIC recipe: 1024)")
+    parser.add_argument("--audio-dim", type=int, default=2304, help="audio feature width (Auditory SlowFast: 2304)")
+    parser.add_argument("--signal", type=float, default=0.5, help="prototype strength relative to unit noise")
+    parser.add_argument("--annotations", metavar="DIR",
+                        help="folder with the real epic-kitchens-100/ and epic-sounds/ annotation files: keep their "
+                             "segments and durations, generate only the features")
+    parser.add_argument("--full", action="store_true",
+                        help="with --annotations: all EPIC-100 videos (about 700, 100 h) with their real durations and "
+                             "splits, generated segments; lower --visual-dim/--audio-dim to keep the disk use sane "
+                             "(8 + 8 dims: about 0.4 GB)")
+    parser.add_argument("--dims", metavar="VISUAL,AUDIO",
+                        help="both feature widths at once, e.g. --dims 16,16 (overrides --visual-dim/--audio-dim)")
+    parser.add_argument("--max-videos", type=int,
+                        help="with --annotations: keep the first K validation videos (the second of every four "
+                             "becomes val)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tim_bench_registry import DataError
+
+    from .synthetic import make_epic
+    if args.annotations and args.videos is not None:
+        raise DataError("--videos sets the number of generated videos; with --annotations use --max-videos.")
+    if args.max_videos is not None and not args.annotations:
+        raise DataError("--max-videos selects real videos; it needs --annotations DIR (use --videos otherwise).")
+    if args.full and (not args.annotations or args.max_videos is not None):
+        raise DataError("--full takes every real video's duration from --annotations DIR; give that, without "
+                        "--max-videos.")
+    visual_dim, audio_dim = args.visual_dim, args.audio_dim
+    if args.dims:
+        try:
+            visual_dim, audio_dim = (int(d) for d in args.dims.split(","))
+        except ValueError:
+            raise DataError(f"--dims {args.dims} must be two positive integers, VISUAL,AUDIO (e.g. 16,16).") from None
+        if min(visual_dim, audio_dim) < 1:
+            raise DataError(f"--dims {args.dims} must be two positive integers, VISUAL,AUDIO (e.g. 16,16).")
+    out = make_epic(args.out, args.videos or DEFAULT_VIDEOS, args.seed, visual_dim, audio_dim,
+                    args.annotations, args.max_videos, args.signal, full=args.full, progress=True)
+    source = ("all real EPIC-100 videos' durations from " if args.full else "the real annotations in ") + \
+        str(args.annotations) if args.annotations else f"{args.videos or DEFAULT_VIDEOS} videos"
+    print(f"wrote synthetic EPIC-KITCHENS-100 + EPIC-Sounds ({source}) to {out}")
+    return 0
+
+
+DESCRIPTION = __doc__.strip().splitlines()[0]
+
+
+@GENERATORS.register_module(name="epic")
+class EPICGenerator:
+    """`tim-bench make-synthetic epic OUT`: the generator above, as a GENERATORS entry."""
+
+    description = DESCRIPTION
+    add_arguments = staticmethod(add_arguments)
+    run = staticmethod(run)

@@ -1,0 +1,31 @@
+"""EPIC-KITCHENS-100 and EPIC-Sounds leaderboard tables (each alone and the joint model) and their published rows.
+
+EPIC-Sounds mAUC is a fraction in [0, 1] (as the official evaluator reports it), every other metric a
+percentage, so a tolerance in points is meaningless for mAUC.
+"""
+from tim_bench_registry import LEADERBOARDS, DatasetSpec, register_reference_files
+
+EPIC100_METRICS = tuple(f"all_{t}_accuracy_at_{k}" for k in (1, 5) for t in ("verb", "noun", "action")) + tuple(
+    f"{split}_{t}_accuracy_at_1" for split in ("tail", "unseen") for t in ("verb", "noun", "action")) + (
+    "tim_action_head_top1",)
+EPIC100_LABELS = {
+    **{f"all_{t}_accuracy_at_{k}": f"{t}@{k}" for k in (1, 5) for t in ("verb", "noun", "action")},
+    **{f"{s}_{t}_accuracy_at_1": f"{s} {t}@1" for s in ("tail", "unseen") for t in ("verb", "noun", "action")},
+    "tim_action_head_top1": "TIM action head@1",
+}
+SOUNDS_METRICS = ("all_interaction_accuracy_at_1", "all_interaction_accuracy_at_5", "all_interaction_mCA",
+                  "all_interaction_mAP", "all_interaction_mAUC")
+SOUNDS_LABELS = {"all_interaction_accuracy_at_1": "sound@1", "all_interaction_accuracy_at_5": "sound@5",
+                 "all_interaction_mCA": "sound mCA", "all_interaction_mAP": "sound mAP",
+                 "all_interaction_mAUC": "sound mAUC"}
+
+SPECS = (
+    DatasetSpec("EPIC100", "EPIC-KITCHENS-100 action recognition", EPIC100_METRICS, EPIC100_LABELS),
+    DatasetSpec("EPICSounds", "EPIC-Sounds audio interaction recognition", SOUNDS_METRICS, SOUNDS_LABELS),
+    DatasetSpec("EPIC100+EPICSounds", "EPIC-KITCHENS-100 + EPIC-Sounds (one joint model)",
+                EPIC100_METRICS + SOUNDS_METRICS, {**EPIC100_LABELS, **SOUNDS_LABELS},
+                references=("EPIC100", "EPICSounds")),
+)
+for _spec in SPECS:
+    LEADERBOARDS.register(_spec.name, _spec)
+REFERENCE_ROWS = register_reference_files(__package__)

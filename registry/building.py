@@ -1,0 +1,62 @@
+"""Look up and build registered parts by name, loading every plugin first when a name is not yet known.
+
+Sits above both ``registries`` (the declarations) and ``plugin_manager`` (the loading), so neither
+imports the other.
+"""
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import UnknownPluginError
+from .plugin_manager import plugin_manager
+
+#: (registry name, old name) -> new name: renamed entries keep old configs working, with a warning.
+_RENAMED: dict[tuple[str, str], str] = {}
+
+
+def register_rename(registry: Any, old: str, new: str) -> None:
+    """Let configs keep using ``old`` for the entry now registered as ``new`` (as timm maps renamed models)."""
+    _RENAMED[(registry.name, old)] = new
+
+
+def lookup(registry: Any, name: str) -> Any:
+    """The entry registered as ``name``; a renamed one warns, an unknown one lists what exists."""
+    if (registry.name, name) in _RENAMED:
+        new = _RENAMED[(registry.name, name)]
+        warnings.warn(f"{registry.name} '{name}' was renamed to '{new}'; update the config.", DeprecationWarning,
+                      stacklevel=2)
+        name = new
+    # module_dict, not mmengine's Registry.get: on a miss that imports any module spelt like the name
+    obj = registry.module_dict.get(name)
+    if obj is None:  # plugins register on import: load them all once, then look again
+        plugin_manager()
+        obj = registry.module_dict.get(name)
+    if obj is not None:
+        return obj
+    known = sorted(registry.module_dict)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    raise UnknownPluginError(
+        f"No {registry.name} plugin named '{name}'.{hint} Registered {registry.name} plugins: "
+        f"{', '.join(known) or '(none)'}. A third-party plugin must be installed with an entry "
+        f"point in the 'tim_bench' group or listed in the config's custom_imports."
+    )
+
+
+def build(registry: Any, cfg: Mapping[str, Any], **default_args: Any) -> Any:
+    """Build the component named by ``cfg['type']``; ``default_args`` fill keys cfg leaves out."""
+    if "type" not in cfg:
+        raise UnknownPluginError(f"A {registry.name} config needs a 'type' key; got keys {sorted(cfg)}.")
+    kwargs = {k: v for k, v in cfg.items() if k != "type"}
+    for key, value in default_args.items():
+        kwargs.setdefault(key, value)
+    cls = lookup(registry, cfg["type"])
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:  # wrong or inconsistent arguments: say which component and keys
+        raise UnknownPluginError(
+            f"Could not build {registry.name} '{cfg['type']}' from config keys {sorted(kwargs)}: {exc}"
+        ) from exc

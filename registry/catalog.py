@@ -1,0 +1,51 @@
+"""A registry of named objects (reference rows, leaderboard specs, challenges, formats) that are not classes.
+
+mmengine's ``Registry`` holds classes and functions only; a ``Catalog`` holds any object under a name and
+remembers the module that registered it, so ``tim-bench plugins`` can say where each entry came from.
+
+>>> SHAPES = Catalog("shape")
+>>> SHAPES.register("square", {"sides": 4})
+>>> SHAPES.get("square")
+{'sides': 4}
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+
+class Catalog:
+    """Named objects of one kind; ``module_dict`` and ``get`` read like an mmengine ``Registry``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._entries: dict[str, Any] = {}
+        self._modules: dict[str, str] = {}
+
+    def register(self, name: str, obj: Any, *, force: bool = False, module: str | None = None) -> None:
+        """Add ``obj`` as ``name``; a second entry of that name needs ``force`` (a plugin replacing a built-in)."""
+        if name in self._entries and not force and self._entries[name] is not obj:
+            raise KeyError(f"{self.name} '{name}' is already registered by {self._modules[name]}; pass force=True "
+                           f"to replace it.")
+        self._entries[name] = obj
+        self._modules[name] = module or sys._getframe(1).f_globals.get("__name__", "")
+
+    def get(self, name: str) -> Any | None:
+        """The entry registered as ``name``, or None."""
+        return self._entries.get(name)
+
+    def module_of(self, name: str) -> str:
+        """The module that registered ``name``."""
+        return self._modules[name]
+
+    @property
+    def module_dict(self) -> Mapping[str, Any]:
+        """Every entry by name (read-only view)."""
+        return dict(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,92 @@
+"""The Protocols of the parts a plugin may provide besides datasets and feature readers (see ``contracts``).
+
+A **metric** (``METRICS``) is built as ``cls(**cfg)``; ``main_metric`` names the value that selects
+checkpoints, and ``stream_bests`` the per-stream best checkpoints the original TIM keeps (may be empty).
+A **submission writer** (``WRITERS``) is built as ``cls(data_root=..., **cfg)`` and writes one split's
+predictions to a file. A **feature extractor** (``EXTRACTORS``, run by ``tim-bench extract-features``)
+turns one raw input into features in memory. A **synthetic generator** (``GENERATORS``, run by
+``tim-bench make-synthetic NAME OUT``) writes a dataset's on-disk format with a learnable planted signal.
+A **challenge scorer** (the ``scorer`` of a ``Challenge``) scores a submission for ``tim-bench evaluate``.
+"""
+from __future__ import annotations
+
+import argparse
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from .contracts import SplitAnnotations, VideoFeatures
+from .predictions import Predictions
+
+
+@dataclass(frozen=True)
+class StreamBest:
+    """One best checkpoint: picked by the maximum of ``metric``; reports the metrics matching ``reports``."""
+
+    name: str
+    metric: str
+    reports: tuple[str, ...]
+
+    def owns(self, metric: str) -> bool:
+        """Whether the original reports ``metric`` from this checkpoint."""
+        return any(fnmatch.fnmatchcase(metric, p) for p in self.reports)
+
+
+@runtime_checkable
+class Metric(Protocol):
+    """What a METRICS entry provides: metric name -> value (higher is better) for one split's predictions."""
+
+    main_metric: str
+    stream_bests: tuple[StreamBest, ...]
+
+    def __call__(self, predictions: Predictions, annotations: SplitAnnotations) -> dict[str, float]: ...
+
+
+@runtime_checkable
+class SubmissionWriter(Protocol):
+    """What a WRITERS entry provides: write ``predictions`` to ``out`` atomically, refusing to overwrite
+    without ``force``; returns the file written."""
+
+    def __call__(self, predictions: Predictions, out: str | Path, force: bool = False) -> Path: ...
+
+
+@runtime_checkable
+class FeatureExtractor(Protocol):
+    """What an EXTRACTORS entry provides: features of one raw input (a file or a folder) of one stream."""
+
+    stream: str
+    dim: int
+
+    def extract(self, media: Path) -> VideoFeatures: ...
+
+
+@runtime_checkable
+class SyntheticGenerator(Protocol):
+    """What a GENERATORS entry provides (class attributes and static methods are enough).
+
+    ``add_arguments`` declares its options (the first positional is the output folder, ``out``);
+    ``run`` writes the data, marked with ``tim_bench_registry.synthetic.write_marker``, and returns an
+    exit code.
+    """
+
+    description: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+@runtime_checkable
+class ChallengeScorer(Protocol):
+    """How `tim-bench evaluate` scores one challenge: built with the parsed options (its own included)."""
+
+    def labels(self, id_column: str, name: str) -> pd.DataFrame: ...
+
+    def required(self, labels: pd.DataFrame) -> pd.Index: ...
+
+    def __call__(self, scores: Mapping[str, np.ndarray], rows: pd.DataFrame) -> Mapping[str, Any]: ...

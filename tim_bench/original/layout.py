@@ -1,0 +1,221 @@
+"""Data in the official on-disk layout -> the original TIM's own layout (its pickles and per-video ``.npy``).
+
+``make-synthetic --layout original`` writes the official layout under ``OUT/official`` and converts it
+here, so both layouts hold the same segments, labels and feature values. The original's
+``SlidingWindowDataset`` reads, per stream and split (README names, ``.pkl`` added; ``{split}`` is
+``train``, ``validation`` or ``test``, the words its ``--validate`` rule looks for):
+
+* an annotation pickle: a pandas DataFrame indexed by segment id with ``video_id``,
+  ``start_timestamp`` and ``stop_timestamp`` (``HH:MM:SS.ff``) and the label column it reads:
+  visual ``action_class`` (EPIC also ``verb_class``, ``noun_class``; AVE reads ``class_id`` for
+  both streams), audio ``class_id``. EPIC tables keep every official column (the original's are the
+  official pickles plus ``action_class``); EPIC action ids are tim-bench's training-pair ids, -1
+  for pairs outside them, as the original marks out-of-vocabulary actions;
+* a feature-interval pickle: a DataFrame with ``video_id``, ``start_sec``, ``stop_sec``,
+  ``narration_sec`` (the span's centre), one row per feature in time order;
+* ``<features folder>/<split>/<video_id>.npy``: ``[T, A, D]`` (AVE VGG maps ``[T, A, 7, 7, D]``)
+  float32, the split folders named ``train`` / ``val`` / ``test`` as the original's loader names them;
+* one video-info pickle: a DataFrame indexed by ``video_id`` with ``duration`` in seconds.
+
+Only labelled splits are written: the original's loader selects the label columns, which
+unlabelled files (EPIC's test timestamps) lack.
+"""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tim_bench_registry import (
+    DATASETS,
+    FEATURES,
+    FeatureSource,
+    TimBenchError,
+    build,
+    plugin_manager,
+)
+from tim_bench_registry.files import write_atomic, write_npy
+from tim_bench_registry.synthetic import write_marker
+
+#: tim-bench split -> the word in the original's file names (its --validate picks the split by it)
+SPLIT_WORDS = {"train": "train", "val": "validation", "test": "test"}
+#: tim-bench stream -> the prefix of the original's run_net.py flags
+FLAG_PREFIX = {"visual": "video", "audio": "audio"}
+
+
+@dataclass(frozen=True)
+class StreamFiles:
+    """One stream's files in the original layout and where its labels come from."""
+
+    features: str      # folder holding <split>/<video_id>.npy
+    annotations: str   # annotation pickle, with {split}
+    intervals: str     # feature-interval pickle, with {split}
+    task: str          # tim-bench task key whose labels fill ``label``
+    label: str         # the label column the original reads for this stream
+    official: Mapping[str, tuple[str, str]] | None = None  # split -> (official table, its id column) to keep
+
+
+@dataclass(frozen=True)
+class OriginalLayout:
+    """How one dataset's official layout is read (plugin configs) and the original's files are named."""
+
+    dataset: str                          # the original's --dataset
+    datasets: Sequence[Mapping]           # DATASETS configs reading the official layout
+    features: Mapping[str, Mapping]       # FEATURES config per stream on the official layout
+    streams: Mapping[str, StreamFiles]
+    video_info: str
+
+
+def _epic_tables(folder: str, files: Mapping[str, str], id_column: str) -> dict[str, tuple[str, str]]:
+    return {split: (f"{folder}/{name}", id_column) for split, name in files.items()}
+
+
+LAYOUTS: dict[str, OriginalLayout] = {
+    "ave": OriginalLayout(
+        "ave", [dict(type="AVE")],
+        {"visual": dict(type="HDF5RowFeatures", file="visual_feature.h5", feat_gap=1.0),
+         "audio": dict(type="HDF5RowFeatures", file="audio_feature.h5", feat_gap=1.0)},
+        {"visual": StreamFiles("AVE_visual_features", "AVE_{split}_annotations.pkl",
+                               "AVE_{split}_visual_feature_intervals.pkl", "visual_event", "class_id"),
+         "audio": StreamFiles("AVE_audio_features", "AVE_{split}_annotations.pkl",
+                              "AVE_{split}_audio_feature_intervals.pkl", "audio_event", "class_id")},
+        "AVE_video_metadata.pkl"),
+    "epic": OriginalLayout(
+        "epic", [dict(type="EPIC100"), dict(type="EPICSounds")],
+        {s: dict(type="NpyFeatures", folder=f"features/{s}", intervals=f"features/{s}/intervals_{{split}}.csv")
+         for s in ("visual", "audio")},
+        {"visual": StreamFiles("epic_visual_features", "epic_100_{split}_annotations.pkl",
+                               "epic_100_{split}_visual_feature_intervals.pkl", "visual_action", "action_class",
+                               _epic_tables("epic-kitchens-100", {"train": "EPIC_100_train.csv",
+                                                                  "val": "EPIC_100_validation.csv"}, "narration_id")),
+         "audio": StreamFiles("epic_audio_features", "epic_sounds_{split}_annotations.pkl",
+                              "epic_sounds_{split}_audio_feature_intervals.pkl", "audio_interaction", "class_id",
+                              _epic_tables("epic-sounds", {"train": "EPIC_Sounds_train.csv",
+                                                           "val": "EPIC_Sounds_validation.csv"}, "annotation_id"))},
+        "epic_kitchens_video_metadata.pkl"),
+    "perception": OriginalLayout(
+        "perception", [dict(type="PerceptionTest")],
+        {"visual": dict(type="NpyFeatures", folder="visual", intervals="visual/intervals_{split}.csv"),
+         "audio": dict(type="NpyFeatures", folder="audio", intervals="audio/intervals_{split}.csv")},
+        {"visual": StreamFiles("perception_test_visual_features", "perception_test_action_{split}_annotations.pkl",
+                               "perception_test_action_{split}_visual_feature_intervals.pkl", "visual_action",
+                               "action_class"),
+         "audio": StreamFiles("perception_test_audio_features", "perception_test_sound_{split}_annotations.pkl",
+                              "perception_test_sound_{split}_audio_feature_intervals.pkl", "audio_sound", "class_id")},
+        "perception_test_video_metadata.pkl"),
+}
+
+
+def timestamps(seconds: np.ndarray) -> list[str]:
+    """Float seconds -> ``HH:MM:SS.ff``, with as many decimals (2 to 6) as the values need to stay exact."""
+    values = np.asarray(seconds, dtype=np.float64)
+    decimals = next((d for d in range(2, 7) if np.allclose(np.round(values, d), values, rtol=0, atol=1e-9)), 6)
+    out = []
+    for s in np.round(values, decimals):
+        h, rem = divmod(s, 3600)
+        m, sec = divmod(rem, 60)
+        out.append(f"{int(h):02d}:{int(m):02d}:{sec:0{3 + decimals}.{decimals}f}")
+    return out
+
+
+def _to_pickle(path: Path, table: pd.DataFrame) -> None:
+    """Pickle ``table`` with text as plain ``object`` columns (pandas 3's string dtype does not unpickle in the
+    pandas versions the original runs on)."""
+    text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    plain = table.astype({c: object for c in text})
+    if not pd.api.types.is_numeric_dtype(plain.index):
+        plain.index = pd.Index(plain.index.to_numpy(object), dtype=object, name=plain.index.name)
+    write_atomic(path, lambda tmp: plain.to_pickle(tmp, compression=None))
+
+
+def _annotation_table(official: Path, files: StreamFiles, split: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """The original's annotation DataFrame of one stream and split (index: segment id)."""
+    labels = rows.set_index("segment_id")[files.task]
+    if files.official and split in files.official:
+        name, id_column = files.official[split]
+        table = pd.read_csv(official / name).astype({id_column: str}).set_index(id_column)
+    else:
+        table = pd.DataFrame({"video_id": rows["video_id"].to_numpy(),
+                              "start_timestamp": timestamps(rows["start"].to_numpy()),
+                              "stop_timestamp": timestamps(rows["stop"].to_numpy())},
+                             index=pd.Index(rows["segment_id"].astype(str).to_numpy()))
+    if set(table.index) != set(labels.index):
+        raise TimBenchError(f"{official}: the {split} segments read by the dataset plugin differ from the rows of "
+                            f"its annotation file; regenerate the official layout.")
+    table[files.label] = labels.reindex(table.index).to_numpy(np.int64)
+    return table.rename_axis("narration_id")
+
+
+def _write_features(source: FeatureSource, out: Path, files: StreamFiles, split: str,
+                    videos: Sequence[str]) -> pd.DataFrame:
+    """Each video's features as ``<features>/<split>/<video>.npy``; returns the interval table."""
+    parts = []
+    for video in videos:
+        feats = source.open(split, video)
+        write_npy(out / files.features / split / f"{video}.npy", np.ascontiguousarray(feats.values, np.float32))
+        times = np.asarray(feats.times, np.float64)
+        parts.append(pd.DataFrame({"video_id": video, "start_sec": times[:, 0], "stop_sec": times[:, 1],
+                                   "narration_sec": times.mean(1)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def check_convertible(generator: str, options: argparse.Namespace) -> None:
+    """Refuse generator options whose output the original's layout cannot hold, before anything is written."""
+    if getattr(options, "omnivore_asf", False):
+        raise TimBenchError("--layout original converts the AVE VGG layout only; drop --omnivore-asf (or use the "
+                            "official layout with configs/ave_omnivore_asf.py).")
+
+
+def write_original_layout(kind: str, official: str | Path, out: str | Path) -> list[str]:
+    """Convert the official-layout data of ``kind`` under ``official`` into the original TIM's layout under
+    ``out``; return the original ``run_net.py`` flags that point at the written files (for ``--train``)."""
+    layout, official, out = LAYOUTS[kind], Path(official), Path(out)
+    plugin_manager()
+    datasets = [build(DATASETS, d, data_root=str(official)) for d in layout.datasets]
+    sources = {s: build(FEATURES, c, data_root=str(official)) for s, c in layout.features.items()}
+    splits = [s for s in SPLIT_WORDS if all(s in d.splits() for d in datasets)]
+    durations: dict[str, float] = {}
+    written: list[str] = []
+    for split in splits:
+        loaded = [d.load(split) for d in datasets]
+        if not all(a.labelled for a in loaded):
+            continue
+        segments = pd.concat([a.segments for a in loaded], ignore_index=True)
+        videos = sorted(segments["video_id"].astype(str).unique())
+        for a in loaded:
+            durations.update(a.durations)
+        tables: dict[str, pd.DataFrame] = {}
+        for stream, files in layout.streams.items():
+            table = _annotation_table(official, files, split, segments[segments["stream"] == stream])
+            name = files.annotations.format(split=SPLIT_WORDS[split])
+            if name in tables and not tables[name].equals(table):
+                raise TimBenchError(f"{official}: the {split} streams of {kind} disagree on their segments, so they "
+                                    f"cannot share {name}; give each stream its own annotation file name.")
+            tables[name] = table
+            intervals = _write_features(sources[stream], out, files, split, videos)
+            _to_pickle(out / files.intervals.format(split=SPLIT_WORDS[split]), intervals)
+        for name, table in tables.items():
+            _to_pickle(out / name, table)
+        written.append(split)
+    info = pd.DataFrame({"duration": pd.Series(durations, dtype=np.float64)}).rename_axis("video_id")
+    _to_pickle(out / layout.video_info, info)
+    write_marker(out, f"{kind} (original TIM layout)", official=str(official), splits=written)
+    return data_flags(kind, out)
+
+
+def data_flags(kind: str, out: str | Path, val_split: str = "val") -> list[str]:
+    """The original ``run_net.py`` flags naming the files of ``kind`` under ``out``: ``--dataset``, data paths,
+    train and ``val_split`` annotation and interval pickles, and the video-info pickle."""
+    layout, out = LAYOUTS[kind], Path(out)
+    flags = ["--dataset", layout.dataset]
+    for stream, files in layout.streams.items():
+        prefix = FLAG_PREFIX[stream]
+        flags += [f"--{prefix}_data_path", str(out / files.features)]
+        for which, split in (("train", "train"), ("val", val_split)):
+            word = SPLIT_WORDS[split]
+            flags += [f"--{prefix}_{which}_action_pickle", str(out / files.annotations.format(split=word)),
+                      f"--{prefix}_{which}_context_pickle", str(out / files.intervals.format(split=word))]
+    return flags + ["--video_info_pickle", str(out / layout.video_info)]
