@@ -132,12 +132,12 @@ def test_resampling_keeps_a_tone_and_its_features() -> None:
 def test_timm_video_without_timm_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     from tim_bench_plugins.features.timm_video import TimmVideo
     monkeypatch.setitem(sys.modules, "timm", None)  # makes `import timm` fail as if it were not installed
-    with pytest.raises(TimBenchError, match=r'pip install -e "\.\[extract\]"'):
+    with pytest.raises(TimBenchError, match=r'pip install -e "\.\[timm\]"'):
         TimmVideo(model="resnet18", fps=10)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("timm") is None,
-                    reason="timm is not installed; it is the optional extract extra (pip install -e '.[extract]')")
+                    reason="timm is not installed; it is the optional timm extra (pip install -e '.[timm]')")
 def test_timm_video_extracts_frame_folders(tmp_path: Path) -> None:
     from PIL import Image
     for video, colour in (("P01_01", (200, 30, 30)), ("P01_02", (30, 30, 200))):

@@ -13,13 +13,20 @@ A config's ``extract`` section says what to run and where the results go, all pa
     )
 
 The outputs plug straight into ``features=dict(audio=dict(type="NpyFeatures", folder=out_folder,
-intervals=intervals))``. A video whose ``.npy`` exists and whose rows are in the interval table is
-skipped unless ``overwrite``; every file is written atomically, and the table is rewritten (keeping
-the rows of videos this run did not touch) even when a later video fails, so a rerun resumes.
+intervals=intervals))``. Beside each ``.npy`` a ``.extract/{video_id}.json`` records the hash of the
+extractor config that made it (``extractor_hash``: every key but speed-only ones, with the dtype the
+model really ran in); a video is skipped when its ``.npy``, its interval rows and a record with the
+current hash exist, and extracted again when the config changed (or with ``overwrite``). Every file is
+written atomically, and the table is rewritten (keeping the rows of videos this run did not touch) even
+when a later video fails. A video that fails is recorded in the report with its reason and the run goes
+on to the next; the command prints the failures and exits non-zero, so no video is silently missing.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,16 +34,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
-from tim_bench_registry import EXTRACTORS, FEATURES, DataError, build, lookup, plugin_manager
+from tim_bench_registry import EXTRACTORS, FEATURES, DataError, TimBenchError, build, lookup, plugin_manager
 from tim_bench_registry.paths import safe_join
 
 from .config import ConfigError
-from .io import atomic_path, write_npy
+from .io import atomic_path, write_json, write_npy
 
 log = logging.getLogger(__name__)
 REQUIRED = ("extractor", "inputs", "split", "out_folder")
 INTERVAL_COLUMNS = ["video_id", "start_sec", "stop_sec"]
+#: extractor keys that change how fast features are made, never their values: left out of the hash
+SPEED_ONLY_EXTRACTOR_KEYS = ("batch_size", "device")
+#: errors one video may raise without stopping the others (bad media, a model error on it, a full GPU)
+VIDEO_ERRORS = (TimBenchError, OSError, RuntimeError, ValueError)
 
 
 @dataclass
@@ -48,6 +60,10 @@ class ExtractReport:
     features_cfg: dict[str, Any]
     extracted: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    decode_s: float = 0.0
+    model_s: float = 0.0
+    frames: int = 0
 
 
 def video_ids(section: Mapping[str, Any], root: Path) -> list[str]:
@@ -87,23 +103,45 @@ def write_intervals(path: Path, rows: dict[str, pd.DataFrame]) -> None:
         table.sort_values(["video_id", "start_sec"], kind="stable").to_csv(tmp, index=False)
 
 
-def is_complete(npy: Path, rows: pd.DataFrame | None, dim: int) -> bool:
-    """Whether a video's output exists with one interval row per feature (so it can be skipped)."""
-    if rows is None or not npy.is_file():
+def extractor_hash(cfg: Mapping[str, Any], extractor: Any) -> str:
+    """sha256 of the extractor config without speed-only keys, plus the dtype the model runs in."""
+    keys = {k: v for k, v in cfg.items() if k not in SPEED_ONLY_EXTRACTOR_KEYS and k != "dtype"}
+    keys["dtype"] = str(getattr(extractor, "dtype", cfg.get("dtype")))
+    text = json.dumps(keys, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record_path(npy: Path) -> Path:
+    """Where the config hash of one video's ``.npy`` is recorded."""
+    return npy.parent / ".extract" / f"{npy.stem}.json"
+
+
+def is_complete(npy: Path, rows: pd.DataFrame | None, dim: int, config: str) -> bool:
+    """Whether a video's output exists, made by this extractor config, with one interval row per feature."""
+    record = record_path(npy)
+    if rows is None or not npy.is_file() or not record.is_file():
         return False
     shape = np.load(npy, mmap_mode="r").shape
     if shape[-1] != dim:
         raise DataError(f"{npy} holds {shape[-1]}-d features but the extractor makes {dim}-d ones; rerun with "
                         f"--overwrite or choose another extract.out_folder.")
+    try:
+        made_by = json.loads(record.read_text()).get("config_hash")
+    except (json.JSONDecodeError, AttributeError):
+        return False
+    if made_by != config:
+        log.info("%s was made by another extractor config; extracting it again", npy.stem)
+        return False
     return shape[0] == len(rows)
 
 
 def checked(features: Any, extractor: str, dim: int, media: Path) -> tuple[np.ndarray, np.ndarray]:
     """The extractor's times and values after checking they keep the extractor contract."""
     times, values = np.asarray(features.times, np.float64), np.asarray(features.values, np.float32)
-    if times.shape != (len(times), 2) or values.ndim != 3 or (len(values), values.shape[2]) != (len(times), dim):
+    if (times.shape != (len(times), 2) or values.ndim not in (3, 5)
+            or (len(values), values.shape[-1]) != (len(times), dim)):
         raise DataError(f"Extractor {extractor} returned times {times.shape} and values {values.shape} for {media}; "
-                        f"the contract is times [T, 2] and values [T, A, {dim}].")
+                        f"the contract is times [T, 2] and values [T, A, {dim}] or [T, A, H, W, {dim}].")
     if not np.isfinite(values).all():
         raise DataError(f"Extractor {extractor} produced NaN or infinite features for {media}; check the input.")
     return times, values
@@ -121,7 +159,7 @@ def check_extractor(cfg: Mapping[str, Any]) -> None:
     lookup(EXTRACTORS, cfg["type"])
 
 
-def extract_features(cfg: Mapping[str, Any], overwrite: bool = False) -> ExtractReport:
+def extract_features(cfg: Mapping[str, Any], overwrite: bool = False, progress: bool = False) -> ExtractReport:
     """Run the config's extractor over every video of its ``extract`` section; see the module docstring."""
     section = cfg.get("extract")
     if not section:
@@ -151,18 +189,52 @@ def extract_features(cfg: Mapping[str, Any], overwrite: bool = False) -> Extract
         type="NpyFeatures", folder=out_folder, intervals=intervals))
     table_path = root / intervals.format(split=split)
     rows = read_intervals(table_path)
+    config = extractor_hash(section["extractor"], extractor)
+    bar = tqdm(ids, desc=f"extract {name}", unit="video", disable=not progress)
     try:
-        for i, video in enumerate(ids, 1):
+        for video in bar:
             npy = outputs[video]
-            if not overwrite and is_complete(npy, rows.get(video), extractor.dim):
+            if not overwrite and is_complete(npy, rows.get(video), extractor.dim, config):
                 report.skipped.append(video)
                 continue
-            times, values = checked(extractor.extract(media[video]), name, extractor.dim, media[video])
+            tic = time.perf_counter()
+            try:
+                times, values = checked(extractor.extract(media[video]), name, extractor.dim, media[video])
+            except VIDEO_ERRORS as exc:
+                report.failed[video] = f"{type(exc).__name__}: {exc}"
+                log.warning("%s failed: %s", video, exc)
+                continue
             write_npy(npy, values)
             rows[video] = pd.DataFrame({"video_id": video, "start_sec": times[:, 0], "stop_sec": times[:, 1]})
+            write_json(record_path(npy), {"config_hash": config, "extractor": dict(section["extractor"]),
+                                          "rows": len(times), "shape": list(values.shape)})
             report.extracted.append(video)
-            log.info("[%d/%d] %s: %d features", i, len(ids), video, len(times))
+            account(report, extractor, time.perf_counter() - tic)
+            bar.set_postfix_str(speed(report))
     finally:
+        bar.close()
         if report.extracted:
             write_intervals(table_path, rows)
     return report
+
+
+def account(report: ExtractReport, extractor: Any, seconds: float) -> None:
+    """Add one video's decode and model seconds and frames read (all of it as decode if the extractor keeps no timing)."""
+    timing = getattr(extractor, "timing", None)
+    if timing is None:
+        report.decode_s += seconds
+        return
+    report.decode_s += timing.decode_s
+    report.model_s += timing.model_s
+    report.frames += timing.frames
+
+
+def speed(report: ExtractReport) -> str:
+    """Frames per second of decoding and of the model so far, for the progress bar and the summary."""
+    total = report.decode_s + report.model_s
+    if not report.frames or total <= 0:
+        return ""
+    parts = [f"{report.frames / total:.0f} frames/s"]
+    if report.decode_s > 0 and report.model_s > 0:
+        parts.append(f"decode {report.frames / report.decode_s:.0f}/s, model {report.frames / report.model_s:.0f}/s")
+    return "; ".join(parts)

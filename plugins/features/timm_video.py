@@ -10,7 +10,8 @@ pooled width. ``pretrained`` is False (seeded random weights: for testing the pi
 downloads the weights) or the path of a local checkpoint. Video files are not decoded: extract frames
 first (``ffmpeg -i V.mp4 -q:v 2 V/frame_%010d.jpg``).
 
-timm is optional (``pip install -e ".[extract]"``); this module imports without it.
+timm is optional (``pip install -e ".[timm]"`` with the torchvision build matching your torch; see the
+README); this module imports without it.
 """
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ class TimmVideo:
         try:
             import timm
         except ImportError:
-            raise TimBenchError('TimmVideo needs timm, which is not installed; install the extract extra with '
-                                'pip install -e ".[extract]".') from None
+            raise TimBenchError('TimmVideo needs timm, which is not installed; install the timm extra with '
+                                'pip install -e ".[timm]" (with the torchvision build matching your torch).') from None
         if not timm.is_model(model):
             raise TimBenchError(f"timm has no model '{model}'; pick one from timm.list_models() and fix the "
                                 f"extractor's model.")

@@ -1,0 +1,1 @@
+"""Backbone extractor plugins for the features the published TIM recipes use (one module per backbone)."""

@@ -1,0 +1,158 @@
+"""What an extractor plugin is, and the helpers every backbone extractor shares (devices, checkpoints, manifests).
+
+An extractor (registered in ``FEATURES`` like ``LogMelAudio``; run by ``tim-bench extract-features``)
+is built as ``cls(**cfg)`` and has::
+
+    extractor.stream -> str                              # "visual" | "audio"
+    extractor.dim -> int                                 # D, the last axis of values
+    extractor.extract(media: Path) -> VideoFeatures      # times [T, 2], values [T, A, D] or [T, A, H, W, D]
+
+A backbone extractor also keeps ``extractor.timing`` (a ``Timing``): the seconds its last ``extract``
+spent decoding and in the model, and the frames it read, which the engine's progress bar and
+``bench/extractors.py`` report. It streams: clips are decoded, batched and embedded a batch at a
+time (``run_batched``), so a long video never sits decoded in memory.
+
+Official checkpoints are read by ``load_checkpoint`` (``torch.load(weights_only=True)``) and checked
+against the key -> shape manifest kept beside the plugin (``read_manifest``), so a checkpoint of the
+wrong model is refused with the keys that differ instead of loading half its weights.
+"""
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .contracts import VideoFeatures
+from .errors import DataError, TimBenchError
+
+
+@dataclass
+class Timing:
+    """Where one ``extract`` call spent its time: decoding media, running the model; and the frames it read."""
+
+    decode_s: float = 0.0
+    model_s: float = 0.0
+    frames: int = 0
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    """The interface of an extractor plugin (see the module docstring)."""
+
+    stream: str
+    dim: int
+    timing: Timing
+
+    def extract(self, media: Path) -> VideoFeatures: ...
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"`` -> ``"cuda"`` when a GPU is present, else ``"cpu"``; any other value is kept."""
+    import torch
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise TimBenchError(f"device={device!r} but torch sees no CUDA GPU; use device='auto' or 'cpu'.")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str) -> Any:
+    """``"auto"`` -> bfloat16 on a GPU, float32 on the CPU; ``"float32"``/``"bfloat16"``/``"float16"`` as named."""
+    import torch
+    if dtype == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    if dtype not in ("float32", "bfloat16", "float16"):
+        raise TimBenchError(f"dtype must be 'auto', 'float32', 'bfloat16' or 'float16'; got {dtype!r}.")
+    return getattr(torch, dtype)
+
+
+def batches(items: Iterable[Any], batch_size: int) -> Iterator[Any]:
+    """Stack consecutive tensors of ``items`` into batches of ``batch_size`` (the last may be smaller)."""
+    import torch
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == batch_size:
+            yield torch.stack(chunk)
+            chunk = []
+    if chunk:
+        yield torch.stack(chunk)
+
+
+def run_batched(model: Any, inputs: Iterable[Any], device: str, dtype: Any, timing: Timing) -> np.ndarray:
+    """``model(batch)`` for each CPU float batch of ``inputs`` (decoded lazily), concatenated as float32 numpy.
+
+    Time spent waiting for the next batch counts as decoding, the forward pass (synchronised on a GPU)
+    as model time. The model must already be on ``device`` in ``dtype`` (``resolve_dtype``).
+    """
+    import torch
+    out, source = [], iter(inputs)
+    with torch.inference_mode():
+        while True:
+            tic = time.perf_counter()
+            batch = next(source, None)
+            timing.decode_s += time.perf_counter() - tic
+            if batch is None:
+                break
+            tic = time.perf_counter()
+            y = model(batch.to(device=device, dtype=dtype, non_blocking=True)).float()
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            out.append(y.cpu())
+            timing.model_s += time.perf_counter() - tic
+    if not out:
+        raise DataError("The video produced no clip to embed.")
+    return torch.cat(out).numpy()
+
+
+def load_checkpoint(path: str | Path, nested: Iterable[str] = ()) -> dict[str, Any]:
+    """The state dict in a checkpoint file, read with ``weights_only=True``; ``nested`` keys are unwrapped in turn
+    when present (e.g. ``("model_state",)`` for SlowFast's ``.pyth``, ``("model", "module")`` for VideoMAE)."""
+    import torch
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Checkpoint {path} does not exist; fix the extractor's checkpoint path (docs/"
+                        f"feature-extractors.md says where each official checkpoint comes from).")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle and zip errors differ by torch version; all mean the same to the user
+        raise DataError(f"Checkpoint {path} cannot be read with torch.load(weights_only=True) ({exc}); it is not a "
+                        f"plain state-dict checkpoint.") from None
+    for key in nested:
+        if isinstance(state, Mapping) and key in state and isinstance(state[key], Mapping):
+            state = state[key]
+    if not isinstance(state, Mapping):
+        raise DataError(f"Checkpoint {path} holds a {type(state).__name__}, not a state dict.")
+    return dict(state)
+
+
+def read_manifest(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """key -> shape of a manifest TSV (columns ``key``, ``shape`` like ``1024x512`` or ``-`` for a scalar)."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    return {r["key"]: tuple(int(s) for s in r["shape"].split("x")) if r["shape"] != "-" else () for r in rows}
+
+
+def shape_mismatches(expected: Mapping[str, tuple[int, ...]], actual: Mapping[str, Any]) -> list[str]:
+    """Sentences for each missing, unexpected or wrongly shaped key of ``actual`` (tensors or shapes)."""
+    def shape(v: Any) -> tuple[int, ...]:
+        return tuple(v.shape) if hasattr(v, "shape") else tuple(v)
+
+    problems = [f"missing {k}" for k in expected if k not in actual]
+    problems += [f"unexpected {k}" for k in actual if k not in expected]
+    problems += [f"{k}: {shape(actual[k])} instead of {expected[k]}" for k in expected
+                 if k in actual and shape(actual[k]) != expected[k]]
+    return problems
+
+
+def check_state_dict(state: Mapping[str, Any], model_state: Mapping[str, Any], source: str) -> None:
+    """Refuse a state dict whose keys or shapes differ from the model's, naming the first differences."""
+    problems = shape_mismatches({k: tuple(v.shape) for k, v in model_state.items()}, state)
+    if problems:
+        raise DataError(f"{source} does not fit the model ({len(problems)} differences: {'; '.join(problems[:6])}"
+                        f"{' ...' if len(problems) > 6 else ''}); it is a checkpoint of another model or variant.")

@@ -1,0 +1,107 @@
+"""Each official checkpoint's key/shape layout (plugins/extractors/manifests/, derived from the official code by
+bench/official_manifests.py) loads strictly into the full-size model, built on the meta device (no memory, no time);
+checkpoints written in the official layout load through the extractors, and other checkpoints are refused."""
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tim_bench_registry import DataError
+from tim_bench_registry.extractors import read_manifest
+
+MANIFESTS = files("tim_bench_plugins.extractors") / "manifests"
+
+
+def omnivore(variant: str) -> torch.nn.Module:
+    from tim_bench_plugins.extractors.omnivore import VARIANTS, Omnivore
+    return Omnivore(**VARIANTS[variant])
+
+
+def slowfast(classes: int) -> torch.nn.Module:
+    from tim_bench_plugins.extractors.auditory_slowfast import AuditorySlowFast
+    return AuditorySlowFast(num_classes=classes)
+
+
+def vgg19() -> torch.nn.Module:
+    from tim_bench_plugins.extractors.vgg19 import VGG19
+    return VGG19()
+
+
+def vggish() -> torch.nn.Module:
+    from tim_bench_plugins.extractors.vggish import VGGish
+    return VGGish()
+
+
+#: manifest -> the full-size model its checkpoint is for
+MODELS = {
+    "omnivore_swinB_epic": lambda: omnivore("epic"),
+    "omnivore_swinB": lambda: omnivore("base"),
+    "asf_epicsounds": lambda: slowfast(44),
+    "asf_vggsound": lambda: slowfast(309),
+    "vgg19": vgg19,
+    "vggish": vggish,
+}
+
+
+def meta_state(manifest: str) -> dict[str, torch.Tensor]:
+    """The manifest as a state dict of meta tensors: the official checkpoint's keys and shapes, no data."""
+    return {k: torch.empty(shape, device="meta") for k, shape in read_manifest(MANIFESTS / f"{manifest}.tsv").items()}
+
+
+@pytest.mark.parametrize("manifest", sorted(MODELS))
+def test_official_layout_loads_strictly(manifest: str) -> None:
+    with torch.device("meta"):
+        model = MODELS[manifest]()
+    result = model.load_state_dict(meta_state(manifest), strict=True, assign=True)
+    assert not result.missing_keys and not result.unexpected_keys
+
+
+def test_videomae_official_layout_converts_and_loads_strictly() -> None:
+    from tim_bench_plugins.extractors.videomae import build_official, convert_official
+    with torch.device("meta"):
+        model = build_official()
+    state = meta_state("videomae_epic")
+    assert {"verb_head.weight", "noun_head.weight", "fc_norm.weight"} <= set(state)
+    converted = convert_official(state, list(model.state_dict()))
+    result = model.load_state_dict(converted, strict=True, assign=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    assert model.videomae.config.hidden_size == 1024 and len(model.videomae.encoder.layer) == 24
+
+
+SMALL_SWIN = dict(embed_dim=8, depths=(1, 1, 1, 1), num_heads=(1, 1, 1, 1), window_size=(2, 7, 7))
+
+
+def test_an_official_omnivore_checkpoint_file_loads_and_sets_the_features(tmp_path: Path) -> None:
+    from extractor_media import write_video
+
+    from tim_bench_plugins.extractors.omnivore import Omnivore, OmnivoreVideo
+    torch.manual_seed(3)
+    source = Omnivore(heads="epic", depth_mode=None, patch_size=(2, 4, 4), **SMALL_SWIN)
+    ckpt = tmp_path / "swinB_epic_checkpoint.torch"
+    torch.save({"trunk": source.trunk.state_dict(), "heads": source.heads.state_dict()}, ckpt)  # the official layout
+    video = write_video(tmp_path / "v.mp4", cls=0, seconds=1.5)
+    kw = dict(crop=32, num_frames=4, device="cpu", dtype="float32", model=SMALL_SWIN)
+    loaded, random = OmnivoreVideo(checkpoint=str(ckpt), **kw), OmnivoreVideo(checkpoint="random", **kw)
+    for key, value in source.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[key], value)
+    assert not np.allclose(loaded.extract(video).values, random.extract(video).values)
+
+
+def test_a_checkpoint_of_another_model_is_refused_with_the_keys_that_differ(tmp_path: Path) -> None:
+    from tim_bench_plugins.extractors.auditory_slowfast import AuditorySlowFast, AuditorySlowFastAudio
+    small = dict(width=16, beta_inv=4, depths=(1, 1, 1, 1))
+    ckpt = tmp_path / "asf.pyth"
+    state = AuditorySlowFast(num_classes=309, **small).state_dict()  # a VGG-Sound head where 44 classes are asked
+    torch.save({"model_state": state, "epoch": 30}, ckpt)
+    with pytest.raises(DataError, match=r"head\.projection\.weight"):
+        AuditorySlowFastAudio(checkpoint=str(ckpt), num_classes=44, device="cpu", model=small)
+    del state["s1.pathway0_stem.conv.weight"]
+    torch.save({"model_state": state}, ckpt)
+    with pytest.raises(DataError, match=r"missing s1\.pathway0_stem\.conv\.weight"):
+        AuditorySlowFastAudio(checkpoint=str(ckpt), num_classes=309, device="cpu", model=small)
+    with pytest.raises(DataError, match="does not exist"):
+        AuditorySlowFastAudio(checkpoint=str(tmp_path / "nowhere.pyth"), device="cpu", model=small)
