@@ -79,8 +79,8 @@ def test_generated_benchmark_installs_generates_trains_ranks_and_submits(tmp_pat
     makes its own data, trains, gets its own leaderboard table and writes its own submission file."""
     package, site = tmp_path / "kitchen-bench", tmp_path / "site"
     tim_bench("new-plugin", "benchmark", "kitchen_bench", str(package))
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--target", str(site),
-                    "-q", str(package)], check=True, capture_output=True, text=True, timeout=300)
+    run_bounded([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--target", str(site),
+                 "-q", str(package)], check=True, capture_output=True, text=True)
     env = {"PYTHONPATH": str(site)}
     listing = tim_bench("plugins", "*kitchen*", env=env).stdout
     for part in ("KitchenBench ", "KitchenBenchAccuracy", "KitchenBenchSubmission", "kitchen_bench ",
@@ -103,6 +103,6 @@ def test_generated_benchmark_installs_generates_trains_ranks_and_submits(tmp_pat
     assert "KitchenBench action recognition [KitchenBench]" in table and "[ref] kitchen_bench_chance" in table
     assert "kitchen_bench [synthetic data]" in table and "mean class acc." in table
 
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
-                           cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+    tests = run_bounded([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
+                        cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True)
     assert tests.returncode == 0 and "4 passed" in tests.stdout, tests.stdout + tests.stderr

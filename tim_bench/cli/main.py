@@ -50,8 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and not getattr(args, "takes_extra_args", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra_args = extra  # a command's plugin-defined options (evaluate's challenge, make-synthetic's generator)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
-                        stream=sys.stderr)
+    _log_to_stderr(logging.DEBUG if args.verbose else logging.INFO)
     logging.getLogger("tim_bench").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         code = int(args.func(args) or 0)
@@ -69,6 +68,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         _close_log_files()
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """A handler writing to whatever ``sys.stderr`` is when it emits, so that in-process calls (tests, notebooks)
+    whose stderr is swapped between calls never write to a closed stream."""
+
+    @property
+    def stream(self):  # noqa: D102  (logging.StreamHandler's attribute)
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _log_to_stderr(level: int) -> None:
+    """Messages to stderr, once per process (as logging.basicConfig, which would keep the first stderr for good)."""
+    root = logging.getLogger()
+    if not any(isinstance(h, _CurrentStderr) for h in root.handlers):
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level)
 
 
 def _close_log_files() -> None:

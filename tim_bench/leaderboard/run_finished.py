@@ -17,7 +17,7 @@ log = logging.getLogger("tim_bench")
 @hookimpl(specname="tim_bench_run_finished", tryfirst=True)
 def store_record(result: Mapping[str, Any], results_dir: str | None) -> None:
     """Add the run to the results store, before any other implementation sees it (a refused record stops the run)."""
-    from ..runner.record import RunRecord
+    from .record import RunRecord
     from .store import add_record
     log.info("stored in the results store as %s", add_record(RunRecord.from_dict(result), results_dir))
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..io import atomic_path
-from ..runner.record import RunRecord
+from .record import RunRecord
 from .errors import LeaderboardError
 
 #: Environment variable naming the results store folder (read when no --results-dir or results_dir is given).

@@ -19,6 +19,7 @@ from tim_bench_registry.synthetic import is_synthetic
 from ..config import check_run_settings, config_hash, load_config, recipe_hash
 from ..evaluation.predictions import Predictions
 from ..io import check_writable, sha256_file, write_atomic, write_json
+from ..leaderboard.record import RunRecord
 from ..leaderboard.store import check_writable as check_store_writable
 from ..original.convert import load_weights
 from ..model.tim import TIM
@@ -27,7 +28,7 @@ from .checkpoint import check_finite, check_run_checkpoint, load_checkpoint, sta
 from .distributed import DistInfo, init_distributed
 from .inference import predict_split
 from .load_from import load_from_record
-from .record import (RunRecord, device_name, model_description, new_run_id, now_iso, package_versions,
+from .record import (device_name, model_description, new_run_id, now_iso, package_versions,
                      source_state, version_text)
 from .rounding import round_metrics
 from .scoring import predict_stream_bests, score_stream_bests
