@@ -32,7 +32,7 @@ def test_welch_test_matches_the_formula() -> None:
 def runs(tmp_path_factory) -> tuple[Path, dict[tuple[str, int], Path]]:
     """Two recipes (ave_vgg at two learning rates), two seeds each, in one results store."""
     root = tmp_path_factory.mktemp("compare")
-    made = run_cli(["make-synthetic", "ave", str(root / "ave"), "--videos", "40", "--visual-dim", "8",
+    made = run_cli(["make-synthetic", "ave", str(root / "ave"), "--videos", "30", "--visual-dim", "8",
                     "--audio-dim", "6"])
     assert made.code == 0, made.output
     store, dirs = root / "store", {}
@@ -40,7 +40,7 @@ def runs(tmp_path_factory) -> tuple[Path, dict[tuple[str, int], Path]]:
         for seed in (0, 1):
             wd = dirs[(lr, seed)] = root / f"lr{lr}_s{seed}"
             outcome = run_cli(["run", CONFIG, "--seed", str(seed), "--work-dir", str(wd), "--results-dir", str(store),
-                               "--cfg-options", f"data_root={root / 'ave'}", "train_cfg.max_epochs=2",
+                               "--cfg-options", f"data_root={root / 'ave'}", "train_cfg.max_epochs=1",
                                "train_cfg.batch_size=4", f"train_cfg.lr={lr}", *TINY_MODEL])
             assert outcome.code == 0, outcome.output
     return store, dirs

@@ -140,3 +140,17 @@ def test_progress_bars_on_a_terminal_show_the_current_loss_and_lr(data_root, tmp
     last_logged = re.findall(r"iter \d+/\d+: loss ([\d.]+)", (wd / "log.txt").read_text())[-1]
     assert len(bars) >= 2 and bars[-1][1] == f"{epoch['lr']:.2e}"  # the last step's lr, not the first's
     assert abs(float(bars[-1][0]) - float(last_logged)) < 6e-4  # and the last step's loss
+
+
+def test_a_run_refuses_to_start_when_the_results_store_hook_is_not_registered(data_root, tmp_path):
+    from tim_bench.leaderboard import run_finished
+    from tim_bench_registry import plugin_manager
+    pm = plugin_manager()
+    pm.unregister(run_finished)  # as in a checkout installed before the run_finished entry point existed
+    try:
+        outcome = run_cli(["run", CONFIG, "--work-dir", str(tmp_path / "r"), "--cfg-options", f"data_root={data_root}",
+                           "train_cfg.max_epochs=1", *TINY_MODEL])
+    finally:
+        pm.register(run_finished, name=run_finished.__name__)
+    assert outcome.code == 2 and "is not registered, so this run would not be recorded" in outcome.output
+    assert not (tmp_path / "r" / "last.pth").exists()

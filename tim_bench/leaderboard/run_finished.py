@@ -9,7 +9,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from tim_bench_registry import hookimpl
+from tim_bench_registry import TimBenchError, hookimpl, plugin_manager
 
 log = logging.getLogger("tim_bench")
 
@@ -27,3 +27,14 @@ def draw_run_plots(result: Mapping[str, Any]) -> None:
     """Write the run's curves, per-class accuracy and confusion pictures to ``WORK_DIR/plots/``."""
     from .plots import write_run_plots
     write_run_plots(result)
+
+
+def check_registered() -> None:
+    """Refuse to start a run whose record would go nowhere: an install older than the ``run_finished`` entry point
+    (a source checkout not reinstalled) has no store implementation."""
+    names = {impl.function.__name__ for impl in plugin_manager().hook.tim_bench_run_finished.get_hookimpls()
+             if impl.plugin_name == __name__}
+    if "store_record" not in names:
+        raise TimBenchError("The built-in results store (entry point run_finished = tim_bench.leaderboard."
+                            "run_finished) is not registered, so this run would not be recorded; reinstall tim-bench "
+                            "(pip install -e .) to refresh its entry points.")

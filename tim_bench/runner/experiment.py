@@ -20,6 +20,7 @@ from ..config import check_run_settings, config_hash, load_config, recipe_hash
 from ..evaluation.predictions import Predictions
 from ..io import check_writable, sha256_file, write_atomic, write_json
 from ..leaderboard.record import RunRecord
+from ..leaderboard.run_finished import check_registered as check_store_registered
 from ..leaderboard.store import check_writable as check_store_writable
 from ..original.convert import load_weights
 from ..model.tim import TIM
@@ -54,6 +55,7 @@ def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None, *
         try:
             if results_dir is not None:
                 check_store_writable(results_dir or cfg.get("results_dir"))
+                check_store_registered()
             wd = _prepare_work_dir(cfg, work_dir, command, trains, resume, overwrite, outputs)
         except TimBenchError as exc:
             problem = str(exc)

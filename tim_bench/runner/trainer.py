@@ -187,7 +187,7 @@ class Trainer:
                      warmup_iters, total_iters)
 
     def _restore(self, loop: _Loop, resume: bool) -> TrainingState:
-        """A fresh ``TrainingState``, or with ``resume`` the one last.pth holds (weights, optimiser and schedule too)."""
+        """A fresh ``TrainingState``, or with ``resume`` the one last.pth holds (weights, optimiser, schedule too)."""
         saved = self._resume_state(resume)
         if saved is None:
             return TrainingState()
