@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,7 @@ class VGGish(nn.Module):
         return self.embeddings(x.reshape(len(x), -1))
 
 
+@lru_cache
 def vggish_mel_matrix(fft_bins: int) -> np.ndarray:
     """mel_features.spectrogram_to_mel_matrix: [fft_bins, 64] triangles in the mel domain, DC row zeroed."""
     def to_mel(hz: np.ndarray | float) -> np.ndarray:
