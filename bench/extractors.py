@@ -5,7 +5,7 @@
 Writes one H.264 video with an AAC track (tests/extractor_media.py), builds every extractor with the
 arguments of its configs/extract/ recipe but ``checkpoint="random"`` (no download), extracts once to warm
 up and once timed, and prints per extractor: the media frames it read (video frames for visual extractors,
-10-ms audio frames for audio ones), decode (+ preprocessing) seconds and frames/s, model seconds and
+spectrogram frames, i.e. STFT hops, for audio ones), decode (+ preprocessing) seconds and frames/s, model seconds and
 frames/s, and features/s. The numbers are this machine's; the model runs in bfloat16 on a GPU with
 ``--device auto`` when one is present.
 """

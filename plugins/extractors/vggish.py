@@ -150,8 +150,8 @@ class VGGishAudio:
         """Features of one media file: times ``[T, 2]`` of the segments, values ``[T, 1, 128]``."""
         self.timing = Timing()
         tic = time.perf_counter()
-        times = interval_grid(media_duration(media), self.window, self.hop, self.include_end)
         samples = decode_audio(media, SAMPLE_RATE)
+        times = interval_grid(media_duration(media, samples, SAMPLE_RATE), self.window, self.hop, self.include_end)
         self.timing.decode_s = time.perf_counter() - tic
         self.timing.frames = math.ceil(len(samples) / (SAMPLE_RATE * HOP_SECS))
         values = run_batched(self.model, batches(self.inputs(samples, times), self.batch_size), self.device,
