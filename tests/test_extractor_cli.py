@@ -92,3 +92,18 @@ def test_a_broken_video_is_listed_the_others_written_and_the_exit_is_non_zero(vi
     again = run_cli(["extract-features", str(write_config(videos, "AuditorySlowFastAudio")), "--cfg-options",
                      f"data_root={root}"])
     assert again.code == 1 and "0 videos extracted, 1 skipped (already extracted), 1 failed" in again.output
+
+
+@pytest.mark.parametrize("kind", sorted(SMALL))
+def test_bfloat16_the_gpu_dtype_tracks_float32_and_is_cached_apart(videos: Path, kind: str) -> None:
+    from tim_bench.extract import extractor_hash
+    from tim_bench_registry import FEATURES, build
+    weights = "weights" if kind == "VideoMAEVideo" else "checkpoint"
+    values, hashes = [], []
+    for dtype in ("float32", "bfloat16"):  # dtype="auto" picks bfloat16 on a GPU
+        cfg = dict(type=kind, **{weights: "random"}, device="cpu", dtype=dtype, **SMALL[kind][0])
+        extractor = build(FEATURES, cfg)
+        values.append(extractor.extract(videos / "videos" / "clip_b.mp4").values.reshape(-1))
+        hashes.append(extractor_hash(cfg, extractor))
+    assert np.corrcoef(values[0], values[1])[0, 1] > 0.999
+    assert hashes[0] != hashes[1]
