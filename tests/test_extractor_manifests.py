@@ -105,3 +105,24 @@ def test_a_checkpoint_of_another_model_is_refused_with_the_keys_that_differ(tmp_
         AuditorySlowFastAudio(checkpoint=str(ckpt), num_classes=309, device="cpu", model=small)
     with pytest.raises(DataError, match="does not exist"):
         AuditorySlowFastAudio(checkpoint=str(tmp_path / "nowhere.pyth"), device="cpu", model=small)
+
+
+def test_videomae_loads_a_transformers_folder_with_its_fc_norm(tmp_path: Path) -> None:
+    import transformers
+    from extractor_media import write_video
+
+    from tim_bench_plugins.extractors.videomae import VideoMAEVideo
+    cfg = transformers.VideoMAEConfig(image_size=32, num_frames=4, hidden_size=16, num_hidden_layers=1,
+                                      num_attention_heads=2, intermediate_size=32, use_mean_pooling=True,
+                                      num_labels=5)
+    torch.manual_seed(1)
+    classifier = transformers.VideoMAEForVideoClassification(cfg).eval()
+    classifier.save_pretrained(tmp_path / "videomae")  # what a user keeps of a hub model, offline
+    extractor = VideoMAEVideo(weights=str(tmp_path / "videomae"), crop=32, num_frames=4, device="cpu")
+    assert extractor.dim == 16
+    clip = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        tokens = classifier.videomae(pixel_values=clip.permute(0, 2, 1, 3, 4)).last_hidden_state
+        torch.testing.assert_close(extractor.model(clip), classifier.fc_norm(tokens.mean(1)))
+    features = extractor.extract(write_video(tmp_path / "v.mp4", cls=1, seconds=1.5))
+    assert features.values.shape == (3, 1, 16)

@@ -84,3 +84,11 @@ def test_resize_and_crop_round_as_the_original_libraries_do() -> None:
     stripes = np.arange(9)[None, :, None].repeat(5, 0).repeat(3, 2)  # column index as the value
     assert center_crop(stripes, 4, "ceil")[0, :, 0].tolist() == [3, 4, 5, 6]  # uniform_crop: ceil(5 / 2) = 3
     assert center_crop(stripes, 4, "round")[0, :, 0].tolist() == [2, 3, 4, 5]  # CenterCrop: round(2.5) = 2
+
+
+def test_source_height_scales_frames_first_as_epic_s_released_frames_were(tmp_path: Path) -> None:
+    big = write_video(tmp_path / "big.mp4", cls=0, seconds=0.5, fps=10, size=(96, 128), audio=False)
+    (number, frames), = iter_clips(big, [np.array([0, 4])], source_height=48)
+    assert number == 0 and frames.shape == (2, 48, 64, 3)
+    expected = frame_of(0, 4, 96, 128)[::2, ::2].astype(int)  # the square, at half the size
+    assert np.abs(frames[1].astype(int) - expected).mean() < 20

@@ -9,8 +9,8 @@ tokens, then ``fc_norm``). Here the network is ``transformers.VideoMAEModel`` pl
   strictly; its verb/noun heads are dropped, since features do not use them.
 * ``weights=`` a ``save_pretrained`` folder or a hub id the user names (e.g. a ``MCG-NJU/videomae-*``
   model) loads through ``from_pretrained``; a video-classification model brings its ``fc_norm``.
-* ``weights="random"`` with ``config=dict(...)`` (a ``VideoMAEConfig``) builds seeded random weights
-  (tests; no download).
+* ``weights="random"`` builds seeded random weights (tests; no download). ``config=dict(...)`` (VideoMAEConfig
+  keys) changes the architecture from ViT-L, for random weights or another official-layout checkpoint.
 
 Sampling and preprocessing follow ``feature_extraction.py``: 16 frames per interval at
 ``i * (n // 16) + (n // 16) // 2`` (``load_frame``), shorter side bilinearly resized to 224
@@ -151,7 +151,7 @@ class VideoMAEVideo:
         if weights == "random" or Path(weights).is_file():
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(0)
-                self.model = build_official(config if weights == "random" else None)
+                self.model = build_official(config)
             if weights != "random":
                 own = self.model.state_dict()
                 state = convert_official(load_checkpoint(weights, nested=("model", "module")), list(own))
