@@ -7,9 +7,9 @@ is built as ``cls(**cfg)`` and has::
     extractor.dim -> int                                 # D, the last axis of values
     extractor.extract(media: Path) -> VideoFeatures      # times [T, 2], values [T, A, D] or [T, A, H, W, D]
 
-A backbone extractor also keeps ``extractor.timing`` (a ``Timing``): the seconds its last ``extract``
-spent decoding and in the model, and the frames it read, which the engine's progress bar and
-``bench/extractors.py`` report. It streams: clips are decoded, batched and embedded a batch at a
+A backbone extractor also keeps ``extractor.timing`` (a ``Timing``; optional for others): the seconds
+its last ``extract`` spent decoding and in the model, and the frames it read, which the engine's
+progress bar and ``bench/extractors.py`` report. It streams: clips are decoded, batched and embedded a batch at a
 time (``run_batched``), so a long video never sits decoded in memory.
 
 Official checkpoints are read by ``load_checkpoint`` (``torch.load(weights_only=True)``) and checked
@@ -46,7 +46,6 @@ class Extractor(Protocol):
 
     stream: str
     dim: int
-    timing: Timing
 
     def extract(self, media: Path) -> VideoFeatures: ...
 
