@@ -20,7 +20,7 @@ CLASSES = {
 
 def frame_of(cls: int, i: int, height: int, width: int, rng: np.random.Generator | None = None,
              visible: bool = True) -> np.ndarray:
-    """Frame ``i`` of a class-``cls`` video: its square (if ``visible``) moving over a grey, lightly noisy background."""
+    """Frame ``i`` of a class-``cls`` video: its square (if ``visible``) moving over a lightly noisy grey."""
     colour, side, (dx, dy), _ = CLASSES[cls]
     frame = np.full((height, width, 3), 90, np.uint8)
     if rng is not None:

@@ -52,7 +52,8 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("kind", sorted(SMALL))
 def test_extractor_writes_the_grid_and_npy_features_read_it(videos: Path, kind: str, tmp_path: Path) -> None:
     config = write_config(videos, kind)
-    outcome = run_cli(["extract-features", str(config), "--cfg-options", f"extract.out_folder=features/{tmp_path.name}"])
+    outcome = run_cli(["extract-features", str(config), "--cfg-options",
+                       f"extract.out_folder=features/{tmp_path.name}"])
     assert outcome.code == 0, outcome.output
     assert "2 videos extracted, 0 skipped" in outcome.output and "frames/s" in outcome.output
     source = NpyFeatures(str(videos), folder=f"features/{tmp_path.name}",

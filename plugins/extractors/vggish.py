@@ -131,7 +131,8 @@ class VGGishAudio:
         if "pca_eigen_vectors" not in state or "pca_means" not in state:
             raise DataError(f"{path} has keys {sorted(state)}, not pca_eigen_vectors and pca_means; it is not "
                             f"torchvggish's vggish_pca_params file.")
-        return np.asarray(state["pca_eigen_vectors"], np.float64), np.asarray(state["pca_means"], np.float64).reshape(-1, 1)
+        vectors = np.asarray(state["pca_eigen_vectors"], np.float64)
+        return vectors, np.asarray(state["pca_means"], np.float64).reshape(-1, 1)
 
     def postprocess(self, embeddings: np.ndarray) -> np.ndarray:
         """AudioSet's PCA, clipping to [-2, 2] and 8-bit quantisation (torchvggish Postprocessor), as float32."""
