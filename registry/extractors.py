@@ -7,9 +7,9 @@ is built as ``cls(**cfg)`` and has::
     extractor.dim -> int                                 # D, the last axis of values
     extractor.extract(media: Path) -> VideoFeatures      # times [T, 2], values [T, A, D] or [T, A, H, W, D]
 
-A backbone extractor also keeps ``extractor.timing`` (a ``Timing``): the seconds its last ``extract``
-spent decoding and in the model, and the frames it read, which the engine's progress bar and
-``bench/extractors.py`` report. It streams: clips are decoded, batched and embedded a batch at a
+A backbone extractor also keeps ``extractor.timing`` (a ``Timing``; optional for others): the seconds
+its last ``extract`` spent decoding and in the model, and the frames it read, which the engine's
+progress bar and ``bench/extractors.py`` report. It streams: clips are decoded, batched and embedded a batch at a
 time (``run_batched``), so a long video never sits decoded in memory.
 
 Official checkpoints are read by ``load_checkpoint`` (``torch.load(weights_only=True)``) and checked
@@ -46,7 +46,6 @@ class Extractor(Protocol):
 
     stream: str
     dim: int
-    timing: Timing
 
     def extract(self, media: Path) -> VideoFeatures: ...
 
@@ -110,19 +109,25 @@ def run_batched(model: Any, inputs: Iterable[Any], device: str, dtype: Any, timi
     return torch.cat(out).numpy()
 
 
-def load_checkpoint(path: str | Path, nested: Iterable[str] = ()) -> dict[str, Any]:
+def load_checkpoint(path: str | Path, nested: Iterable[str] = (), allow: Iterable[type] = ()) -> dict[str, Any]:
     """The state dict in a checkpoint file, read with ``weights_only=True``; ``nested`` keys are unwrapped in turn
-    when present (e.g. ``("model_state",)`` for SlowFast's ``.pyth``, ``("model", "module")`` for VideoMAE)."""
+    when present (e.g. ``("model_state",)`` for SlowFast's ``.pyth``, ``("model", "module")`` for VideoMAE).
+
+    ``allow`` lists the few plain classes a known checkpoint format pickles beside its tensors (VideoMAE's
+    ``save_model`` stores its ``argparse.Namespace``); nothing else is unpickled.
+    """
     import torch
     path = Path(path)
     if not path.is_file():
         raise DataError(f"Checkpoint {path} does not exist; fix the extractor's checkpoint path (docs/"
                         f"feature-extractors.md says where each official checkpoint comes from).")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(list(allow)):
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle and zip errors differ by torch version; all mean the same to the user
-        raise DataError(f"Checkpoint {path} cannot be read with torch.load(weights_only=True) ({exc}); it is not a "
-                        f"plain state-dict checkpoint.") from None
+        raise DataError(f"Checkpoint {path} cannot be read with torch.load(weights_only=True) ({exc}); it holds "
+                        f"more than tensors and plain containers, so it is not the official checkpoint this "
+                        f"extractor reads.") from None
     for key in nested:
         if isinstance(state, Mapping) and key in state and isinstance(state[key], Mapping):
             state = state[key]

@@ -79,14 +79,12 @@ def video_info(path: Path) -> VideoInfo:
     return VideoInfo(fps=float(rate), frames=frames)
 
 
-def media_duration(path: Path) -> float:
-    """Seconds the feature grid covers: ``frames / fps`` of the video stream, or the audio's length."""
+def media_duration(path: Path, samples: np.ndarray, sample_rate: int) -> float:
+    """Seconds the feature grid covers: ``frames / fps`` of the video stream, else the length of ``samples``
+    (the file's audio, already decoded at ``sample_rate``)."""
     with open_media(path) as container:
         has_video = bool(container.streams.video)
-    if has_video:
-        return video_info(path).duration
-    samples = decode_audio(path, 16000)
-    return len(samples) / 16000
+    return video_info(path).duration if has_video else len(samples) / sample_rate
 
 
 def grid_starts(duration: float, window: float, hop: float, include_end: bool = False) -> list[float]:
@@ -173,7 +171,7 @@ def iter_clips(path: Path, clips: Sequence[np.ndarray],
     last_needed = [int(c.max()) for c in clips]
     first_after = np.minimum.accumulate([int(c.min()) for c in clips][::-1])[::-1]  # min over clips i..end
     kept: dict[int, np.ndarray] = {}
-    nxt = 0
+    nxt, index = 0, -1
     with open_media(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -194,7 +192,7 @@ def iter_clips(path: Path, clips: Sequence[np.ndarray],
                 if nxt == len(clips):
                     return
         except av.error.FFmpegError as exc:
-            raise DataError(f"{path}: decoding failed at frame {len(kept)} ({exc}); re-encode the video.") from None
+            raise DataError(f"{path}: decoding failed after frame {index} ({exc}); re-encode the video.") from None
     raise DataError(f"{path}: clip {nxt} needs frame {last_needed[nxt]} but the video decodes to fewer frames; "
                     f"the container's frame count is wrong, re-encode the video.")
 

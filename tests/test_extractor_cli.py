@@ -52,7 +52,8 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("kind", sorted(SMALL))
 def test_extractor_writes_the_grid_and_npy_features_read_it(videos: Path, kind: str, tmp_path: Path) -> None:
     config = write_config(videos, kind)
-    outcome = run_cli(["extract-features", str(config), "--cfg-options", f"extract.out_folder=features/{tmp_path.name}"])
+    outcome = run_cli(["extract-features", str(config), "--cfg-options",
+                       f"extract.out_folder=features/{tmp_path.name}"])
     assert outcome.code == 0, outcome.output
     assert "2 videos extracted, 0 skipped" in outcome.output and "frames/s" in outcome.output
     source = NpyFeatures(str(videos), folder=f"features/{tmp_path.name}",
@@ -92,3 +93,41 @@ def test_a_broken_video_is_listed_the_others_written_and_the_exit_is_non_zero(vi
     again = run_cli(["extract-features", str(write_config(videos, "AuditorySlowFastAudio")), "--cfg-options",
                      f"data_root={root}"])
     assert again.code == 1 and "0 videos extracted, 1 skipped (already extracted), 1 failed" in again.output
+
+
+@pytest.mark.parametrize("kind", sorted(SMALL))
+def test_bfloat16_the_gpu_dtype_tracks_float32_and_is_cached_apart(videos: Path, kind: str) -> None:
+    from tim_bench.extract import extractor_hash
+    from tim_bench_registry import FEATURES, build
+    weights = "weights" if kind == "VideoMAEVideo" else "checkpoint"
+    values, hashes = [], []
+    for dtype in ("float32", "bfloat16"):  # dtype="auto" picks bfloat16 on a GPU
+        cfg = dict(type=kind, **{weights: "random"}, device="cpu", dtype=dtype, **SMALL[kind][0])
+        extractor = build(FEATURES, cfg)
+        values.append(extractor.extract(videos / "videos" / "clip_b.mp4").values.reshape(-1))
+        hashes.append(extractor_hash(cfg, extractor))
+    assert np.corrcoef(values[0], values[1])[0, 1] > 0.999
+    assert hashes[0] != hashes[1]
+
+
+def concat_config(path: Path, root: Path, parts: list[dict], out: str) -> Path:
+    path.write_text(f"data_root = {str(root)!r}\n"
+                    f"extract = dict(extractor=dict(type='ConcatFeatures', parts={parts!r}), "
+                    f"inputs='videos/{{video_id}}.mp4', split='val', out_folder={out!r})\n")
+    return path
+
+
+def test_concatenated_parts_are_the_published_epic_visual_stream(videos: Path, tmp_path: Path) -> None:
+    from tim_bench_registry import FEATURES, build
+    parts = [dict(type=kind, **{"weights" if kind == "VideoMAEVideo" else "checkpoint": "random"}, device="cpu",
+                  **SMALL[kind][0]) for kind in ("OmnivoreVideo", "VideoMAEVideo")]  # merge_features.py's order
+    out = f"features/{tmp_path.name}"
+    outcome = run_cli(["extract-features", str(concat_config(tmp_path / "concat.py", videos, parts, out))])
+    assert outcome.code == 0 and "visual features (80-d)" in outcome.output, outcome.output
+    merged = np.load(videos / out / "val" / "clip_b.npy")
+    alone = build(FEATURES, parts[0]).extract(videos / "videos" / "clip_b.mp4").values
+    assert merged.shape == (5, 1, 64 + 16)
+    np.testing.assert_allclose(merged[..., :64], alone, rtol=1e-5, atol=1e-6)
+    parts[1]["hop"] = 0.5  # another grid: refused for every video, naming both parts
+    refused = run_cli(["extract-features", str(concat_config(tmp_path / "other.py", videos, parts, out + "b"))])
+    assert_clear_error(refused, "VideoMAEVideo made", "OmnivoreVideo", code=1)

@@ -105,3 +105,55 @@ def test_a_checkpoint_of_another_model_is_refused_with_the_keys_that_differ(tmp_
         AuditorySlowFastAudio(checkpoint=str(ckpt), num_classes=309, device="cpu", model=small)
     with pytest.raises(DataError, match="does not exist"):
         AuditorySlowFastAudio(checkpoint=str(tmp_path / "nowhere.pyth"), device="cpu", model=small)
+
+
+def test_videomae_loads_a_transformers_folder_with_its_fc_norm(tmp_path: Path) -> None:
+    import transformers
+    from extractor_media import write_video
+
+    from tim_bench_plugins.extractors.videomae import VideoMAEVideo
+    cfg = transformers.VideoMAEConfig(image_size=32, num_frames=4, hidden_size=16, num_hidden_layers=1,
+                                      num_attention_heads=2, intermediate_size=32, use_mean_pooling=True,
+                                      num_labels=5)
+    torch.manual_seed(1)
+    classifier = transformers.VideoMAEForVideoClassification(cfg).eval()
+    classifier.save_pretrained(tmp_path / "videomae")  # what a user keeps of a hub model, offline
+    extractor = VideoMAEVideo(weights=str(tmp_path / "videomae"), crop=32, num_frames=4, device="cpu")
+    assert extractor.dim == 16
+    clip = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        tokens = classifier.videomae(pixel_values=clip.permute(0, 2, 1, 3, 4)).last_hidden_state
+        torch.testing.assert_close(extractor.model(clip), classifier.fc_norm(tokens.mean(1)))
+    features = extractor.extract(write_video(tmp_path / "v.mp4", cls=1, seconds=1.5))
+    assert features.values.shape == (3, 1, 16)
+
+
+def test_videomae_reads_an_official_save_model_checkpoint_with_its_args(tmp_path: Path) -> None:
+    import argparse
+
+    from tim_bench_plugins.extractors.videomae import VideoMAEVideo, build_official
+    config = dict(image_size=32, num_frames=4, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                  intermediate_size=32)
+    torch.manual_seed(2)
+    model = build_official(config)
+    own = model.state_dict()
+    official = {"patch_embed.proj." + k.rsplit(".", 1)[1]: v for k, v in own.items() if "patch_embeddings" in k}
+    official.update({k: v for k, v in own.items() if k.startswith("fc_norm.")})
+    names = {"layernorm_before": "norm1", "layernorm_after": "norm2", "attention.output.dense": "attn.proj",
+             "intermediate.dense": "mlp.fc1", "output.dense": "mlp.fc2"}
+    for i in range(2):  # the timm layout of modeling_finetune.py, written back from transformers' keys
+        layer = f"videomae.encoder.layer.{i}."
+        att = layer + "attention.attention."
+        qkv = [own[att + f"{n}.weight"] for n in ("query", "key", "value")]
+        official[f"blocks.{i}.attn.qkv.weight"] = torch.cat(qkv)
+        official[f"blocks.{i}.attn.q_bias"] = own.get(att + "query.bias", own.get(att + "q_bias"))
+        official[f"blocks.{i}.attn.v_bias"] = own.get(att + "value.bias", own.get(att + "v_bias"))
+        for ours, theirs in names.items():
+            for param in ("weight", "bias"):
+                official[f"blocks.{i}.{theirs}.{param}"] = own[f"{layer}{ours}.{param}"]
+    official["verb_head.weight"], official["noun_head.weight"] = torch.zeros(97, 16), torch.zeros(300, 16)
+    ckpt = tmp_path / "videomae_epic.pth.tar"  # as utils.save_model writes it: the args ride along
+    torch.save({"model": official, "epoch": 49, "args": argparse.Namespace(model="vit_small")}, ckpt)
+    extractor = VideoMAEVideo(weights=str(ckpt), config=config, crop=32, num_frames=4, device="cpu")
+    for key, value in own.items():
+        assert torch.equal(extractor.model.state_dict()[key], value), key

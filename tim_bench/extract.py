@@ -219,7 +219,7 @@ def extract_features(cfg: Mapping[str, Any], overwrite: bool = False, progress: 
 
 
 def account(report: ExtractReport, extractor: Any, seconds: float) -> None:
-    """Add one video's decode and model seconds and frames read (all of it as decode if the extractor keeps no timing)."""
+    """Add one video's decode and model seconds and frames read (all as decode if the extractor keeps no timing)."""
     timing = getattr(extractor, "timing", None)
     if timing is None:
         report.decode_s += seconds

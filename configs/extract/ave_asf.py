@@ -1,5 +1,5 @@
-# Auditory SlowFast (VGG-Sound, 1-s input) audio features for AVE, as TIM's feature_extractors/auditory_slowfast extracts
-# them (configs/AVE/SLOWFAST_R50.yaml):
+# Auditory SlowFast (VGG-Sound, 1-s input) audio features for AVE, as TIM's feature_extractors/auditory_slowfast
+# extracts them (configs/AVE/SLOWFAST_R50.yaml):
 #   tim-bench extract-features configs/extract/ave_asf.py --cfg-options data_root=DIR extract.split=train
 # writes DIR/asf/{split}/{video_id}.npy ([T, 1, 2304]), the folder configs/ave_omnivore_asf.py reads.
 data_root = "data/ave"

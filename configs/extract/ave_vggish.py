@@ -9,8 +9,8 @@ extract = dict(
         # torchvggish's port of the TensorFlow VGGish (vggish-10086976.pth); AVE README: "Audio features are extracted
         # using vggish" (tensorflow/models research/audioset)
         checkpoint="checkpoints/vggish-10086976.pth",
-        pca=None,                  # no PCA/quantisation: AVE's features are raw embeddings (set a vggish_pca_params path
-                                   # for AudioSet's released-embedding format)
+        pca=None,                  # no PCA/quantisation: AVE's features are raw embeddings (a vggish_pca_params
+                                   # path gives AudioSet's released-embedding format)
         final_relu=True,           # the 2017 TensorFlow VGGish AVE used ends in a ReLU (as torchvggish does)
         window=1.0, hop=1.0, include_end=True,  # vggish_input.py: T = 10 segments [i * sr, (i + 1) * sr)
         num_copies=1, batch_size=64, device="auto", dtype="auto",

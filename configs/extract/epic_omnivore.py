@@ -1,8 +1,8 @@
 # Omnivore Swin-B (EPIC-KITCHENS fine-tuned) visual features for EPIC-KITCHENS-100, one 1024-d feature per 1-s
 # interval every 0.2 s, as TIM's feature_extractors/omnivore extracts them:
 #   tim-bench extract-features configs/extract/epic_omnivore.py --cfg-options data_root=DIR extract.split=train
-# writes DIR/features/visual/{split}/{video_id}.npy ([T, 1, 1024]) + intervals_{split}.csv, the folder configs/epic_av.py
-# reads. Every parameter and where the original sets it (paths in JacobChalk/TIM):
+# writes DIR/features/visual/{split}/{video_id}.npy ([T, 1, 1024]) + intervals_{split}.csv, the folder
+# configs/epic_av.py reads. Every parameter and where the original sets it (paths in JacobChalk/TIM):
 data_root = "data/epic"
 extract = dict(
     extractor=dict(

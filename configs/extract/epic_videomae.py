@@ -2,7 +2,8 @@
 # every 0.2 s, as TIM's feature_extractors/VideoMAE/feature_extraction.py extracts them (through transformers):
 #   tim-bench extract-features configs/extract/epic_videomae.py --cfg-options data_root=DIR extract.split=train
 # writes DIR/features/visual_videomae/{split}/{video_id}.npy ([T, 1, 1024]). The published EPIC recipe
-# (configs/epic_av_omnivore_videomae.py) concatenates these with the Omnivore features (TIM merge_features.py).
+# (configs/epic_av_omnivore_videomae.py) reads these concatenated with the Omnivore features (TIM merge_features.py):
+# configs/extract/epic_omnivore_videomae.py makes both in one pass.
 data_root = "data/epic"
 extract = dict(
     extractor=dict(

@@ -239,8 +239,8 @@ class AuditorySlowFastAudio:
         """Features of one media file: times ``[T, 2]`` of the grid, values ``[T, 1, 2304]``."""
         self.timing = Timing()
         tic = time.perf_counter()
-        times = interval_grid(media_duration(media), self.window, self.hop, self.include_end)
         samples = decode_audio(media, self.sample_rate)
+        times = interval_grid(media_duration(media, samples, self.sample_rate), self.window, self.hop, self.include_end)
         self.timing.decode_s = time.perf_counter() - tic
         self.timing.frames = math.ceil(len(samples) / self.hop_length)
         values = run_batched(self.model, batches(self.inputs(samples, times), self.batch_size), self.device,

@@ -98,7 +98,7 @@ class VGG19Pool5:
             check_state_dict(state, self.model.state_dict(), f"VGG-19 checkpoint {checkpoint}")
             self.model.load_state_dict(state, strict=True)
         self.model.to(self.device, self.dtype)
-        self.dim = self.model.features[-3].out_channels
+        self.dim = [m for m in self.model.features if isinstance(m, nn.Conv2d)][-1].out_channels
         self.normalise, self.size, self.per_segment = normalise, size, frames_per_segment
         self.window, self.hop, self.include_end = window, hop, include_end
         self.batch_size = batch_size

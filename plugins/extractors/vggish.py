@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,7 @@ class VGGish(nn.Module):
         return self.embeddings(x.reshape(len(x), -1))
 
 
+@lru_cache
 def vggish_mel_matrix(fft_bins: int) -> np.ndarray:
     """mel_features.spectrogram_to_mel_matrix: [fft_bins, 64] triangles in the mel domain, DC row zeroed."""
     def to_mel(hz: np.ndarray | float) -> np.ndarray:
@@ -129,7 +131,8 @@ class VGGishAudio:
         if "pca_eigen_vectors" not in state or "pca_means" not in state:
             raise DataError(f"{path} has keys {sorted(state)}, not pca_eigen_vectors and pca_means; it is not "
                             f"torchvggish's vggish_pca_params file.")
-        return np.asarray(state["pca_eigen_vectors"], np.float64), np.asarray(state["pca_means"], np.float64).reshape(-1, 1)
+        vectors = np.asarray(state["pca_eigen_vectors"], np.float64)
+        return vectors, np.asarray(state["pca_means"], np.float64).reshape(-1, 1)
 
     def postprocess(self, embeddings: np.ndarray) -> np.ndarray:
         """AudioSet's PCA, clipping to [-2, 2] and 8-bit quantisation (torchvggish Postprocessor), as float32."""
@@ -148,8 +151,8 @@ class VGGishAudio:
         """Features of one media file: times ``[T, 2]`` of the segments, values ``[T, 1, 128]``."""
         self.timing = Timing()
         tic = time.perf_counter()
-        times = interval_grid(media_duration(media), self.window, self.hop, self.include_end)
         samples = decode_audio(media, SAMPLE_RATE)
+        times = interval_grid(media_duration(media, samples, SAMPLE_RATE), self.window, self.hop, self.include_end)
         self.timing.decode_s = time.perf_counter() - tic
         self.timing.frames = math.ceil(len(samples) / (SAMPLE_RATE * HOP_SECS))
         values = run_batched(self.model, batches(self.inputs(samples, times), self.batch_size), self.device,

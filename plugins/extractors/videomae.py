@@ -9,8 +9,8 @@ tokens, then ``fc_norm``). Here the network is ``transformers.VideoMAEModel`` pl
   strictly; its verb/noun heads are dropped, since features do not use them.
 * ``weights=`` a ``save_pretrained`` folder or a hub id the user names (e.g. a ``MCG-NJU/videomae-*``
   model) loads through ``from_pretrained``; a video-classification model brings its ``fc_norm``.
-* ``weights="random"`` with ``config=dict(...)`` (a ``VideoMAEConfig``) builds seeded random weights
-  (tests; no download).
+* ``weights="random"`` builds seeded random weights (tests; no download). ``config=dict(...)`` (VideoMAEConfig
+  keys) changes the architecture from ViT-L, for random weights or another official-layout checkpoint.
 
 Sampling and preprocessing follow ``feature_extraction.py``: 16 frames per interval at
 ``i * (n // 16) + (n // 16) // 2`` (``load_frame``), shorter side bilinearly resized to 224
@@ -18,6 +18,7 @@ Sampling and preprocessing follow ``feature_extraction.py``: 16 frames per inter
 """
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -92,7 +93,8 @@ def convert_official(state: Mapping[str, Any], target_keys: Sequence[str]) -> di
                     out[f"{attention}{name}.weight"] = part
             elif rest in ("attn.q_bias", "attn.v_bias"):
                 name = rest.split(".")[1]
-                out[attention + (name if split_bias else {"q_bias": "query.bias", "v_bias": "value.bias"}[name])] = value
+                v5_name = {"q_bias": "query.bias", "v_bias": "value.bias"}[name]
+                out[attention + (name if split_bias else v5_name)] = value
             else:
                 module, param = rest.rsplit(".", 1)
                 if module not in BLOCK_KEYS:
@@ -151,10 +153,11 @@ class VideoMAEVideo:
         if weights == "random" or Path(weights).is_file():
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(0)
-                self.model = build_official(config if weights == "random" else None)
+                self.model = build_official(config)
             if weights != "random":
                 own = self.model.state_dict()
-                state = convert_official(load_checkpoint(weights, nested=("model", "module")), list(own))
+                raw = load_checkpoint(weights, nested=("model", "module"), allow=(argparse.Namespace,))
+                state = convert_official(raw, list(own))
                 check_state_dict(state, own, f"VideoMAE checkpoint {weights}")
                 self.model.load_state_dict(state, strict=True)
         else:

@@ -15,10 +15,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("extract-features", help="turn raw audio/video into feature files (Omnivore, VideoMAE, "
                                                 "Auditory SlowFast, VGG-19, VGGish, log-mel, timm)",
                        description="Run the config's extract.extractor over every video of extract.split and "
-                                   "write {out_folder}/{split}/{video_id}.npy ([T, A, D] or [T, A, H, W, D] float32) plus the interval "
-                                   "table video_id,start_sec,stop_sec, the layout NpyFeatures reads. Videos already "
-                                   "extracted by the same extractor config are skipped unless --overwrite. A video "
-                                   "that fails does not stop the others; the failures are listed at the end.",
+                                   "write {out_folder}/{split}/{video_id}.npy ([T, A, D] or [T, A, H, W, D] "
+                                   "float32) plus the interval table video_id,start_sec,stop_sec, the layout "
+                                   "NpyFeatures reads. Videos already extracted by the same extractor config are "
+                                   "skipped unless --overwrite. A video that fails does not stop the others; the "
+                                   "failures are listed at the end.",
                        epilog=f"Exit status: 0 every video extracted or skipped; {EXIT_VIDEOS_FAILED} some video "
                               f"failed (listed); 2 bad config or input.")
     p.add_argument("config", help="config file with an extract section (configs/extract_logmel_demo.py) or its name")
