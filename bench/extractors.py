@@ -41,7 +41,7 @@ def main() -> None:
 
     from extractor_media import write_video
 
-    from tim_bench_registry import FEATURES, build, plugin_manager
+    from tim_bench_registry import EXTRACTORS as REGISTRY, build, plugin_manager
     plugin_manager()
     height, width = (int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -51,7 +51,7 @@ def main() -> None:
         print(f"{'extractor':24} {'device':>6} {'rows':>5} {'frames':>7} {'decode s':>9} {'decode fr/s':>12} "
               f"{'model s':>8} {'model fr/s':>11} {'features/s':>11}")
         for name in args.only or EXTRACTORS:
-            extractor = build(FEATURES, dict(type=name, device=args.device, **EXTRACTORS[name]))
+            extractor = build(REGISTRY, dict(type=name, device=args.device, **EXTRACTORS[name]))
             extractor.extract(video)  # warm-up: first calls allocate and pick kernels
             tic = time.perf_counter()
             rows = len(extractor.extract(video).times)

@@ -98,12 +98,12 @@ def test_a_broken_video_is_listed_the_others_written_and_the_exit_is_non_zero(vi
 @pytest.mark.parametrize("kind", sorted(SMALL))
 def test_bfloat16_the_gpu_dtype_tracks_float32_and_is_cached_apart(videos: Path, kind: str) -> None:
     from tim_bench.extract import extractor_hash
-    from tim_bench_registry import FEATURES, build
+    from tim_bench_registry import EXTRACTORS, build
     weights = "weights" if kind == "VideoMAEVideo" else "checkpoint"
     values, hashes = [], []
     for dtype in ("float32", "bfloat16"):  # dtype="auto" picks bfloat16 on a GPU
         cfg = dict(type=kind, **{weights: "random"}, device="cpu", dtype=dtype, **SMALL[kind][0])
-        extractor = build(FEATURES, cfg)
+        extractor = build(EXTRACTORS, cfg)
         values.append(extractor.extract(videos / "videos" / "clip_b.mp4").values.reshape(-1))
         hashes.append(extractor_hash(cfg, extractor))
     assert np.corrcoef(values[0], values[1])[0, 1] > 0.999
@@ -118,14 +118,14 @@ def concat_config(path: Path, root: Path, parts: list[dict], out: str) -> Path:
 
 
 def test_concatenated_parts_are_the_published_epic_visual_stream(videos: Path, tmp_path: Path) -> None:
-    from tim_bench_registry import FEATURES, build
+    from tim_bench_registry import EXTRACTORS, build
     parts = [dict(type=kind, **{"weights" if kind == "VideoMAEVideo" else "checkpoint": "random"}, device="cpu",
                   **SMALL[kind][0]) for kind in ("OmnivoreVideo", "VideoMAEVideo")]  # merge_features.py's order
     out = f"features/{tmp_path.name}"
     outcome = run_cli(["extract-features", str(concat_config(tmp_path / "concat.py", videos, parts, out))])
     assert outcome.code == 0 and "visual features (80-d)" in outcome.output, outcome.output
     merged = np.load(videos / out / "val" / "clip_b.npy")
-    alone = build(FEATURES, parts[0]).extract(videos / "videos" / "clip_b.mp4").values
+    alone = build(EXTRACTORS, parts[0]).extract(videos / "videos" / "clip_b.mp4").values
     assert merged.shape == (5, 1, 64 + 16)
     np.testing.assert_allclose(merged[..., :64], alone, rtol=1e-5, atol=1e-6)
     parts[1]["hop"] = 0.5  # another grid: refused for every video, naming both parts

@@ -12,7 +12,7 @@ import pytest
 from bad_input import run_cli
 from extractor_media import write_video
 
-from tim_bench_plugins.datasets.ave import CATEGORIES
+from tim_bench_plugins.ave.dataset import CATEGORIES
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 SPLITS = {"train": 18, "val": 3, "test": 6}

@@ -3,7 +3,7 @@
 The published EPIC recipe's visual stream is Omnivore and VideoMAE concatenated per interval, Omnivore
 first (JacobChalk/TIM ``feature_extractors/merge_features.py``: ``np.concatenate([omnivore, videomae],
 axis=-1)``, 1024 + 1024 = 2048-d). ``ConcatFeatures`` builds each part from its config through the
-``FEATURES`` registry, runs them on the same file, and refuses parts whose grids or copy counts differ.
+``EXTRACTORS`` registry, runs them on the same file, and refuses parts whose grids or copy counts differ.
 """
 from __future__ import annotations
 
@@ -13,18 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from tim_bench_registry import FEATURES, DataError, TimBenchError, VideoFeatures, build
+from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures, build
 from tim_bench_registry.extractors import Timing
 
 
-@FEATURES.register_module()
+@EXTRACTORS.register_module()
 class ConcatFeatures:
     """Extractor: the features of ``parts`` (extractor configs of one stream), concatenated in order."""
 
     def __init__(self, parts: Sequence[Mapping[str, Any]]) -> None:
         if len(parts) < 2:
             raise TimBenchError(f"ConcatFeatures needs at least two parts; got {len(parts)}.")
-        self.parts = [build(FEATURES, dict(part)) for part in parts]
+        self.parts = [build(EXTRACTORS, dict(part)) for part in parts]
         streams = {p.stream for p in self.parts}
         if len(streams) != 1:
             raise TimBenchError(f"ConcatFeatures parts make different streams {sorted(streams)}; concatenate "
