@@ -7,6 +7,7 @@ tim_bench_plugins.epic.synthetic).
 from __future__ import annotations
 
 import argparse
+import sys
 
 from tim_bench_registry import GENERATORS
 
@@ -56,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         if min(visual_dim, audio_dim) < 1:
             raise DataError(f"--dims {args.dims} must be two positive integers, VISUAL,AUDIO (e.g. 16,16).")
     out = make_epic(args.out, args.videos or DEFAULT_VIDEOS, args.seed, visual_dim, audio_dim,
-                    args.annotations, args.max_videos, args.signal, full=args.full, progress=True)
+                    args.annotations, args.max_videos, args.signal, full=args.full,
+                    progress=sys.stderr.isatty())  # a bar in a terminal, no \r lines in a redirected log
     source = ("all real EPIC-100 videos' durations from " if args.full else "the real annotations in ") + \
         str(args.annotations) if args.annotations else f"{args.videos or DEFAULT_VIDEOS} videos"
     print(f"wrote synthetic EPIC-KITCHENS-100 + EPIC-Sounds ({source}) to {out}")
