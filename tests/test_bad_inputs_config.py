@@ -116,6 +116,7 @@ def test_more_workers_than_cpus_are_clamped_with_a_warning(ave, tmp_path):
     assert f"num_workers={cpus}" in (tmp_path / "wd" / "config.py").read_text().replace(" ", "")
 
 
+@pytest.mark.slow
 def test_config_name_that_cannot_be_a_run_id_is_sanitised(ave, tmp_path, monkeypatch):
     cfg = tmp_path / "ave_vgg (1).py"
     cfg.write_text(f"_base_ = ['{REPO / 'configs' / 'ave_vgg.py'}']\n")
