@@ -1,7 +1,7 @@
 """Write leaderboard tables in one registered format (``FORMATS``), to its default file, a chosen file, or stdout.
 
-The built-in formats (terminal, md, csv, latex, html) are registered here; a plugin adds its own to
-``FORMATS`` with a ``LeaderboardFormat``.
+The built-in formats (terminal, md, csv, latex, html) are registered by ``builtin_formats``; a plugin
+adds its own to ``FORMATS`` with a ``LeaderboardFormat``.
 """
 from __future__ import annotations
 
@@ -9,37 +9,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tim_bench_registry import FORMATS, LeaderboardFormat, lookup
+from tim_bench_registry import FORMATS, lookup
 
 from ..io import write_atomic
+from . import builtin_formats  # noqa: F401  (registers the built-in FORMATS entries)
 from .errors import LeaderboardError
-from .formats import render_csv, render_latex, render_markdown, render_terminal
-from .html import render_html
-from .plots import run_plot_files, write_run_plots
 from .tables import Table
-
-
-def render_html_page(tables: Sequence[Table], folder: Path) -> str:
-    """The HTML page; every run in it whose work dir exists but has no pictures yet gets them first, so the
-    page's links resolve."""
-    for row in (r for t in tables for r in t.measured_rows):
-        for record in row.runs:
-            if record.get("work_dir") and Path(record["work_dir"]).is_dir() and not run_plot_files(record):
-                write_run_plots(record)
-    return render_html(tables, folder)
-
-
-BUILTIN_FORMATS = (
-    LeaderboardFormat("terminal", lambda tables, folder: render_terminal(tables), None, "plain text, best marked *"),
-    LeaderboardFormat("md", lambda tables, folder: render_markdown(tables), "leaderboard/README.md", "markdown"),
-    LeaderboardFormat("csv", lambda tables, folder: render_csv(tables), "leaderboard/leaderboard.csv",
-                      "every row, full precision"),
-    LeaderboardFormat("latex", lambda tables, folder: render_latex(tables), "leaderboard/leaderboard.tex",
-                      "booktabs tables"),
-    LeaderboardFormat("html", render_html_page, "leaderboard/index.html", "sortable page linking run pictures"),
-)
-for _fmt in BUILTIN_FORMATS:
-    FORMATS.register(_fmt.name, _fmt)
 
 
 def publish(tables: Sequence[Table], fmt: str, out: str | Path | None = None) -> Path | None:
