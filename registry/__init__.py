@@ -7,48 +7,17 @@ Everything a plugin needs is importable from here (or a submodule: ``tables``, `
 from .building import build, lookup, register_rename
 from .catalog import Catalog
 from .challenges import Challenge, ScoreBlock
-from .contracts import (
-                        IGNORE_LABEL,
-                        STREAMS,
-                        DatasetPlugin,
-                        FeatureSource,
-                        SplitAnnotations,
-                        Task,
-                        VideoFeatures,
-)
+from .contracts import (IGNORE_LABEL, STREAMS, DatasetPlugin, FeatureSource, SplitAnnotations, Task,
+                        VideoFeatures)
 from .errors import DataError, LeaderboardError, TimBenchError, UnknownPluginError
 from .hookspecs import hookimpl, hookspec
-from .leaderboard import (
-                        DatasetSpec,
-                        LeaderboardFormat,
-                        Reference,
-                        register_reference_files,
-)
+from .leaderboard import DatasetSpec, LeaderboardFormat, Reference, register_reference_files
 from .plugin_manager import import_custom, origin_of, plugin_manager
 from .predictions import Predictions, TaskPredictions, rows_in_order
-from .protocols import (
-                        ChallengeScorer,
-                        FeatureExtractor,
-                        Metric,
-                        StreamBest,
-                        SubmissionWriter,
-                        SyntheticGenerator,
-)
-from .registries import (
-                        CHALLENGES,
-                        DATASETS,
-                        EXTRACTORS,
-                        FEATURES,
-                        FORMATS,
-                        GENERATORS,
-                        HEADS,
-                        LEADERBOARDS,
-                        METRICS,
-                        MODELS,
-                        REFERENCES,
-                        REGISTRIES,
-                        WRITERS,
-)
+from .protocols import (ChallengeScorer, FeatureExtractor, Metric, StreamBest, SubmissionWriter,
+                        SyntheticGenerator)
+from .registries import (CHALLENGES, DATASETS, EXTRACTORS, FEATURES, FORMATS, GENERATORS, HEADS, LEADERBOARDS,
+                         METRICS, MODELS, REFERENCES, REGISTRIES, WRITERS)
 
 __all__ = [
     "CHALLENGES", "DATASETS", "EXTRACTORS", "FEATURES", "FORMATS", "GENERATORS", "HEADS", "LEADERBOARDS",

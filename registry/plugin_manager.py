@@ -81,8 +81,9 @@ def import_custom(modules: Iterable[str], allow_failed_imports: bool = False) ->
 def origin_of(obj: object, module: str | None = None) -> str:
     """Where a registered class came from, e.g. ``built-in: tim_bench_plugins.ave.dataset``.
 
-    A catalog entry belongs to the module that registered it. A class belongs to the loaded plugin module that is its own module or its closest parent
-    package; failing that, to a plugin of the same top-level package.
+    A catalog entry belongs to ``module``, the module that registered it. A class belongs to the loaded
+    plugin module that is its own module or its closest parent package; failing that, to a plugin of the
+    same top-level package.
     """
     module = module or getattr(obj, "__module__", "") or ""
     owners = [name for name in _origins if module == name or module.startswith(name + ".")]

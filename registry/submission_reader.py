@@ -16,13 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .challenges import (
-    SUBMISSION_MEMBER,
-    Challenge,
-    ScoreBlock,
-    check_header,
-    first_ids,
-)
+from .challenges import SUBMISSION_MEMBER, Challenge, ScoreBlock, check_header, first_ids
 from .errors import DataError
 
 #: Environment variable that raises (or lowers) the cap on a submission's JSON size, in MiB.

@@ -104,11 +104,13 @@ def test_missing_config_file_is_named(tmp_path):
     assert_clear_error(run_cli(["train", str(tmp_path / "nope.py")]), "nope.py", code=2)
 
 
+@pytest.mark.slow
 def test_warmup_longer_than_training_warns(ave, tmp_path):
     outcome = _train(ave, tmp_path / "wd", "train_cfg.warmup_epochs=3")
     assert_warned(outcome, "train_cfg.warmup_epochs=3", "max_epochs=1", "warm-up")
 
 
+@pytest.mark.slow
 def test_more_workers_than_cpus_are_clamped_with_a_warning(ave, tmp_path):
     cpus = len(os.sched_getaffinity(0))
     outcome = _train(ave, tmp_path / "wd", f"train_cfg.num_workers={cpus + 50}")
@@ -116,6 +118,7 @@ def test_more_workers_than_cpus_are_clamped_with_a_warning(ave, tmp_path):
     assert f"num_workers={cpus}" in (tmp_path / "wd" / "config.py").read_text().replace(" ", "")
 
 
+@pytest.mark.slow
 def test_config_name_that_cannot_be_a_run_id_is_sanitised(ave, tmp_path, monkeypatch):
     cfg = tmp_path / "ave_vgg (1).py"
     cfg.write_text(f"_base_ = ['{REPO / 'configs' / 'ave_vgg.py'}']\n")

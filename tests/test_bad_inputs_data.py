@@ -556,6 +556,7 @@ def test_a_damaged_window_cache_is_rebuilt_with_a_warning(bases, tmp_path):
         assert len(data["start"]) == len(clean)
 
 
+@pytest.mark.slow
 def test_a_garbage_window_cache_does_not_stop_run(bases, tmp_path):
     """Through the CLI: a garbage file in the run's window cache is rebuilt with a warning, and the run finishes."""
     cache = tmp_path / "cache"

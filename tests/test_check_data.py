@@ -9,13 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import tim_bench
+from bad_input import run_cli
 from tim_bench.config import load_config
 from tim_bench.runner.check import check_data
 from tim_bench_plugins.perception_test.synthetic import make_perception
 from tim_bench_registry import FEATURES, VideoFeatures
 
 DIMS = ["features.visual.dim=8", "features.audio.dim=4"]
+CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "perception_av.py")
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +67,15 @@ def test_every_problem_is_named(tmp_path, data):
 
 
 def test_cli_exit_codes(tmp_path, data):
-    clean = tim_bench("check-data", "configs/perception_av.py", "--cfg-options", f"data_root={data}", *DIMS,
-                      "--per-class")
-    assert "OK: no problems found" in clean.stdout and "class    train    val" in clean.stdout
-    wrong_dim = tim_bench("check-data", "configs/perception_av.py", "--cfg-options", f"data_root={data}",
-                          "features.visual.dim=16", "features.audio.dim=4", check=False)
-    assert wrong_dim.returncode == 1
-    assert "holds 8-d features but this stream is configured as 16-d" in wrong_dim.stdout
-    missing = tim_bench("check-data", "configs/perception_av.py", "--cfg-options", f"data_root={tmp_path / 'none'}",
-                        check=False)
-    assert missing.returncode == 1 and "cannot be opened: data_root" in missing.stdout
+    """In-process (the console script's own behaviour is tested in test_cli_habits): 0 clean, 1 a problem."""
+    clean = run_cli(["check-data", CONFIG, "--cfg-options", f"data_root={data}", *DIMS, "--per-class"])
+    assert clean.code == 0 and "OK: no problems found" in clean.output and "class    train    val" in clean.output
+    wrong_dim = run_cli(["check-data", CONFIG, "--cfg-options", f"data_root={data}", "features.visual.dim=16",
+                         "features.audio.dim=4"])
+    assert wrong_dim.code == 1
+    assert "holds 8-d features but this stream is configured as 16-d" in wrong_dim.output
+    missing = run_cli(["check-data", CONFIG, "--cfg-options", f"data_root={tmp_path / 'none'}"])
+    assert missing.code == 1 and "cannot be opened: data_root" in missing.output
 
 
 @FEATURES.register_module(force=True)

@@ -198,6 +198,7 @@ def test_submit_original_dict(tmp_path, epic_predictions):
 CONSOLE = shutil.which("tim-bench") or shutil.which("tim-bench", path=str(Path(sys.executable).parent))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CONSOLE is None, reason="the tim-bench console command is not installed")
 def test_console_evaluate_and_submit(tmp_path, epic_zip, epic_predictions, epic_val):
     listed = subprocess.run([CONSOLE, "--help"], capture_output=True, text=True, check=False).stdout

@@ -74,6 +74,7 @@ def test_split_max_padding_keeps_loss_and_gradients(epic):
     _assert_close(grads_padded, grads_plain)
 
 
+@pytest.mark.slow
 def test_compiled_forward_equals_eager(epic):
     data = _dataset(epic)
     data.pad_queries()
@@ -86,6 +87,7 @@ def test_compiled_forward_equals_eager(epic):
     _assert_close(got[1], want[1])
 
 
+@pytest.mark.slow
 def test_trainer_with_compile_trains_on_padded_batches(epic, tmp_path, monkeypatch):
     """The Trainer's compile path end to end (aot_eager on CPU: inductor's code generation is the GPU bench's)."""
     monkeypatch.setattr(trainer_module, "train_forward", functools.partial(compiled.train_forward,

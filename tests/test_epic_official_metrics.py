@@ -209,6 +209,7 @@ def _score_matrices(kind: str, verb_labels: np.ndarray, noun_labels: np.ndarray)
 
 
 @needs_epic
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["random", "informative"])
 def test_vectorised_equals_loop_reference_on_real_labels(kind, epic_val, epic_subset_files):
     vl, nl = epic_val.verb_class.to_numpy(), epic_val.noun_class.to_numpy()

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from helpers import tim_bench
+from bad_input import run_cli
 from tim_bench.config import load_config
 from tim_bench.runner.assemble import Experiment
 from tim_bench_plugins.epic.synthetic import feature_intervals, make_epic
@@ -138,8 +138,7 @@ def test_every_epic_config_builds_on_synthetic_data(synthetic, tmp_path):
 
 
 def test_generator_cli_rejects_mixed_options(tmp_path, shared_data):
-    proc = tim_bench("make-synthetic", "epic", str(tmp_path), "--annotations", str(shared_data), "--videos", "3",
-                     check=False)
-    assert proc.returncode != 0 and "--max-videos" in proc.stderr
-    proc = tim_bench("make-synthetic", "epic", str(tmp_path), "--max-videos", "3", check=False)
-    assert proc.returncode != 0 and "needs --annotations" in proc.stderr
+    outcome = run_cli(["make-synthetic", "epic", str(tmp_path), "--annotations", str(shared_data), "--videos", "3"])
+    assert outcome.code == 2 and "--max-videos" in outcome.output
+    outcome = run_cli(["make-synthetic", "epic", str(tmp_path), "--max-videos", "3"])
+    assert outcome.code == 2 and "needs --annotations" in outcome.output

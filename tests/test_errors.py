@@ -6,7 +6,8 @@ from pathlib import Path
 import h5py
 import pytest
 
-from helpers import TINY_MODEL, tim_bench
+from bad_input import run_cli
+from helpers import TINY_MODEL
 from tim_bench_plugins.ave.synthetic import make_ave
 
 CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py")
@@ -18,12 +19,14 @@ def small_ave(tmp_path_factory) -> Path:
 
 
 def _run(*options: str, cwd: Path) -> str:
-    proc = tim_bench("train", CONFIG, "--work-dir", str(cwd / "wd"), "--cfg-options", *TINY_MODEL,
-                     "train_cfg.max_epochs=1", *options, check=False, cwd=cwd)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if "error:" in line]
-    assert len(lines) == 1, proc.stderr
+    """The one error line of `tim-bench train`, called in-process (the console script's exit codes and
+    stderr are tested in test_cli_habits and test_bad_inputs_*)."""
+    outcome = run_cli(["train", CONFIG, "--work-dir", str(cwd / "wd"), "--cfg-options", *TINY_MODEL,
+                       "train_cfg.max_epochs=1", *options])
+    assert outcome.code == 2, outcome.output
+    assert "Traceback" not in outcome.output
+    lines = [line for line in outcome.output.splitlines() if "error:" in line]
+    assert len(lines) == 1, outcome.output
     return lines[0]
 
 

@@ -75,6 +75,7 @@ def test_cli_writes_the_npy_layout_that_npy_features_reads(audio_root: Path) -> 
                                                              np.minimum(centres + 0.5, seconds)], 1), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_videos_and_overwrite_redoes_them(audio_root: Path) -> None:
     extract(audio_root)
     out = audio_root / "features/logmel/train"

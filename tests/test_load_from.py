@@ -54,6 +54,7 @@ def ave(tmp_path_factory) -> tuple[Path, Path]:
     return root, wd / "best.pth"
 
 
+@pytest.mark.slow
 def test_fine_tuning_starts_from_the_loaded_weights_and_records_them(ave, tmp_path):
     root, pretrained = ave
     source = torch.load(pretrained, weights_only=True)["model"]
@@ -69,6 +70,7 @@ def test_fine_tuning_starts_from_the_loaded_weights_and_records_them(ave, tmp_pa
     assert record["load_from"] == {"path": str(pretrained.resolve()), "trust": False}
 
 
+@pytest.mark.slow
 def test_original_checkpoint_with_pickled_meters_needs_trust_then_loads(ave, tmp_path):
     root, pretrained = ave
     source = torch.load(pretrained, weights_only=True)["model"]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import tim_bench
+from bad_input import run_cli
 from tim_bench.original.parity import check_fixture
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -28,11 +28,11 @@ def test_every_output_within_1e5(fixture_path):
 
 
 def test_cli_passes_and_fails_on_a_corrupted_weight(fixture_path, tmp_path):
-    ok = tim_bench("check-parity", str(fixture_path), "--atol", "1e-5")
-    assert "PASS" in ok.stdout
+    ok = run_cli(["check-parity", str(fixture_path), "--atol", "1e-5"])
+    assert ok.code == 0 and "PASS" in ok.output
     fixture = torch.load(fixture_path, weights_only=True)
     fixture["state_dict"]["transformer_encoder.layers.0.linear1.bias"] += 0.1
     bad = tmp_path / "corrupted.pt"
     torch.save(fixture, bad)
-    proc = tim_bench("check-parity", str(bad), check=False)
-    assert proc.returncode == 1 and "FAIL" in proc.stdout and "feature_tokens" in proc.stdout
+    outcome = run_cli(["check-parity", str(bad)])
+    assert outcome.code == 1 and "FAIL" in outcome.output and "feature_tokens" in outcome.output

@@ -3,5 +3,5 @@
 Everything specific to a benchmark (its datasets, metrics, writers, tables, reference rows,
 generators) is registered by that benchmark's plugin, never here.
 """
-from .leaderboard import publish  # noqa: F401  (registers FORMATS entries)
+from .leaderboard import builtin_formats  # noqa: F401  (registers FORMATS entries)
 from .model import tim  # noqa: F401  (registers MODELS entries)

@@ -27,6 +27,8 @@ from tim_bench_registry.contracts import check_disjoint
 
 log = logging.getLogger(__name__)
 
+#: Classes of the action (visual) and sound (audio) tasks of the official release
+NUM_ACTIONS, NUM_SOUNDS = 63, 17
 MICROSECONDS = 1e6
 #: Official file of each split (from train_annotations.zip, valid_annotations.zip, test_annotations.zip).
 SPLIT_FILES = {"train": "all_train.json", "val": "all_valid.json", "test": "all_test.json"}
@@ -137,7 +139,7 @@ class PerceptionTest:
     """
 
     def __init__(self, data_root: str, files: Mapping[str, str] | None = None, invalid_segments: str = "error",
-                 num_action_classes: int = 63, num_sound_classes: int = 17) -> None:
+                 num_action_classes: int = NUM_ACTIONS, num_sound_classes: int = NUM_SOUNDS) -> None:
         if invalid_segments not in INVALID_MODES:
             raise DataError(f"PerceptionTest invalid_segments is '{invalid_segments}'; use one of {INVALID_MODES}.")
         self.root = Path(data_root)

@@ -19,7 +19,8 @@ from tim_bench_registry import DataError
 from tim_bench_registry.files import atomic_path, write_npy
 from tim_bench_registry.synthetic import noisy, prototypes, write_marker
 
-NUM_ACTIONS, NUM_SOUNDS = 63, 17
+from .dataset import NUM_ACTIONS, NUM_SOUNDS
+
 FEAT_GAP, FEAT_SPAN = 0.2, 1.0
 FRAME_RATE, AUDIO_RATE = 30, 16000
 #: tim-bench split name -> (official file, metadata split, fraction of the videos)

@@ -54,7 +54,7 @@ def challenge_options(challenge: Challenge, args: argparse.Namespace) -> argpars
     challenge.scorer.add_arguments(parser)
     extra, unknown = parser.parse_known_args(getattr(args, "extra_args", []))
     if unknown:
-        takes = [a.option_strings[0] for a in parser._actions] or ["no options of its own"]
+        takes = [a.option_strings[0] for a in parser._actions if a.option_strings] or ["no options of its own"]
         raise DataError(f"--challenge {challenge.name} does not take {' '.join(unknown)}; it takes "
                         f"{', '.join(takes)}.")
     return argparse.Namespace(**{**vars(args), **vars(extra)})

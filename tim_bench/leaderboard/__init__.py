@@ -8,7 +8,8 @@ One job per module:
 * ``reference``: the published rows the benchmark plugins ship (and extra folders of them);
 * ``tables``: runs grouped by config, mean and std over seeds, best marks, deltas to the reference;
 * ``formats`` (terminal, markdown, CSV, LaTeX) and ``html`` (sortable page): the built-in renderings;
-* ``publish``: registers the built-in ``FORMATS``; one format to its default file, a chosen file, or stdout;
+* ``builtin_formats``: the built-in ``FORMATS`` entries; ``publish``: one format to its default file, a chosen
+  file, or stdout;
 * ``compare``: is B better than A: the main metric, Welch's t-test across seeds, a paired bootstrap over segments;
 * ``configdiff``: the resolved-config keys that tell runs apart (compare, row labels);
 * ``plots``: PNG pictures of one run in its work dir;

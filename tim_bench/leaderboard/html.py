@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .formats import LEGEND, cell_text, headers, notes
-from .plots import run_plot_files
+from .plots import run_plot_files, write_run_plots
 from .tables import Row, Table
 
 _STYLE = """
@@ -108,3 +108,13 @@ def render_html(tables: Sequence[Table], base: str | Path) -> str:
             f"<style>{_STYLE}</style></head><body><h1>tim-bench leaderboard</h1>"
             f"<p>{html.escape(LEGEND.format(best='bold'))} Click a column heading to sort the runs.</p>"
             + "\n".join(sections) + f"<script>{_SCRIPT}</script></body></html>\n")
+
+
+def render_html_page(tables: Sequence[Table], folder: Path) -> str:
+    """The HTML page; every run in it whose work dir exists but has no pictures yet gets them first, so the
+    page's links resolve."""
+    for row in (r for t in tables for r in t.measured_rows):
+        for record in row.runs:
+            if record.get("work_dir") and Path(record["work_dir"]).is_dir() and not run_plot_files(record):
+                write_run_plots(record)
+    return render_html(tables, folder)

@@ -1,9 +1,9 @@
 """Write leaderboard tables in one registered format (``FORMATS``), to its default file, a chosen file, or stdout.
 
-The built-in formats (terminal, md, csv, latex, html) are registered here; a plugin adds its own to
-``FORMATS`` with a ``LeaderboardFormat`` (its ``default_out`` is a file name). The folder of the default files,
-first that applies: ``--out-dir``, ``$TIM_BENCH_LEADERBOARD``, else ``leaderboard`` in the per-user data folder
-beside the results store (``~/.local/share/tim-bench/leaderboard`` on Linux). Never relative to the current directory.
+The built-in formats (terminal, md, csv, latex, html) are registered by ``builtin_formats``; a plugin adds its
+own to ``FORMATS`` with a ``LeaderboardFormat`` (its ``default_out`` is a file name). The folder of the default
+files, first that applies: ``--out-dir``, ``$TIM_BENCH_LEADERBOARD``, else ``leaderboard`` in the per-user data
+folder beside the results store (``~/.local/share/tim-bench/leaderboard`` on Linux). Never the current directory.
 """
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tim_bench_registry import FORMATS, LeaderboardFormat, lookup
+from tim_bench_registry import FORMATS, lookup
 
 from ..io import write_atomic
+from . import builtin_formats  # noqa: F401  (registers the built-in FORMATS entries)
 from .errors import LeaderboardError
-from .formats import render_csv, render_latex, render_markdown, render_terminal
-from .html import render_html
-from .plots import run_plot_files, write_run_plots
 from .store import user_data_dir
 from .tables import Table
 
@@ -31,27 +29,6 @@ def default_leaderboard_dir() -> Path:
     if os.environ.get(LEADERBOARD_ENV):
         return Path(os.environ[LEADERBOARD_ENV]).expanduser().absolute()
     return user_data_dir() / "leaderboard"
-
-
-def render_html_page(tables: Sequence[Table], folder: Path) -> str:
-    """The HTML page; every run in it whose work dir exists but has no pictures yet gets them first, so the
-    page's links resolve."""
-    for row in (r for t in tables for r in t.measured_rows):
-        for record in row.runs:
-            if record.get("work_dir") and Path(record["work_dir"]).is_dir() and not run_plot_files(record):
-                write_run_plots(record)
-    return render_html(tables, folder)
-
-
-BUILTIN_FORMATS = (
-    LeaderboardFormat("terminal", lambda tables, folder: render_terminal(tables), None, "plain text, best marked *"),
-    LeaderboardFormat("md", lambda tables, folder: render_markdown(tables), "README.md", "markdown"),
-    LeaderboardFormat("csv", lambda tables, folder: render_csv(tables), "leaderboard.csv", "every row, full precision"),
-    LeaderboardFormat("latex", lambda tables, folder: render_latex(tables), "leaderboard.tex", "booktabs tables"),
-    LeaderboardFormat("html", render_html_page, "index.html", "sortable page linking run pictures"),
-)
-for _fmt in BUILTIN_FORMATS:
-    FORMATS.register(_fmt.name, _fmt)
 
 
 def publish(tables: Sequence[Table], fmt: str, out: str | Path | None = None,

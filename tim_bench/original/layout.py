@@ -29,14 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tim_bench_registry import (
-    DATASETS,
-    FEATURES,
-    FeatureSource,
-    TimBenchError,
-    build,
-    plugin_manager,
-)
+
+from tim_bench_registry import DATASETS, FEATURES, FeatureSource, TimBenchError, build, plugin_manager
 from tim_bench_registry.files import write_atomic, write_npy
 from tim_bench_registry.synthetic import write_marker
 
