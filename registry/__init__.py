@@ -2,7 +2,8 @@
 
 Everything a plugin needs is importable from here (or a submodule: ``tables``, ``paths``, ``spans``,
 ``files``, ``scores``, ``synthetic``, ``challenges``, ``submission_writer``, ``submission_reader``,
-``leaderboard``). Installed as ``tim_bench_registry``; it imports nothing from the engine or the plugins.
+``leaderboard``, ``original``). Installed as ``tim_bench_registry``; it imports nothing from the engine or the
+plugins.
 """
 from .building import build, lookup, register_rename
 from .catalog import Catalog
@@ -17,11 +18,11 @@ from .predictions import Predictions, TaskPredictions, rows_in_order
 from .protocols import (ChallengeScorer, FeatureExtractor, Metric, StreamBest, SubmissionWriter,
                         SyntheticGenerator)
 from .registries import (CHALLENGES, DATASETS, EXTRACTORS, FEATURES, FORMATS, GENERATORS, HEADS, LEADERBOARDS,
-                         METRICS, MODELS, REFERENCES, REGISTRIES, WRITERS)
+                         METRICS, MODELS, ORIGINAL_DATASETS, REFERENCES, REGISTRIES, WRITERS)
 
 __all__ = [
     "CHALLENGES", "DATASETS", "EXTRACTORS", "FEATURES", "FORMATS", "GENERATORS", "HEADS", "LEADERBOARDS",
-    "METRICS", "MODELS", "REFERENCES", "REGISTRIES", "WRITERS", "IGNORE_LABEL", "STREAMS",
+    "METRICS", "MODELS", "ORIGINAL_DATASETS", "REFERENCES", "REGISTRIES", "WRITERS", "IGNORE_LABEL", "STREAMS",
     "Catalog", "Challenge", "ChallengeScorer", "DataError", "DatasetPlugin", "DatasetSpec", "FeatureExtractor",
     "FeatureSource", "LeaderboardError", "LeaderboardFormat", "Metric", "Predictions", "Reference", "ScoreBlock",
     "SplitAnnotations", "StreamBest", "SubmissionWriter", "SyntheticGenerator", "Task", "TaskPredictions",

@@ -3,7 +3,8 @@
 Classes (datasets, feature readers, extractors, heads, models, metrics, submission writers, synthetic
 generators) live in mmengine ``Registry`` objects with the explicit scope ``tim_bench`` so that lookups
 never depend on the caller's stack (mmengine's most reported failure). Named data (leaderboard specs,
-leaderboard formats, published reference rows, challenge formats) live in ``Catalog`` objects.
+leaderboard formats, published reference rows, challenge formats, the original TIM's datasets) live in
+``Catalog`` objects.
 
 >>> from tim_bench_registry import HEADS
 >>> sorted(HEADS.module_dict)  # doctest: +SKIP
@@ -36,6 +37,8 @@ FORMATS = Catalog("format")
 REFERENCES = Catalog("reference")
 #: `--challenge` name -> Challenge: a submission file format that `submit` writes and `evaluate` scores
 CHALLENGES = Catalog("challenge")
+#: the original TIM's `--dataset` name -> OriginalDataset: what from-tim-args and --layout original need of it
+ORIGINAL_DATASETS = Catalog("original dataset")
 
 #: Every registry by its plural name, in the order `tim-bench plugins` prints them.
 REGISTRIES: Mapping[str, Any] = {
@@ -51,4 +54,5 @@ REGISTRIES: Mapping[str, Any] = {
     "leaderboards": LEADERBOARDS,
     "formats": FORMATS,
     "references": REFERENCES,
+    "original_datasets": ORIGINAL_DATASETS,
 }

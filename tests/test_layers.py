@@ -58,7 +58,7 @@ def test_every_first_party_plugin_loads_with_the_engine_hidden() -> None:
         counts = {{name: len(r.module_dict) for name, r in reg.REGISTRIES.items()}}
         print(counts)
         for kind in ("datasets", "features", "extractors", "heads", "metrics", "writers", "challenges",
-                     "generators", "leaderboards", "references"):
+                     "generators", "leaderboards", "references", "original_datasets"):
             assert counts[kind] > 0, kind
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)

@@ -18,7 +18,7 @@ import torch
 from bad_input import assert_clear_error, run_cli
 from helpers import TINY_MODEL
 from test_from_tim_args import readme_commands
-from tim_bench.original.layout import LAYOUTS, data_flags, timestamps
+from tim_bench.original.layout import data_flags, layout_of, timestamps
 
 SMALL = ["--visual-dim", "8", "--audio-dim", "6"]
 #: dataset -> (make-synthetic arguments, README recipe, the original's label columns per stream)
@@ -49,7 +49,7 @@ def plain_pickle(path: Path) -> pd.DataFrame:
 def check_layout(kind: str, root: Path) -> None:
     """Every file the original reads is there, readable by plain pickle / np.load, with the original's columns,
     and holds the official layout's features."""
-    layout, labels = LAYOUTS[kind], CASES[kind][2]
+    layout, labels = layout_of(kind), CASES[kind][2]
     flags = dict(zip(*[iter(data_flags(kind, root))] * 2))
     info = plain_pickle(Path(flags["--video_info_pickle"]))
     assert info.index.name == "video_id" and list(info.columns) == ["duration"] and (info["duration"] > 0).all()

@@ -33,6 +33,8 @@ CATEGORIES = (
     "Shofar", "Motorcycle", "Acoustic guitar", "Train horn", "Clock", "Banjo", "Goat", "Baby cry, infant cry", "Bus",
     "Chainsaw", "Cat", "Horse", "Toilet flush", "Rodents, rats, mice", "Accordion", "Mandolin",
 )
+#: The official events and background: the class count of both streams, which the original TIM forces.
+NUM_CLASSES = len(CATEGORIES) + 1
 _SHOWN = 5
 
 

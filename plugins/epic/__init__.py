@@ -1,4 +1,4 @@
 """EPIC-KITCHENS-100 + EPIC-Sounds as one plugin: both dataset readers, the official metrics, the challenge
-formats and submission writers, leaderboard tables, reference rows and the synthetic generator. Imports
-``tim_bench_registry`` only."""
-from . import challenges, epic_kitchens, epic_sounds, generator, leaderboard, metrics, writers  # noqa: F401
+formats and submission writers, leaderboard tables, reference rows, the synthetic generator and the original
+TIM's ``--dataset epic``. Imports ``tim_bench_registry`` only."""
+from . import challenges, epic_kitchens, epic_sounds, generator, leaderboard, metrics, original, writers  # noqa: F401

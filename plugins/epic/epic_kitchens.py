@@ -29,6 +29,8 @@ from tim_bench_registry.contracts import check_disjoint
 from tim_bench_registry.tables import class_ids, read_durations, read_table, segments_of, with_ids
 
 NUM_VERBS, NUM_NOUNS = 97, 300
+#: Actions of the released TIM models (the original parser's num_class literal), numbered by its own mapping.
+RELEASED_ACTIONS = 3806
 SPLIT_FILES = {"train": "EPIC_100_train.csv", "val": "EPIC_100_validation.csv",
                "test": "EPIC_100_test_timestamps.csv"}
 UNSEEN_FILES = {"val": "EPIC_100_unseen_participant_ids_validation.csv",

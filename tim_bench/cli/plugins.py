@@ -9,7 +9,8 @@ from tabulate import tabulate
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plugins", help="list registered datasets, features, extractors, heads, models, metrics, "
-                                       "writers, challenges, generators, leaderboards, formats, references",
+                                       "writers, challenges, generators, leaderboards, formats, references, "
+                                       "original TIM datasets",
                        description="List what each registry holds and the plugin (built-in, entry point or "
                                    "custom_imports) that registered it.")
     p.add_argument("pattern", nargs="?", default="*", help="wildcard filter on names, e.g. 'My*'")

@@ -11,12 +11,9 @@ from collections.abc import Mapping
 import torch
 
 from tim_bench_registry import TimBenchError
+from tim_bench_registry.original import original_datasets
 
 from ..model.tim import TIM
-
-
-#: Actions of the released EPIC checkpoints (the original parser's num_class literal).
-EPIC_RELEASED_ACTIONS = 3806
 
 
 class CheckpointMismatchError(TimBenchError):
@@ -75,18 +72,20 @@ def check_compatible(state_dict: Mapping[str, torch.Tensor], model: torch.nn.Mod
         raise CheckpointMismatchError(
             f"{source} does not fit the model this config builds: {', '.join(parts)}. Check the config's "
             f"feature dims, d_model, num_layers, class counts and modalities against the checkpoint's recipe"
-            + _vocabulary_hint(state_dict, own) + ".")
+            + _class_count_hints(state_dict, own) + ".")
 
 
-def _vocabulary_hint(state_dict: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor]) -> str:
-    """A pointer to the EPIC action-vocabulary option when only the action head's class count disagrees."""
-    key = "heads.visual_action.fc.weight"
-    if key in state_dict and key in own and state_dict[key].shape[0] != own[key].shape[0]:
-        return (f"; its visual action head has {state_dict[key].shape[0]} classes and the config's "
-                f"{own[key].shape[0]}: the released EPIC models number {EPIC_RELEASED_ACTIONS} actions by the "
-                f"original's mapping, so set the EPIC100 dataset's action_vocabulary to the original's annotation "
-                f"file and num_actions={EPIC_RELEASED_ACTIONS} (docs/original-tim.md)")
-    return ""
+def _class_count_hints(state_dict: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor]) -> str:
+    """The advice the benchmark plugins register (``OriginalDataset.checkpoint_hints``) for each head whose class
+    count disagrees, e.g. how to number EPIC's actions as the released models do."""
+    hints = ""
+    for dataset in original_datasets().values():
+        for task, advice in dataset.checkpoint_hints.items():
+            key = f"heads.{task}.fc.weight"
+            if key in state_dict and key in own and state_dict[key].shape[0] != own[key].shape[0]:
+                hints += (f"; its {task.replace('_', ' ')} head has {state_dict[key].shape[0]} classes and the "
+                          f"config's {own[key].shape[0]}: {advice}")
+    return hints
 
 
 def is_original_layout(state_dict: Mapping[str, torch.Tensor]) -> bool:

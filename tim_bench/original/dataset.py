@@ -21,8 +21,6 @@ from tim_bench_registry import DATASETS, IGNORE_LABEL, STREAMS, DataError, Split
 from tim_bench_registry.tables import class_ids, read_durations, read_table, segments_of, with_ids
 
 ID_COLUMN = "narration_id"
-#: Default task per stream: (name, number of classes, label column).
-DEFAULT_TASKS = {"visual": [("action", 3806, "action_class")], "audio": [("action", 44, "class_id")]}
 
 
 @DATASETS.register_module()
@@ -33,8 +31,9 @@ class OriginalTIMAnnotations:
         data_root: folder the file names are relative to (absolute names are used as they are).
         files: ``{stream: {split: file}}``, e.g. ``{"visual": {"train": "AVE_train.pkl", "val": ...}}``.
         video_info: the video-info table (``duration`` per ``video_id``).
-        tasks: ``{stream: [[name, num_classes, label_column], ...]}``; the last task of a stream is the
-            one the original calls ``action``.
+        tasks: ``{stream: [[name, num_classes, label_column], ...]}`` for every stream with files; the last
+            task of a stream is the one the original calls ``action``. ``tim-bench from-tim-args`` writes the
+            ones the original's ``--dataset`` builds.
         trust_pickle: allow reading pickles.
     """
 
@@ -46,7 +45,7 @@ class OriginalTIMAnnotations:
             raise DataError(f"OriginalTIMAnnotations files has streams {sorted(unknown)}; use {STREAMS}.")
         self.files = {s: dict(files[s]) for s in STREAMS if files.get(s)}
         self.video_info, self.trust_pickle = self.root / video_info, trust_pickle
-        specs = tasks if tasks is not None else DEFAULT_TASKS
+        specs = tasks or {}
         self.columns: dict[str, str] = {}
         task_list = []
         for stream in self.files:

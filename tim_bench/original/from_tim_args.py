@@ -7,8 +7,10 @@ tim-bench cannot honour, raises ``ConversionError`` naming it.
 
 The original reads its own ground-truth layout: annotation and video-info pickles, feature-interval
 pickles and ``<data_path>/<split>/<video_id>.npy`` features. The generated config reads exactly
-those files (EPIC through the ``EPIC100``/``EPICSounds`` plugins, Perception Test and AVE through
-``OriginalTIMAnnotations``, features through ``NpyFeatures``) and trusts the pickles explicitly.
+those files (through the readers the benchmark plugin's ``ORIGINAL_DATASETS`` entry names, e.g.
+EPIC through the ``EPIC100``/``EPICSounds`` plugins, else ``OriginalTIMAnnotations``, features
+through ``NpyFeatures``) and trusts the pickles explicitly. Everything specific to one ``--dataset``
+(its heads, metric, refused flags) comes from that entry.
 ``--validate`` and ``--extract_feats`` evaluate the split the original picks from the file name of
 the validation pickle: ``train`` if it contains "train", ``val`` if it contains "validation",
 else ``test``; features are read from ``<data_path>/<that split>/``.
@@ -24,11 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tim_bench_registry import Task, TimBenchError
+from tim_bench_registry import STREAMS, Task, TimBenchError
+from tim_bench_registry.original import original_dataset, original_datasets
 
 MODES = ("train", "validate", "extract_feats")
-NUM_CLASSES = {"perception": (63, 17), "ave": (29, 29)}
-EPIC_VERBS, EPIC_NOUNS, EPIC_ACTIONS, EPIC_SOUNDS = 97, 300, 3806, 44
 #: Flags that change nothing tim-bench computes; the generated file names them.
 NO_EFFECT = {"print_freq": ("--print-freq", "tim-bench logs once per epoch"),
              "pin_memory": ("--pin-memory", "tim-bench pins memory on GPU runs"),
@@ -68,7 +69,9 @@ def original_parser() -> argparse.ArgumentParser:
                  "video_info_pickle"):
         p.add_argument(f"--{name}", type=Path, default=Path(""))
     p.add_argument("--include_verb_noun", type=str2bool, default=True)
-    p.add_argument("--dataset", default="epic", choices=["epic", "perception", "ave"])
+    datasets = original_datasets()  # the --dataset names the installed benchmark plugins register
+    default = next((name for name, d in datasets.items() if d.default), None)
+    p.add_argument("--dataset", default=default, required=default is None, choices=sorted(datasets))
     p.add_argument("--num_feats", type=int, default=50)
     p.add_argument("--feat_stride", type=int, default=3)
     p.add_argument("--feat_gap", type=float, default=0.2)
@@ -170,14 +173,13 @@ def _check_supported(args: argparse.Namespace, given: set[str], mode: str) -> No
         problems.append(f"--{mode} without --pretrained_model (the original asserts one is given)")
     if args.output_dir is None:
         problems.append("a missing --output_dir (the original needs it for logs and checkpoints)")
-    if args.dataset in NUM_CLASSES and args.include_verb_noun and "visual" in args.data_modality:
+    dataset = original_dataset(args.dataset)
+    visual = dataset.tasks.get("visual", ())
+    if len(visual) == 1 and args.include_verb_noun and "visual" in args.data_modality:
         problems.append(f"--dataset {args.dataset} with verb and noun heads (add --include_verb_noun False: the "
-                        f"original forces {NUM_CLASSES[args.dataset][0]} visual classes without verbs or nouns)")
-    if args.dataset == "epic" and not args.include_verb_noun and "visual" in args.data_modality:
-        problems.append("--dataset epic with --include_verb_noun False (tim-bench scores EPIC-100 with the official "
-                        "verb/noun/action metrics, which need the verb and noun heads)")
-    if args.dataset == "ave" and args.data_modality != "audio_visual":
-        problems.append("--dataset ave with one data modality (the AVE metric fuses both streams)")
+                        f"original forces {visual[0].num_classes} visual classes without verbs or nouns)")
+    if dataset.refusals is not None:
+        problems += dataset.refusals(vars(args))
     if args.apply_feature_pooling and args.model_modality != "audio_visual":
         problems.append("--apply_feature_pooling without both modalities (AVGA pools visual maps guided by audio)")
     if problems:
@@ -193,21 +195,8 @@ def eval_split(args: argparse.Namespace) -> str:
 
 def heads_of_args(args: argparse.Namespace) -> tuple[Task, ...]:
     """The tasks (and class counts) the original builds its heads for, in tim-bench's task names."""
-    tasks: list[Task] = []
-    if args.dataset == "epic":
-        if "visual" in args.data_modality:
-            tasks += [Task("visual", "verb", EPIC_VERBS), Task("visual", "noun", EPIC_NOUNS),
-                      Task("visual", "action", EPIC_ACTIONS)]
-        if "audio" in args.data_modality:
-            tasks.append(Task("audio", "interaction", EPIC_SOUNDS))
-        return tuple(tasks)
-    visual, audio = NUM_CLASSES[args.dataset]
-    names = {"perception": ("action", "sound"), "ave": ("event", "event")}[args.dataset]
-    if "visual" in args.data_modality:
-        tasks.append(Task("visual", names[0], visual))
-    if "audio" in args.data_modality:
-        tasks.append(Task("audio", names[1], audio))
-    return tuple(tasks)
+    dataset = original_dataset(args.dataset)
+    return tuple(t for s in STREAMS if s in args.data_modality for t in dataset.tasks.get(s, ()))
 
 
 @dataclass(frozen=True)
@@ -221,7 +210,9 @@ class _Input:
 
 
 def _inputs(args: argparse.Namespace, mode: str) -> list[_Input]:
-    """What the run reads: features of the model's streams, annotations of the data's streams, per split."""
+    """What the run reads: features of the model's streams, annotations of the data's streams, per split (and the
+    training annotations of the streams whose evaluation needs them, e.g. to number classes)."""
+    reads_train = original_dataset(args.dataset).eval_reads_train
     sources = {"train": "train", "val": "val"} if mode == "train" else {eval_split(args): "val"}
     inputs = []
     for stream, prefix in STREAM_PREFIX.items():
@@ -232,8 +223,7 @@ def _inputs(args: argparse.Namespace, mode: str) -> list[_Input]:
         if stream in args.data_modality:
             inputs += [_Input(stream, "action", split, f"{prefix}_{which}_action_pickle")
                        for split, which in sources.items()]
-            if args.dataset == "epic" and stream == "visual" and "train" not in sources:
-                # EPIC100 numbers actions by the training file's action_class, as the original's 3806 classes
+            if stream in reads_train and "train" not in sources:
                 inputs.append(_Input(stream, "action", "train", "video_train_action_pickle"))
     return inputs + [_Input("", "info", "", "video_info_pickle")]
 
@@ -261,24 +251,19 @@ def _files(args: argparse.Namespace, inputs: Sequence[_Input], paths: _Paths, st
 
 
 def _dataset(args: argparse.Namespace, inputs: Sequence[_Input], paths: _Paths) -> Any:
-    info = paths.rel(args.video_info_pickle)
-    if args.dataset == "epic":
-        none = {"train": None, "val": None, "test": None}  # no official file names: only the given ones
-        parts = []
-        if "visual" in args.data_modality:
-            parts.append(dict(type="EPIC100", folder="", split_files={**none, **_files(args, inputs, paths, "visual",
-                                                                                         "action")},
-                              video_info=info, include_verb_noun=True, num_actions=EPIC_ACTIONS, trust_pickle=True))
-        if "audio" in args.data_modality:
-            parts.append(dict(type="EPICSounds", folder="", split_files={**none, **_files(args, inputs, paths, "audio",
-                                                                                            "action")},
-                              video_info=info, trust_pickle=True))
-        return parts[0] if len(parts) == 1 else parts
-    # the original's AVE loader labels the visual stream from class_id too (it copies it over action_class)
-    columns = {"visual": "class_id" if args.dataset == "ave" else "action_class", "audio": "class_id"}
-    tasks = {t.stream: [[t.name, t.num_classes, columns[t.stream]]] for t in heads_of_args(args)}
-    return dict(type="OriginalTIMAnnotations", files={s: _files(args, inputs, paths, s, "action") for s in tasks},
-                video_info=info, tasks=tasks, trust_pickle=True)
+    """The dataset config: the plugin's reader of each stream that has one, ``OriginalTIMAnnotations`` for the rest
+    (its label column per stream from the plugin's layout)."""
+    dataset, info = original_dataset(args.dataset), paths.rel(args.video_info_pickle)
+    streams = [s for s in STREAMS if s in args.data_modality]
+    parts = [dataset.readers[s](_files(args, inputs, paths, s, "action"), info)
+             for s in streams if s in dataset.readers]
+    tasks = {t.stream: [[t.name, t.num_classes, dataset.streams[t.stream].label]] for t in heads_of_args(args)
+             if t.stream not in dataset.readers}
+    if tasks:
+        parts.append(dict(type="OriginalTIMAnnotations",
+                          files={s: _files(args, inputs, paths, s, "action") for s in tasks},
+                          video_info=info, tasks=tasks, trust_pickle=True))
+    return parts[0] if len(parts) == 1 else parts
 
 
 def _features(args: argparse.Namespace, inputs: Sequence[_Input], paths: _Paths) -> dict[str, Any]:
@@ -290,13 +275,10 @@ def _features(args: argparse.Namespace, inputs: Sequence[_Input], paths: _Paths)
 
 
 def _evaluator(args: argparse.Namespace) -> dict[str, Any]:
-    if args.dataset == "epic":
-        main = "all_action_accuracy_at_1" if "visual" in args.data_modality else "all_interaction_accuracy_at_1"
-        return dict(type="EPICJointMetrics", main_metric=main)
-    if args.dataset == "perception":
-        return dict(type="PerceptionMetrics", main_metric="action_top1" if "visual" in args.data_modality
-                    else "sound_top1")
-    return dict(type="AVEAccuracy", main_metric="acc_fused")
+    """The plugin's metric, its main metric that of the first stream the data has."""
+    dataset = original_dataset(args.dataset)
+    first = next(s for s in STREAMS if s in args.data_modality)
+    return dict(type=dataset.metric, main_metric=dataset.main_metric[first])
 
 
 def available_cpus() -> int:

@@ -23,8 +23,7 @@ unlabelled files (EPIC's test timestamps) lack.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,75 +31,13 @@ import pandas as pd
 
 from tim_bench_registry import DATASETS, FEATURES, FeatureSource, TimBenchError, build, plugin_manager
 from tim_bench_registry.files import write_atomic, write_npy
+from tim_bench_registry.original import OriginalDataset, StreamFiles, original_of_generator
 from tim_bench_registry.synthetic import write_marker
 
 #: tim-bench split -> the word in the original's file names (its --validate picks the split by it)
 SPLIT_WORDS = {"train": "train", "val": "validation", "test": "test"}
 #: tim-bench stream -> the prefix of the original's run_net.py flags
 FLAG_PREFIX = {"visual": "video", "audio": "audio"}
-
-
-@dataclass(frozen=True)
-class StreamFiles:
-    """One stream's files in the original layout and where its labels come from."""
-
-    features: str      # folder holding <split>/<video_id>.npy
-    annotations: str   # annotation pickle, with {split}
-    intervals: str     # feature-interval pickle, with {split}
-    task: str          # tim-bench task key whose labels fill ``label``
-    label: str         # the label column the original reads for this stream
-    official: Mapping[str, tuple[str, str]] | None = None  # split -> (official table, its id column) to keep
-
-
-@dataclass(frozen=True)
-class OriginalLayout:
-    """How one dataset's official layout is read (plugin configs) and the original's files are named."""
-
-    dataset: str                          # the original's --dataset
-    datasets: Sequence[Mapping]           # DATASETS configs reading the official layout
-    features: Mapping[str, Mapping]       # FEATURES config per stream on the official layout
-    streams: Mapping[str, StreamFiles]
-    video_info: str
-
-
-def _epic_tables(folder: str, files: Mapping[str, str], id_column: str) -> dict[str, tuple[str, str]]:
-    return {split: (f"{folder}/{name}", id_column) for split, name in files.items()}
-
-
-LAYOUTS: dict[str, OriginalLayout] = {
-    "ave": OriginalLayout(
-        "ave", [dict(type="AVE")],
-        {"visual": dict(type="HDF5RowFeatures", file="visual_feature.h5", feat_gap=1.0),
-         "audio": dict(type="HDF5RowFeatures", file="audio_feature.h5", feat_gap=1.0)},
-        {"visual": StreamFiles("AVE_visual_features", "AVE_{split}_annotations.pkl",
-                               "AVE_{split}_visual_feature_intervals.pkl", "visual_event", "class_id"),
-         "audio": StreamFiles("AVE_audio_features", "AVE_{split}_annotations.pkl",
-                              "AVE_{split}_audio_feature_intervals.pkl", "audio_event", "class_id")},
-        "AVE_video_metadata.pkl"),
-    "epic": OriginalLayout(
-        "epic", [dict(type="EPIC100"), dict(type="EPICSounds")],
-        {s: dict(type="NpyFeatures", folder=f"features/{s}", intervals=f"features/{s}/intervals_{{split}}.csv")
-         for s in ("visual", "audio")},
-        {"visual": StreamFiles("epic_visual_features", "epic_100_{split}_annotations.pkl",
-                               "epic_100_{split}_visual_feature_intervals.pkl", "visual_action", "action_class",
-                               _epic_tables("epic-kitchens-100", {"train": "EPIC_100_train.csv",
-                                                                  "val": "EPIC_100_validation.csv"}, "narration_id")),
-         "audio": StreamFiles("epic_audio_features", "epic_sounds_{split}_annotations.pkl",
-                              "epic_sounds_{split}_audio_feature_intervals.pkl", "audio_interaction", "class_id",
-                              _epic_tables("epic-sounds", {"train": "EPIC_Sounds_train.csv",
-                                                           "val": "EPIC_Sounds_validation.csv"}, "annotation_id"))},
-        "epic_kitchens_video_metadata.pkl"),
-    "perception": OriginalLayout(
-        "perception", [dict(type="PerceptionTest")],
-        {"visual": dict(type="NpyFeatures", folder="visual", intervals="visual/intervals_{split}.csv"),
-         "audio": dict(type="NpyFeatures", folder="audio", intervals="audio/intervals_{split}.csv")},
-        {"visual": StreamFiles("perception_test_visual_features", "perception_test_action_{split}_annotations.pkl",
-                               "perception_test_action_{split}_visual_feature_intervals.pkl", "visual_action",
-                               "action_class"),
-         "audio": StreamFiles("perception_test_audio_features", "perception_test_sound_{split}_annotations.pkl",
-                              "perception_test_sound_{split}_audio_feature_intervals.pkl", "audio_sound", "class_id")},
-        "perception_test_video_metadata.pkl"),
-}
 
 
 def timestamps(seconds: np.ndarray) -> list[str]:
@@ -156,17 +93,22 @@ def _write_features(source: FeatureSource, out: Path, files: StreamFiles, split:
     return pd.concat(parts, ignore_index=True)
 
 
+def layout_of(generator: str) -> OriginalDataset:
+    """The original ``--dataset`` whose layout the output of generator ``generator`` converts into."""
+    return original_of_generator(generator)
+
+
 def check_convertible(generator: str, options: argparse.Namespace) -> None:
     """Refuse generator options whose output the original's layout cannot hold, before anything is written."""
-    if getattr(options, "omnivore_asf", False):
-        raise TimBenchError("--layout original converts the AVE VGG layout only; drop --omnivore-asf (or use the "
-                            "official layout with configs/ave_omnivore_asf.py).")
+    for option, why in layout_of(generator).unconvertible_options.items():
+        if getattr(options, option, False):
+            raise TimBenchError(f"{why}.")
 
 
 def write_original_layout(kind: str, official: str | Path, out: str | Path) -> list[str]:
     """Convert the official-layout data of ``kind`` under ``official`` into the original TIM's layout under
     ``out``; return the original ``run_net.py`` flags that point at the written files (for ``--train``)."""
-    layout, official, out = LAYOUTS[kind], Path(official), Path(out)
+    layout, official, out = layout_of(kind), Path(official), Path(out)
     plugin_manager()
     datasets = [build(DATASETS, d, data_root=str(official)) for d in layout.datasets]
     sources = {s: build(FEATURES, c, data_root=str(official)) for s, c in layout.features.items()}
@@ -203,8 +145,8 @@ def write_original_layout(kind: str, official: str | Path, out: str | Path) -> l
 def data_flags(kind: str, out: str | Path, val_split: str = "val") -> list[str]:
     """The original ``run_net.py`` flags naming the files of ``kind`` under ``out``: ``--dataset``, data paths,
     train and ``val_split`` annotation and interval pickles, and the video-info pickle."""
-    layout, out = LAYOUTS[kind], Path(out)
-    flags = ["--dataset", layout.dataset]
+    layout, out = layout_of(kind), Path(out)
+    flags = ["--dataset", layout.name]
     for stream, files in layout.streams.items():
         prefix = FLAG_PREFIX[stream]
         flags += [f"--{prefix}_data_path", str(out / files.features)]

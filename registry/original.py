@@ -1,0 +1,95 @@
+"""What a benchmark plugin tells the engine's original-TIM adapters about one dataset the original trains on.
+
+The original TIM's ``run_net.py`` knows each dataset by its ``--dataset`` name. A plugin registers one
+``OriginalDataset`` per name in ``ORIGINAL_DATASETS``: the heads the original builds, the tim-bench configs
+a converted command reads and scores with, the file names of the original's layout and the flags
+tim-bench cannot honour for it. ``tim-bench from-tim-args`` and ``make-synthetic --layout original`` hold
+only the generic logic and look the dataset up here.
+
+>>> from tim_bench_registry import ORIGINAL_DATASETS, Task
+>>> from tim_bench_registry.original import OriginalDataset, StreamFiles
+>>> ORIGINAL_DATASETS.register("mine", OriginalDataset(
+...     "mine", {"visual": (Task("visual", "action", 10),)}, "MyMetric", {"visual": "top1"}, "mine",
+...     [dict(type="MyDataset")], {"visual": dict(type="NpyFeatures", folder="visual")},
+...     {"visual": StreamFiles("mine_visual", "mine_{split}.pkl", "mine_{split}_intervals.pkl", "visual_action",
+...                            "action_class")}, "mine_video_info.pkl"))  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .contracts import Task
+from .errors import UnknownPluginError
+from .plugin_manager import plugin_manager
+from .registries import ORIGINAL_DATASETS
+
+#: the original's annotation files of one stream (split -> file, relative to the data_root) and its video-info
+#: file -> the DATASETS config reading them
+Reader = Callable[[Mapping[str, str], str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class StreamFiles:
+    """One stream's files in the original layout and where its labels come from."""
+
+    features: str      # folder holding <split>/<video_id>.npy
+    annotations: str   # annotation pickle, with {split}
+    intervals: str     # feature-interval pickle, with {split}
+    task: str          # tim-bench task key whose labels fill ``label``
+    label: str         # the label column the original reads for this stream
+    official: Mapping[str, tuple[str, str]] | None = None  # split -> (official table, its id column) to keep
+
+
+@dataclass(frozen=True)
+class OriginalDataset:
+    """One ``--dataset`` of the original TIM: what a converted command reads and how its files are named.
+
+    ``tasks`` lists per stream the heads the original builds, the one it calls ``action`` last (more than one
+    visual task means the original's verb and noun heads). A stream without a ``readers`` entry is read with
+    the engine's ``OriginalTIMAnnotations`` (one task per stream, labels from ``streams[stream].label``).
+    ``refusals`` gets the original's parsed flags by name and returns what tim-bench cannot convert for this
+    dataset, one phrase each.
+    """
+
+    name: str                                   # the original's --dataset value
+    tasks: Mapping[str, tuple[Task, ...]]       # stream -> the heads the original builds
+    metric: str                                 # METRICS entry that scores a converted run
+    main_metric: Mapping[str, str]              # stream -> main metric when it is the first stream the data has
+    generator: str                              # GENERATORS entry whose output --layout original converts
+    datasets: Sequence[Mapping[str, Any]]       # DATASETS configs reading that generator's official layout
+    features: Mapping[str, Mapping[str, Any]]   # FEATURES config per stream on the official layout
+    streams: Mapping[str, StreamFiles]          # the original layout's files per stream
+    video_info: str                             # the original's video-info pickle
+    readers: Mapping[str, Reader] = field(default_factory=dict)  # stream -> its annotation reader's config
+    eval_reads_train: tuple[str, ...] = ()      # streams whose --validate/--extract_feats also read train labels
+    refusals: Callable[[Mapping[str, Any]], list[str]] | None = None
+    unconvertible_options: Mapping[str, str] = field(default_factory=dict)  # generator option -> why refused
+    checkpoint_hints: Mapping[str, str] = field(default_factory=dict)  # task key -> advice on a class mismatch
+    default: bool = False                       # the original parser's default --dataset
+
+
+def original_datasets() -> dict[str, OriginalDataset]:
+    """Every registered original ``--dataset``, by name (plugins loaded first)."""
+    plugin_manager()
+    return dict(ORIGINAL_DATASETS.module_dict)
+
+
+def original_dataset(name: str) -> OriginalDataset:
+    """The registered original ``--dataset`` ``name``; an unknown one names the registered ones."""
+    known = original_datasets()
+    if name not in known:
+        raise UnknownPluginError(f"No plugin registers the original TIM's --dataset {name!r}; registered: "
+                                 f"{', '.join(sorted(known)) or 'none'}.")
+    return known[name]
+
+
+def original_of_generator(generator: str) -> OriginalDataset:
+    """The original ``--dataset`` whose layout ``make-synthetic GENERATOR --layout original`` writes."""
+    known = original_datasets()
+    for entry in known.values():
+        if entry.generator == generator:
+            return entry
+    raise UnknownPluginError(f"--layout original has no original TIM layout for generator {generator!r}; it "
+                             f"converts {', '.join(sorted(e.generator for e in known.values())) or 'none'}.")
