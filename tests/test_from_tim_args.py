@@ -152,6 +152,7 @@ def test_flags_outside_the_recipe_map_to_their_config_keys(monkeypatch):
     (["--num_class", "5"], "--num_class"),
     (["--validate"], "Give exactly one of --train, --validate, --extract_feats"),
     (["--lr", "fast"], "invalid float value: 'fast'"),
+    (["--dataset", "kinetics"], "invalid choice: 'kinetics' (choose from 'ave', 'epic', 'perception')"),
 ])
 def test_unknown_and_unsupported_flags_are_named(extra, message):
     with pytest.raises(ConversionError, match=re.escape(message)):
@@ -181,6 +182,11 @@ def test_original_layout_reader_needs_trust_for_pickles_and_reads_csv_without(tm
         assert ann.segments[["segment_id", "start", "stop", "visual_event"]].values.tolist() == [
             ["a", 1.5, 3.0, 3], ["b", 4.0, 5.25, 1]]
         assert ann.durations == {"v": 8.0}
+
+
+def test_original_layout_reader_needs_the_tasks_of_its_streams(tmp_path):
+    with pytest.raises(DataError, match=re.escape("has visual files but no visual tasks; add tasks=")):
+        OriginalTIMAnnotations(str(tmp_path), {"visual": {"val": "val.csv"}}, "info.csv")
 
 
 def test_seed_minus_one_draws_a_seed_and_says_so():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from pathlib import Path
 
 import h5py
@@ -19,6 +20,7 @@ from bad_input import assert_clear_error, run_cli
 from helpers import TINY_MODEL
 from test_from_tim_args import readme_commands
 from tim_bench.original.layout import data_flags, layout_of, timestamps
+from tim_bench_registry import UnknownPluginError
 
 SMALL = ["--visual-dim", "8", "--audio-dim", "6"]
 #: dataset -> (make-synthetic arguments, README recipe, the original's label columns per stream)
@@ -134,6 +136,11 @@ def test_omnivore_asf_with_the_original_layout_is_refused(tmp_path):
     outcome = run_cli(["make-synthetic", "ave", str(tmp_path), "--layout", "original", "--omnivore-asf"])
     assert_clear_error(outcome, "--layout original", "--omnivore-asf", code=2)
     assert not tmp_path.joinpath("official").exists()
+
+
+def test_a_generator_without_an_original_layout_names_the_ones_there_are():
+    with pytest.raises(UnknownPluginError, match=re.escape("'mine'; it converts ave, epic, perception")):
+        layout_of("mine")
 
 
 def test_timestamps_keep_every_decimal_the_values_need():
