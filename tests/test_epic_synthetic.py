@@ -74,6 +74,7 @@ def test_synthetic_round_trips_through_the_plugins_and_features(synthetic):
     assert (labelled["start"] < labelled.groupby("video_id")["stop"].shift()).any()  # segments overlap, as in EPIC
 
 
+@pytest.mark.slow  # trains a probe on synthetic EPIC
 def test_planted_signal_separates_the_classes(synthetic):
     """A linear probe on segment-mean features, fit on train, beats chance on val: the signal is learnable."""
     for plugin, stream, task in ((EPIC100(str(synthetic)), "visual", "visual_verb"),

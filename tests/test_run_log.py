@@ -39,6 +39,7 @@ def run_dir(data_root, tmp_path_factory) -> Path:
     return wd
 
 
+@pytest.mark.slow  # trains a run (module fixture)
 def test_log_starts_with_the_environment_and_the_resolved_config(run_dir):
     log = (run_dir / "log.txt").read_text()
     head, _, rest = log.partition("Resolved config")
@@ -48,6 +49,7 @@ def test_log_starts_with_the_environment_and_the_resolved_config(run_dir):
     assert re.search(r"^seed = 5$", rest, re.M) and "log_interval=3" in rest
 
 
+@pytest.mark.slow  # trains a run (module fixture)
 def test_log_has_iteration_lines_with_times_and_etas(run_dir):
     lines = re.findall(r"epoch (\d)/2 iter (\d+)/(\d+): loss [\d.]+ lr [\d.e+-]+ data [\d.]+ s step [\d.]+ s"
                        r"( mem \d+ MB)? eta epoch \d+:\d\d:\d\d run \d+:\d\d:\d\d", (run_dir / "log.txt").read_text())
@@ -56,6 +58,7 @@ def test_log_has_iteration_lines_with_times_and_etas(run_dir):
     assert [(e, i) for e, i, *_ in lines] == list(dict.fromkeys(expected))
 
 
+@pytest.mark.slow  # trains a run (module fixture)
 def test_log_names_the_best_checkpoint_and_ends_with_final_metrics_and_result(run_dir):
     log = (run_dir / "log.txt").read_text()
     result = json.loads((run_dir / "result.json").read_text())
@@ -67,6 +70,7 @@ def test_log_names_the_best_checkpoint_and_ends_with_final_metrics_and_result(ru
     assert "\r" not in log  # no progress-bar lines in a file
 
 
+@pytest.mark.slow  # trains a run (module fixture)
 def test_metrics_jsonl_ends_with_the_final_evaluation(run_dir):
     *epochs, final = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     result = json.loads((run_dir / "result.json").read_text())
@@ -78,6 +82,7 @@ def test_metrics_jsonl_ends_with_the_final_evaluation(run_dir):
         assert all(v == round(v, 4) for v in epoch["val"].values()) and epoch["time_s"] == round(epoch["time_s"], 2)
 
 
+@pytest.mark.slow  # trains a run (module fixture)
 def test_each_run_has_its_own_log_never_appended_to(data_root, run_dir, tmp_path):
     before = (run_dir / "log.txt").read_text()
     other = tmp_path / "b"
@@ -89,6 +94,7 @@ def test_each_run_has_its_own_log_never_appended_to(data_root, run_dir, tmp_path
     assert (run_dir / "log.txt").read_text() == before  # runs later in this process write to their own logs
 
 
+@pytest.mark.slow  # trains a run (module fixture)
 def test_the_built_in_run_finished_hooks_store_the_record_and_draw_the_plots(run_dir):
     from tim_bench_registry import plugin_manager
     impls = plugin_manager().hook.tim_bench_run_finished.get_hookimpls()
