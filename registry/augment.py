@@ -41,10 +41,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import TimBenchError
+
+if TYPE_CHECKING:  # imported where used: torch and Pillow are not needed to import the registry
+    import torch
+    from PIL import Image
 
 #: timm's _MAX_LEVEL: magnitudes are clipped to [0, 10] and scaled by it
 MAX_LEVEL = 10.0
@@ -191,7 +196,7 @@ def draw_clip_ops(policy: RandAugmentPolicy, seed: int) -> list[DrawnOp]:
     return drawn
 
 
-def apply_op(img: "Image.Image", op: DrawnOp, fill: tuple[int, int, int]) -> "Image.Image":  # noqa: F821
+def apply_op(img: Image.Image, op: DrawnOp, fill: tuple[int, int, int]) -> Image.Image:
     """One op on a PIL image, as timm's op functions call Pillow."""
     from PIL import Image, ImageEnhance, ImageOps
     resample = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC}[op.resample]
@@ -254,7 +259,7 @@ def shifted_start(interval_samples: int, clip_samples: int, copy: int, num_copie
     return float(np.linspace(0, delta, num=num_copies)[copy])
 
 
-def _mask(spec: "torch.Tensor", axis: int, width: int, num_masks: int, rng: random.Random) -> "torch.Tensor":  # noqa
+def _mask(spec: torch.Tensor, axis: int, width: int, num_masks: int, rng: random.Random) -> torch.Tensor:
     """spec_augment.py's freq_mask/time_mask on ``[frames, mels]``: ``num_masks`` bands of ``axis`` set to the mean."""
     cloned = spec.clone()
     size = cloned.shape[axis]
@@ -269,7 +274,7 @@ def _mask(spec: "torch.Tensor", axis: int, width: int, num_masks: int, rng: rand
     return cloned
 
 
-def spec_augment(spec: "torch.Tensor", rng: random.Random, time_warp: bool = True) -> "torch.Tensor":  # noqa: F821
+def spec_augment(spec: torch.Tensor, rng: random.Random, time_warp: bool = True) -> torch.Tensor:
     """combined_transforms of spec_augment.py on a ``[frames, mels]`` log-mel: 2 frequency masks (F=27), then 2 time
     masks (T=25). The time warp is not ported: ``time_warp=True`` is refused rather than silently left out."""
     if time_warp:

@@ -16,7 +16,9 @@ Sampling and preprocessing follow ``feature_extraction.py``: 16 frames per inter
 ``i * (n // 16) + (n // 16) // 2`` (``load_frame``), shorter side bilinearly resized to 224
 (``int`` rounding, ``video_transforms.Resize``), centre crop 224 (``round`` offset), /255, ImageNet mean/std.
 With ``num_copies`` A > 1 (``num_aug``), copies 1..A-1 get ``rand-m7-n4-mstd0.5-inc1`` RandAugment on the decoded
-frames first, one draw per op for the whole clip (``enable_augmentation``; ``tim_bench_registry.augment``).
+frames first, one draw per op for the whole clip (``enable_augmentation``; ``tim_bench_registry.augment``), and
+are then resized by Pillow's bilinear filter, not cv2's: the original's ``Resize`` meets PIL images there
+(``functional.resize_clip``).
 """
 from __future__ import annotations
 
@@ -182,14 +184,28 @@ class VideoMAEVideo:
         """Shorter side to ``crop`` (int rounding, video_transforms.Resize) then the centre crop (round offset)."""
         return center_crop(resize_short_side(frame, self.crop, "floor"), self.crop, "round")
 
+    def preprocess_augmented(self, frame: np.ndarray) -> np.ndarray:
+        """``preprocess`` of an augmented frame: resize_clip's PIL branch (``img.resize(size, BILINEAR)``), then the
+        same centre crop."""
+        from PIL import Image
+        h, w = frame.shape[:2]
+        if min(h, w) != self.crop:
+            long_side = int(self.crop * max(h, w) / min(h, w))  # get_resize_sizes
+            size = (self.crop, long_side) if w < h else (long_side, self.crop)  # PIL's (width, height)
+            frame = np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.BILINEAR))
+        return center_crop(frame, self.crop, "round")
+
     def inputs(self, media: Path, clips: list[np.ndarray]) -> Iterator[torch.Tensor]:
         """Each clip's ``num_copies`` inputs [3, num_frames, crop, crop] (copy 0 plain, then the RandAugment copies,
         seeded per video and copy), normalised (ClipToTensor + Normalize), decoded lazily."""
         streams = [copy_rng(self.seed, video_key(media), c) for c in range(self.num_copies)]
         for _, raw in iter_clips(media, clips, None, self.source_height):
             for copy in range(self.num_copies):
-                frames = raw if copy == 0 else rand_augment_clip(raw, self.policy, streams[copy].getrandbits(32))
-                clip = np.stack([self.preprocess(f) for f in frames])
+                if copy == 0:
+                    clip = np.stack([self.preprocess(f) for f in raw])
+                else:
+                    frames = rand_augment_clip(raw, self.policy, streams[copy].getrandbits(32))
+                    clip = np.stack([self.preprocess_augmented(f) for f in frames])
                 x = (torch.from_numpy(clip).float() / 255.0 - self.mean) / self.std
                 yield x.permute(3, 0, 1, 2)
 
