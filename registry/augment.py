@@ -19,8 +19,8 @@ copy 0 is the plain clip, the others augmented. Paths below are in JacobChalk/TI
 * **Auditory SlowFast** (``auditory_slowfast/slowfast/datasets/epicsounds.py``, ``ave.py``, ``perception.py``;
   ``audio_loader_epic.py`` ``get_start_end_idx``; ``spec_augment.py``): copy ``k`` of ``n`` starts
   ``linspace(0, delta, n)[k]`` samples into the interval (``delta`` = interval samples minus clip samples);
-  copies ``k > 0`` then get ``combined_transforms``: time warp, 2 frequency masks (``F=27``), 2 time masks
-  (``T=25``), each mask filled with the spectrogram's mean.
+  copies ``k > 0`` then get ``combined_transforms``: time warp (``sparse_image_warp.py``, its arithmetic and quirks
+  kept: ``spec_time_warp``), 2 frequency masks (``F=27``), 2 time masks (``T=25``), each filled with the mean.
 
 Recorded differences (docs/feature-extractors.md says them too):
 
@@ -30,8 +30,8 @@ Recorded differences (docs/feature-extractors.md says them too):
 * In the Omnivore original the first frame of a clip takes its two ops from the NumPy state the previous clip's
   seeding left (``RandAugment.__call__`` draws the ops before the first ``AugmentOp`` re-seeds); every later frame
   takes them from the clip's own seed. Here every frame takes them from the clip's seed (one draw per clip).
-* SpecAugment's time warp (``sparse_image_warp``) is not ported: ``spec_augment`` refuses ``time_warp=True``;
-  an extractor runs without it only when its config says ``time_warp=False``.
+* torch's global generator, which the time warp's ``torch.randn`` uses, is replaced by a generator seeded from the
+  copy's stream.
 """
 from __future__ import annotations
 
@@ -274,11 +274,66 @@ def _mask(spec: torch.Tensor, axis: int, width: int, num_masks: int, rng: random
     return cloned
 
 
-def spec_augment(spec: torch.Tensor, rng: random.Random, time_warp: bool = True) -> torch.Tensor:
-    """combined_transforms of spec_augment.py on a ``[frames, mels]`` log-mel: 2 frequency masks (F=27), then 2 time
-    masks (T=25). The time warp is not ported: ``time_warp=True`` is refused rather than silently left out."""
-    if time_warp:
-        raise TimBenchError("SpecAugment's time warp (spec_augment.py time_warp, W=5, sparse_image_warp) is not "
-                            "implemented; set the extractor's time_warp=False to make copies with the frequency and "
-                            "time masks only (a recorded difference from the original), or use num_copies=1.")
-    return _mask(_mask(spec, 1, 27, 2, rng), 0, 25, 2, rng)
+def _bilinear_clamped(image: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """``image`` [H, W] sampled at float (rows, cols) as spec_augment's dense_image_warp does (TensorFlow's
+    interpolate_bilinear): floors clamped to [0, size - 2], weights clamped to [0, 1], so outside points take the
+    border values."""
+    import torch
+    corners, weights = [], []
+    for coords, size in ((rows, image.shape[0]), (cols, image.shape[1])):
+        floor = torch.clamp(torch.floor(coords), min=0.0, max=float(size - 2))
+        weights.append(torch.clamp(coords - floor, 0.0, 1.0))
+        corners.append(floor.long())
+    (r0, c0), (a_row, a_col) = corners, weights
+    top_left, top_right = image[r0, c0], image[r0, c0 + 1]
+    bottom_left, bottom_right = image[r0 + 1, c0], image[r0 + 1, c0 + 1]
+    top = a_col * (top_right - top_left) + top_left
+    bottom = a_col * (bottom_right - bottom_left) + bottom_left
+    return a_row * (bottom - top) + top
+
+
+def spec_time_warp(spec: torch.Tensor, rng: random.Random, generator: torch.Generator, window: int = 5
+                   ) -> torch.Tensor:
+    """spec_augment.py's time_warp (W=5) on a ``[frames, mels]`` log-mel, re-implemented with the same arithmetic.
+
+    What the original computes (``sparse_image_warp.py``, a port of TensorFlow's): one control point on the middle
+    mel row, at the *value* of that row at a random frame taken as a time coordinate, moved by
+    ``randrange(-W, W)`` frames; a polyharmonic spline (order 2) fitted to it, whose linear system has the zeros block
+    replaced by ``torch.randn(3, 3) / 1e10`` (so the flow is a random affine field through the control point, not a
+    local warp), evaluated with its cross_squared_distance_matrix (which sums the squared norms of *all* query points);
+    then every pixel is sampled bilinearly at its position minus the flow, clamped at the borders. ``generator``
+    stands in for torch's global generator, ``rng`` for Python's ``random``.
+    """
+    import torch
+    image = spec.T.contiguous()  # the original's [mels, frames] (C F T without C)
+    rows, frames = image.shape
+    y = rows // 2
+    point = image[y][rng.randrange(window, frames - window)]
+    shift = rng.randrange(-window, window)
+    source = torch.tensor([[y, point]])
+    dest = torch.tensor([[y, point + shift]])
+    flow_at_point = (dest - source).float()  # [1, 2]
+    # solve_interpolation: [[phi(0), c, 1], [c^T; 1, noise]] [w; v] = [f; 0], phi(0) = 0 for order 2
+    c = torch.cat((dest, torch.ones(1, 1)), 1).float()  # [1, 3]
+    phi_c = 0.5 * torch.zeros(1, 1) * torch.log(torch.tensor(1e-10))
+    lhs = torch.cat((torch.cat((phi_c, c.T), 0), torch.cat((c, torch.randn((3, 3), generator=generator) / 1e10), 0)), 1)
+    solution = torch.linalg.solve(lhs[None], torch.cat((flow_at_point, torch.zeros(3, 2)), 0)[None])[0]
+    w, v = solution[:1], solution[1:]
+    # apply_interpolation on the pixel grid (flattened row-major, (row, frame) coordinates)
+    grid = torch.tensor(np.stack(np.meshgrid(np.linspace(0, rows - 1, rows), np.linspace(0, frames - 1, frames),
+                                             indexing="ij"), -1).reshape(-1, 2)).float()
+    squared = torch.sum(grid * grid) - 2 * (grid @ dest.float().T) + torch.sum(dest * dest)
+    rbf = (0.5 * squared * torch.log(torch.max(squared, torch.tensor(1e-10)))) @ w
+    flows = (rbf + torch.cat((grid, torch.ones_like(grid[:, :1])), 1) @ v).reshape(rows, frames, 2)
+    # dense_image_warp: each pixel from (row - flow_row, frame - flow_frame)
+    row_grid, frame_grid = torch.meshgrid(torch.arange(rows).float(), torch.arange(frames).float(), indexing="ij")
+    warped = _bilinear_clamped(image, (row_grid - flows[..., 0]).reshape(-1), (frame_grid - flows[..., 1]).reshape(-1))
+    return warped.reshape(rows, frames).T.contiguous()
+
+
+def spec_augment(spec: torch.Tensor, rng: random.Random) -> torch.Tensor:
+    """combined_transforms of spec_augment.py on a ``[frames, mels]`` log-mel: the time warp (torch's noise from a
+    generator seeded by ``rng``), 2 frequency masks (F=27), then 2 time masks (T=25)."""
+    import torch
+    generator = torch.Generator().manual_seed(rng.getrandbits(63))
+    return _mask(_mask(spec_time_warp(spec, rng, generator), 1, 27, 2, rng), 0, 25, 2, rng)

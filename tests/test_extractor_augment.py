@@ -19,7 +19,8 @@ from tim_bench.data.store import FeatureStore
 from tim_bench_plugins.features.npy import NpyFeatures
 from tim_bench_registry import EXTRACTORS, TimBenchError
 from tim_bench_registry.augment import (DrawnOp, apply_op, draw_clip_ops, level_args, omnivore_policy,
-                                        rand_augment_clip, shifted_start, spec_augment, videomae_policy)
+                                        rand_augment_clip, shifted_start, spec_augment, spec_time_warp,
+                                        videomae_policy)
 from tim_bench_registry.building import build
 from tim_bench_registry.plugin_manager import plugin_manager
 
@@ -30,7 +31,7 @@ SMALL: dict[str, dict[str, Any]] = {
     "VideoMAEVideo": dict(weights="random", crop=32, num_frames=4,
                           config=dict(image_size=32, num_frames=4, hidden_size=16, num_hidden_layers=1,
                                       num_attention_heads=2, intermediate_size=32)),
-    "AuditorySlowFastAudio": dict(checkpoint="random", sample_rate=16000, time_warp=False,
+    "AuditorySlowFastAudio": dict(checkpoint="random", sample_rate=16000,
                                   model=dict(width=16, beta_inv=4, depths=(1, 1, 1, 1))),
 }
 
@@ -102,16 +103,30 @@ def test_one_draw_applies_to_every_frame_of_a_clip() -> None:
     assert not np.array_equal(rand_augment_clip(clip, policy, 1), rand_augment_clip(clip, policy, 2))
 
 
-def test_spec_augment_masks_bands_with_the_mean_and_refuses_the_time_warp() -> None:
+def test_spec_masks_are_bands_set_to_the_mean_and_copies_shift_the_clip() -> None:
     spec = torch.arange(200 * 128, dtype=torch.float32).reshape(200, 128)
-    out = spec_augment(spec, random.Random(3), time_warp=False)
-    changed = out != spec
-    assert changed.any() and torch.equal(spec_augment(spec, random.Random(3), time_warp=False), out)
-    rows, cols = changed.all(1).sum().item(), changed.all(0).sum().item()
-    assert rows < 2 * 25 and cols < 2 * 27 and (rows or cols)
-    with pytest.raises(TimBenchError, match="time_warp=False"):
-        spec_augment(spec, random.Random(3))
+    rows = cols = 0
+    for seed in range(20):
+        out = spec_augment(spec.clone(), random.Random(seed))
+        assert torch.equal(spec_augment(spec.clone(), random.Random(seed)), out)  # seeded: reproducible
+        changed = out != spec
+        rows, cols = rows + changed.all(1).sum().item(), cols + changed.all(0).sum().item()
+    assert rows and cols  # whole time rows and whole mel columns masked
     assert [shifted_start(24000, 23976, k, 3) for k in range(3)] == [0.0, 12.0, 24.0]
+    assert shifted_start(20000, 23976, 2, 3) == 0.0  # a short interval is not shifted
+
+
+def test_time_warp_moves_frames_only_along_time() -> None:
+    flat_in_time = torch.arange(128, dtype=torch.float32).expand(200, 128).contiguous()  # [frames, mels]
+    ramp = torch.arange(200, dtype=torch.float32)[:, None].expand(200, 128).contiguous()
+    moved = 0
+    for seed in range(10):
+        warped = spec_time_warp(flat_in_time, random.Random(seed), torch.Generator().manual_seed(seed))
+        torch.testing.assert_close(warped, flat_in_time)  # rows never move: a constant-in-time spec is unchanged
+        warped = spec_time_warp(ramp, random.Random(seed), torch.Generator().manual_seed(seed))
+        assert torch.isfinite(warped).all() and warped.min() >= 0 and warped.max() <= 199  # border-clamped samples
+        moved += not torch.allclose(warped, ramp)
+    assert moved >= 5
 
 
 @pytest.mark.parametrize("kind", sorted(SMALL))
@@ -129,11 +144,7 @@ def test_copy_zero_is_the_plain_feature_and_copies_are_seeded(video: Path, kind:
     assert not np.allclose(other[:, 1:], three.values[:, 1:], atol=1e-4)
 
 
-def test_asf_copies_without_time_warp_must_be_asked_for() -> None:
-    cfg = {k: v for k, v in SMALL["AuditorySlowFastAudio"].items() if k != "time_warp"}
-    plugin_manager()
-    with pytest.raises(TimBenchError, match="time_warp=False"):
-        build(EXTRACTORS, dict(type="AuditorySlowFastAudio", num_copies=3, device="cpu", **cfg))
+def test_num_copies_below_one_is_refused() -> None:
     with pytest.raises(TimBenchError, match="num_copies"):
         extractor("OmnivoreVideo", num_copies=0)
 

@@ -16,9 +16,10 @@ extract = dict(
         window=1.0, hop=0.2, include_end=False,  # the grid of configs/extract/ave_omnivore.py
         # TEST.NUM_FEATURES (auditory_slowfast/README.md): 5 on train, 1 on val/test. Copy k starts
         # linspace(0, delta, 5)[k] samples into the interval (audio_loader_*.get_start_end_idx); copies 1.. get
-        # SpecAugment (datasets/ave.py). time_warp=False: its time warp is not implemented, only the frequency and
-        # time masks are (a recorded difference, tim_bench_registry/augment.py).
-        num_copies=dict(train=5, val=1, test=1), seed=0, time_warp=False,
+        # SpecAugment: time warp, 2 frequency and 2 time masks
+        # (datasets/ave.py, spec_augment.py; seed makes the copies reproducible,
+        # tim_bench_registry/augment.py).
+        num_copies=dict(train=5, val=1, test=1), seed=0,
         batch_size=128, device="auto", dtype="auto",   # TEST.BATCH_SIZE 128
     ),
     inputs="videos/{video_id}.mp4",

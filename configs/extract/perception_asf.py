@@ -16,9 +16,10 @@ extract = dict(
         window=1.1, hop=0.2, include_end=False,  # make_framepickle.py INTERVAL / HOP_SIZE (see perception_omnivore.py)
         # TEST.NUM_FEATURES (auditory_slowfast/README.md): 3 on train, 1 on val/test. Copy k starts
         # linspace(0, delta, 3)[k] samples into the interval (audio_loader_*.get_start_end_idx); copies 1.. get
-        # SpecAugment (datasets/perception.py). time_warp=False: its time warp is not implemented, only the frequency
-        # and time masks are (a recorded difference, tim_bench_registry/augment.py).
-        num_copies=dict(train=3, val=1, test=1), seed=0, time_warp=False,
+        # SpecAugment: time warp, 2 frequency and 2 time masks
+        # (datasets/perception.py, spec_augment.py; seed makes the copies reproducible,
+        # tim_bench_registry/augment.py).
+        num_copies=dict(train=3, val=1, test=1), seed=0,
         batch_size=128, device="auto", dtype="auto",
     ),
     inputs="videos/{video_id}.mp4",

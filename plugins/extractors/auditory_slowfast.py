@@ -15,9 +15,8 @@ filterbank without normalisation, ``log(mel + 1e-6)``; ``[num_frames, 128]``, ed
 The slow pathway sees every ``alpha``-th frame (``utils.pack_pathway_output``).
 
 With ``num_copies`` A > 1 (``TEST.NUM_FEATURES``), copy ``k`` starts ``linspace(0, delta, A)[k]`` samples into the
-interval (``get_start_end_idx``) and copies 1..A-1 get SpecAugment's frequency and time masks (``epicsounds.py``,
-``spec_augment.py``). The original's SpecAugment time warp is not ported: A > 1 needs ``time_warp=False``, which
-states that difference in the config (``tim_bench_registry.augment``).
+interval (``get_start_end_idx``) and copies 1..A-1 get SpecAugment: time warp, frequency and time masks
+(``epicsounds.py``, ``spec_augment.py``; ``tim_bench_registry.augment``).
 """
 from __future__ import annotations
 
@@ -191,16 +190,11 @@ class AuditorySlowFastAudio:
     def __init__(self, checkpoint: str, num_classes: int = 44, sample_rate: int = 24000, clip_secs: float = 0.999,
                  num_frames: int = 200, n_fft: int = 2048, window_ms: float = 10, hop_ms: float = 5,
                  n_mels: int = 128, window: float = 1.0, hop: float = 0.2, include_end: bool = False,
-                 num_copies: int = 1, seed: int = 0, time_warp: bool = True, batch_size: int = 64,
-                 device: str = "auto", dtype: str = "auto", model: dict | None = None) -> None:
+                 num_copies: int = 1, seed: int = 0, batch_size: int = 64, device: str = "auto", dtype: str = "auto",
+                 model: dict | None = None) -> None:
         if not isinstance(num_copies, int) or num_copies < 1:
             raise TimBenchError(f"AuditorySlowFastAudio num_copies must be a whole number >= 1 (copy 0 plain, the "
                                 f"others shifted + SpecAugment); got {num_copies!r}.")
-        if num_copies > 1 and time_warp:
-            raise TimBenchError("AuditorySlowFastAudio: the original's SpecAugment starts with a time warp "
-                                "(spec_augment.py time_warp, sparse_image_warp), which is not implemented; set "
-                                "time_warp=False to make the augmented copies with the shifted clips and the "
-                                "frequency and time masks only (a recorded difference), or num_copies=1.")
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         with torch.random.fork_rng(devices=[]):
@@ -218,7 +212,7 @@ class AuditorySlowFastAudio:
         self.hop_length = int(round(hop_ms * sample_rate / 1e3))
         self.filterbank = mel_filterbank(sample_rate, n_fft, n_mels)
         self.window, self.hop, self.include_end = window, hop, include_end
-        self.num_copies, self.seed, self.time_warp = num_copies, seed, time_warp
+        self.num_copies, self.seed = num_copies, seed
         self.batch_size = batch_size
         self.timing = Timing()
 
@@ -250,7 +244,7 @@ class AuditorySlowFastAudio:
                                     f"stream is shorter than the video.")
                 spec = self.log_mel(clip)
                 if copy > 0:
-                    spec = spec_augment(spec, streams[copy], time_warp=self.time_warp)
+                    spec = spec_augment(spec, streams[copy])
                 yield spec[None]
 
     def extract(self, media: Path) -> VideoFeatures:
