@@ -1,5 +1,5 @@
 """Augmented feature copies as the original TIM extractors make them: RandAugment on video clips, shifted clips and
-SpecAugment masks on audio. Shared by the extractor plugins (which must not import each other).
+SpecAugment on audio. Shared by the extractor plugins (which must not import each other).
 
 The original stores ``TEST.NUM_FEATURES`` (``num_aug`` for VideoMAE) copies per interval for the training split;
 copy 0 is the plain clip, the others augmented. Paths below are in JacobChalk/TIM ``feature_extractors/``.
@@ -313,10 +313,10 @@ def spec_time_warp(spec: torch.Tensor, rng: random.Random, generator: torch.Gene
     source = torch.tensor([[y, point]])
     dest = torch.tensor([[y, point + shift]])
     flow_at_point = (dest - source).float()  # [1, 2]
-    # solve_interpolation: [[phi(0), c, 1], [c^T; 1, noise]] [w; v] = [f; 0], phi(0) = 0 for order 2
+    # solve_interpolation: [[phi(0), c], [c^T, noise]] [w; v] = [f; 0] with c = (row, frame, 1), phi(0) = 0 (order 2)
     c = torch.cat((dest, torch.ones(1, 1)), 1).float()  # [1, 3]
-    phi_c = 0.5 * torch.zeros(1, 1) * torch.log(torch.tensor(1e-10))
-    lhs = torch.cat((torch.cat((phi_c, c.T), 0), torch.cat((c, torch.randn((3, 3), generator=generator) / 1e10), 0)), 1)
+    noise = torch.randn((3, 3), generator=generator) / 1e10  # the original's stand-in for the zeros block
+    lhs = torch.cat((torch.cat((torch.zeros(1, 1), c.T), 0), torch.cat((c, noise), 0)), 1)
     solution = torch.linalg.solve(lhs[None], torch.cat((flow_at_point, torch.zeros(3, 2)), 0)[None])[0]
     w, v = solution[:1], solution[1:]
     # apply_interpolation on the pixel grid (flattened row-major, (row, frame) coordinates)
