@@ -162,6 +162,7 @@ def test_split_copies_reach_the_npy_files_npy_features_and_the_store(video: Path
         assert record["extractor"]["num_copies"] == copies and record["shape"][1] == copies
     outcome = run_cli(["extract-features", str(config), "--cfg-options", "extract.split=test"])
     assert outcome.code != 0 and "names no copies for split 'test'" in outcome.output
+    assert "Traceback" not in outcome.output
     source = NpyFeatures(str(root), folder="features/omni", intervals="features/omni/intervals_{split}.csv")
     values = np.asarray(source.open("train", "clip_a").values)
     assert values.shape[1] == 3

@@ -308,11 +308,15 @@ class OmnivoreVideo:
         """Each clip's ``num_copies`` model inputs [3, num_frames, crop, crop] (copy 0 plain, then the RandAugment
         copies, each seeded per video and copy), normalised, decoded lazily in order."""
         streams = [copy_rng(self.seed, video_key(media), c) for c in range(self.num_copies)]
-        for _, raw in iter_clips(media, clips, None, self.source_height):
+        plain_only = self.num_copies == 1  # then each decoded frame is preprocessed once, not once per clip
+        for _, raw in iter_clips(media, clips, self.preprocess if plain_only else None, self.source_height):
             for copy in range(self.num_copies):
-                # epickitchens.py: seed = random.randint(0, 100000000) per augmented clip
-                frames = raw if copy == 0 else rand_augment_clip(raw, self.policy, streams[copy].randint(0, 100000000))
-                clip = np.stack([self.preprocess(f) for f in frames])
+                if plain_only:
+                    clip = raw
+                else:  # epickitchens.py: seed = random.randint(0, 100000000) per augmented clip
+                    frames = raw if copy == 0 else rand_augment_clip(raw, self.policy,
+                                                                     streams[copy].randint(0, 100000000))
+                    clip = np.stack([self.preprocess(f) for f in frames])
                 x = (torch.from_numpy(clip).float() / 255.0 - self.mean) / self.std
                 yield x.permute(3, 0, 1, 2)
 

@@ -199,9 +199,12 @@ class VideoMAEVideo:
         """Each clip's ``num_copies`` inputs [3, num_frames, crop, crop] (copy 0 plain, then the RandAugment copies,
         seeded per video and copy), normalised (ClipToTensor + Normalize), decoded lazily."""
         streams = [copy_rng(self.seed, video_key(media), c) for c in range(self.num_copies)]
-        for _, raw in iter_clips(media, clips, None, self.source_height):
+        plain_only = self.num_copies == 1  # then each decoded frame is preprocessed once, not once per clip
+        for _, raw in iter_clips(media, clips, self.preprocess if plain_only else None, self.source_height):
             for copy in range(self.num_copies):
-                if copy == 0:
+                if plain_only:
+                    clip = raw
+                elif copy == 0:
                     clip = np.stack([self.preprocess(f) for f in raw])
                 else:
                     frames = rand_augment_clip(raw, self.policy, streams[copy].getrandbits(32))
