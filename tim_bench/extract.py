@@ -16,7 +16,9 @@ The outputs plug straight into ``features=dict(audio=dict(type="NpyFeatures", fo
 intervals=intervals))``. Beside each ``.npy`` a ``.extract/{video_id}.json`` records the hash of the
 extractor config that made it (``extractor_hash``: every key but speed-only ones, with the dtype the
 model really ran in); a video is skipped when its ``.npy``, its interval rows and a record with the
-current hash exist, and extracted again when the config changed (or with ``overwrite``). Every file is
+current hash exist, and extracted again when the config changed (or with ``overwrite``). An extractor's
+``num_copies`` may be a ``{split: copies}`` dict (the original stores augmented copies for train only); it is
+resolved for ``split`` before the extractor is built, hashed and recorded (``for_split``). Every file is
 written atomically, and the table is rewritten (keeping the rows of videos this run did not touch) even
 when a later video fails. A video that fails is recorded in the report with its reason and the run goes
 on to the next; the command prints the failures and exits non-zero, so no video is silently missing.
@@ -103,6 +105,21 @@ def write_intervals(path: Path, rows: dict[str, pd.DataFrame]) -> None:
         table.sort_values(["video_id", "start_sec"], kind="stable").to_csv(tmp, index=False)
 
 
+def for_split(cfg: Mapping[str, Any], split: str) -> dict[str, Any]:
+    """The extractor config with each ``num_copies`` given as a ``{split: copies}`` dict (also in ConcatFeatures'
+    ``parts``) replaced by the value for ``split``; a split the dict does not name is a ConfigError."""
+    out = dict(cfg)
+    copies = out.get("num_copies")
+    if isinstance(copies, Mapping):
+        if split not in copies:
+            raise ConfigError(f"extract.extractor num_copies {dict(copies)} names no copies for split '{split}'; add "
+                              f"it (the original stores augmented copies for train only: 1 for val and test).")
+        out["num_copies"] = copies[split]
+    if isinstance(out.get("parts"), (list, tuple)):
+        out["parts"] = [for_split(p, split) if isinstance(p, Mapping) else p for p in out["parts"]]
+    return out
+
+
 def extractor_hash(cfg: Mapping[str, Any], extractor: Any) -> str:
     """sha256 of the extractor config without speed-only keys, plus the dtype the model runs in."""
     keys = {k: v for k, v in cfg.items() if k not in SPEED_ONLY_EXTRACTOR_KEYS and k != "dtype"}
@@ -182,14 +199,15 @@ def extract_features(cfg: Mapping[str, Any], overwrite: bool = False, progress: 
     if absent:
         raise DataError(f"Input {absent[0]} does not exist ({len(absent)} of {len(ids)} inputs are missing); "
                         f"fix extract.inputs, data_root or extract.videos.")
-    check_extractor(section["extractor"])
-    name = section["extractor"]["type"]
-    extractor = build(EXTRACTORS, section["extractor"])
+    extractor_cfg = for_split(section["extractor"], split)
+    check_extractor(extractor_cfg)
+    name = extractor_cfg["type"]
+    extractor = build(EXTRACTORS, extractor_cfg)
     report = ExtractReport(stream=extractor.stream, dim=extractor.dim, features_cfg=dict(
         type="NpyFeatures", folder=out_folder, intervals=intervals))
     table_path = root / intervals.format(split=split)
     rows = read_intervals(table_path)
-    config = extractor_hash(section["extractor"], extractor)
+    config = extractor_hash(extractor_cfg, extractor)
     bar = tqdm(ids, desc=f"extract {name}", unit="video", disable=not progress)
     try:
         for video in bar:
@@ -206,7 +224,7 @@ def extract_features(cfg: Mapping[str, Any], overwrite: bool = False, progress: 
                 continue
             write_npy(npy, values)
             rows[video] = pd.DataFrame({"video_id": video, "start_sec": times[:, 0], "stop_sec": times[:, 1]})
-            write_json(record_path(npy), {"config_hash": config, "extractor": dict(section["extractor"]),
+            write_json(record_path(npy), {"config_hash": config, "extractor": extractor_cfg,
                                           "rows": len(times), "shape": list(values.shape)})
             report.extracted.append(video)
             account(report, extractor, time.perf_counter() - tic)

@@ -1,7 +1,8 @@
 # Omnivore Swin-B (EPIC-KITCHENS fine-tuned) visual features for EPIC-KITCHENS-100, one 1024-d feature per 1-s
 # interval every 0.2 s, as TIM's feature_extractors/omnivore extracts them:
 #   tim-bench extract-features configs/extract/epic_omnivore.py --cfg-options data_root=DIR extract.split=train
-# writes DIR/features/visual/{split}/{video_id}.npy ([T, 1, 1024]) + intervals_{split}.csv, the folder
+# writes DIR/features/visual/{split}/{video_id}.npy ([T, A, 1024]: A = 4 copies on train, 1 on val/test) +
+# intervals_{split}.csv, the folder
 # configs/epic_av.py reads. Every parameter and where the original sets it (paths in JacobChalk/TIM):
 data_root = "data/epic"
 extract = dict(
@@ -20,8 +21,9 @@ extract = dict(
         # EPIC's released RGB frames are 256 px high (frame_loader.py reads rgb_frames/); decoding the .MP4, each frame is
         # first scaled to that height with FFmpeg's bicubic scaler (their JPEG compression is not reproduced).
         source_height=256,
-        # TEST.NUM_FEATURES: 1 for val/test; the original's train split has 4 (3 RandAugment copies), not implemented.
-        num_copies=1,
+        # TEST.NUM_FEATURES (omnivore/README.md): 4 on train (copy 0 plain, 3 with RandAugment rand-m15-mstd0.5-inc1,
+        # datasets/epickitchens.py), 1 on val/test; seed makes the copies reproducible (tim_bench_registry/augment.py)
+        num_copies=dict(train=4, val=1, test=1), seed=0,
         batch_size=4,              # TEST.BATCH_SIZE (speed only)
         device="auto", dtype="auto",  # a GPU in bfloat16 when there is one, else the CPU in float32
     ),

@@ -1,7 +1,8 @@
 # Omnivore Swin-B visual features for the Perception Test, as TIM's feature_extractors/omnivore extracts them
 # (configs/PERCEPTION_TEST/OMNIVORE_feature.yaml: MODEL.ARCH omnivore_swinB_epic, the EPIC checkpoint):
 #   tim-bench extract-features configs/extract/perception_omnivore.py --cfg-options data_root=DIR extract.split=train
-# writes DIR/visual/{split}/{video_id}.npy ([T, 1, 1024]), the folder configs/perception_av.py reads.
+# writes DIR/visual/{split}/{video_id}.npy ([T, A, 1024]: A = 4 copies on train, 1 on val/test), the folder
+# configs/perception_av.py reads.
 data_root = "data/perception"
 extract = dict(
     extractor=dict(
@@ -11,7 +12,9 @@ extract = dict(
         # windows kept while start + INTERVAL < duration
         window=1.1, hop=0.2, include_end=False,
         source_height=None,        # utils/perception_test/extract_frames.py: ffmpeg frames at the video's own size
-        num_copies=1,              # TEST.NUM_FEATURES 4 on train (RandAugment copies) is not implemented
+        # TEST.NUM_FEATURES (omnivore/README.md): 4 on train (copy 0 plain, 3 with RandAugment rand-m15-mstd0.5-inc1,
+        # datasets/perception.py), 1 on val/test; seed makes the copies reproducible (tim_bench_registry/augment.py)
+        num_copies=dict(train=4, val=1, test=1), seed=0,
         batch_size=4, device="auto", dtype="auto",
     ),
     inputs="videos/{video_id}.mp4",

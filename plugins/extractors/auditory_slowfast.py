@@ -13,6 +13,10 @@ one: the original slices ``[start, start + clip - 1)``), a librosa-style STFT (`
 window of ``window_ms``, hop of ``hop_ms``, centred with zero padding), magnitude, a 128-band HTK mel
 filterbank without normalisation, ``log(mel + 1e-6)``; ``[num_frames, 128]``, edge-padded if shorter.
 The slow pathway sees every ``alpha``-th frame (``utils.pack_pathway_output``).
+
+With ``num_copies`` A > 1 (``TEST.NUM_FEATURES``), copy ``k`` starts ``linspace(0, delta, A)[k]`` samples into the
+interval (``get_start_end_idx``) and copies 1..A-1 get SpecAugment: time warp, frequency and time masks
+(``epicsounds.py``, ``spec_augment.py``; ``tim_bench_registry.augment``).
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import torch
 import torch.nn as nn
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
+from tim_bench_registry.augment import copy_rng, shifted_start, spec_augment, video_key
 from tim_bench_registry.extractors import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
                                            resolve_dtype, run_batched)
 from tim_bench_registry.media import decode_audio, interval_grid, media_duration
@@ -185,12 +190,11 @@ class AuditorySlowFastAudio:
     def __init__(self, checkpoint: str, num_classes: int = 44, sample_rate: int = 24000, clip_secs: float = 0.999,
                  num_frames: int = 200, n_fft: int = 2048, window_ms: float = 10, hop_ms: float = 5,
                  n_mels: int = 128, window: float = 1.0, hop: float = 0.2, include_end: bool = False,
-                 num_copies: int = 1, batch_size: int = 64, device: str = "auto", dtype: str = "auto",
+                 num_copies: int = 1, seed: int = 0, batch_size: int = 64, device: str = "auto", dtype: str = "auto",
                  model: dict | None = None) -> None:
-        if num_copies != 1:
-            raise TimBenchError("AuditorySlowFastAudio makes the unaugmented copy only (num_copies=1); the "
-                                "original's augmented copies (shifted clips + SpecAugment, TEST.NUM_FEATURES=3 for "
-                                "train) are not implemented.")
+        if not isinstance(num_copies, int) or num_copies < 1:
+            raise TimBenchError(f"AuditorySlowFastAudio num_copies must be a whole number >= 1 (copy 0 plain, the "
+                                f"others shifted + SpecAugment); got {num_copies!r}.")
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         with torch.random.fork_rng(devices=[]):
@@ -208,6 +212,7 @@ class AuditorySlowFastAudio:
         self.hop_length = int(round(hop_ms * sample_rate / 1e3))
         self.filterbank = mel_filterbank(sample_rate, n_fft, n_mels)
         self.window, self.hop, self.include_end = window, hop, include_end
+        self.num_copies, self.seed = num_copies, seed
         self.batch_size = batch_size
         self.timing = Timing()
 
@@ -221,28 +226,35 @@ class AuditorySlowFastAudio:
             mel = torch.cat([mel, mel[-1:].expand(self.num_frames - len(mel), -1)])
         return mel[: self.num_frames]
 
-    def inputs(self, samples: np.ndarray, times: np.ndarray) -> Iterator[torch.Tensor]:
-        """Each interval's [1, num_frames, n_mels] spectrogram (the original's clip and padding rules)."""
+    def inputs(self, samples: np.ndarray, times: np.ndarray, video: str) -> Iterator[torch.Tensor]:
+        """Each interval's ``num_copies`` [1, num_frames, n_mels] spectrograms (the original's clip, shift and
+        padding rules; SpecAugment masks on copies 1.., seeded per video and copy)."""
         audio = torch.from_numpy(samples)
+        streams = [copy_rng(self.seed, video, c) for c in range(self.num_copies)]
         for start_sec, stop_sec in times:
             start, stop = int(round(start_sec * self.sample_rate)), int(round(stop_sec * self.sample_rate))
-            if stop - start < self.clip_samples:  # a short interval: all of it (the original's first branch)
-                clip = audio[start:stop]
-            else:  # linspace(0, delta, 1)[0] == 0: the clip starts at the interval's start
-                clip = audio[start:start + self.clip_samples - 1]
-            if len(clip) < self.win_length:
-                raise DataError(f"The audio ends before the interval at {start_sec:.2f} s starts; the audio stream "
-                                f"is shorter than the video.")
-            yield self.log_mel(clip)[None]
+            for copy in range(self.num_copies):
+                if stop - start < self.clip_samples:  # a short interval: all of it (the original's first branch)
+                    clip = audio[start:stop]
+                else:  # copy k starts int(linspace(0, delta, num_copies)[k]) samples in; copy 0 at the start
+                    first = start + int(shifted_start(stop - start, self.clip_samples, copy, self.num_copies))
+                    clip = audio[first:first + self.clip_samples - 1]
+                if len(clip) < self.win_length:
+                    raise DataError(f"The audio ends before the interval at {start_sec:.2f} s starts; the audio "
+                                    f"stream is shorter than the video.")
+                spec = self.log_mel(clip)
+                if copy > 0:
+                    spec = spec_augment(spec, streams[copy])
+                yield spec[None]
 
     def extract(self, media: Path) -> VideoFeatures:
-        """Features of one media file: times ``[T, 2]`` of the grid, values ``[T, 1, 2304]``."""
+        """Features of one media file: times ``[T, 2]`` of the grid, values ``[T, num_copies, 2304]``."""
         self.timing = Timing()
         tic = time.perf_counter()
         samples = decode_audio(media, self.sample_rate)
         times = interval_grid(media_duration(media, samples, self.sample_rate), self.window, self.hop, self.include_end)
         self.timing.decode_s = time.perf_counter() - tic
         self.timing.frames = math.ceil(len(samples) / self.hop_length)
-        values = run_batched(self.model, batches(self.inputs(samples, times), self.batch_size), self.device,
-                             self.dtype, self.timing)
-        return VideoFeatures(times=times, values=values[:, None])
+        values = run_batched(self.model, batches(self.inputs(samples, times, video_key(media)), self.batch_size),
+                             self.device, self.dtype, self.timing)
+        return VideoFeatures(times=times, values=values.reshape(len(times), self.num_copies, -1))

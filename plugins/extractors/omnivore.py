@@ -11,7 +11,9 @@ The feature is the trunk's output, the final LayerNorm averaged over time and sp
 Sampling and preprocessing follow ``feature_extractors/omnivore/omnivore/datasets/frame_loader.py``
 and ``epickitchens.py``/``ave.py``: per interval, ``num_frames`` frames "like omnivore" (segment
 midpoints over ``stop_frame - start_frame``), shorter side bilinearly resized to ``crop`` (cv2
-rounding), ImageNet mean/std, centre crop (ceil offset).
+rounding), ImageNet mean/std, centre crop (ceil offset). With ``num_copies`` A > 1, copies 1..A-1 of each
+interval get ``rand-m15-mstd0.5-inc1`` RandAugment on the decoded frames first, one draw per clip (the datasets'
+``USE_RAND_AUGMENT`` branch; ``tim_bench_registry.augment`` documents the recipe and its recorded differences).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tim_bench_registry import EXTRACTORS, TimBenchError, VideoFeatures
+from tim_bench_registry.augment import copy_rng, omnivore_policy, rand_augment_clip, video_key
 from tim_bench_registry.extractors import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
                                            resolve_dtype, run_batched)
 from tim_bench_registry.media import center_crop, interval_frames, interval_grid, iter_clips, resize_short_side, \
@@ -263,14 +266,13 @@ class OmnivoreVideo:
     def __init__(self, checkpoint: str, variant: str = "epic", num_frames: int = 32, crop: int = 224,
                  mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225),
                  window: float = 1.0, hop: float = 0.2, include_end: bool = False, source_height: int | None = None,
-                 num_copies: int = 1, batch_size: int = 4, device: str = "auto", dtype: str = "auto",
+                 num_copies: int = 1, seed: int = 0, batch_size: int = 4, device: str = "auto", dtype: str = "auto",
                  model: dict | None = None) -> None:
         if variant not in VARIANTS:
             raise TimBenchError(f"OmnivoreVideo variant must be one of {sorted(VARIANTS)}; got {variant!r}.")
-        if num_copies != 1:
-            raise TimBenchError("OmnivoreVideo makes the unaugmented copy only (num_copies=1); the original's "
-                                "RandAugment copies (rand-m15-mstd0.5-inc1, TEST.NUM_FEATURES=4 for train) are not "
-                                "implemented.")
+        if not isinstance(num_copies, int) or num_copies < 1:
+            raise TimBenchError(f"OmnivoreVideo num_copies must be a whole number >= 1 (copy 0 plain, the others "
+                                f"RandAugment); got {num_copies!r}.")
         arch = {**VARIANTS[variant], **(model or {})}
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
@@ -287,6 +289,7 @@ class OmnivoreVideo:
         self.num_frames, self.crop, self.source_height = num_frames, crop, source_height
         self.mean, self.std = torch.tensor(mean), torch.tensor(std)
         self.window, self.hop, self.include_end = window, hop, include_end
+        self.num_copies, self.seed, self.policy = num_copies, seed, omnivore_policy(mean)
         self.batch_size = batch_size
         self.timing = Timing()
 
@@ -302,13 +305,23 @@ class OmnivoreVideo:
         return times, [omnivore_frame_indices(int(a), int(b), self.num_frames, info.frames) for a, b in frames]
 
     def inputs(self, media: Path, clips: list[np.ndarray]) -> Iterator[torch.Tensor]:
-        """Each clip as the model's input [3, num_frames, crop, crop], normalised, decoded lazily in order."""
-        for _, clip in iter_clips(media, clips, self.preprocess, self.source_height):
-            x = (torch.from_numpy(clip).float() / 255.0 - self.mean) / self.std
-            yield x.permute(3, 0, 1, 2)
+        """Each clip's ``num_copies`` model inputs [3, num_frames, crop, crop] (copy 0 plain, then the RandAugment
+        copies, each seeded per video and copy), normalised, decoded lazily in order."""
+        streams = [copy_rng(self.seed, video_key(media), c) for c in range(self.num_copies)]
+        plain_only = self.num_copies == 1  # then each decoded frame is preprocessed once, not once per clip
+        for _, raw in iter_clips(media, clips, self.preprocess if plain_only else None, self.source_height):
+            for copy in range(self.num_copies):
+                if plain_only:
+                    clip = raw
+                else:  # epickitchens.py: seed = random.randint(0, 100000000) per augmented clip
+                    frames = raw if copy == 0 else rand_augment_clip(raw, self.policy,
+                                                                     streams[copy].randint(0, 100000000))
+                    clip = np.stack([self.preprocess(f) for f in frames])
+                x = (torch.from_numpy(clip).float() / 255.0 - self.mean) / self.std
+                yield x.permute(3, 0, 1, 2)
 
     def extract(self, media: Path) -> VideoFeatures:
-        """Features of one video file: times ``[T, 2]`` of the grid, values ``[T, 1, 1024]``."""
+        """Features of one video file: times ``[T, 2]`` of the grid, values ``[T, num_copies, 1024]``."""
         self.timing = Timing()
         tic = time.perf_counter()
         times, clips = self.clips(media)
@@ -316,4 +329,4 @@ class OmnivoreVideo:
         self.timing.frames = len(set(np.concatenate(clips).tolist()))
         values = run_batched(self.model, batches(self.inputs(media, clips), self.batch_size), self.device,
                              self.dtype, self.timing)
-        return VideoFeatures(times=times, values=values[:, None])
+        return VideoFeatures(times=times, values=values.reshape(len(times), self.num_copies, -1))

@@ -15,6 +15,10 @@ tokens, then ``fc_norm``). Here the network is ``transformers.VideoMAEModel`` pl
 Sampling and preprocessing follow ``feature_extraction.py``: 16 frames per interval at
 ``i * (n // 16) + (n // 16) // 2`` (``load_frame``), shorter side bilinearly resized to 224
 (``int`` rounding, ``video_transforms.Resize``), centre crop 224 (``round`` offset), /255, ImageNet mean/std.
+With ``num_copies`` A > 1 (``num_aug``), copies 1..A-1 get ``rand-m7-n4-mstd0.5-inc1`` RandAugment on the decoded
+frames first, one draw per op for the whole clip (``enable_augmentation``; ``tim_bench_registry.augment``), and
+are then resized by Pillow's bilinear filter, not cv2's: the original's ``Resize`` meets PIL images there
+(``functional.resize_clip``).
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ import torch.nn as nn
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
 from tim_bench_registry.extractors import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
                                            resolve_dtype, run_batched)
+from tim_bench_registry.augment import copy_rng, rand_augment_clip, video_key, videomae_policy
 from tim_bench_registry.media import center_crop, interval_frames, interval_grid, iter_clips, resize_short_side, \
     video_info
 
@@ -136,18 +141,18 @@ def videomae_frame_indices(start_frame: int, stop_frame: int, num_segment: int, 
 
 @EXTRACTORS.register_module()
 class VideoMAEVideo:
-    """Extractor: one VideoMAE feature per interval of TIM's feature grid ([T, 1, hidden])."""
+    """Extractor: VideoMAE features per interval of TIM's feature grid ([T, num_copies, hidden])."""
 
     stream = "visual"
 
     def __init__(self, weights: str, config: dict | None = None, num_frames: int = 16, crop: int = 224,
                  mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225),
                  window: float = 1.0, hop: float = 0.2, include_end: bool = False, source_height: int | None = None,
-                 num_copies: int = 1, batch_size: int = 8, device: str = "auto", dtype: str = "auto") -> None:
-        if num_copies != 1:
-            raise TimBenchError("VideoMAEVideo makes the unaugmented copy only (num_copies=1); the original's "
-                                "RandAugment copies (rand-m7-n4-mstd0.5-inc1, num_aug=4 for train) are not "
-                                "implemented.")
+                 num_copies: int = 1, seed: int = 0, batch_size: int = 8, device: str = "auto",
+                 dtype: str = "auto") -> None:
+        if not isinstance(num_copies, int) or num_copies < 1:
+            raise TimBenchError(f"VideoMAEVideo num_copies must be a whole number >= 1 (copy 0 plain, the others "
+                                f"RandAugment); got {num_copies!r}.")
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         if weights == "random" or Path(weights).is_file():
@@ -171,6 +176,7 @@ class VideoMAEVideo:
         self.num_frames, self.crop, self.source_height = num_frames, crop, source_height
         self.mean, self.std = torch.tensor(mean), torch.tensor(std)
         self.window, self.hop, self.include_end = window, hop, include_end
+        self.num_copies, self.seed, self.policy = num_copies, seed, videomae_policy()
         self.batch_size = batch_size
         self.timing = Timing()
 
@@ -178,14 +184,36 @@ class VideoMAEVideo:
         """Shorter side to ``crop`` (int rounding, video_transforms.Resize) then the centre crop (round offset)."""
         return center_crop(resize_short_side(frame, self.crop, "floor"), self.crop, "round")
 
+    def preprocess_augmented(self, frame: np.ndarray) -> np.ndarray:
+        """``preprocess`` of an augmented frame: resize_clip's PIL branch (``img.resize(size, BILINEAR)``), then the
+        same centre crop."""
+        from PIL import Image
+        h, w = frame.shape[:2]
+        if min(h, w) != self.crop:
+            long_side = int(self.crop * max(h, w) / min(h, w))  # get_resize_sizes
+            size = (self.crop, long_side) if w < h else (long_side, self.crop)  # PIL's (width, height)
+            frame = np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.BILINEAR))
+        return center_crop(frame, self.crop, "round")
+
     def inputs(self, media: Path, clips: list[np.ndarray]) -> Iterator[torch.Tensor]:
-        """Each clip as [3, num_frames, crop, crop], normalised (ClipToTensor + Normalize), decoded lazily."""
-        for _, clip in iter_clips(media, clips, self.preprocess, self.source_height):
-            x = (torch.from_numpy(clip).float() / 255.0 - self.mean) / self.std
-            yield x.permute(3, 0, 1, 2)
+        """Each clip's ``num_copies`` inputs [3, num_frames, crop, crop] (copy 0 plain, then the RandAugment copies,
+        seeded per video and copy), normalised (ClipToTensor + Normalize), decoded lazily."""
+        streams = [copy_rng(self.seed, video_key(media), c) for c in range(self.num_copies)]
+        plain_only = self.num_copies == 1  # then each decoded frame is preprocessed once, not once per clip
+        for _, raw in iter_clips(media, clips, self.preprocess if plain_only else None, self.source_height):
+            for copy in range(self.num_copies):
+                if plain_only:
+                    clip = raw
+                elif copy == 0:
+                    clip = np.stack([self.preprocess(f) for f in raw])
+                else:
+                    frames = rand_augment_clip(raw, self.policy, streams[copy].getrandbits(32))
+                    clip = np.stack([self.preprocess_augmented(f) for f in frames])
+                x = (torch.from_numpy(clip).float() / 255.0 - self.mean) / self.std
+                yield x.permute(3, 0, 1, 2)
 
     def extract(self, media: Path) -> VideoFeatures:
-        """Features of one video file: times ``[T, 2]`` of the grid, values ``[T, 1, hidden]``."""
+        """Features of one video file: times ``[T, 2]`` of the grid, values ``[T, num_copies, hidden]``."""
         self.timing = Timing()
         tic = time.perf_counter()
         info = video_info(media)
@@ -196,4 +224,4 @@ class VideoMAEVideo:
         self.timing.frames = len(set(np.concatenate(clips).tolist()))
         values = run_batched(self.model, batches(self.inputs(media, clips), self.batch_size), self.device,
                              self.dtype, self.timing)
-        return VideoFeatures(times=times, values=values[:, None])
+        return VideoFeatures(times=times, values=values.reshape(len(times), self.num_copies, -1))
