@@ -110,6 +110,7 @@ def test_worker_error_is_the_workers_one_line_message(epic, tmp_path):
     assert "index" in str(info.value)
 
 
+@pytest.mark.slow  # writes a synthetic EPIC dataset
 def test_non_finite_features_name_the_video(tmp_path):
     root = make_epic(tmp_path / "epic", videos=3, visual_dim=6, audio_dim=5)
     bad = next((root / "features" / "audio" / "val").glob("*.npy"))

@@ -32,6 +32,7 @@ def manifest(name: str) -> list[tuple[str, tuple[int, ...]]]:
     return [(key, tuple(int(d) for d in shape.split("x"))) for key, shape, _ in rows]
 
 
+@pytest.mark.slow  # builds each full-size released model
 @pytest.mark.parametrize("name", sorted(RECIPES))
 def test_released_layout_loads_without_missing_or_unexpected_keys(name, tmp_path):
     entries = manifest(name)

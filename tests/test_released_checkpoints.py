@@ -58,6 +58,7 @@ def check_loads(model: torch.nn.Module, name: str, path: Path, state: dict[str, 
     assert torch.equal(own["time_mlp.6.weight"], state["time_mlp.6.weight"])
 
 
+@pytest.mark.slow  # builds each full-size released model
 @pytest.mark.parametrize("name", sorted(HEADS))
 def test_checkpoint_loads_into_the_from_tim_args_config_of_its_readme_command(name, tmp_path):
     argv = readme_commands()[name]
@@ -69,6 +70,7 @@ def test_checkpoint_loads_into_the_from_tim_args_config_of_its_readme_command(na
     check_loads(model, name, path, released_checkpoint(name, path))
 
 
+@pytest.mark.slow  # builds the full-size released model
 def test_perception_checkpoint_loads_into_configs_perception_av(tmp_path):
     cfg = load_config("configs/perception_av.py")
     tasks = build(DATASETS, cfg.dataset, data_root=str(tmp_path)).tasks()  # tasks need no annotation file

@@ -32,6 +32,7 @@ def _epic_subset(shared_data, n_videos):
     return seg, durations, feat
 
 
+@pytest.mark.slow  # window by window over every real EPIC validation video
 @pytest.mark.parametrize("spec", [WindowSpec(50, 0.2, 3, 1.0, 0.2), WindowSpec(50, 0.2, 2, 1.0, 0.2),
                                   WindowSpec(10, 0.2, 1, 0.7, 0.5)])
 def test_matches_original_semantics_on_real_epic(shared_data, spec):
