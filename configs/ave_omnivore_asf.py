@@ -2,7 +2,7 @@
 # (original README: feat_stride 2, num_feats 25, feat_dropout 0.1, d_model 256, lr 5e-4, lambda_drloc 0.1,
 # mixup_alpha 0.5, no verb/noun; that command passes no --seq_dropout, so the default 0.5 applies, and
 # no --lambda_audio, so 1.0).
-_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "_base_/ave.py"]
+_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "../plugins/ave/config_defaults.py"]
 
 features = dict(
     visual=dict(type="NpyFeatures", folder="omnivore", intervals="omnivore/intervals_{split}.csv", dim=1024),

@@ -1,7 +1,7 @@
 # TIM on AVE with the official VGG-19 7x7x512 maps + VGGish 128-d features and AVGA pooling
 # (original README: feat_stride 1, feat_gap 1.0, num_feats 10, feat/seq dropout 0.1, d_model 256,
 # apply_feature_pooling, lr 5e-4, lambda_audio 0.1, lambda_drloc 0.1, mixup_alpha 0.5, no verb/noun).
-_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "_base_/ave.py"]
+_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "../plugins/ave/config_defaults.py"]
 
 features = dict(
     visual=dict(type="HDF5RowFeatures", file="visual_feature.h5", feat_gap=1.0),

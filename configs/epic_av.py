@@ -2,7 +2,7 @@
 # reading visual (1024-d) and audio (Auditory SlowFast, 2304-d) features (original README: data and model modality
 # audio_visual, include_verb_noun, lambda_audio 0.01, every other argument at the parser defaults).
 # An unlabelled test split (the challenge timestamps) gets both challenge submission zips instead of metrics.
-_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "_base_/epic.py"]
+_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "../plugins/epic/config_defaults.py"]
 
 # Actions: by default the (verb, noun) pairs of the training file. The released checkpoint numbers 3806 actions by the
 # original's own mapping (the action_class column of its annotation pickles); to load it, give that file:

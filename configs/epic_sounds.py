@@ -1,6 +1,6 @@
 # TIM on EPIC-Sounds alone: audio data, audio features only (original README: data and model modality audio,
 # lambda_audio at its default 1.0).
-_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "_base_/epic.py"]
+_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "../plugins/epic/config_defaults.py"]
 
 dataset = dict(type="EPICSounds")
 features = dict(

@@ -1,6 +1,6 @@
 # TIM on EPIC-KITCHENS-100 alone: visual data, visual features only (original README: data and model modality
 # visual, include_verb_noun; the released epic_visual_only model).
-_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "_base_/epic.py"]
+_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "../plugins/epic/config_defaults.py"]
 
 # Actions as in epic_av.py: the released epic_visual_only checkpoint needs the original's action mapping:
 #   --cfg-options dataset.action_vocabulary=EPIC_100_train.pkl dataset.num_actions=3806 dataset.trust_pickle=True

@@ -1,7 +1,7 @@
 # TIM on Perception Test action + sound with Omnivore (1024-d) visual + Auditory SlowFast (2304-d) audio
 # features every 0.2 s (original README: --dataset perception, feat_stride 2 (20-s windows of 50 features
 # 0.2 s apart), feat_dropout 0.1, seq_dropout 0.1, include_verb_noun False; no --lambda_audio, so 1.0).
-_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "_base_/perception.py"]
+_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "../plugins/perception_test/config_defaults.py"]
 
 features = dict(
     visual=dict(type="NpyFeatures", folder="visual", intervals="visual/intervals_{split}.csv", dim=1024),
