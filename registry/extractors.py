@@ -23,12 +23,15 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from .contracts import VideoFeatures
 from .errors import DataError, TimBenchError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass
@@ -161,3 +164,18 @@ def check_state_dict(state: Mapping[str, Any], model_state: Mapping[str, Any], s
     if problems:
         raise DataError(f"{source} does not fit the model ({len(problems)} differences: {'; '.join(problems[:6])}"
                         f"{' ...' if len(problems) > 6 else ''}); it is a checkpoint of another model or variant.")
+
+
+def vgg_conv_stack(widths: Iterable[int | str], in_channels: int) -> nn.Sequential:
+    """VGG's convolution stack as torchvision and torchvggish build it (``make_layers``, no batch norm): Conv3x3 +
+    ReLU per width, a 2x2 MaxPool per "M"; its indices are the official checkpoints' ``features.N`` keys."""
+    from torch import nn
+    layers: list[nn.Module] = []
+    channels = in_channels
+    for v in widths:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            layers += [nn.Conv2d(channels, int(v), 3, padding=1), nn.ReLU(True)]
+            channels = int(v)
+    return nn.Sequential(*layers)

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from tim_bench_registry import EXTRACTORS, TimBenchError, VideoFeatures
 from tim_bench_registry.extractors import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
-                                           resolve_dtype, run_batched)
+                                           resolve_dtype, run_batched, vgg_conv_stack)
 from tim_bench_registry.media import interval_frames, interval_grid, iter_clips, video_info
 
 #: torchvision vgg.py cfgs["E"]: VGG-19's convolution widths, "M" a 2x2 max-pool.
@@ -35,25 +35,12 @@ CAFFE_MEANS_BGR = (103.939, 116.779, 123.68)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
-def make_layers(widths: tuple = VGG19_LAYERS) -> nn.Sequential:
-    """torchvision's make_layers (no batch norm): Conv3x3 + ReLU per width, MaxPool2d(2) per "M"."""
-    layers: list[nn.Module] = []
-    channels = 3
-    for v in widths:
-        if v == "M":
-            layers.append(nn.MaxPool2d(2, 2))
-        else:
-            layers += [nn.Conv2d(channels, v, 3, padding=1), nn.ReLU(True)]
-            channels = v
-    return nn.Sequential(*layers)
-
-
 class VGG19(nn.Module):
     """torchvision's VGG with its key layout; ``forward`` returns the pool5 map [B, 512, H/32, W/32]."""
 
     def __init__(self, widths: tuple = VGG19_LAYERS, num_classes: int = 1000, hidden: int = 4096) -> None:
         super().__init__()
-        self.features = make_layers(widths)
+        self.features = vgg_conv_stack(widths, in_channels=3)
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         width = [v for v in widths if v != "M"][-1]
         self.classifier = nn.Sequential(nn.Linear(width * 7 * 7, hidden), nn.ReLU(True), nn.Dropout(),

@@ -24,7 +24,7 @@ import torch.nn as nn
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
 from tim_bench_registry.extractors import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
-                                           resolve_dtype, run_batched)
+                                           resolve_dtype, run_batched, vgg_conv_stack)
 from tim_bench_registry.media import decode_audio, interval_grid, media_duration
 
 #: torchvggish make_layers(): VGGish's convolution widths, "M" a 2x2 max-pool.
@@ -41,15 +41,8 @@ class VGGish(nn.Module):
     def __init__(self, widths: tuple = VGGISH_LAYERS, hidden: int = 4096, embedding: int = 128,
                  final_relu: bool = True) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        channels = 1
-        for v in widths:
-            if v == "M":
-                layers.append(nn.MaxPool2d(2, 2))
-            else:
-                layers += [nn.Conv2d(channels, v, 3, padding=1), nn.ReLU(True)]
-                channels = v
-        self.features = nn.Sequential(*layers)
+        self.features = vgg_conv_stack(widths, in_channels=1)
+        channels = next(v for v in reversed(widths) if v != "M")
         pools = sum(v == "M" for v in widths)
         flat = channels * (EXAMPLE_FRAMES // 2 ** pools) * (MEL_BANDS // 2 ** pools)
         tail: list[nn.Module] = [nn.ReLU(True)] if final_relu else []
