@@ -74,3 +74,18 @@ def test_results_dir_option_reads_another_store(tmp_path: Path, capsys) -> None:
     add_record(make_record("elsewhere"), tmp_path / "other")
     assert cli("leaderboard", "--results-dir", tmp_path / "other", "--format", "csv", "--out", "-") == 0
     assert "ave_a" in capsys.readouterr().out
+
+
+def test_an_unknown_format_is_an_error_even_with_an_empty_store(tmp_path: Path, capsys) -> None:
+    assert cli("leaderboard", "--format", "nope", "--results-dir", tmp_path) == 2
+    out = capsys.readouterr().out
+    assert "No format plugin named 'nope'" in out and "md" in out
+
+
+def test_an_out_dir_that_is_a_file_is_named_as_such(store: Path, tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert cli("leaderboard", "--format", "csv", "--out-dir", blocker) == 2
+    out = capsys.readouterr().out
+    assert f"{blocker} (or a folder above it) is a file, not a folder" in out and "--out-dir" in out
+    assert blocker.read_text() == ""  # nothing lost

@@ -23,14 +23,19 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def probe_writable(folder: Path) -> None:
+    """Create ``folder`` if needed and write (then remove) a probe file in it; the OSError is the caller's to word."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(prefix=f"{TMP_PREFIX}write-probe.", suffix=TMP_SUFFIX, dir=folder)
+    os.close(fd)
+    os.unlink(probe)
+
+
 def check_writable(folder: str | Path, what: str) -> Path:
     """Create ``folder`` if needed and prove a file can be written in it, before any long work starts."""
     folder = Path(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=f"{TMP_PREFIX}write-probe.", suffix=TMP_SUFFIX, dir=folder)
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(folder)
     except FileExistsError as exc:
         raise TimBenchError(f"The {what} {folder} cannot be created: {exc.filename} exists and is not a folder; "
                             f"choose another path.") from exc

@@ -42,12 +42,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tim_bench_registry import FORMATS, lookup
+
     from ..leaderboard.errors import LeaderboardError
     from ..leaderboard.publish import publish
     from ..leaderboard.reference import load_references
     from ..leaderboard.store import load_records
     from ..leaderboard.tables import build_tables, parse_since, select_records
 
+    lookup(FORMATS, args.format)  # an unknown format is an error even when no run matches
     for folder in args.results_dir or ():  # a store named explicitly must exist (a typo is not "no runs")
         if not Path(folder).exists():
             raise LeaderboardError(f"Results store {folder} does not exist; check the --results-dir path.")

@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     if path is not None:  # rank 0 only
         print(path)
         if args.original_dict:
-            from ..evaluation.predictions import Predictions
+            from tim_bench_registry.predictions import Predictions
+
             from ..original.original_dict import export_original_predictions
             print(export_original_predictions(Predictions.load(path), args.original_dict))
     return 0

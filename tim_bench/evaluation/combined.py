@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from tim_bench_registry import DataError, SplitAnnotations
+from tim_bench_registry.predictions import Predictions
 
-from .predictions import Predictions
 from .selection import stream_bests_of
 
 

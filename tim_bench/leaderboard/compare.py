@@ -28,15 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import stats
 from tabulate import tabulate
 
-from scipy import stats
+from tim_bench_registry.predictions import Predictions, TaskPredictions
+from tim_bench_registry.scores import topk_correct
 
-from ..evaluation.accuracy import topk_correct
-from ..evaluation.predictions import Predictions, TaskPredictions
 from ..io import sha256_file
-from .errors import LeaderboardError
 from .configdiff import config_diff
+from .errors import LeaderboardError
 from .headline import headline_for
 from .store import recipe_of
 

@@ -18,8 +18,9 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..evaluation.accuracy import rank_classes
-from ..evaluation.predictions import Predictions, TaskPredictions
+from tim_bench_registry.predictions import Predictions, TaskPredictions
+from tim_bench_registry.scores import rank_classes
+
 from ..io import write_atomic
 from .errors import LeaderboardError
 

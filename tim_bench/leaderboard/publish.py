@@ -47,6 +47,9 @@ def publish(tables: Sequence[Table], fmt: str, out: str | Path | None = None,
         return None
     try:
         return write_atomic(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    except (NotADirectoryError, FileExistsError):
+        raise LeaderboardError(f"Cannot write the leaderboard to {target}: {target.parent} (or a folder above it) is a "
+                               f"file, not a folder; pass --out-dir a folder, --out a file, or --out - for stdout.") from None
     except OSError as exc:
         raise LeaderboardError(f"Cannot write the leaderboard to {target} ({exc.strerror or exc}); pass --out with "
                                f"a writable file, or --out - for stdout.") from None

@@ -14,7 +14,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 from datetime import datetime
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io import atomic_path
+from ..io import atomic_path, probe_writable
 from .record import RunRecord
 from .errors import LeaderboardError
 
@@ -127,9 +126,7 @@ def check_writable(results_dir: str | Path | None = None) -> Path:
     """The store folder, created if needed and proven writable (call it before a long run, not after)."""
     folder = store_dir(results_dir)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test."):
-            pass
+        probe_writable(folder)
     except OSError as exc:
         raise LeaderboardError(_store_problem(folder, exc, "write to")) from None
     return folder

@@ -14,23 +14,22 @@ import torch
 from mmengine.config import Config
 
 from tim_bench_registry import WRITERS, TimBenchError, build, plugin_manager
+from tim_bench_registry.predictions import Predictions
 from tim_bench_registry.synthetic import is_synthetic
 
 from ..config import check_run_settings, config_hash, load_config, recipe_hash
-from ..evaluation.predictions import Predictions
 from ..io import check_writable, sha256_file, write_atomic, write_json
 from ..leaderboard.record import RunRecord
 from ..leaderboard.run_finished import check_registered as check_store_registered
 from ..leaderboard.store import check_writable as check_store_writable
-from ..original.convert import load_weights
 from ..model.tim import TIM
+from ..original.convert import load_weights
 from .assemble import Experiment, SplitData
 from .checkpoint import check_finite, check_run_checkpoint, load_checkpoint, state_dict_of
 from .distributed import DistInfo, init_distributed
 from .inference import predict_split
 from .load_from import load_from_record
-from .record import (device_name, model_description, new_run_id, now_iso, package_versions,
-                     source_state, version_text)
+from .record import device_name, model_description, new_run_id, now_iso, package_versions, source_state, version_text
 from .rounding import round_metrics
 from .scoring import predict_stream_bests, score_stream_bests
 from .trainer import BEST, Trainer

@@ -7,9 +7,9 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from tim_bench_registry import TimBenchError
+from tim_bench_registry.predictions import Predictions, TaskPredictions
 
 from ..data.dataset import move_batch
-from ..evaluation.predictions import Predictions, TaskPredictions
 from ..model.tim import TIM
 from .assemble import SplitData
 from .distributed import DistInfo, all_reduce_sum

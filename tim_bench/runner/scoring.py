@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from tim_bench_registry import SplitAnnotations
+from tim_bench_registry.predictions import Predictions
 
-from ..evaluation.predictions import Predictions
 from ..evaluation.selection import original_view, stream_bests_of
 from .trainer import TrainResult, stream_best_file
 
