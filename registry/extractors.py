@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -41,6 +41,21 @@ class Timing:
     decode_s: float = 0.0
     model_s: float = 0.0
     frames: int = 0
+
+
+def grid_clips(media: Path, window: float, hop: float, include_end: bool,
+               sample: Callable[[int, int, int], np.ndarray]) -> tuple[np.ndarray, list[np.ndarray], Timing]:
+    """A video's feature grid, times ``[T, 2]``; each interval's 0-based frame numbers, chosen by
+    ``sample(start_frame, stop_frame, video_frames)``; and a fresh ``Timing`` holding the probe's time and
+    the count of distinct frames the clips read."""
+    from .media import interval_frames, interval_grid, video_info
+    tic = time.perf_counter()
+    info = video_info(media)
+    times = interval_grid(info.duration, window, hop, include_end)
+    frames = interval_frames(info.duration, window, hop, info.fps, include_end)
+    clips = [sample(int(a), int(b), info.frames) for a, b in frames]
+    timing = Timing(decode_s=time.perf_counter() - tic, frames=len(set(np.concatenate(clips).tolist())) if clips else 0)
+    return times, clips, timing
 
 
 @runtime_checkable

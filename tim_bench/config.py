@@ -165,7 +165,8 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "max_epochs": Rule("int", 1, why="with 0 epochs nothing is trained, and a checkpoint of an earlier run "
                                          "is never evaluated in its place"),
         "batch_size": POSITIVE_INT, "lr": NON_NEGATIVE, "weight_decay": NON_NEGATIVE, "warmup_epochs": NON_NEGATIVE,
-        "min_lr": NON_NEGATIVE, "grad_clip": Rule("number", 0, low_open=True, optional=True), "amp": Rule("choice", choices=(True, False, "bf16")),
+        "min_lr": NON_NEGATIVE, "grad_clip": Rule("number", 0, low_open=True, optional=True),
+        "amp": Rule("choice", choices=(True, False, "bf16")),
         "early_stop_patience": Rule("int", 1, optional=True), "val_interval": POSITIVE_INT, "num_workers": COUNT,
         "checkpoint_interval": POSITIVE_INT, "log_interval": POSITIVE_INT, "tensorboard": Rule("bool")},
     "test_cfg": {"batch_size": POSITIVE_INT},

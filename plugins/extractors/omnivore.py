@@ -17,7 +17,6 @@ interval get ``rand-m15-mstd0.5-inc1`` RandAugment on the decoded frames first, 
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -30,10 +29,9 @@ import torch.nn.functional as F
 
 from tim_bench_registry import EXTRACTORS, TimBenchError, VideoFeatures
 from tim_bench_registry.augment import copy_rng, omnivore_policy, rand_augment_clip, video_key
-from tim_bench_registry.extractors import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
-                                           resolve_dtype, run_batched)
-from tim_bench_registry.media import center_crop, interval_frames, interval_grid, iter_clips, resize_short_side, \
-    video_info
+from tim_bench_registry.extractors import (Timing, batches, check_state_dict, grid_clips, load_checkpoint,
+                                           resolve_device, resolve_dtype, run_batched)
+from tim_bench_registry.media import center_crop, iter_clips, resize_short_side
 
 #: omnivore_model.py's two Swin-B builders TIM uses (omnivore_swinB_epic: EPIC-KITCHENS; omnivore_swinB: AVE,
 #: Perception Test), with the heads their checkpoints carry.
@@ -297,12 +295,9 @@ class OmnivoreVideo:
         """Shorter side to ``crop`` (cv2.resize rounding) then the centre crop (uniform_crop's ceil offset)."""
         return center_crop(resize_short_side(frame, self.crop, "round"), self.crop, "ceil")
 
-    def clips(self, media: Path) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The grid's times ``[T, 2]`` and each interval's 0-based frame numbers."""
-        info = video_info(media)
-        times = interval_grid(info.duration, self.window, self.hop, self.include_end)
-        frames = interval_frames(info.duration, self.window, self.hop, info.fps, self.include_end)
-        return times, [omnivore_frame_indices(int(a), int(b), self.num_frames, info.frames) for a, b in frames]
+    def frame_indices(self, start_frame: int, stop_frame: int, video_frames: int) -> np.ndarray:
+        """One interval's 0-based frame numbers (the original's Omnivore sampling)."""
+        return omnivore_frame_indices(start_frame, stop_frame, self.num_frames, video_frames)
 
     def inputs(self, media: Path, clips: list[np.ndarray]) -> Iterator[torch.Tensor]:
         """Each clip's ``num_copies`` model inputs [3, num_frames, crop, crop] (copy 0 plain, then the RandAugment
@@ -322,11 +317,7 @@ class OmnivoreVideo:
 
     def extract(self, media: Path) -> VideoFeatures:
         """Features of one video file: times ``[T, 2]`` of the grid, values ``[T, num_copies, 1024]``."""
-        self.timing = Timing()
-        tic = time.perf_counter()
-        times, clips = self.clips(media)
-        self.timing.decode_s = time.perf_counter() - tic
-        self.timing.frames = len(set(np.concatenate(clips).tolist()))
+        times, clips, self.timing = grid_clips(media, self.window, self.hop, self.include_end, self.frame_indices)
         values = run_batched(self.model, batches(self.inputs(media, clips), self.batch_size), self.device,
                              self.dtype, self.timing)
         return VideoFeatures(times=times, values=values.reshape(len(times), self.num_copies, -1))

@@ -13,7 +13,6 @@ The AVE authors used Keras' VGG-19, whose input is BGR with the Caffe means subt
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,9 +22,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tim_bench_registry import EXTRACTORS, TimBenchError, VideoFeatures
-from tim_bench_registry.extractors import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
-                                           resolve_dtype, run_batched, vgg_conv_stack)
-from tim_bench_registry.media import interval_frames, interval_grid, iter_clips, video_info
+from tim_bench_registry.extractors import (Timing, batches, check_state_dict, grid_clips, load_checkpoint,
+                                           resolve_device, resolve_dtype, run_batched, vgg_conv_stack)
+from tim_bench_registry.media import iter_clips
 
 #: torchvision vgg.py cfgs["E"]: VGG-19's convolution widths, "M" a 2x2 max-pool.
 VGG19_LAYERS = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
@@ -103,16 +102,13 @@ class VGG19Pool5:
         for _, frames in iter_clips(media, clips):
             yield from self.to_input(frames)
 
+    def frame_indices(self, start_frame: int, stop_frame: int, video_frames: int) -> np.ndarray:
+        """One segment's 0-based frame numbers (``per_segment`` frames averaged per second)."""
+        return segment_frame_indices(start_frame, stop_frame, self.per_segment, video_frames)
+
     def extract(self, media: Path) -> VideoFeatures:
         """Features of one video file: times ``[T, 2]`` of the segments, values ``[T, 1, 7, 7, 512]``."""
-        self.timing = Timing()
-        tic = time.perf_counter()
-        info = video_info(media)
-        times = interval_grid(info.duration, self.window, self.hop, self.include_end)
-        frames = interval_frames(info.duration, self.window, self.hop, info.fps, self.include_end)
-        clips = [segment_frame_indices(int(a), int(b), self.per_segment, info.frames) for a, b in frames]
-        self.timing.decode_s = time.perf_counter() - tic
-        self.timing.frames = len(set(np.concatenate(clips).tolist()))
+        times, clips, self.timing = grid_clips(media, self.window, self.hop, self.include_end, self.frame_indices)
         maps = run_batched(self.model, batches(self.inputs(media, clips), self.batch_size), self.device,
                            self.dtype, self.timing)  # [T * per_segment, 512, h, w]
         maps = maps.reshape(len(clips), self.per_segment, *maps.shape[1:]).mean(1)

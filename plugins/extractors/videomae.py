@@ -23,7 +23,6 @@ are then resized by Pillow's bilinear filter, not cv2's: the original's ``Resize
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,11 +32,10 @@ import torch
 import torch.nn as nn
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
-from tim_bench_registry.extractors import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
-                                           resolve_dtype, run_batched)
 from tim_bench_registry.augment import copy_rng, rand_augment_clip, video_key, videomae_policy
-from tim_bench_registry.media import center_crop, interval_frames, interval_grid, iter_clips, resize_short_side, \
-    video_info
+from tim_bench_registry.extractors import (Timing, batches, check_state_dict, grid_clips, load_checkpoint,
+                                           resolve_device, resolve_dtype, run_batched)
+from tim_bench_registry.media import center_crop, iter_clips, resize_short_side
 
 #: modeling_finetune.vit_large_patch16_224 with feature_extraction.py's arguments, as a VideoMAEConfig.
 VIT_LARGE = dict(image_size=224, patch_size=16, num_channels=3, num_frames=16, tubelet_size=2, hidden_size=1024,
@@ -212,16 +210,13 @@ class VideoMAEVideo:
                 x = (torch.from_numpy(clip).float() / 255.0 - self.mean) / self.std
                 yield x.permute(3, 0, 1, 2)
 
+    def frame_indices(self, start_frame: int, stop_frame: int, video_frames: int) -> np.ndarray:
+        """One interval's 0-based frame numbers (the original's VideoMAE segment sampling)."""
+        return videomae_frame_indices(start_frame, stop_frame, self.num_frames, video_frames)
+
     def extract(self, media: Path) -> VideoFeatures:
         """Features of one video file: times ``[T, 2]`` of the grid, values ``[T, num_copies, hidden]``."""
-        self.timing = Timing()
-        tic = time.perf_counter()
-        info = video_info(media)
-        times = interval_grid(info.duration, self.window, self.hop, self.include_end)
-        frames = interval_frames(info.duration, self.window, self.hop, info.fps, self.include_end)
-        clips = [videomae_frame_indices(int(a), int(b), self.num_frames, info.frames) for a, b in frames]
-        self.timing.decode_s = time.perf_counter() - tic
-        self.timing.frames = len(set(np.concatenate(clips).tolist()))
+        times, clips, self.timing = grid_clips(media, self.window, self.hop, self.include_end, self.frame_indices)
         values = run_batched(self.model, batches(self.inputs(media, clips), self.batch_size), self.device,
                              self.dtype, self.timing)
         return VideoFeatures(times=times, values=values.reshape(len(times), self.num_copies, -1))
