@@ -224,7 +224,7 @@ def main() -> int:
     sync(device)
     t0 = time.perf_counter()
     batches, tokens, packed = [], [], []
-    tasks = exp.build_model().tasks
+    tasks = train.queries.tasks
     for b in loader:
         tokens.append(100 + sum(b["labels"][k].shape[1] for k in b["labels"]))
         packed.append(100 + sum(b["query_index"][t.stream].shape[0] for t in tasks) / b["index"].shape[0])

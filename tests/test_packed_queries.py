@@ -132,3 +132,15 @@ def test_cpu_bf16_autocast_is_explicit_and_recorded(tmp_path):
         assert torch.isfinite(torch.tensor(fit.history[0]["train_loss"]))
     assert dtypes[True] == ({torch.float32}, "off")
     assert dtypes["bf16"] == ({torch.bfloat16}, "bfloat16")
+
+
+def test_bf16_autocast_on_a_gpu_without_bf16_is_refused(monkeypatch):
+    from tim_bench.runner.trainer import autocast_settings
+    from tim_bench_registry import TimBenchError
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a, **k: "Old GPU")
+    with pytest.raises(TimBenchError, match=r"train_cfg.amp='bf16' but Old GPU has no bf16 support"):
+        autocast_settings(torch.device("cuda", 0), "bf16")
+    assert autocast_settings(torch.device("cuda", 0), True) == (True, torch.float16, True)  # the original's AMP
+    assert autocast_settings(torch.device("cpu"), True) == (False, None, False)
+    assert autocast_settings(torch.device("cpu"), "bf16") == (True, torch.bfloat16, False)

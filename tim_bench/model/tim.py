@@ -22,7 +22,7 @@ from .layers import Encoder, PackedLayout, drloc_mlp, feature_embedder, query_ma
 
 @dataclass
 class Mix:
-    """Feature-level mixup of one batch: x <- lam * x + (1 - lam) * x[perm] (``lam`` a tensor in compiled steps)."""
+    """Feature-level mixup of one batch: x <- lam * x + (1 - lam) * x[perm] (the loader draws both)."""
 
     lam: float | torch.Tensor
     perm: torch.Tensor

@@ -66,6 +66,9 @@ def autocast_settings(device: torch.device, amp: bool | str) -> tuple[bool, torc
     device, the CPU too (several times faster there on CPUs with bf16 instructions; it rounds activations)."""
     if not amp or (amp is True and device.type != "cuda"):
         return False, None, False
+    if amp == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise TimBenchError(f"train_cfg.amp='bf16' but {torch.cuda.get_device_name(device)} has no bf16 support; use "
+                            f"train_cfg.amp=True (fp16 with a grad scaler there) or False.")
     if amp == "bf16" or torch.cuda.is_bf16_supported():
         return True, torch.bfloat16, False
     return True, torch.float16, True
