@@ -109,3 +109,35 @@ def test_bad_compile_value_fails_clearly(value):
 @pytest.mark.parametrize("value,mode", [(False, None), (True, "default"), ("reduce-overhead", "reduce-overhead")])
 def test_compile_values(value, mode):
     assert compiled.compile_mode(value) == mode
+
+
+@pytest.mark.parametrize("device,world,mode", [("cuda", 1, "default"), ("cpu", 1, None), ("cuda", 2, None)],
+                         ids=["one-gpu", "cpu", "torchrun"])
+def test_auto_compiles_on_one_cuda_device_only(device, world, mode):
+    assert compiled.compile_mode("auto", device, world) == mode
+
+
+def _failing_backend(graph_module, example_inputs):
+    raise RuntimeError("no C++ compiler on this machine")
+
+
+def test_failed_compile_warns_and_trains_eagerly(epic, caplog):
+    """A backend that cannot compile: one named warning, then the eager step's loss and gradients exactly."""
+    data = _dataset(epic)
+    data.pad_queries()
+    batch = data[list(range(min(4, len(data))))]
+    want = _loss_and_grads(epic, batch)
+    run = lambda model, criterion: compiled.train_forward(model, model, criterion, None, "default",  # noqa: E731
+                                                          backend=_failing_backend)
+    with caplog.at_level("WARNING", logger="tim_bench"):
+        forward_holder = {}
+
+        def build(model, criterion):
+            forward_holder["f"] = run(model, criterion)
+            return forward_holder["f"]
+        got = _loss_and_grads(epic, batch, build)
+    _assert_close(got[0], want[0])
+    _assert_close(got[1], want[1])
+    assert forward_holder["f"].mode is None  # what the run record reports as the step that ran
+    messages = [r.getMessage() for r in caplog.records if "torch.compile" in r.getMessage()]
+    assert len(messages) == 1 and "no C++ compiler" in messages[0] and "eagerly" in messages[0]

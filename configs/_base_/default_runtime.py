@@ -25,7 +25,9 @@ train_cfg = dict(
     checkpoint_interval=1,  # write last.pth every N epochs (resume point)
     log_interval=50,        # a log.txt line (loss, lr, data/step time, GPU memory, ETAs) every N iterations
     tensorboard=False,      # True: also write TensorBoard scalars to WORK_DIR/tensorboard/ (needs `tensorboard`)
-    compile=False,          # torch.compile the training forward+loss: True/"default", "reduce-overhead" (CUDA graphs) or
-                            # "max-autotune-no-cudagraphs"; pads training queries to the split maximum (same loss)
+    compile="auto",         # torch.compile the training forward+loss: "auto" (on one CUDA device; eager on the CPU and
+                            # under torchrun), False, True/"default", "reduce-overhead" (CUDA graphs) or
+                            # "max-autotune-no-cudagraphs"; pads training queries to the split maximum (same loss); a
+                            # compile that fails warns and the run goes on eagerly (the record says which ran)
 )
 test_cfg = dict(batch_size=128)

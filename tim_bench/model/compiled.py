@@ -10,7 +10,8 @@ the same distributions as the eager step, not the same numbers.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -20,20 +21,34 @@ from tim_bench_registry import TimBenchError
 from .losses import TIMLoss
 from .tim import TIM, Mix
 
-#: train_cfg.compile values: False (eager), True (= "default"), or a torch.compile mode
+#: train_cfg.compile values: "auto" (compiled on CUDA, eager elsewhere), False (eager), True (= "default"), or a
+#: torch.compile mode
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs")
+log = logging.getLogger("tim_bench")
 
 
-def compile_mode(value: object) -> str | None:
-    """The torch.compile mode ``train_cfg.compile`` asks for, None for eager; anything else fails clearly."""
+def compile_mode(value: object, device_type: str = "cpu", world_size: int = 1) -> str | None:
+    """The torch.compile mode ``train_cfg.compile`` asks for on ``device_type``, None for eager; anything else
+    fails clearly. "auto" compiles where it pays: a single CUDA process (a CPU step is bound by arithmetic, which
+    compiling barely changes; the compiled step is single-process only)."""
+    if value == "auto":
+        return "default" if device_type == "cuda" and world_size == 1 else None
     if value is False or value is None:
         return None
     if value is True:
         return "default"
     if isinstance(value, str) and value in COMPILE_MODES:
         return value
-    raise TimBenchError(f"train_cfg.compile={value!r} is not valid: use False (eager), True, or one of "
-                        f"{', '.join(repr(m) for m in COMPILE_MODES)}.")
+    raise TimBenchError(f"train_cfg.compile={value!r} is not valid: use 'auto' (compiled on one CUDA device), False "
+                        f"(eager), True, or one of {', '.join(repr(m) for m in COMPILE_MODES)}.")
+
+
+def compile_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean torch.compile could not compile (not a bug in the model)."""
+    import torch._dynamo.exc as dynamo_exc
+    import torch._inductor.exc as inductor_exc
+    return (dynamo_exc.TorchDynamoException,) + tuple(
+        e for e in (getattr(inductor_exc, "InductorError", None),) if e is not None)
 
 
 class TrainForward(nn.Module):
@@ -59,20 +74,39 @@ class TrainForward(nn.Module):
                                   len(model.streams), mix)
 
 
+class CompiledTrainForward:
+    """``TrainForward`` compiled with static shapes; a compile that fails warns once, by name, and the run goes on
+    eagerly (``mode`` is then None, which the run record reports)."""
+
+    def __init__(self, step: TrainForward, mode: str, backend: str) -> None:
+        options = {"mode": mode} if backend == "inductor" else {}
+        self.eager, self.mode = step, mode
+        self.compiled = torch.compile(step, dynamic=False, backend=backend, **options)
+
+    def __call__(self, batch: Mapping) -> dict[str, torch.Tensor]:
+        if self.mode is None:
+            return self.eager(batch)
+        if self.mode == "reduce-overhead":  # each call is a new iteration: the last step's outputs may be overwritten
+            torch.compiler.cudagraph_mark_step_begin()
+        try:
+            return self.compiled(batch)
+        except compile_errors() as exc:
+            cause = getattr(exc, "inner_exception", None) or exc.__cause__ or exc  # what the compiler itself raised
+            first = (str(cause).strip().splitlines() or [""])[0]
+            log.warning("warning: torch.compile (mode %r) failed, so training goes on eagerly (same maths, slower): "
+                        "%s: %s. Set train_cfg.compile=False to skip compiling.", self.mode, type(cause).__name__,
+                        first[:300])
+            self.mode = None
+            return self.eager(batch)
+
+
 def train_forward(net: nn.Module, model: TIM, criterion: TIMLoss, amp_dtype: torch.dtype | None,
-                  mode: str | None, backend: str = "inductor") -> Callable[[Mapping], dict]:
+                  mode: str | None, backend: str = "inductor",
+                  packed: bool = True) -> TrainForward | CompiledTrainForward:
     """``TrainForward``, compiled with static shapes when ``mode`` is set (a new batch size or query padding
     compiles once more; compiled steps keep the padded query layout, whose shapes do not change from batch to
-    batch); ``backend`` other than inductor is for tests on CPU."""
-    step = TrainForward(net, model, criterion, amp_dtype, packed=mode is None)
-    if mode is None:
-        return step
-    options = {"mode": mode} if backend == "inductor" else {}
-    compiled = torch.compile(step, dynamic=False, backend=backend, **options)
-    cudagraphs = mode == "reduce-overhead"
-
-    def run(batch: Mapping) -> dict[str, torch.Tensor]:
-        if cudagraphs:  # each call is a new iteration: the previous step's outputs may be overwritten
-            torch.compiler.cudagraph_mark_step_begin()
-        return compiled(batch)
-    return run
+    batch); ``backend`` other than inductor is for tests on CPU. Eager, ``packed`` computes only the real query
+    tokens (fewer FLOPs: the CPU's choice); unpacked runs the batch-max padded layout with no index gathers
+    (fewer kernel launches: CUDA's). Both are the same maths."""
+    step = TrainForward(net, model, criterion, amp_dtype, packed=packed and mode is None)
+    return step if mode is None else CompiledTrainForward(step, mode, backend)

@@ -86,6 +86,7 @@ class Trainer:
         self.main_metric = self.metric.main_metric
         self.selections = stream_bests_of(self.metric)
         self.hash = config_hash(exp.cfg)
+        self.compiled_as: str | bool = False  # the torch.compile mode the training step ran with (False: eager)
         if self.tc.get("tensorboard", False) and dist.is_main:
             summary_writer_class()  # a missing package is an error before any data is read
 
@@ -100,7 +101,7 @@ class Trainer:
                 "eval_augmentation_copy": 0, "checkpoint_selection": "per stream, as the original's meters",
                 "feature_dtype": self.exp.feature_dtype(self.device),
                 "autocast": str(autocast_settings(self.device, tc.get("amp", True))[1] or "off").replace("torch.", ""),
-                "compile": compile_mode(tc.get("compile", False)) or False}
+                "compile": self.compiled_as}
 
     def _resume_state(self, resume: bool) -> dict[str, Any] | None:
         path = self.work_dir / LAST
@@ -149,7 +150,12 @@ class Trainer:
         return TrainResult(epochs_trained=history[-1]["epoch"] if history else state.epoch,
                            best_epoch=state.best["epoch"], best_metrics=state.best["metrics"],
                            main_metric=self.main_metric, history=history, stream_best=state.stream_best,
-                           procedure=self.procedure(loop.warmup_iters, loop.total_iters, stopping.on))
+                           procedure=self._procedure_after(loop, stopping))
+
+    def _procedure_after(self, loop: _Loop, stopping: StoppingPolicy) -> dict[str, Any]:
+        """The run's training procedure, with the compile mode it ended with (None after a failed compile)."""
+        self.compiled_as = getattr(loop.forward, "mode", None) or False
+        return self.procedure(loop.warmup_iters, loop.total_iters, stopping.on)
 
     def _build(self) -> _Loop:
         """Load the splits and build the loaders, model, loss, optimiser, schedule and training forward."""
@@ -159,7 +165,7 @@ class Trainer:
         val = exp.load_split(val_name, train=False) if val_name else None
         workers = int(tc.get("num_workers", 0))
         pin = self.device.type == "cuda"
-        mode = compile_mode(tc.get("compile", False))
+        mode = compile_mode(tc.get("compile", "auto"), self.device.type, self.dist.world_size)
         if mode is not None and self.dist.world_size > 1:
             raise TimBenchError("train_cfg.compile is single-process only; set train_cfg.compile=False for a "
                                 "distributed run.")
@@ -185,7 +191,9 @@ class Trainer:
         scheduler = warmup_cosine(optimizer, tc.min_lr, warmup_iters, total_iters)
         use_amp, amp_dtype, needs_scaler = autocast_settings(self.device, tc.get("amp", True))
         scaler = torch.amp.GradScaler("cuda", enabled=needs_scaler)
-        forward = train_forward(net, model, criterion, amp_dtype if use_amp else None, mode)
+        forward = train_forward(net, model, criterion, amp_dtype if use_amp else None, mode,
+                                packed=self.device.type != "cuda")  # CUDA is launch-bound: no index gathers
+        self.compiled_as = mode or False
         return _Loop(train, val, train_loader, val_loader, model, net, optimizer, scheduler, scaler, forward, iters,
                      warmup_iters, total_iters)
 
