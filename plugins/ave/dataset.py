@@ -44,7 +44,7 @@ def read_annotations(path: Path, categories: Sequence[str] = CATEGORIES) -> pd.D
         raise DataError(f"AVE annotation file {path} does not exist; set data_root to the AVE folder or run "
                         f"`tim-bench make-synthetic ave {path.parent}`.")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is read, as the CSV readers do
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); give the official Annotations.txt.") from None
     rows = []
@@ -73,6 +73,9 @@ def read_annotations(path: Path, categories: Sequence[str] = CATEGORIES) -> pd.D
             log.warning("%s:%d: video %s has an empty event [%d, %d); all its seconds are background",
                         path, lineno, parts[1], start, end)
         rows.append((parts[0], parts[1], parts[2], start, end))
+    if not rows:
+        raise DataError(f"{path} holds no annotation lines; give the official Annotations.txt (one "
+                        f"Category&VideoID&Quality&StartTime&EndTime line per video).")
     return pd.DataFrame(rows, columns=["category", "youtube_id", "quality", "start", "end"])
 
 
@@ -172,6 +175,9 @@ class AVE:
 
     def load(self, split: str) -> SplitAnnotations:
         rows = np.unique(self._order(split))
+        if not len(rows):
+            raise DataError(f"{self.root / SPLIT_FILES[split]}: 'order' is empty, so split '{split}' has no video; "
+                            f"give the official {SPLIT_FILES[split]} or drop the split from the config's splits.")
         self._check_disjoint(split, rows)
         labels = self.per_second_labels(rows)
         self._check_labels_file(rows, labels)
