@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"\n{key}")
             print(tabulate(table, headers=["class", *table.columns]))
     if report.warnings:
-        print(f"\n{len(report.warnings)} warnings:")
+        print(f"\n{len(report.warnings)} warning{'s' if len(report.warnings) > 1 else ''}:")
         print("\n".join(f"  - warning: {w}" for w in report.warnings))
     if report.clean:
         print(f"\nOK: no problems found{' (see the warnings above)' if report.warnings else ''}")
