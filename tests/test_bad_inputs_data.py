@@ -413,6 +413,15 @@ def epic_labelled_far_past_end(root: Path) -> list[str]:
     return [path.name, str(table.narration_id[3]), str(table.video_id[3]), "lasts"]
 
 
+def _perception_timestamps(value: object) -> Callable[[dict], list[str]]:
+    def change(data: dict) -> list[str]:
+        video, entry = _first_video(data)
+        seg = entry["action_segments"][0]
+        seg["timestamps"] = value
+        return [f"{video}_a{seg['id']}", "has no [start, end] timestamps"]
+    return change
+
+
 def _perception_in_seconds(data: dict) -> list[str]:
     """Timestamps written in seconds where the format has microseconds: every segment a few microseconds long."""
     for entry in data.values():
@@ -549,6 +558,8 @@ CASES = {
     "perception-no-duration": Case("perception", perception_edit(_perception_no_duration)),
     "perception-garbage-json": Case("perception", garbage("all_valid.json", b"{\"video_0001\": [1, 2")),
     "perception-train-val-share-video": Case("perception", perception_leak),
+    "perception-timestamps-bool": Case("perception", perception_edit(_perception_timestamps([True, True, False]))),
+    "perception-timestamps-text": Case("perception", perception_edit(_perception_timestamps(["0", "100000"]))),
     # ---- issue 18: timestamps of the wrong shape or unit, empty splits, segments far past the end, symlinks
     "epic-timestamp-four-fields": Case("epic", also(edit_csv(f"{EPIC}/EPIC_100_validation.csv", "start_timestamp",
                                                              "00:00:08:76"), "00:00:08:76", "start_timestamp")),
@@ -709,6 +720,15 @@ def epic_segments_shorter_than_a_step(root: Path) -> list[str]:
     return ["shorter than one feature step", "segments are"]
 
 
+def feature_times_in_milliseconds(root: Path) -> list[str]:
+    """Both streams' interval tables written in milliseconds: the grid runs far past every video's end."""
+    for stream in ("visual", "audio"):
+        path, table = _csv(root, f"features/{stream}/intervals_val.csv")
+        table[["start_sec", "stop_sec"]] *= 1000
+        table.to_csv(path, index=False)
+    return [str(table.video_id[0]), "past the video's end", "1 of 1 videos"]
+
+
 def _perception_extra_video(data: dict) -> list[str]:
     """A second val video with no segments at all: skipped, and said so."""
     _, entry = _first_video(data)
@@ -721,6 +741,7 @@ WARN_CASES = {
     "epic-labelled-segment-2s-past-end": Case("epic", epic_labelled_past_end_by_2s),
     "feature-grid-repeated-row": Case("epic", repeated_feature_row),
     "segments-shorter-than-a-feature-step": Case("epic", epic_segments_shorter_than_a_step),
+    "feature-times-in-milliseconds": Case("epic", feature_times_in_milliseconds),
     "perception-video-without-segments": Case("perception", lambda root: [
         "val:", *perception_edit(_perception_extra_video)(root)[1:]]),
 }
@@ -760,17 +781,21 @@ def test_run_warns_of_suspicious_data_before_training(bases, tmp_path):
     assert warned < outcome.output.index("epoch 1"), outcome.output
 
 
-def test_a_byte_order_mark_is_read_as_the_csv_readers_do(bases, tmp_path):
-    """Annotations.txt and the Perception Test JSON saved with a UTF-8 BOM (as some editors do) read as without."""
-    for dataset, file in (("ave", "Annotations.txt"), ("perception", "all_valid.json")):
-        root = tmp_path / dataset
-        shutil.copytree(bases[dataset], root)
-        (root / file).write_bytes(b"\xef\xbb\xbf" + (root / file).read_bytes())
-        config, options = CONFIGS[dataset]
-        clean = run_cli(["check-data", config, "--cfg-options", f"data_root={bases[dataset]}", *options])
-        with_bom = run_cli(["check-data", config, "--cfg-options", f"data_root={root}", *options])
-        assert with_bom.code == 0 and "OK: no problems found" in with_bom.output, with_bom.output
-        assert with_bom.output.replace(str(root), "ROOT") == clean.output.replace(str(bases[dataset]), "ROOT")
+@pytest.mark.parametrize("dataset, file, prefix", [
+    ("ave", "Annotations.txt", b"\xef\xbb\xbf"), ("perception", "all_valid.json", b"\xef\xbb\xbf"),
+    ("ave", "Annotations.txt", b"Category&VideoID&Quality&StartTime&EndTime\n"),
+    ("ave", "Annotations.txt", b"\xef\xbb\xbfCategory&VideoID&Quality&StartTime&EndTime\r\n")])
+def test_a_byte_order_mark_or_header_line_is_read_as_the_csv_readers_do(bases, tmp_path, dataset, file, prefix):
+    """Annotations.txt and the Perception Test JSON saved with a UTF-8 BOM (as some editors do), and an
+    Annotations.txt that starts with its column names, read as the plain files do."""
+    root = tmp_path / dataset
+    shutil.copytree(bases[dataset], root)
+    (root / file).write_bytes(prefix + (root / file).read_bytes())
+    config, options = CONFIGS[dataset]
+    clean = run_cli(["check-data", config, "--cfg-options", f"data_root={bases[dataset]}", *options])
+    read = run_cli(["check-data", config, "--cfg-options", f"data_root={root}", *options])
+    assert read.code == 0 and "OK: no problems found" in read.output, read.output
+    assert read.output.replace(str(root), "ROOT") == clean.output.replace(str(bases[dataset]), "ROOT")
 
 
 def test_a_symlink_inside_data_root_is_read(bases, tmp_path):

@@ -1,6 +1,7 @@
 """AVE (Audio-Visual Event, Tian et al. ECCV 2018) from its official release.
 
-Reads ``Annotations.txt`` (``Category&VideoID&Quality&StartTime&EndTime``, one line per video),
+Reads ``Annotations.txt`` (``Category&VideoID&Quality&StartTime&EndTime``, one line per video; a first line
+holding these column names is skipped; a UTF-8 byte-order mark is read),
 ``{train,val,test}_order.h5`` (dataset ``order``: row indices) and, if present, ``labels.h5``
 ([N, 10, 29] one-hot, checked against the annotations). Every 1-s segment of a 10-s video is one
 query in each stream, labelled with the video's event inside [start, end) and background
@@ -26,6 +27,7 @@ log = logging.getLogger("tim_bench")
 SECONDS = 10
 SPLIT_FILES = {"train": "train_order.h5", "val": "val_order.h5", "test": "test_order.h5"}
 BACKGROUND = "background"
+HEADER = "Category&VideoID&Quality&StartTime&EndTime"
 #: The 28 AVE event categories, numbered as in the official labels.h5.
 CATEGORIES = (
     "Church bell", "Male speech, man speaking", "Bark", "Fixed-wing aircraft, airplane", "Race car, auto racing",
@@ -49,7 +51,7 @@ def read_annotations(path: Path, categories: Sequence[str] = CATEGORIES) -> pd.D
         raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); give the official Annotations.txt.") from None
     rows = []
     for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+        if not line.strip() or (not rows and line.strip() == HEADER):  # some copies start with the column names
             continue
         parts = [p.strip() for p in line.strip().split("&")]
         if len(parts) != 5:

@@ -74,6 +74,8 @@ def read_split(path: Path) -> dict[str, Any]:
 def _seconds(timestamps: Any) -> tuple[float, float]:
     """[start, end] microseconds -> seconds; (nan, nan) when they are not two numbers."""
     try:
+        if any(isinstance(t, (bool, str)) for t in timestamps):
+            raise TypeError("timestamps are numbers")
         start, end = (float(t) / MICROSECONDS for t in timestamps)
     except (TypeError, ValueError):
         return np.nan, np.nan

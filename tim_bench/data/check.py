@@ -205,7 +205,7 @@ def check_split(exp: AssembledData, split: str, report: CheckReport, tolerance: 
     report.problems += _grid_problems(checks, split)
     anchor = checks[0].times if checks else {}
     windows = _windows_line(ann, anchor, exp.spec, split, report)
-    report.warnings += split_warnings(split, ann, anchor, tolerance)
+    report.warnings += split_warnings(split, ann, anchor, tolerance, coverage=False)  # short coverage: a problem
     report.lines.append(f"split {split}: {len(seg)} segments ({streams}) in {len(videos)} videos; {windows}")
     for task in exp.tasks:
         counts = label_counts(ann, task)

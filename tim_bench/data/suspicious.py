@@ -2,7 +2,8 @@
 
 A split whose median segment is shorter than one feature step (timestamps in another unit, or a wrong feature
 grid), segments ending past their video's end beyond a tolerance (windows clip them: wrong timestamps or video
-info), feature grids with a repeated row (the same time read twice), and videos with no segment (skipped).
+info), feature times running past the video's end or not covering it, feature grids with a repeated row (the
+same time read twice), and videos with no segment (skipped).
 Malformed values are errors where they are read; these only warn, since real files hold some (the official
 EPIC-Sounds test timestamps end one segment 691 s after its video).
 """
@@ -20,9 +21,11 @@ _SHOWN = 3
 
 
 def split_warnings(split: str, ann: SplitAnnotations, feature_times: Mapping[str, np.ndarray],
-                   tolerance: float = DEFAULT_TIME_TOLERANCE) -> list[str]:
-    """One sentence per kind of suspicious content in ``split`` (its annotations and its videos' feature times)."""
+                   tolerance: float = DEFAULT_TIME_TOLERANCE, coverage: bool = True) -> list[str]:
+    """One sentence per kind of suspicious content in ``split`` (its annotations and its videos' feature times);
+    ``coverage``: also feature times that do not cover their video (check-data reports those as problems)."""
     return [w for w in (_short_segments(split, ann, feature_times), _past_the_end(split, ann, tolerance),
+                        _features_outside(split, ann, feature_times, tolerance, coverage),
                         _repeated_rows(split, feature_times), _videos_without_segments(split, ann)) if w]
 
 
@@ -54,6 +57,25 @@ def _past_the_end(split: str, ann: SplitAnnotations, tolerance: float) -> str:
                       f"({duration[i]:g} s)" for i in past[np.argsort(-over[past])][:_SHOWN])
     return (f"{split}: {len(past)} of {len(seg)} segments end more than {tolerance:g} s after their video's end "
             f"({shown}); windows clip them to the video: check their timestamps or the video info.")
+
+
+def _features_outside(split: str, ann: SplitAnnotations, feature_times: Mapping[str, np.ndarray], tolerance: float,
+                      coverage: bool) -> str:
+    """Videos whose feature times run past the video's end (another unit or the wrong video info) or, with
+    ``coverage``, start late or stop early (the windows there repeat the nearest feature)."""
+    spans = {v: (float(np.min(t)), float(np.max(t)), ann.durations[v]) for v, t in feature_times.items()
+             if len(t) and v in ann.durations}
+    long = [f"{v} ([{a:g}, {b:g}] s of {d:g} s)" for v, (a, b, d) in spans.items() if b > d + tolerance]
+    short = [f"{v} ([{a:g}, {b:g}] s of {d:g} s)" for v, (a, b, d) in spans.items()
+             if coverage and (a > tolerance or b < d - tolerance)]
+    out = []
+    if long:
+        out.append(f"the feature times of {len(long)} of {len(spans)} videos run more than {tolerance:g} s past the "
+                   f"video's end ({', '.join(long[:_SHOWN])}): check their unit and the video info")
+    if short:
+        out.append(f"the feature times of {len(short)} of {len(spans)} videos do not cover the video within "
+                   f"{tolerance:g} s ({', '.join(short[:_SHOWN])}): windows there repeat the nearest feature")
+    return f"{split}: {'; '.join(out)}." if out else ""
 
 
 def _repeated_rows(split: str, feature_times: Mapping[str, np.ndarray]) -> str:
