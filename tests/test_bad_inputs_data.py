@@ -809,3 +809,29 @@ def test_a_symlink_inside_data_root_is_read(bases, tmp_path):
     config, options = CONFIGS["epic"]
     outcome = run_cli(["check-data", config, "--cfg-options", f"data_root={root}", *options])
     assert outcome.code == 0 and "OK: no problems found" in outcome.output, outcome.output
+
+
+def test_the_engine_refuses_a_leak_whichever_split_is_loaded_first(bases, tmp_path):
+    """`run` loads the test split before training: the engine's own train/eval disjointness check (for plugins
+    that do not check it themselves) must then fire when the training split comes second."""
+    from tim_bench.config import load_config
+    from tim_bench.runner.assemble import Experiment
+    from tim_bench_plugins.perception_test.dataset import PerceptionTest
+    from tim_bench_registry import DATASETS, DataError
+
+    @DATASETS.register_module(force=True)
+    class UncheckedPerception(PerceptionTest):
+        """A third-party plugin that leaves the disjointness check to the engine."""
+
+        def load(self, split):
+            return self._load(split)
+
+    root = tmp_path / "perception"
+    shutil.copytree(bases["perception"], root)
+    names = perception_leak(root)
+    cfg = load_config("configs/perception_av.py", {"data_root": str(root), "dataset.type": "UncheckedPerception",
+                                                   "features.visual.dim": 8, "features.audio.dim": 4})
+    exp = Experiment(cfg)
+    exp.load_split("val", train=False)
+    with pytest.raises(DataError, match=f"share 1 videos \\({names[2]}\\)"):
+        exp.load_split("train", train=True)

@@ -49,7 +49,7 @@ def read_annotations(path: Path, categories: Sequence[str] = CATEGORIES) -> pd.D
         text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is read, as the CSV readers do
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); give the official Annotations.txt.") from None
-    rows = []
+    rows: list[tuple[str, str, str, int, int]] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or (not rows and line.strip() == HEADER):  # some copies start with the column names
             continue
