@@ -28,8 +28,10 @@ A **head plugin** (registered in ``HEADS``) is an ``nn.Module`` built as
 
 * Annotations (``SplitAnnotations.validate``): the columns above; streams in ``STREAMS``; every
   ``segment_id`` and ``video_id`` present and non-empty, segment ids unique within a stream; every
-  video has a finite duration above 0; ``0 <= start < stop``, finite, and ``start`` before the video's
-  end (``stop`` may run past it: windows clip it, as the official EPIC-Sounds test timestamps need);
+  video has a finite duration above 0; at least one segment; ``0 <= start < stop``, finite, and ``start``
+  before the video's end (``stop`` may run past it: windows clip it, as the official EPIC-Sounds test
+  timestamps need, but a *labelled* segment that ends over ``STOP_TOLERANCE`` s past the end and lies
+  mostly outside its video is refused: its label describes time the video does not have);
   labels integer class ids in ``0..num_classes-1`` or ``IGNORE_LABEL``.
 * A split used for training has at least one label for every task (``validate(..., training=True)``);
   a split used for training and one used for evaluation share no video and no segment
@@ -61,6 +63,9 @@ IGNORE_LABEL = -1
 SEGMENT_COLUMNS: tuple[str, ...] = ("segment_id", "video_id", "start", "stop", "stream")
 #: Seconds by which the feature times of two streams of one video may differ and still count as one grid.
 GRID_TOLERANCE = 0.01
+#: Seconds a labelled segment may end after its video's end (timestamp and duration rounding; the official
+#: EPIC-Sounds validation file runs up to 0.28 s past); beyond it, a segment lying mostly outside is refused.
+STOP_TOLERANCE = 1.0
 _SHOWN = 5
 
 
@@ -104,6 +109,10 @@ class SplitAnnotations:
         missing = [c for c in SEGMENT_COLUMNS + tuple(t.key for t in self.tasks) if c not in seg.columns]
         if missing:
             raise DataError(f"{source}: segments table lacks columns {missing}.")
+        if seg.empty:
+            raise DataError(f"{source} holds no segments (an empty or header-only file, or an empty split list); "
+                            f"give the split's annotation file with its rows, or drop the split from the config's "
+                            f"splits.")
         for column in ("segment_id", "video_id"):
             empty = (seg[column].isna() | (seg[column].astype(str).str.strip() == "")).to_numpy()
             if empty.any():
@@ -140,6 +149,7 @@ class SplitAnnotations:
             row = seg[outside].iloc[0]
             raise DataError(f"{source}: segment {row.segment_id} starts at {row.start} s, after the end of video "
                             f"{row.video_id} ({self.durations[row.video_id]} s); fix its timestamps or the video info.")
+        self._check_labelled_overrun(source, start, stop, duration)
         for task in self.tasks:
             if not pd.api.types.is_integer_dtype(seg[task.key]):
                 raise DataError(f"{source}: labels of task {task.key} have dtype {seg[task.key].dtype}; they must be "
@@ -156,6 +166,20 @@ class SplitAnnotations:
                     raise DataError(f"{source} is used for training, but none of its segments has a {task.key} "
                                     f"label; a training split must be labelled: give the annotation file with its "
                                     f"class column.")
+
+    def _check_labelled_overrun(self, source: str, start: np.ndarray, stop: np.ndarray, duration: np.ndarray) -> None:
+        """A labelled segment ending over ``STOP_TOLERANCE`` s past its video's end, mostly outside the video, is
+        an error (wrong timestamps or video info); unlabelled ones (challenge test timestamps) are only clipped."""
+        seg = self.segments
+        keys = [t.key for t in self.tasks]
+        labelled = (seg[keys].to_numpy() != IGNORE_LABEL).any(1) if keys else np.zeros(len(seg), bool)
+        past = labelled & (stop > duration + STOP_TOLERANCE) & (stop - duration > (stop - start) / 2)
+        if past.any():
+            i = int(np.flatnonzero(past)[0])
+            row = seg.iloc[i]
+            raise DataError(f"{source}: labelled segment {row.segment_id} of video {row.video_id} runs "
+                            f"[{start[i]:g}, {stop[i]:g}] s, but the video lasts {duration[i]:g} s ({int(past.sum())} "
+                            f"such segments); fix its timestamps or the video's duration.")
 
 
 def check_disjoint(train: SplitAnnotations, other: SplitAnnotations, train_source: str, other_source: str) -> None:

@@ -56,20 +56,42 @@ def with_ids(table: pd.DataFrame, id_column: str) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+#: ``HH:MM:SS`` or ``HH:MM:SS.ff`` (hours any count of digits, minutes and seconds two at most).
+TIMESTAMP = r"^(\d+):(\d{1,2}):(\d{1,2}(?:\.\d*)?)$"
+
+
+def _timestamp_problem(text: str) -> str:
+    """Why one timestamp is not ``HH:MM:SS.ff`` (a wrong field count, minutes or seconds past 59, ...)."""
+    fields = text.split(":")
+    if len(fields) != 3:
+        return f"{len(fields)} field{'s' if len(fields) > 1 else ''}, not HH:MM:SS.ff"
+    try:
+        values = [float(f) for f in fields]
+    except ValueError:
+        return "not HH:MM:SS.ff (numbers only)"
+    if values[1] > 59:
+        return f"minutes {fields[1]} past 59"
+    if values[2] >= 60:
+        return f"seconds {fields[2]} past 59"
+    return "not HH:MM:SS.ff (or seconds >= 0)"
+
+
 def seconds(column: pd.Series, ids: pd.Series, path: str | Path) -> np.ndarray:
-    """``HH:MM:SS.ff`` timestamps (or numbers of seconds) -> float seconds; a malformed one names its row."""
+    """``HH:MM:SS.ff`` timestamps (or numbers of seconds) -> float seconds; a malformed one (a field too many or
+    too few, minutes or seconds past 59, a negative number) names its row, column and value."""
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        values = column.astype(float)
+        values = column.astype(float).to_numpy()
     else:
-        parts = column.astype(str).str.split(":", expand=True).reindex(columns=range(3))
-        hms = parts.apply(pd.to_numeric, errors="coerce")
-        values = hms[0] * 3600 + hms[1] * 60 + hms[2]
-    bad = (~np.isfinite(values.to_numpy(float))) | (values.to_numpy(float) < 0)
+        hms = column.astype(str).str.strip().str.extract(TIMESTAMP).apply(pd.to_numeric, errors="coerce")
+        hms[(hms[1] > 59) | (hms[2] >= 60)] = np.nan
+        values = (hms[0] * 3600 + hms[1] * 60 + hms[2]).to_numpy(float)
+    bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{path}: {row_name(ids, i)} has {column.name} '{column.iloc[i]}', not HH:MM:SS.ff (or "
-                        f"seconds >= 0); fix the timestamp.")
-    return values.to_numpy(np.float64)
+        raw = column.iloc[i]
+        why = _timestamp_problem(str(raw).strip()) if isinstance(raw, str) else "not HH:MM:SS.ff (or seconds >= 0)"
+        raise DataError(f"{path}: {row_name(ids, i)} has {column.name} '{raw}': {why}; fix the timestamp.")
+    return values.astype(np.float64)
 
 
 def class_ids(table: pd.DataFrame, column: str, ids: pd.Series, path: str | Path, num_classes: int | None = None,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bad_input import assert_clear_error, run_cli
+from bad_input import assert_clear_error, assert_warned, run_cli
 from helpers import TINY_MODEL
 from tim_bench_plugins.ave.synthetic import make_ave
 from tim_bench_plugins.epic.synthetic import make_epic
@@ -389,6 +389,79 @@ def _perception_no_duration(data: dict) -> list[str]:
     return [video, "duration"]
 
 
+# issue 18: annotations accepted that were wrong, empty splits, misleading messages
+
+def also(edit: Callable[[Path], list[str]], *names: str) -> Callable[[Path], list[str]]:
+    """``edit`` expecting ``names`` too (e.g. the bad value itself)."""
+    return lambda root: [*edit(root), *names]
+
+
+def header_only(rel: str) -> Callable[[Path], list[str]]:
+    """Keep only the header line of an annotation CSV: the split has no segments."""
+    def edit(root: Path) -> list[str]:
+        path = root / rel
+        path.write_text(path.read_text().splitlines()[0] + "\n")
+        return [path.name, "no segments"]
+    return edit
+
+
+def epic_labelled_far_past_end(root: Path) -> list[str]:
+    """A labelled validation segment ending hours after its video: wrong timestamps, not a rounding overrun."""
+    path, table = _csv(root, f"{EPIC}/EPIC_100_validation.csv")
+    table.loc[3, "stop_timestamp"] = "05:00:00.00"
+    table.to_csv(path, index=False)
+    return [path.name, str(table.narration_id[3]), str(table.video_id[3]), "lasts"]
+
+
+def _perception_timestamps(value: object) -> Callable[[dict], list[str]]:
+    def change(data: dict) -> list[str]:
+        video, entry = _first_video(data)
+        seg = entry["action_segments"][0]
+        seg["timestamps"] = value
+        return [f"{video}_a{seg['id']}", "has no [start, end] timestamps"]
+    return change
+
+
+def _perception_in_seconds(data: dict) -> list[str]:
+    """Timestamps written in seconds where the format has microseconds: every segment a few microseconds long."""
+    for entry in data.values():
+        for name in ("action_segments", "sound_segments"):
+            for seg in entry[name]:
+                seg["timestamps"] = [t / 1e6 for t in seg["timestamps"]]
+    return ["microseconds"]
+
+
+def _perception_no_segments(data: dict) -> list[str]:
+    for entry in data.values():
+        entry["action_segments"], entry["sound_segments"] = [], []
+    return ["no segments"]
+
+
+def feature_symlink_outside(root: Path) -> list[str]:
+    """A feature file replaced by a symlink to a copy outside data_root."""
+    path = first_file(root, "features/visual/val/*.npy")
+    copy = root.parent / f"copy_of_{path.name}"
+    shutil.copy(path, copy)
+    path.unlink()
+    path.symlink_to(copy)
+    return [path.name, "symlink", str(copy), "leaves"]
+
+
+def npy_wrong_dim_in(split: str) -> Callable[[Path], list[str]]:
+    def edit(root: Path) -> list[str]:
+        path = first_file(root, f"features/visual/{split}/*.npy")
+        values = np.load(path)
+        np.save(path, np.concatenate([values, values], -1))
+        return [path.name, "16-d"]
+    return edit
+
+
+def ave_empty_annotations(root: Path) -> list[str]:
+    (root / "Annotations.txt").write_text("\n")
+    return ["Annotations.txt", "no annotation lines"]
+
+
+
 @dataclass(frozen=True)
 class Case:
     dataset: str
@@ -485,6 +558,26 @@ CASES = {
     "perception-no-duration": Case("perception", perception_edit(_perception_no_duration)),
     "perception-garbage-json": Case("perception", garbage("all_valid.json", b"{\"video_0001\": [1, 2")),
     "perception-train-val-share-video": Case("perception", perception_leak),
+    "perception-timestamps-bool": Case("perception", perception_edit(_perception_timestamps([True, True, False]))),
+    "perception-timestamps-text": Case("perception", perception_edit(_perception_timestamps(["0", "100000"]))),
+    # ---- issue 18: timestamps of the wrong shape or unit, empty splits, segments far past the end, symlinks
+    "epic-timestamp-four-fields": Case("epic", also(edit_csv(f"{EPIC}/EPIC_100_validation.csv", "start_timestamp",
+                                                             "00:00:08:76"), "00:00:08:76", "start_timestamp")),
+    "epic-timestamp-seconds-past-59": Case("epic", also(edit_csv(f"{EPIC}/EPIC_100_train.csv", "stop_timestamp",
+                                                                 "00:00:75.00"), "00:00:75.00", "past 59")),
+    "epic-timestamp-minutes-past-59": Case("epic", also(edit_csv(f"{EPIC}/EPIC_100_validation.csv", "stop_timestamp",
+                                                                 "00:75:00.00"), "00:75:00.00", "past 59")),
+    "sounds-timestamp-two-fields": Case("epic", also(edit_csv(f"{SOUNDS}/EPIC_Sounds_validation.csv",
+                                                              "start_timestamp", "01:02.5"), "01:02.5")),
+    "epic-val-header-only": Case("epic", header_only(f"{EPIC}/EPIC_100_validation.csv")),
+    "sounds-test-header-only": Case("epic", header_only(f"{SOUNDS}/EPIC_Sounds_recognition_test_timestamps.csv")),
+    "epic-labelled-segment-far-past-end": Case("epic", epic_labelled_far_past_end),
+    "perception-seconds-not-microseconds": Case("perception", perception_edit(_perception_in_seconds)),
+    "perception-split-without-segments": Case("perception", perception_edit(_perception_no_segments)),
+    "ave-empty-val-order": Case("ave", order_edit("val", lambda o, r: o[:0], lambda r: ["empty", "'val'"])),
+    "ave-empty-annotations": Case("ave", ave_empty_annotations),
+    "npy-symlink-leaving-data-root": Case("epic", feature_symlink_outside),
+    "npy-wrong-dim-in-test-split": Case("epic", npy_wrong_dim_in("test")),
 }
 
 
@@ -505,7 +598,9 @@ def test_check_data_names_the_problem(bases, tmp_path, name):
 
 
 RUN_CASES = ["ave-category-typo", "ave-train-val-share-rows", "ave-order-fractional", "sounds-train-without-class-id",
-             "epic-verb-out-of-range", "epic-id-parent-dirs", "npy-garbage", "ave-visual-truncated"]
+             "epic-verb-out-of-range", "epic-id-parent-dirs", "npy-garbage", "ave-visual-truncated",
+             "epic-timestamp-four-fields", "epic-val-header-only", "ave-empty-val-order",
+             "perception-split-without-segments", "npy-wrong-dim-in-test-split", "sounds-test-header-only"]
 
 
 @pytest.mark.parametrize("name", RUN_CASES)
@@ -581,3 +676,162 @@ def test_ids_that_would_leave_the_feature_folder_are_refused(tmp_path, video_id)
     source = NpyFeatures(str(tmp_path), "feats", "intervals_{split}.csv")
     with pytest.raises(DataError, match="cannot name a file"):
         source.open("val", video_id)
+
+
+# ---------------------------------------------------------------- legal but suspicious data: warnings with counts
+
+def sounds_test_far_past_end(root: Path) -> list[str]:
+    """An unlabelled challenge test segment ending hours after its video (the official file has one 691 s past)."""
+    path, table = _csv(root, f"{SOUNDS}/EPIC_Sounds_recognition_test_timestamps.csv")
+    table.loc[2, "stop_timestamp"] = "05:00:00.000"
+    table.to_csv(path, index=False)
+    return [str(table.annotation_id[2]), "1 of ", "after their video's end"]
+
+
+def epic_labelled_past_end_by_2s(root: Path) -> list[str]:
+    """A long labelled segment ending 2 s after its video: mostly inside it, so clipped with a warning."""
+    path, table = _csv(root, f"{EPIC}/EPIC_100_validation.csv")
+    _, info = _csv(root, f"{EPIC}/EPIC_100_video_info.csv")
+    duration = float(info.set_index("video_id").duration[table.video_id[3]])
+    table.loc[3, "start_timestamp"] = "00:00:01.00"
+    table.loc[3, "stop_timestamp"] = f"00:{int((duration + 2) // 60):02d}:{(duration + 2) % 60:05.2f}"
+    table.to_csv(path, index=False)
+    return [str(table.narration_id[3]), "after their video's end"]
+
+
+def repeated_feature_row(root: Path, split: str = "val") -> list[str]:
+    """Row 5 of one video's feature grid repeats row 4 (both streams, so the grids still agree)."""
+    for stream in ("visual", "audio"):
+        path, table = _csv(root, f"features/{stream}/intervals_{split}.csv")
+        table.loc[5, ["start_sec", "stop_sec"]] = table.loc[4, ["start_sec", "stop_sec"]].to_numpy()
+        table.to_csv(path, index=False)
+    return [str(table.video_id[4]), "rows 4 and 5", "repeated feature rows"]
+
+
+def epic_segments_shorter_than_a_step(root: Path) -> list[str]:
+    """Every validation segment 0.05 s long: shorter than the 0.2-s feature step."""
+    for rel in (f"{EPIC}/EPIC_100_validation.csv", f"{SOUNDS}/EPIC_Sounds_validation.csv"):
+        path, table = _csv(root, rel)
+        start = pd.to_timedelta(table["start_timestamp"])
+        table["stop_timestamp"] = (start + pd.Timedelta(seconds=0.05)).map(
+            lambda t: f"{t.components.hours:02d}:{t.components.minutes:02d}:{t.components.seconds:02d}."
+                      f"{t.components.milliseconds:03d}")
+        table.to_csv(path, index=False)
+    return ["shorter than one feature step", "segments are"]
+
+
+def feature_times_in_milliseconds(root: Path) -> list[str]:
+    """Both streams' interval tables written in milliseconds: the grid runs far past every video's end."""
+    for stream in ("visual", "audio"):
+        path, table = _csv(root, f"features/{stream}/intervals_val.csv")
+        table[["start_sec", "stop_sec"]] *= 1000
+        table.to_csv(path, index=False)
+    return [str(table.video_id[0]), "past the video's end", "1 of 1 videos"]
+
+
+def _perception_extra_video(data: dict) -> list[str]:
+    """A second val video with no segments at all: skipped, and said so."""
+    _, entry = _first_video(data)
+    data["video_9999"] = {"metadata": dict(entry["metadata"]), "action_segments": [], "sound_segments": []}
+    return ["video_9999", "no segments"]
+
+
+WARN_CASES = {
+    "sounds-test-segment-far-past-end": Case("epic", sounds_test_far_past_end),
+    "epic-labelled-segment-2s-past-end": Case("epic", epic_labelled_past_end_by_2s),
+    "feature-grid-repeated-row": Case("epic", repeated_feature_row),
+    "segments-shorter-than-a-feature-step": Case("epic", epic_segments_shorter_than_a_step),
+    "feature-times-in-milliseconds": Case("epic", feature_times_in_milliseconds),
+    "perception-video-without-segments": Case("perception", lambda root: [
+        "val:", *perception_edit(_perception_extra_video)(root)[1:]]),
+}
+
+
+@pytest.mark.parametrize("name", list(WARN_CASES))
+def test_check_data_warns_of_suspicious_data(bases, tmp_path, name):
+    case = WARN_CASES[name]
+    root, names = _broken(bases, tmp_path, case)
+    config, options = CONFIGS[case.dataset]
+    outcome = run_cli(["check-data", config, "--cfg-options", f"data_root={root}", *options])
+    assert_warned(outcome, *names)
+    assert "OK: no problems found" in outcome.output, outcome.output
+
+
+def test_run_warns_when_it_loads_a_split(bases, tmp_path):
+    """`run` prints the warnings when it loads a split: here the test split, loaded first, then a header-only val
+    file stops the run before training (so the test stays fast)."""
+    root, names = _broken(bases, tmp_path, Case("epic", lambda r: repeated_feature_row(r, "test")))
+    header_only(f"{EPIC}/EPIC_100_validation.csv")(root)
+    config, options = CONFIGS["epic"]
+    outcome = run_cli(["run", config, "--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path / "res"),
+                       "--cfg-options", f"data_root={root}", "train_cfg.max_epochs=1", *options, *TINY_MODEL])
+    assert_clear_error(outcome, "EPIC_100_validation.csv", "no segments", code=2)
+    assert "warning" in outcome.output and all(name in outcome.output for name in names), outcome.output
+
+
+@pytest.mark.slow
+def test_run_warns_of_suspicious_data_before_training(bases, tmp_path):
+    """`run` prints the same warnings (with counts) when it loads the split, before its first epoch."""
+    root, names = _broken(bases, tmp_path, WARN_CASES["feature-grid-repeated-row"])
+    config, options = CONFIGS["epic"]
+    outcome = run_cli(["run", config, "--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path / "res"),
+                       "--cfg-options", f"data_root={root}", "train_cfg.max_epochs=1", *options, *TINY_MODEL])
+    assert_warned(outcome, *names)
+    warned = outcome.output.index("repeated feature rows")
+    assert warned < outcome.output.index("epoch 1"), outcome.output
+
+
+@pytest.mark.parametrize("dataset, file, prefix", [
+    ("ave", "Annotations.txt", b"\xef\xbb\xbf"), ("perception", "all_valid.json", b"\xef\xbb\xbf"),
+    ("ave", "Annotations.txt", b"Category&VideoID&Quality&StartTime&EndTime\n"),
+    ("ave", "Annotations.txt", b"\xef\xbb\xbfCategory&VideoID&Quality&StartTime&EndTime\r\n")])
+def test_a_byte_order_mark_or_header_line_is_read_as_the_csv_readers_do(bases, tmp_path, dataset, file, prefix):
+    """Annotations.txt and the Perception Test JSON saved with a UTF-8 BOM (as some editors do), and an
+    Annotations.txt that starts with its column names, read as the plain files do."""
+    root = tmp_path / dataset
+    shutil.copytree(bases[dataset], root)
+    (root / file).write_bytes(prefix + (root / file).read_bytes())
+    config, options = CONFIGS[dataset]
+    clean = run_cli(["check-data", config, "--cfg-options", f"data_root={bases[dataset]}", *options])
+    read = run_cli(["check-data", config, "--cfg-options", f"data_root={root}", *options])
+    assert read.code == 0 and "OK: no problems found" in read.output, read.output
+    assert read.output.replace(str(root), "ROOT") == clean.output.replace(str(bases[dataset]), "ROOT")
+
+
+def test_a_symlink_inside_data_root_is_read(bases, tmp_path):
+    """A feature file symlinked to a copy elsewhere *inside* data_root (git-annex, DVC layouts) is fine."""
+    root = tmp_path / "epic"
+    shutil.copytree(bases["epic"], root)
+    path = first_file(root, "features/visual/val/*.npy")
+    (root / "store").mkdir()
+    shutil.move(path, root / "store" / path.name)
+    path.symlink_to(root / "store" / path.name)
+    config, options = CONFIGS["epic"]
+    outcome = run_cli(["check-data", config, "--cfg-options", f"data_root={root}", *options])
+    assert outcome.code == 0 and "OK: no problems found" in outcome.output, outcome.output
+
+
+def test_the_engine_refuses_a_leak_whichever_split_is_loaded_first(bases, tmp_path):
+    """`run` loads the test split before training: the engine's own train/eval disjointness check (for plugins
+    that do not check it themselves) must then fire when the training split comes second."""
+    from tim_bench.config import load_config
+    from tim_bench.runner.assemble import Experiment
+    from tim_bench_plugins.perception_test.dataset import PerceptionTest
+    from tim_bench_registry import DATASETS, DataError
+
+    @DATASETS.register_module(force=True)
+    class UncheckedPerception(PerceptionTest):
+        """A third-party plugin that leaves the disjointness check to the engine."""
+
+        def load(self, split):
+            return self._load(split)
+
+    root = tmp_path / "perception"
+    shutil.copytree(bases["perception"], root)
+    names = perception_leak(root)
+    cfg = load_config("configs/perception_av.py", {"data_root": str(root), "dataset.type": "UncheckedPerception",
+                                                   "features.visual.dim": 8, "features.audio.dim": 4})
+    exp = Experiment(cfg)
+    exp.load_split("val", train=False)
+    with pytest.raises(DataError, match=f"share 1 videos \\({names[2]}\\)"):
+        exp.load_split("train", train=True)

@@ -168,7 +168,11 @@ def _bad_copy(shared_data, tmp_path, dataset: str, file: str, edits: dict) -> tu
     ({"video_id": "P99_99"}, "segment {id} is in video P99_99, which has no duration"),
     ({"start_timestamp": "01:00:00.00", "stop_timestamp": "01:00:01.00"},
      "segment {id} starts at 3600.0 s, after the end of video P01_11"),
-    ({"start_timestamp": "0:1x:2"}, r"row 4 \({id}\) has start_timestamp '0:1x:2', not HH:MM:SS"),
+    ({"start_timestamp": "0:1x:2"}, r"row 4 \({id}\) has start_timestamp '0:1x:2': not HH:MM:SS"),
+    ({"start_timestamp": "00:00:08:76"}, r"row 4 \({id}\) has start_timestamp '00:00:08:76': 4 fields"),
+    ({"stop_timestamp": "00:00:75.00"}, r"row 4 \({id}\) has stop_timestamp '00:00:75.00': seconds 75.00 past 59"),
+    ({"stop_timestamp": "02:00:00.00"}, r"labelled segment {id} of video P01_11 runs \[.*7200\] s, but the video "
+                                        r"lasts 561.528 s"),
     ({"noun_class": "lid"}, r"row 4 \({id}\) has noun_class 'lid', not a class id"),
 ])
 def test_bad_epic100_rows_name_the_file_and_row(shared_data, tmp_path, edits, message):
@@ -191,3 +195,16 @@ def test_missing_files_say_what_to_do(shared_data, tmp_path):
         EPIC100(str(shared_data), split_files=UDA_TRAIN).load("holdout")
     with pytest.raises(DataError, match="video info file .* does not exist"):
         EPICSounds(str(shared_data), video_info="nowhere.csv").load("val")
+
+
+def test_official_files_pass_the_strict_timestamp_and_overrun_checks(epic, sounds):
+    """Every official file reads under the strict HH:MM:SS.ff parser and the labelled-overrun rule; the only
+    suspicious content is the official EPIC-Sounds test segment that ends 691 s after its video (a warning)."""
+    from tim_bench.data.suspicious import split_warnings
+    warnings = []
+    for plugin in (epic, sounds):
+        for split in plugin.splits():
+            ann = plugin.load(split)
+            ann.validate(split, training=split == "train")
+            warnings += split_warnings(split, ann, {})
+    assert len(warnings) == 1 and "P34_103_1 ends 691.1 s after video P34_103" in warnings[0], warnings

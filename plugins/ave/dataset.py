@@ -1,6 +1,7 @@
 """AVE (Audio-Visual Event, Tian et al. ECCV 2018) from its official release.
 
-Reads ``Annotations.txt`` (``Category&VideoID&Quality&StartTime&EndTime``, one line per video),
+Reads ``Annotations.txt`` (``Category&VideoID&Quality&StartTime&EndTime``, one line per video; a first line
+holding these column names is skipped; a UTF-8 byte-order mark is read),
 ``{train,val,test}_order.h5`` (dataset ``order``: row indices) and, if present, ``labels.h5``
 ([N, 10, 29] one-hot, checked against the annotations). Every 1-s segment of a 10-s video is one
 query in each stream, labelled with the video's event inside [start, end) and background
@@ -26,6 +27,7 @@ log = logging.getLogger("tim_bench")
 SECONDS = 10
 SPLIT_FILES = {"train": "train_order.h5", "val": "val_order.h5", "test": "test_order.h5"}
 BACKGROUND = "background"
+HEADER = "Category&VideoID&Quality&StartTime&EndTime"
 #: The 28 AVE event categories, numbered as in the official labels.h5.
 CATEGORIES = (
     "Church bell", "Male speech, man speaking", "Bark", "Fixed-wing aircraft, airplane", "Race car, auto racing",
@@ -44,12 +46,12 @@ def read_annotations(path: Path, categories: Sequence[str] = CATEGORIES) -> pd.D
         raise DataError(f"AVE annotation file {path} does not exist; set data_root to the AVE folder or run "
                         f"`tim-bench make-synthetic ave {path.parent}`.")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is read, as the CSV readers do
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); give the official Annotations.txt.") from None
-    rows = []
+    rows: list[tuple[str, str, str, int, int]] = []
     for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+        if not line.strip() or (not rows and line.strip() == HEADER):  # some copies start with the column names
             continue
         parts = [p.strip() for p in line.strip().split("&")]
         if len(parts) != 5:
@@ -73,6 +75,9 @@ def read_annotations(path: Path, categories: Sequence[str] = CATEGORIES) -> pd.D
             log.warning("%s:%d: video %s has an empty event [%d, %d); all its seconds are background",
                         path, lineno, parts[1], start, end)
         rows.append((parts[0], parts[1], parts[2], start, end))
+    if not rows:
+        raise DataError(f"{path} holds no annotation lines; give the official Annotations.txt (one "
+                        f"Category&VideoID&Quality&StartTime&EndTime line per video).")
     return pd.DataFrame(rows, columns=["category", "youtube_id", "quality", "start", "end"])
 
 
@@ -172,6 +177,9 @@ class AVE:
 
     def load(self, split: str) -> SplitAnnotations:
         rows = np.unique(self._order(split))
+        if not len(rows):
+            raise DataError(f"{self.root / SPLIT_FILES[split]}: 'order' is empty, so split '{split}' has no video; "
+                            f"give the official {SPLIT_FILES[split]} or drop the split from the config's splits.")
         self._check_disjoint(split, rows)
         labels = self.per_second_labels(rows)
         self._check_labels_file(rows, labels)

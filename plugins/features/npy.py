@@ -85,7 +85,7 @@ class NpyFeatures:
 
     def path(self, split: str, video_id: str) -> Path:
         """Where the features of ``video_id`` in ``split`` are stored."""
-        return safe_join(self.folder / split if self.split_subdirs else self.folder, video_id, ".npy")
+        return safe_join(self.folder / split if self.split_subdirs else self.folder, video_id, ".npy", root=self.root)
 
     def open(self, split: str, video_id: str) -> VideoFeatures:
         path = self.path(split, video_id)

@@ -37,6 +37,9 @@ SEGMENT_LISTS = {"action_segments": ("visual", "action", "a"), "sound_segments":
 INVALID_MODES = ("error", "skip")
 #: Seconds a segment may end after the video's end: microsecond timestamps round frame times.
 ROUNDING = 1e-3
+#: One frame of the 30 fps videos: no annotated action or sound lasts this little at the median, so a split whose
+#: median segment is shorter gave its timestamps in another unit (seconds or milliseconds) than microseconds.
+ONE_FRAME = 1 / 30
 _SHOWN = 5
 
 
@@ -58,7 +61,9 @@ def read_split(path: Path) -> dict[str, Any]:
         raise DataError(f"Perception Test annotation file {path} does not exist; set data_root to the folder "
                         f"holding it or run `tim-bench make-synthetic perception {path.parent}`.")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark is read, as CSV readers do
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); download the annotation file again.") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{path} is not valid JSON ({exc}); download the annotation file again.") from exc
     if not isinstance(data, dict):
@@ -69,6 +74,8 @@ def read_split(path: Path) -> dict[str, Any]:
 def _seconds(timestamps: Any) -> tuple[float, float]:
     """[start, end] microseconds -> seconds; (nan, nan) when they are not two numbers."""
     try:
+        if any(isinstance(t, (bool, str)) for t in timestamps):
+            raise TypeError("timestamps are numbers")
         start, end = (float(t) / MICROSECONDS for t in timestamps)
     except (TypeError, ValueError):
         return np.nan, np.nan
@@ -127,6 +134,17 @@ def invalid_reasons(table: pd.DataFrame, durations: Mapping[str, float],
     return reasons
 
 
+def check_units(table: pd.DataFrame, source: str) -> None:
+    """Refuse a split whose median segment is shorter than one frame: its timestamps are not in microseconds."""
+    lengths = (table["stop"] - table["start"]).to_numpy(float)
+    if len(lengths) and np.median(lengths) < ONE_FRAME:
+        longest = table["stop"].max() * MICROSECONDS
+        raise DataError(f"{source}: its {len(lengths)} segments last {np.median(lengths) * MICROSECONDS:.4g} us at "
+                        f"the median, less than one video frame, and the largest timestamp is {longest:.4g}: the "
+                        f"timestamps look like seconds or milliseconds, but the Perception Test format gives "
+                        f"[start, end] in microseconds; convert them (seconds x 1e6).")
+
+
 @DATASETS.register_module()
 class PerceptionTest:
     """Perception Test action (visual, 63 classes) and sound (audio, 17 classes) recognition.
@@ -167,6 +185,7 @@ class PerceptionTest:
         path = self.root / self.files[split]
         table, durations = segment_rows(read_split(path), str(path))
         table = self._drop_invalid(table, durations, str(path))
+        check_units(table, str(path))
         duplicated = table.duplicated(["stream", "segment_id"])
         if duplicated.any():
             raise DataError(f"{path}: segment id {table.segment_id[duplicated].iloc[0]} appears twice; each "

@@ -6,7 +6,9 @@ labelled training split that shares no video or segment with val/test, segments 
 videos whose features are missing or unreadable, feature times that do not increase or do not cover
 their video, streams on different time grids, feature widths that disagree with the config (or are
 not the 7x7 maps AVGA pools), and NaN or inf values (read in slices, so lazy ``h5py.Dataset`` values
-work too). Training would stop at the first of these, possibly hours in; this finds them all up front.
+work too). Training would stop at the first of these, possibly hours in; this finds them all up front. Legal but
+suspicious content (``data.suspicious``: segments shorter than a feature step or past their video's end, repeated
+feature rows) is reported as warnings.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import pandas as pd
 from tim_bench_registry import (IGNORE_LABEL, DataError, FeatureSource, SplitAnnotations, Task, VideoFeatures)
 from tim_bench_registry.contracts import common_grid
 
+from .suspicious import split_warnings
 from .windows import WindowSpec, build_windows
 
 
@@ -44,6 +47,8 @@ class CheckReport:
 
     lines: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: legal but suspicious content (``data.suspicious``): printed, the exit status stays 0
+    warnings: list[str] = field(default_factory=list)
     #: task key -> DataFrame of segment counts, one row per class id and one column per split
     class_counts: dict[str, pd.DataFrame] = field(default_factory=dict)
 
@@ -200,6 +205,7 @@ def check_split(exp: AssembledData, split: str, report: CheckReport, tolerance: 
     report.problems += _grid_problems(checks, split)
     anchor = checks[0].times if checks else {}
     windows = _windows_line(ann, anchor, exp.spec, split, report)
+    report.warnings += split_warnings(split, ann, anchor, tolerance, coverage=False)  # short coverage: a problem
     report.lines.append(f"split {split}: {len(seg)} segments ({streams}) in {len(videos)} videos; {windows}")
     for task in exp.tasks:
         counts = label_counts(ann, task)

@@ -32,6 +32,8 @@ class JointDataset:
 
     def load(self, split: str) -> SplitAnnotations:
         parts = [p.load(split) for p in self.plugins]
+        for name, part in zip(self.names, parts):  # each part whole, so a problem names its dataset
+            part.validate(f"{name} {split}")
         task_keys = [t.key for t in self.tasks()]
         tables = []
         for part in parts:

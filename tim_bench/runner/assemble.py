@@ -21,6 +21,7 @@ from tim_bench_registry.contracts import check_disjoint, common_grid
 from ..data.joint import JointDataset
 from ..data.dataset import QueryTable, WindowBatches, finish_batch
 from ..data.store import FeatureStore
+from ..data.suspicious import split_warnings
 from ..data.sampler import WindowBatchSampler, make_batch_sampler
 from ..data.windows import WindowSpec, Windows, cached_windows
 from ..evaluation.combined import CombinedMetrics
@@ -105,6 +106,7 @@ class Experiment:
         self.cache_dir, self.write_cache = cache_dir, write_cache
         self.seed = int(cfg.get("seed", 0))
         self._train_annotations: tuple[str, SplitAnnotations] | None = None  # checked against eval splits
+        self._eval_annotations: dict[str, SplitAnnotations] = {}
 
     def feature_description(self) -> dict[str, str]:
         """{stream: 'Type(file-or-folder, D-d)'} for records and tables."""
@@ -138,13 +140,11 @@ class Experiment:
         t0 = time.perf_counter()
         ann = self.plugin.load(split)
         ann.validate(f"{self.dataset_name} {split}", training=train)
-        if train:
-            self._train_annotations = (split, ann)
-        elif self._train_annotations is not None and self._train_annotations[0] != split:
-            train_split, train_ann = self._train_annotations
-            check_disjoint(train_ann, ann, f"{self.dataset_name} {train_split}", f"{self.dataset_name} {split}")
+        self._check_disjoint(split, ann, train)
         annotated = set(ann.segments["video_id"])
         feature_times = {v: self._stream_times(split, v) for v in ann.durations if v in annotated}
+        for warning in split_warnings(f"{self.dataset_name} {split}", ann, feature_times):
+            log.warning(warning)
         windows = cached_windows(ann.segments, ann.durations, feature_times, self.spec, self.cache_dir,
                                  write=self.write_cache)
         data = SplitData(split, ann, windows, QueryTable.from_annotations(ann), train)
@@ -153,6 +153,18 @@ class Experiment:
                  self.dataset_name, split, len(ann.segments), len(windows), counts.max(), counts.mean(),
                  time.perf_counter() - t0)
         return data
+
+    def _check_disjoint(self, split: str, ann: SplitAnnotations, train: bool) -> None:
+        """The training split shares nothing with an evaluation split, whichever of them is loaded first."""
+        if train:
+            self._train_annotations = (split, ann)
+            pairs = [(ann, other, split, name) for name, other in self._eval_annotations.items() if name != split]
+        else:
+            self._eval_annotations[split] = ann
+            pairs = [] if self._train_annotations is None or self._train_annotations[0] == split else \
+                [(self._train_annotations[1], ann, self._train_annotations[0], split)]
+        for train_ann, other, train_split, other_split in pairs:
+            check_disjoint(train_ann, other, f"{self.dataset_name} {train_split}", f"{self.dataset_name} {other_split}")
 
     def _stream_times(self, split: str, video: str) -> np.ndarray:
         """The video's feature times; every stream is read at the same rows, so their grids must agree."""

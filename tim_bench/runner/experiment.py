@@ -226,10 +226,11 @@ def run_experiment(config: str | Path, cfg_options: dict | None = None, work_dir
 def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_dir: str | None, resume: bool,
          t0: float) -> dict[str, Any]:
     exp = _experiment(cfg, wd, dist)
+    test_name, val_name = exp.split_name("test"), exp.split_name("val")
+    # the test split (annotations, feature files and widths) is checked before training, not after it
+    test = exp.load_split(test_name, train=False) if test_name else None
     trained = Trainer(exp, wd, device, dist).fit(resume=resume)
     model = load_model(exp, wd / BEST, device, run_epoch=trained.best_epoch)
-    test_name, val_name = exp.split_name("test"), exp.split_name("val")
-    test = exp.load_split(test_name, train=False) if test_name else None
     # metrics come from the labelled test split, else from val; an unlabelled test split gets submissions
     scored = test if test is not None and test.annotations.labelled else \
         exp.load_split(val_name, train=False) if val_name else None
