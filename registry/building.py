@@ -37,13 +37,21 @@ def lookup(registry: Any, name: str) -> Any:
     if obj is not None:
         return obj
     known = sorted(registry.module_dict)
-    close = difflib.get_close_matches(name, known, n=1)
+    # a close spelling, else the one name spelt by letters of ``name`` in order from its first ('markdown' -> 'md')
+    close = difflib.get_close_matches(name, known, n=1) or \
+        [k for k in known if k[:1] == name[:1] and _letters_in_order(k, name)]
+    close = close if len(close) == 1 else []
     hint = f" Did you mean '{close[0]}'?" if close else ""
     raise UnknownPluginError(
         f"No {registry.name} plugin named '{name}'.{hint} Registered {registry.name} plugins: "
         f"{', '.join(known) or '(none)'}. A third-party plugin must be installed with an entry "
         f"point in the 'tim_bench' group or listed in the config's custom_imports."
     )
+
+
+def _letters_in_order(letters: str, word: str) -> bool:
+    rest = iter(word)
+    return all(ch in rest for ch in letters)
 
 
 def build(registry: Any, cfg: Mapping[str, Any], **default_args: Any) -> Any:

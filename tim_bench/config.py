@@ -20,7 +20,7 @@ from tim_bench_registry import TimBenchError, plugin_manager
 SECTION_KEYS: dict[str, set[str]] = {
     "train_cfg": {"max_epochs", "batch_size", "lr", "weight_decay", "warmup_epochs", "min_lr", "grad_clip", "amp",
                   "early_stop_patience", "val_interval", "num_workers", "checkpoint_interval", "sampler",
-                  "feature_store", "feature_dtype", "compile", "log_interval", "tensorboard"},
+                  "feature_store", "feature_dtype", "compile", "log_interval", "tensorboard", "keep_checkpoints"},
     "test_cfg": {"batch_size"},
     "windows": {"num_feats", "feat_gap", "feat_stride", "window_stride", "min_query_size"},
     "loss": {"label_smoothing", "stream_weights", "lambda_drloc", "m_drloc", "mixup_alpha",
@@ -245,7 +245,7 @@ def check_run_settings(cfg: Config) -> None:
 #: keys that change how fast or how verbosely a run goes, never its numbers: left out of the hashes, so a run
 #: resumes with more loader workers and runs on machines with other CPU counts share a leaderboard row
 SPEED_ONLY_KEYS = {"train_cfg": ("num_workers", "log_interval", "checkpoint_interval", "feature_store",
-                                "tensorboard")}
+                                "tensorboard", "keep_checkpoints")}
 
 
 def config_hash(cfg: Config) -> str:

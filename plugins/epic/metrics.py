@@ -64,6 +64,25 @@ class EPIC100Metrics:
         self.main_metric = main_metric
         self.verb_task, self.noun_task, self.action_task = verb_task, noun_task, action_task
 
+    def empty_groups(self, annotations: SplitAnnotations) -> dict[str, str]:
+        """{subset: why} for each official subset (tail, unseen) that yields no metric on these annotations,
+        so that a run says so instead of silently lacking its rows."""
+        extra, seg = annotations.extra, annotations.segments
+        rows = seg[seg[self.verb_task] >= 0] if self.verb_task in seg.columns else seg.iloc[:0]
+        out = {}
+        if extra.get("tail_verbs") is None or extra.get("tail_nouns") is None:
+            out["tail"] = "the dataset gave no tail-class lists (EPIC_100_tail_verbs.csv, EPIC_100_tail_nouns.csv)"
+        unseen = extra.get("unseen_participants")
+        if unseen is None:
+            out["unseen"] = "the dataset gave no unseen-participant list for this split"
+        else:
+            participants = pd.Series(extra.get("participant_id", {})).reindex(rows["segment_id"].astype(str))
+            if not participants.isin([str(p) for p in unseen]).any():
+                out["unseen"] = (f"none of its {len(rows)} labelled segments is from one of the {len(unseen)} "
+                                 f"unseen participants listed ({', '.join(map(str, list(unseen)[:5]))}); the "
+                                 f"official evaluator leaves these metrics out too")
+        return out
+
     def __call__(self, predictions: Predictions, annotations: SplitAnnotations) -> dict[str, float]:
         verb = predictions.task(self.verb_task)
         noun = predictions.task(self.noun_task)

@@ -26,6 +26,7 @@ recomputed for the carved split; class, tail, video-info and the test unseen lis
 """
 from __future__ import annotations
 
+import logging
 import math
 import shutil
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from .epic_sounds import NUM_CLASSES as NUM_SOUNDS
 from .official import BACKGROUND_CLASS as BACKGROUND_SOUND
 SPLITS = ("train", "val", "test")
 FEAT_GAP, FEAT_SPAN = 0.2, 1.0
+log = logging.getLogger("tim_bench")
 COPIES = {"visual": 4, "audio": 3}  # stored augmentation copies in train; 1 in val and test
 EPIC = "epic-kitchens-100"
 SOUNDS = "epic-sounds"
@@ -288,10 +290,28 @@ def _labels_for_signal(rng: np.random.Generator, table: pd.DataFrame, train: pd.
     return train[columns].to_numpy(np.int64)[rng.integers(len(train), size=len(table))]
 
 
+def feature_bytes(ann: Annotations, dims: dict[str, int]) -> int:
+    """Bytes of float32 features ``write_features`` writes for ``ann`` (told to the user before writing)."""
+    size = 0
+    for split in ann.visual:
+        for video in set(ann.visual[split].video_id) | set(ann.audio[split].video_id):
+            rows = len(feature_intervals(ann.durations[video]))
+            size += sum(rows * (COPIES[s] if split == "train" else 1) * d * 4 for s, d in dims.items())
+    return size
+
+
 def write_features(out: Path, rng: np.random.Generator, ann: Annotations, dims: dict[str, int],
                    signal: float, progress: bool = False) -> None:
     """Per split and video, both streams' ``.npy`` features and interval CSVs (every video of a split gets both)."""
     total = sum(len(set(ann.visual[s].video_id) | set(ann.audio[s].video_id)) for s in ann.visual)
+    size = feature_bytes(ann, dims)
+    free = shutil.disk_usage(out if out.exists() else Path.cwd()).free
+    log.info("writing %.2f GB of features (%d videos, %s) to %s; %.1f GB free there%s", size / 1e9, total,
+             " + ".join(f"{d}-d {s}" for s, d in dims.items()), out, free / 1e9,
+             " - lower --dims (e.g. --dims 16,16) or --max-videos to write less" if size > 1e9 else "")
+    if size > free:
+        raise DataError(f"The features need {size / 1e9:.1f} GB but {out} has {free / 1e9:.1f} GB free; lower "
+                        f"--dims (e.g. --dims 16,16) or --max-videos, or choose another folder.")
     bar = tqdm(total=total, desc="write features", unit="video", disable=not progress)
     verb, noun = prototypes(rng, NUM_VERBS, dims["visual"]), prototypes(rng, NUM_NOUNS, dims["visual"])
     sound = prototypes(rng, NUM_SOUNDS, dims["audio"])

@@ -29,9 +29,13 @@ TRAIN_WORK_DIR = ("where checkpoints, log.txt, metrics.jsonl and result.json go,
                   "config's work_dir, else a new folder work_dirs/<config>/<time>)")
 
 
-def add_config_args(parser: argparse.ArgumentParser, work_dir: str | None = TRAIN_WORK_DIR) -> None:
-    """CONFIG, --cfg-options and, with a help text saying what the command writes there, --work-dir."""
-    parser.add_argument("config", help="config file (configs/ave_vgg.py) or the name of a shipped config (ave_vgg)")
+def add_config_args(parser: argparse.ArgumentParser, work_dir: str | None = TRAIN_WORK_DIR,
+                    run_dir: bool = False) -> None:
+    """CONFIG (with ``run_dir`` also a run folder), --cfg-options and, with a help text saying what the command
+    writes there, --work-dir."""
+    parser.add_argument("config", help="config file (configs/ave_vgg.py) or the name of a shipped config (ave_vgg)"
+                        + ("; or a run folder (work_dirs/ave_vgg/<time>): its resolved config.py, and its best.pth "
+                           "when no CHECKPOINT is given" if run_dir else ""))
     if work_dir is not None:
         parser.add_argument("--work-dir", help=work_dir)
     add_cfg_options(parser)
@@ -63,7 +67,9 @@ def merge_seed(parser_name: str, seed: int | None, cfg_options: dict) -> dict:
 
 
 def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", help="a tim-bench checkpoint (best.pth) or an original TIM .pth.tar")
+    parser.add_argument("checkpoint", nargs="?",
+                        help="a tim-bench checkpoint (best.pth) or an original TIM .pth.tar (default with a run "
+                             "folder: its best.pth)")
     parser.add_argument("--trust-checkpoint", action="store_true",
                         help="allow full unpickling for checkpoints that hold Python objects (only files you trust)")
 

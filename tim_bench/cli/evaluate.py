@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from tim_bench_registry import CHALLENGES, DataError, lookup
+from tim_bench_registry import CHALLENGES, DataError, lookup, plugin_manager
 from tim_bench_registry.challenges import Challenge, first_ids
 from tim_bench_registry.submission_reader import DEFAULT_MAX_MIB, MAX_SIZE_ENV, read_submission
 
@@ -26,12 +26,14 @@ from tim_bench_registry.submission_reader import DEFAULT_MAX_MIB, MAX_SIZE_ENV, 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``evaluate`` on the tim-bench command line."""
     parser = subparsers.add_parser(
-        "evaluate", help="score a challenge submission with the official metrics",
+        "evaluate", help="score a challenge submission with the official metrics", add_help=False,
         description="Score a submission zip (or its test.json) as the challenge's official evaluator does, after "
                     "checking it as the challenge server would: the header, one test.json in the zip, finite "
                     "numeric scores, and every labelled segment present exactly once (no other). Options of the "
                     "challenge itself (e.g. tail and unseen files) follow; an unknown one lists those it takes. "
                     "Exit codes: 0 ok, 2 bad input, 1 other failure.")
+    parser.add_argument("-h", "--help", action=HelpWithChallengeOptions,
+                        help="show this help, with each installed challenge's own options, and exit")
     parser.add_argument("submission", type=Path, help="submission .zip or test.json")
     parser.add_argument("--challenge", required=True,
                         help="which challenge (a registered one; `tim-bench plugins` lists them under challenges)")
@@ -46,6 +48,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              f"else {DEFAULT_MAX_MIB})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.set_defaults(func=run, takes_extra_args=True)
+
+
+class HelpWithChallengeOptions(argparse.Action):
+    """``-h``: the common options, then each installed challenge's own (the plugins load only when asked)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace, values, option_string=None) -> None:
+        parser.print_help()
+        plugin_manager()  # challenges register when their benchmark plugin loads
+        for challenge in sorted(CHALLENGES.module_dict.values(), key=lambda c: c.name):
+            if challenge.scorer is None:
+                continue
+            own = argparse.ArgumentParser(prog=parser.prog, usage=argparse.SUPPRESS, add_help=False)
+            challenge.scorer.add_arguments(own.add_argument_group(f"options of --challenge {challenge.name}"))
+            print("\n" + own.format_help().strip("\n") if own._actions else
+                  f"\noptions of --challenge {challenge.name}: none of its own")
+        parser.exit()
 
 
 def challenge_options(challenge: Challenge, args: argparse.Namespace) -> argparse.Namespace:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import sys
 
 from tabulate import tabulate
 
@@ -13,7 +14,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "original TIM datasets",
                        description="List what each registry holds and the plugin (built-in, entry point or "
                                    "custom_imports) that registered it.")
-    p.add_argument("pattern", nargs="?", default="*", help="wildcard filter on names, e.g. 'My*'")
+    p.add_argument("pattern", nargs="?", default="*",
+                   help="wildcard filter on names, case-insensitive, e.g. 'ave*' (only registries with a match are "
+                        "listed; no match at all exits 1)")
     p.add_argument("--imports", nargs="*", default=[], help="also import these modules (like custom_imports)")
     p.set_defaults(func=run)
 
@@ -24,11 +27,18 @@ def run(args: argparse.Namespace) -> int:
     reg.plugin_manager()
     if args.imports:
         reg.import_custom(args.imports)
+    filtered, matched = args.pattern != "*", 0
     for name, registry in reg.REGISTRIES.items():
         rows = [(key, reg.origin_of(obj, registry.module_of(key) if isinstance(registry, Catalog) else None))
                 for key, obj in sorted(registry.module_dict.items(), key=lambda kv: kv[0].lower())
                 if fnmatch.fnmatch(key.lower(), args.pattern.lower())]
-        print(f"{name} ({len(rows)})")
-        print(tabulate(rows, headers=["name", "from"]) if rows else "  (none)")
-        print()
+        matched += len(rows)
+        if rows or not filtered:  # a filtered listing shows only the registries it matched in
+            print(f"{name} ({len(rows)})")
+            print(tabulate(rows, headers=["name", "from"]) if rows else "  (none)")
+            print()
+    if filtered and not matched:
+        print(f"tim-bench plugins: no registered name matches '{args.pattern}' (a case-insensitive wildcard, e.g. "
+              f"'ave*' or '*epic*'); `tim-bench plugins` lists them all.", file=sys.stderr)
+        return 1
     return 0

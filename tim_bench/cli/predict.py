@@ -11,7 +11,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Average every segment's logits over the windows that query it and write them "
                                    "(with ids and labels) to a predictions .npz.")
     add_config_args(p, work_dir="where log.txt and (without --out) predictions_<split>.npz go, used exactly as "
-                                "given (default: the config's work_dir, else a new folder work_dirs/<config>/<time>)")
+                                "given (default: the run folder given as CONFIG, else the config's work_dir, else a "
+                                "new folder work_dirs/<config>/<time>)", run_dir=True)
     add_checkpoint_args(p)
     p.add_argument("--split", default="test", help="split to predict (default test)")
     p.add_argument("--out", help="output .npz (default WORK_DIR/predictions_<split>.npz)")

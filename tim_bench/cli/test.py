@@ -13,8 +13,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "and report the dataset's metrics on the config's val split (its test split when "
                                    "it has no val split), or on --split. The split scored is printed above the "
                                    "table and stored in WORK_DIR/test_<split>.json.")
-    add_config_args(p, work_dir="where test_<split>.json and log.txt go, used exactly as given (default: the config's "
-                                "work_dir, else a new folder work_dirs/<config>/<time>)")
+    add_config_args(p, work_dir="where test_<split>.json and log.txt go, used exactly as given (default: the run "
+                                "folder given as CONFIG, else the config's work_dir, else a new folder "
+                                "work_dirs/<config>/<time>)", run_dir=True)
     add_checkpoint_args(p)
     p.add_argument("--split", help="labelled split to score, e.g. val or test (default: the config's val split, "
                                    "else its test split)")
@@ -28,6 +29,6 @@ def run(args: argparse.Namespace) -> int:
     split, metrics = test_checkpoint(args.config, args.checkpoint, args.cfg_options, args.work_dir, args.split,
                               args.trust_checkpoint)
     if metrics:  # rank 0 only
-        print(json.dumps(metrics)) if args.json else print_metrics(metrics, title=f"{args.checkpoint} on split "
-                                                                                   f"'{split}'")
+        checkpoint = args.checkpoint or f"{args.config}/best.pth"
+        print(json.dumps(metrics)) if args.json else print_metrics(metrics, title=f"{checkpoint} on split '{split}'")
     return 0

@@ -17,7 +17,7 @@ from tim_bench_registry import WRITERS, TimBenchError, build, plugin_manager
 from tim_bench_registry.predictions import Predictions
 from tim_bench_registry.synthetic import is_synthetic
 
-from ..config import check_run_settings, config_hash, load_config, recipe_hash
+from ..config import SPEED_ONLY_KEYS, check_run_settings, config_hash, load_config, recipe_hash
 from ..io import check_writable, sha256_file, write_atomic, write_json
 from ..leaderboard.record import RunRecord
 from ..leaderboard.run_finished import check_registered as check_store_registered
@@ -25,28 +25,35 @@ from ..leaderboard.store import check_writable as check_store_writable
 from ..model.tim import TIM
 from ..original.convert import load_weights
 from .assemble import Experiment, SplitData
-from .checkpoint import check_finite, check_run_checkpoint, load_checkpoint, state_dict_of
+from .checkpoint import (check_checkpoint_file, check_finite, check_run_checkpoint, describe_checkpoints,
+                         differing_keys, keep_policy, load_checkpoint, prune_checkpoints, state_dict_of)
 from .distributed import DistInfo, init_distributed
 from .inference import predict_split
 from .load_from import load_from_record
 from .record import device_name, model_description, new_run_id, now_iso, package_versions, source_state, version_text
 from .rounding import round_metrics
 from .scoring import predict_stream_bests, score_stream_bests
-from .trainer import BEST, Trainer
-from .workdir import WorkDirLock, acquire_lock, check_reuse, choose_work_dir, clean_leftovers, config_runs_root
+from .split_facts import (describe_split, describe_submission, empty_metric_groups, split_summary,
+                          submission_coverage)
+from .trainer import BEST, LAST, Trainer
+from .workdir import (WorkDirLock, acquire_lock, check_reuse, choose_work_dir, clean_leftovers, config_runs_root,
+                      resolve_inputs, resolved_config)
 
 log = logging.getLogger("tim_bench")
 
 
 def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None, *, command: str = "",
            trains: bool = False, resume: bool = False, overwrite: bool = False, results_dir: str | None = None,
-           outputs: tuple[tuple[str | Path, str], ...] = ()) -> tuple[Config, Path, DistInfo, torch.device]:
+           outputs: tuple[tuple[str | Path, str], ...] = (), run_dir: Path | None = None,
+           ) -> tuple[Config, Path, DistInfo, torch.device]:
     """Load the config and prepare the work dir before any data is read: every output folder (``outputs``,
     and with ``results_dir`` the results store) is checked writable, and a training command locks its work
-    dir (until ``_release_locks``) and refuses another run's files there."""
+    dir (until ``_release_locks``) and refuses another run's files there. ``run_dir``: the run folder the
+    config came from, whose config's window cache (beside it) is reused."""
     cfg = load_config(config, cfg_options)
     if trains:
         check_run_settings(cfg)
+        cfg.train_cfg.keep_checkpoints = keep_policy(cfg.train_cfg)  # recorded in config.py and the record
     dist = init_distributed()
     wd: Path | None = None
     problem = None
@@ -63,7 +70,8 @@ def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None, *
         raise TimBenchError(shared[1])
     wd = Path(shared[0])
     explicit = work_dir or cfg.get("work_dir")
-    cfg["_window_cache"] = str((wd if explicit else config_runs_root(cfg)) / "window_cache")  # shared per config
+    shared_cache = run_dir.parent if run_dir is not None and (run_dir.parent / "window_cache").is_dir() else None
+    cfg["_window_cache"] = str((shared_cache or (wd if explicit else config_runs_root(cfg))) / "window_cache")
     device = torch.device(f"cuda:{dist.local_rank}" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(int(cfg.get("seed", 0)))
     return cfg, wd, dist, device
@@ -92,7 +100,8 @@ def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: b
     _log_to(wd / "log.txt", run_header(command, resolved.pretty_text), fresh=trains and not resume)
     if trains:
         clean_leftovers(wd)
-    write_atomic(wd / "config.py", lambda tmp: tmp.write_text(resolved.pretty_text))
+    if trains or not (wd / "config.py").exists():  # test/predict in a run's folder keep the run's config.py
+        write_atomic(wd / "config.py", lambda tmp: tmp.write_text(resolved.pretty_text))
     log.info("work dir: %s", wd)
     return wd
 
@@ -113,12 +122,6 @@ def _from_rank0(value: Any, dist: DistInfo) -> Any:
     box = [value]
     torch.distributed.broadcast_object_list(box, src=0)
     return box[0]
-
-
-def resolved_config(cfg: Config) -> dict[str, Any]:
-    """The config as it ran, without the engine's internal ``_keys`` (config.py of the work dir, the record's
-    ``config``)."""
-    return {k: v for k, v in cfg.to_dict().items() if not k.startswith("_")}
 
 
 class _RunLog(logging.FileHandler):
@@ -176,10 +179,36 @@ def load_model(exp: Experiment, checkpoint: str | Path, device: torch.device, tr
     ckpt = load_checkpoint(checkpoint, trust=trust)
     if run_epoch is not None:
         check_run_checkpoint(ckpt, checkpoint, config_hash(exp.cfg), run_epoch)
+    mismatch = _config_mismatch(ckpt, checkpoint, exp.cfg) if run_epoch is None else None
+    if mismatch:
+        log.warning("warning: %s", mismatch)
     state = state_dict_of(ckpt, checkpoint)
     check_finite(state, checkpoint)
-    load_weights(model, state, str(checkpoint))
+    try:
+        load_weights(model, state, str(checkpoint))
+    except TimBenchError as exc:
+        if mismatch:
+            raise TimBenchError(f"{exc} {mismatch}") from exc
+        raise
     return model.to(device)
+
+
+def _config_mismatch(ckpt: dict[str, Any], checkpoint: str | Path, cfg: Config) -> str | None:
+    """A sentence naming the config keys a tim-bench checkpoint was trained with that differ from ``cfg``; None
+    when its config hash matches (or it is an original TIM checkpoint, which carries none)."""
+    saved = ckpt.get("config_hash")
+    if saved is None or saved == config_hash(cfg):
+        return None
+    if not isinstance(ckpt.get("config"), dict):
+        return (f"{checkpoint} was trained with another config (config hash {str(saved)[:12]}, this one "
+                f"{config_hash(cfg)[:12]}; the checkpoint predates carrying its config): pass its run folder "
+                f"(`tim-bench test RUN_DIR`) or the config.py in it.")
+    ignore = ["work_dir", "results_dir", *(f"{part}.{k}" for part, keys in SPEED_ONLY_KEYS.items() for k in keys)]
+    keys = differing_keys(ckpt["config"], resolved_config(cfg), ignore)
+    shown = "; ".join(keys[:12]) + (f"; and {len(keys) - 12} more" if len(keys) > 12 else "")
+    return (f"{checkpoint} was trained with another config (config hash {str(saved)[:12]}, this one "
+            f"{config_hash(cfg)[:12]}), keys that differ (checkpoint -> given): {shown}. Pass its run folder "
+            f"(`tim-bench test RUN_DIR`) or the config.py in it to use the config it was trained with.")
 
 
 def _predict(exp: Experiment, model: TIM, data: SplitData, device: torch.device, dist: DistInfo) -> Predictions:
@@ -204,6 +233,7 @@ def _train(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, resume: 
     result = Trainer(exp, wd, device, dist).fit(resume=resume)
     if not dist.is_main:
         return {}
+    _keep_checkpoints(cfg, wd)
     log.info("training finished: best epoch %d of %d by %s: %s (%s)", result.best_epoch, result.epochs_trained,
              result.main_metric, _fmt_metrics(result.best_metrics), (wd / BEST).resolve())
     return {"work_dir": str(wd.resolve()), "epochs_trained": result.epochs_trained, "best_epoch": result.best_epoch,
@@ -247,8 +277,13 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
     pred_path = preds.save(wd / f"predictions_{scored.name}.npz")
     metric = exp.build_metric()
     metrics = metric(preds, scored.annotations)
+    facts = _split_facts(scored, metric)
     stream_best, original_selection = score_stream_bests(trained, wd, by_epoch, metric, scored.annotations)
-    submissions = []
+    removed = _keep_checkpoints(cfg, wd)
+    for block in stream_best.values():  # a stream best that keep_checkpoints removed is no file of the record
+        if Path(block["checkpoint"]) in removed:
+            block["checkpoint"] = None
+    submissions: list[dict[str, Any]] = []
     if test_preds is not None:
         test_preds.save(wd / f"predictions_{test.name}.npz")
         submissions = write_submissions(exp, test_preds, wd)
@@ -269,9 +304,11 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
         torch_version=torch.__version__, package_versions=package_versions(), git_revision=rev,
         git_dirty=dirty, work_dir=str(wd.resolve()), predictions=str(pred_path.resolve()),
         predictions_sha256=sha256_file(pred_path),
-        submissions=[str(p) for p in submissions], created=now_iso(),
+        submissions=[s["file"] for s in submissions], created=now_iso(),
         load_from=load_from_record(cfg.get("load_from")), config=resolved_config(cfg),
     ).to_dict()
+    # what the numbers mean (RunRecord keeps keys it has no field for in ``extra``, written back unchanged)
+    record.update(facts, **({"submission_coverage": submissions} if submissions else {}))
     _append_final_metrics(wd / "metrics.jsonl", split, trained.best_epoch, metrics)
     result_path = write_json(wd / "result.json", record)
     # the results store and the run's plots are built-in implementations of this hook (leaderboard.run_finished)
@@ -283,6 +320,27 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
     return record
 
 
+def _split_facts(data: SplitData, metric: Any) -> dict[str, Any]:
+    """``scored_split`` (sizes, class counts, chance levels) and ``empty_metric_groups`` of the split scored,
+    logged as they go into result.json."""
+    summary = split_summary(data.name, data.annotations, data.windows.query_row, len(data.windows))
+    for line in describe_split(summary):
+        log.info("%s", line)
+    empty = empty_metric_groups(metric, data.annotations)
+    for group, why in empty.items():
+        log.warning("warning: no '%s' metrics on split '%s': %s", group, data.name, why)
+    return {"scored_split": summary, "empty_metric_groups": empty}
+
+
+def _keep_checkpoints(cfg: Config, wd: Path) -> list[Path]:
+    """Remove the checkpoints ``train_cfg.keep_checkpoints`` does not keep, once used; log what is kept."""
+    removed = prune_checkpoints(wd, keep_policy(cfg.train_cfg), BEST, LAST)
+    gone = f"; removed {', '.join(p.name for p in removed)}" if removed else ""
+    log.info("checkpoints kept (train_cfg.keep_checkpoints=%r): %s%s", keep_policy(cfg.train_cfg),
+             describe_checkpoints(wd), gone)
+    return [p.resolve() for p in removed]
+
+
 def _append_final_metrics(path: Path, split: str, best_epoch: int, metrics: dict[str, float]) -> None:
     """Add the final evaluation to the per-epoch ``metrics.jsonl`` as one line marked ``"final": true`` (it has
     no ``epoch`` key, so readers of the epoch lines tell it apart)."""
@@ -291,23 +349,30 @@ def _append_final_metrics(path: Path, split: str, best_epoch: int, metrics: dict
     write_atomic(path, lambda tmp: tmp.write_text(before + json.dumps(final) + "\n"))
 
 
-def write_submissions(exp: Experiment, preds: Predictions, wd: Path) -> list[Path]:
-    """Every writer the config lists (e.g. challenge zips), each to WORK_DIR/<its ``out`` key, default TYPE.zip>."""
-    paths = []
+def write_submissions(exp: Experiment, preds: Predictions, wd: Path) -> list[dict[str, Any]]:
+    """Every writer the config lists (e.g. challenge zips), each to WORK_DIR/<its ``out`` key, default TYPE.zip>;
+    per file, which timestamps file it covers and how much of it (``split_facts.submission_coverage``)."""
+    written = []
     for wcfg in exp.cfg.get("writers") or []:
         options = dict(wcfg)
         out = wd / options.pop("out", f"{options['type']}.zip")
         writer = build(WRITERS, options, data_root=exp.data_root)
-        paths.append(writer(preds, out, force=True))  # a rerun replaces its own submission
-    return paths
+        path = writer(preds, out, force=True)  # a rerun replaces its own submission
+        written.append(submission_coverage(writer, path, is_synthetic(exp.data_root)))
+        log.info("%s", describe_submission(written[-1]))
+    return written
 
 
-def test_checkpoint(config: str | Path, checkpoint: str | Path, cfg_options: dict | None = None,
+def test_checkpoint(config: str | Path, checkpoint: str | Path | None, cfg_options: dict | None = None,
                     work_dir: str | None = None, split: str | None = None,
                     trust: bool = False) -> tuple[str, dict[str, float]]:
     """(split, metrics) of a trained (or released original) checkpoint on ``split``, default the val split
-    (the test split when the config has no val split)."""
-    cfg, wd, dist, device = _setup(config, cfg_options, work_dir, command="test")
+    (the test split when the config has no val split). ``config`` may be a run folder (its config.py, and
+    its best.pth when ``checkpoint`` is None; outputs go there unless ``work_dir``)."""
+    inputs = resolve_inputs(config, checkpoint)
+    checkpoint = check_checkpoint_file(inputs.checkpoint)  # before anything is created
+    cfg, wd, dist, device = _setup(inputs.config, cfg_options, work_dir or inputs.run_dir, command="test",
+                                   run_dir=inputs.run_dir)
     exp = _experiment(cfg, wd, dist)
     model = load_model(exp, checkpoint, device, trust)
     split = split or exp.split_name("val") or exp.split_name("test")
@@ -316,19 +381,29 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path, cfg_options: dic
     if not data.annotations.labelled:
         raise TimBenchError(f"Split '{split}' has no labels to test against; use `tim-bench predict` for it.")
     preds = _predict(exp, model, data, device, dist)
-    metrics = exp.build_metric()(preds, data.annotations)
+    metric = exp.build_metric()
+    metrics = metric(preds, data.annotations)
     if not dist.is_main:
         return split, {}
-    out = write_json(wd / f"test_{split}.json", {"checkpoint": str(checkpoint), "split": split, "metrics": metrics})
+    out = write_json(wd / f"test_{split}.json", {"checkpoint": str(checkpoint), "split": split, "metrics": metrics,
+                                                 **_split_facts(data, metric)})
     log.info("test metrics on '%s': %s (written to %s)", split, _fmt_metrics(metrics), out)
     return split, metrics
 
 
-def predict(config: str | Path, checkpoint: str | Path, split: str, out: str | Path | None = None,
+def predict(config: str | Path, checkpoint: str | Path | None, split: str, out: str | Path | None = None,
             cfg_options: dict | None = None, work_dir: str | None = None, trust: bool = False) -> Path | None:
-    """Write per-segment predictions of ``split`` to ``out`` (default: work dir); the path, or None off rank 0."""
+    """Write per-segment predictions of ``split`` to ``out`` (default: work dir); the path, or None off rank 0.
+    ``config`` may be a run folder, as for ``test_checkpoint``; the run's own predictions there are kept."""
+    inputs = resolve_inputs(config, checkpoint)
+    checkpoint = check_checkpoint_file(inputs.checkpoint)
+    own = inputs.run_dir / f"predictions_{split}.npz" if inputs.run_dir is not None else None
+    if own is not None and own.exists() and not out and not work_dir:
+        raise TimBenchError(f"{own} holds the run's own predictions (its result.json names them); pass --out (or "
+                            f"--work-dir) for the new ones.")
     outputs = ((Path(out).parent, "output folder"),) if out else ()
-    cfg, wd, dist, device = _setup(config, cfg_options, work_dir, command="predict", outputs=outputs)
+    cfg, wd, dist, device = _setup(inputs.config, cfg_options, work_dir or inputs.run_dir, command="predict",
+                                   outputs=outputs, run_dir=inputs.run_dir)
     exp = _experiment(cfg, wd, dist)
     model = load_model(exp, checkpoint, device, trust)
     preds = _predict(exp, model, exp.load_split(split, train=False), device, dist)

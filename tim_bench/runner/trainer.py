@@ -25,7 +25,8 @@ from ..model.compiled import compile_mode, train_forward
 from ..model.losses import TIMLoss
 from ..model.tim import TIM
 from .assemble import Experiment, SplitData
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint, save_checkpoint_as
+from .workdir import resolved_config
 from .distributed import DistInfo, barrier
 from .inference import predict_split
 from .load_from import load_initial_weights
@@ -287,17 +288,20 @@ class Trainer:
         metrics.jsonl (rounded, see ``rounding``)."""
         epoch, best, stream_best = state.epoch, state.best, state.stream_best
         weights = {k: v.detach().cpu() for k, v in loop.model.state_dict().items()}
+        # every selection this epoch won shares one file (the same weights, the same val metrics)
+        names = ([BEST] if improved else []) + [stream_best_file(name) for name in improved_streams]
+        if names:
+            metrics = best["metrics"] if improved else stream_best[improved_streams[0]]["metrics"]
+            save_checkpoint_as([self.work_dir / n for n in names], {
+                "model": weights, "epoch": epoch, "metrics": metrics, "config_hash": self.hash,
+                "config": resolved_config(self.exp.cfg)})
         if improved:
-            save_checkpoint(self.work_dir / BEST, {"model": weights, "epoch": epoch, "metrics": best["metrics"],
-                                                   "config_hash": self.hash})
             by = f"{self.main_metric} {best['value']:.4f}" if best["metrics"] else "train loss (no val split)"
             log.info("saved best checkpoint %s: epoch %d, by %s", self.work_dir / BEST, epoch, by)
         for name in improved_streams:
-            save_checkpoint(self.work_dir / stream_best_file(name), {
-                "model": weights, "epoch": epoch, "metrics": stream_best[name]["metrics"], "selection": name,
-                "config_hash": self.hash})
-            log.info("saved %s best checkpoint %s: epoch %d, by %s %.4f", name, stream_best_file(name), epoch,
-                     stream_best[name]["metric"], stream_best[name]["value"])
+            log.info("saved %s best checkpoint %s: epoch %d, by %s %.4f%s", name, stream_best_file(name), epoch,
+                     stream_best[name]["metric"], stream_best[name]["value"],
+                     f" (the same file as {names[0]})" if names[0] != stream_best_file(name) else "")
         if epoch % self.tc.get("checkpoint_interval", 1) == 0 or epoch == self.tc.max_epochs:
             save_checkpoint(self.work_dir / LAST, {
                 "model": weights, "optimizer": loop.optimizer.state_dict(), "scheduler": loop.scheduler.state_dict(),

@@ -22,9 +22,39 @@ log = logging.getLogger("tim_bench")
 RUNS_ROOT = Path("work_dirs")
 STAMP = "%Y%m%d_%H%M%S"
 STAMP_RE = re.compile(r"^(\d{8}_\d{6})(?:_(\d+))?$")
-LOCK, RESULT, LAST = "tim-bench.lock", "result.json", "last.pth"
+LOCK, RESULT, LAST, BEST, CONFIG = "tim-bench.lock", "result.json", "last.pth", "best.pth", "config.py"
 #: Files a training run writes; a fresh run refuses to start among another run's copies of them.
 RUN_FILES = ("best*.pth", LAST, RESULT, "metrics.jsonl", "predictions_*.npz")
+
+
+def resolved_config(cfg: Any) -> dict[str, Any]:
+    """The config as it ran, without the engine's internal ``_keys`` (config.py of the work dir, the record's
+    ``config``, the ``config`` a checkpoint carries)."""
+    return {k: v for k, v in cfg.to_dict().items() if not k.startswith("_")}
+
+
+@dataclass
+class Inputs:
+    """What `test` and `predict` read: a config and a checkpoint, and the run folder they came from (if any)."""
+
+    config: str | Path
+    checkpoint: Path
+    run_dir: Path | None = None
+
+
+def resolve_inputs(config: str | Path, checkpoint: str | Path | None) -> Inputs:
+    """CONFIG CHECKPOINT as given, or a run folder alone standing for its resolved config.py and its best.pth
+    (so a run trained with overrides is tested without typing them again)."""
+    folder = Path(config)
+    if folder.is_dir():
+        if not (folder / CONFIG).is_file():
+            raise TimBenchError(f"{folder} is a folder without {CONFIG}; pass a run folder tim-bench wrote "
+                                f"(work_dirs/<config>/<time>) or a config file.")
+        return Inputs(folder / CONFIG, Path(checkpoint) if checkpoint else folder / BEST, folder)
+    if checkpoint is None:
+        raise TimBenchError(f"No CHECKPOINT given with config {config}; pass CONFIG CHECKPOINT, or a run folder "
+                            f"alone (e.g. work_dirs/ave_vgg/<time>) to use its config.py and best.pth.")
+    return Inputs(config, Path(checkpoint))
 
 
 def config_runs_root(cfg: Any) -> Path:
