@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +19,8 @@ COMMANDS = (
     "extract_features",
 )
 EXIT_BAD_INPUT = 2
+#: A reader that closed the pipe early (`tim-bench plugins | head -1`): the status of a Unix tool killed by SIGPIPE.
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 
 
 class VersionAction(argparse.Action):
@@ -54,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("tim_bench").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's flush at exit
         if "torch.distributed" in sys.modules:  # only commands that ran the model joined a process group
             from ..runner.distributed import shutdown
             shutdown()
@@ -66,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     finally:
         _close_log_files()
 
@@ -91,6 +99,18 @@ def _log_to_stderr(level: int) -> None:
         handler.setFormatter(logging.Formatter("%(message)s"))
         root.addHandler(handler)
     root.setLevel(level)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null once its reader is gone, so nothing (the flush at exit included) writes to the
+    closed pipe again: the command stops quietly, as Unix tools do."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a stream without a file (tests, notebooks) needs nothing
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _close_log_files() -> None:
