@@ -14,6 +14,7 @@ import torch
 from mmengine.config import Config
 
 from tim_bench_registry import WRITERS, TimBenchError, build, plugin_manager
+from tim_bench_registry.outputs import check_output_file
 from tim_bench_registry.predictions import Predictions
 from tim_bench_registry.synthetic import is_synthetic
 
@@ -326,6 +327,8 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path, cfg_options: dic
 def predict(config: str | Path, checkpoint: str | Path, split: str, out: str | Path | None = None,
             cfg_options: dict | None = None, work_dir: str | None = None, trust: bool = False) -> Path | None:
     """Write per-segment predictions of ``split`` to ``out`` (default: work dir); the path, or None off rank 0."""
+    if out:  # a folder, the config or the checkpoint is refused now, not after the whole prediction
+        check_output_file(out, [config, checkpoint], force=True, option="--out", example=f"predictions_{split}.npz")
     outputs = ((Path(out).parent, "output folder"),) if out else ()
     cfg, wd, dist, device = _setup(config, cfg_options, work_dir, command="predict", outputs=outputs)
     exp = _experiment(cfg, wd, dist)
