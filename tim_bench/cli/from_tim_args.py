@@ -31,12 +31,14 @@ def run(args: argparse.Namespace) -> int:
 
     from ..original.from_tim_args import convert, render_config
     from ..io import write_atomic
+    if args.out:
+        check_output_file(args.out, read_paths(args.original), force=args.force, option="--out",
+                          example="tim_config.py")
     conversion = convert(args.original, args.out or "CONFIG.py")
     text = render_config(conversion, args.original)
     if not args.out:
         print(text, end="")
         return 0
-    check_output_file(args.out, read_paths(args.original), force=args.force, option="--out", example="tim_config.py")
     write_atomic(args.out, lambda tmp: tmp.write_text(text))
     print(f"wrote {args.out}")
     print(f"run: {shlex.join(conversion.command)}")
