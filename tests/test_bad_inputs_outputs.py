@@ -33,6 +33,10 @@ def _real_dataset(tmp: Path) -> Path:
     return real
 
 
+def _annotations(tmp: Path) -> Path:
+    return tmp / "real" / "epic-kitchens-100" / "EPIC_100_train.csv"
+
+
 def _symlink(tmp: Path, target: Path, name: str) -> Path:
     link = tmp / name
     os.symlink(target, link)
@@ -73,25 +77,25 @@ CASES: list[tuple[str, Case]] = [
          "--original-dict", str(t / "s.zip")], ["--out and --original-dict", "s.zip"], [t / "P.npz"])),
     ("make-synthetic-into-a-real-dataset", lambda t: (
         ["make-synthetic", "epic", str(_real_dataset(t)), "--videos", "3", "--dims", "4,4"],
-        [str(t / "real"), "not a tim-bench output", MARKER], [t / "real" / "epic-kitchens-100" / "EPIC_100_train.csv"])),
+        [str(t / "real"), "not a tim-bench output", MARKER], [_annotations(t)])),
     ("make-synthetic-into-a-symlink-to-a-real-dataset", lambda t: (
         ["make-synthetic", "ave", str(_symlink(t, _real_dataset(t), "data")), "--videos", "30"],
-        [str(t / "data"), "not a tim-bench output"], [t / "real" / "epic-kitchens-100" / "EPIC_100_train.csv"])),
+        [str(t / "data"), "not a tim-bench output"], [_annotations(t)])),
     ("make-synthetic-original-layout-into-a-real-dataset", lambda t: (
         ["make-synthetic", "--layout", "original", "ave", str(_real_dataset(t)), "--videos", "30"],
-        [str(t / "real"), "not a tim-bench output"], [t / "real" / "epic-kitchens-100" / "EPIC_100_train.csv"])),
+        [str(t / "real"), "not a tim-bench output"], [_annotations(t)])),
     ("make-synthetic-over-its-annotations", lambda t: (
         ["make-synthetic", "epic", str(_real_dataset(t)), "--annotations", str(t / "real"), "--dims", "4,4"],
-        [str(t / "real"), "is the input"], [t / "real" / "epic-kitchens-100" / "EPIC_100_train.csv"])),
+        [str(t / "real"), "is the input"], [_annotations(t)])),
     ("make-synthetic-into-a-run-folder", lambda t: (
         ["make-synthetic", "ave", str(_run_folder(t)), "--videos", "30"],
         [str(t / "run"), "holds a tim-bench run, not a synthetic dataset"], [t / "run" / "log.txt"])),
     ("new-plugin-into-a-source-tree", lambda t: (
         ["new-plugin", "dataset", "my_clips", str(_real_dataset(t))], [str(t / "real"), "not a tim-bench output"],
-        [t / "real" / "epic-kitchens-100" / "EPIC_100_train.csv"])),
+        [_annotations(t)])),
     ("train-work-dir-is-a-dataset", lambda t: (
         ["train", CONFIG, "--work-dir", str(_real_dataset(t)), "--overwrite"],
-        ["work dir", str(t / "real"), "not a tim-bench output"], [t / "real" / "epic-kitchens-100" / "EPIC_100_train.csv"])),
+        ["work dir", str(t / "real"), "not a tim-bench output"], [_annotations(t)])),
     ("predict-out-is-the-checkpoint", lambda t: (
         ["predict", CONFIG, str(_pickle(t)), "--out", str(t / "AVE_train.pkl")],
         ["--out", "AVE_train.pkl", "is the input"], [t / "AVE_train.pkl"])),
@@ -108,7 +112,7 @@ CASES: list[tuple[str, Case]] = [
     ("leaderboard-out-dir-of-other-files", lambda t: (
         ["leaderboard", "--dataset", "AVE", "--format", "md", "--out-dir", str(_real_dataset(t))],
         ["--out-dir", str(t / "real"), "not a tim-bench output"],
-        [t / "real" / "epic-kitchens-100" / "EPIC_100_train.csv"])),
+        [_annotations(t)])),
 ]
 
 

@@ -72,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"No stored run matches; {advice}")
         return 0
     written = publish(tables, args.format, target or args.out)
-    if written is not None and target is not None and args.out is None:
-        mark_output_folder(target.parent, OUTPUT_KIND)
     if written is not None:
+        if args.out is None:  # the format's file in a leaderboard folder
+            mark_output_folder(written.parent, OUTPUT_KIND)
         print(f"wrote {written}")
     return 0
 
@@ -85,11 +85,13 @@ def output_target(args: argparse.Namespace, default_out: str | None) -> Path | N
     from tim_bench_registry import FORMATS
 
     from ..leaderboard.publish import default_leaderboard_dir
-    if args.out == "-" or (args.out is None and default_out is None):
-        return None
     inputs = [*(args.results_dir or ()), *args.reference_dir]
+    if args.out == "-":
+        return None
     if args.out is not None:
         return check_output_file(args.out, inputs, force=True, option="--out", example=default_out or "leaderboard.md")
+    if default_out is None:  # a format without a file (terminal) prints
+        return None
     if args.out_dir is None:
         return default_leaderboard_dir() / default_out
     own_files = [f.default_out for f in FORMATS.module_dict.values() if f.default_out]

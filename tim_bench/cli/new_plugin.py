@@ -102,8 +102,8 @@ def check_name(kind: str, name: str) -> dict[str, str]:
     plugin_manager()
     clash = [f"{taken} in the {registry.name} registry" for registry, template in REGISTERS[kind].items()
              for taken in registry.module_dict if taken.lower() == Template(template).substitute(values).lower()]
-    clash += [f"the entry point {ep.name} = {ep.value}" for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-              if ep.name.lower() == name]
+    entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    clash += [f"the entry point {ep.name} = {ep.value}" for ep in entry_points if ep.name.lower() == name]
     if clash:
         raise TimBenchError(f"Plugin name '{name}' is taken: the new {kind} would register what is already registered "
                             f"({'; '.join(clash)}); choose another name (e.g. my_{name}).")
