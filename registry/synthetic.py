@@ -7,6 +7,11 @@ import numpy as np
 
 from .files import write_json
 
+#: Largest feature width a generator writes (the widest recipe uses 2304): wider would fill the disk, not test TIM.
+MAX_DIM = 16384
+#: Largest planted-signal strength (relative to unit noise): far beyond any useful one, well inside float32.
+MAX_SIGNAL = 1000.0
+
 
 def prototypes(rng: np.random.Generator, num_classes: int, dim: int) -> np.ndarray:
     """[C, dim] unit-norm class prototypes scaled to sqrt(dim), so a per-feature SNR is dim-independent."""
@@ -33,6 +38,8 @@ def random_ids(rng: np.random.Generator, n: int, length: int = 11) -> list[str]:
 
 
 MARKER = "tim_bench_synthetic.json"
+#: The tim_bench_registry.outputs kind of a folder `make-synthetic` writes.
+OUTPUT_KIND = "synthetic dataset"
 
 
 def write_marker(out: Path, dataset: str, **params: object) -> None:

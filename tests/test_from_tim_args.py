@@ -47,6 +47,12 @@ def variant(argv: list[str], mode: str, checkpoint: str = "/path/to/pretrained_m
     return [f"--{mode}" if a == "--train" else a for a in argv] + ["--pretrained_model", checkpoint]
 
 
+def with_flag(argv: list[str], flag: str, value: str) -> list[str]:
+    """``argv`` with ``flag``'s value replaced (a flag given twice is refused)."""
+    at = argv.index(flag)
+    return [*argv[:at + 1], value, *argv[at + 2:]]
+
+
 def as_config(conversion, argv: list[str], tmp_path: Path) -> Config:
     path = tmp_path / "converted.py"
     path.write_text(render_config(conversion, argv))
@@ -148,7 +154,6 @@ def test_flags_outside_the_recipe_map_to_their_config_keys(monkeypatch):
 @pytest.mark.parametrize("extra, message", [
     (["--bogus_flag", "1"], "Unknown original TIM flags: --bogus_flag 1"),
     (["--enable_wandb_log"], "--enable_wandb_log"),
-    (["--include_verb_noun", "True"], "--dataset ave with verb and noun heads"),
     (["--num_class", "5"], "--num_class"),
     (["--validate"], "Give exactly one of --train, --validate, --extract_feats"),
     (["--lr", "fast"], "invalid float value: 'fast'"),
@@ -157,6 +162,11 @@ def test_flags_outside_the_recipe_map_to_their_config_keys(monkeypatch):
 def test_unknown_and_unsupported_flags_are_named(extra, message):
     with pytest.raises(ConversionError, match=re.escape(message)):
         convert(readme_commands()["ave_vgg"] + extra)
+
+
+def test_verb_and_noun_heads_on_ave_are_refused():
+    with pytest.raises(ConversionError, match="--dataset ave with verb and noun heads"):
+        convert(with_flag(readme_commands()["ave_vgg"], "--include_verb_noun", "True"))
 
 
 def test_a_missing_input_flag_is_named():

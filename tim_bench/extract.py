@@ -39,6 +39,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from tim_bench_registry import EXTRACTORS, FEATURES, DataError, TimBenchError, build, lookup, plugin_manager
+from tim_bench_registry.outputs import check_output_folder, mark_output_folder
 from tim_bench_registry.paths import safe_join
 
 from .config import ConfigError
@@ -46,6 +47,8 @@ from .io import atomic_path, write_json, write_npy
 
 log = logging.getLogger(__name__)
 REQUIRED = ("extractor", "inputs", "split", "out_folder")
+#: The tim_bench_registry.outputs kind of an extract.out_folder/<split> folder.
+OUTPUT_KIND = "features"
 INTERVAL_COLUMNS = ["video_id", "start_sec", "stop_sec"]
 #: extractor keys that change how fast features are made, never their values: left out of the hash
 SPEED_ONLY_EXTRACTOR_KEYS = ("batch_size", "device")
@@ -199,6 +202,9 @@ def extract_features(cfg: Mapping[str, Any], overwrite: bool = False, progress: 
     if absent:
         raise DataError(f"Input {absent[0]} does not exist ({len(absent)} of {len(ids)} inputs are missing); "
                         f"fix extract.inputs, data_root or extract.videos.")
+    # never into a folder of other files (e.g. released features, which would be replaced) nor over an input
+    folder = check_output_folder(root / out_folder / split, OUTPUT_KIND, media.values(), option="extract.out_folder",
+                                 also_marked_by=(".extract",))
     extractor_cfg = for_split(section["extractor"], split)
     check_extractor(extractor_cfg)
     name = extractor_cfg["type"]
@@ -208,6 +214,7 @@ def extract_features(cfg: Mapping[str, Any], overwrite: bool = False, progress: 
     table_path = root / intervals.format(split=split)
     rows = read_intervals(table_path)
     config = extractor_hash(extractor_cfg, extractor)
+    mark_output_folder(folder, OUTPUT_KIND)
     bar = tqdm(ids, desc=f"extract {name}", unit="video", disable=not progress)
     try:
         for video in bar:

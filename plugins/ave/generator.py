@@ -4,16 +4,20 @@ from __future__ import annotations
 import argparse
 
 from tim_bench_registry import GENERATORS
+from tim_bench_registry.options import finite, integer
+from tim_bench_registry.synthetic import MAX_DIM, MAX_SIGNAL
+
+DIM, SIGNAL = integer(minimum=1, maximum=MAX_DIM), finite(minimum=0, maximum=MAX_SIGNAL)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", help="output folder (becomes the config's data_root)")
-    parser.add_argument("--videos", type=int, default=400, help="number of 10-s videos (default 400)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--videos", type=integer(minimum=1), default=400, help="number of 10-s videos (default 400)")
+    parser.add_argument("--seed", type=integer(minimum=0), default=0,
                         help="seed of the random generator (default 0); the same seed writes the same data")
-    parser.add_argument("--visual-dim", type=int, default=512, help="VGG map channels (official: 512)")
-    parser.add_argument("--audio-dim", type=int, default=128, help="VGGish width (official: 128)")
-    parser.add_argument("--signal", type=float, default=1.0,
+    parser.add_argument("--visual-dim", type=DIM, default=512, help="VGG map channels (official: 512)")
+    parser.add_argument("--audio-dim", type=DIM, default=128, help="VGGish width (official: 128)")
+    parser.add_argument("--signal", type=SIGNAL, default=1.0,
                         help="scale of the planted class signal (1.0: a per-second linear probe gets ~70-85 %%)")
     parser.add_argument("--omnivore-asf", action="store_true",
                         help="also write the Omnivore+Auditory-SlowFast .npy layout for configs/ave_omnivore_asf.py")

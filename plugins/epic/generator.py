@@ -10,19 +10,23 @@ import argparse
 import sys
 
 from tim_bench_registry import GENERATORS
+from tim_bench_registry.options import finite, integer
+from tim_bench_registry.synthetic import MAX_DIM, MAX_SIGNAL
 
 DEFAULT_VIDEOS = 20
+
+DIM, SIGNAL = integer(minimum=1, maximum=MAX_DIM), finite(minimum=0, maximum=MAX_SIGNAL)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", help="output folder (becomes the EPIC configs' data_root)")
-    parser.add_argument("--videos", type=int, help=f"number of generated videos (default {DEFAULT_VIDEOS}); not with "
-                                                   "--annotations")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--videos", type=integer(minimum=1),
+                        help=f"number of generated videos (default {DEFAULT_VIDEOS}); not with --annotations")
+    parser.add_argument("--seed", type=integer(minimum=0), default=0,
                         help="seed of the random generator (default 0); the same seed writes the same data")
-    parser.add_argument("--visual-dim", type=int, default=1024, help="visual feature width (TIM's EPIC recipe: 1024)")
-    parser.add_argument("--audio-dim", type=int, default=2304, help="audio feature width (Auditory SlowFast: 2304)")
-    parser.add_argument("--signal", type=float, default=0.5, help="prototype strength relative to unit noise")
+    parser.add_argument("--visual-dim", type=DIM, default=1024, help="visual feature width (TIM's EPIC recipe: 1024)")
+    parser.add_argument("--audio-dim", type=DIM, default=2304, help="audio feature width (Auditory SlowFast: 2304)")
+    parser.add_argument("--signal", type=SIGNAL, default=0.5, help="prototype strength relative to unit noise")
     parser.add_argument("--annotations", metavar="DIR",
                         help="folder with the real epic-kitchens-100/ and epic-sounds/ annotation files: keep their "
                              "segments and durations, generate only the features")
@@ -32,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(8 + 8 dims: about 0.4 GB)")
     parser.add_argument("--dims", metavar="VISUAL,AUDIO",
                         help="both feature widths at once, e.g. --dims 16,16 (overrides --visual-dim/--audio-dim)")
-    parser.add_argument("--max-videos", type=int,
+    parser.add_argument("--max-videos", type=integer(minimum=1),
                         help="with --annotations: keep the first K validation videos (the second of every four "
                              "becomes val)")
 
@@ -51,11 +55,10 @@ def run(args: argparse.Namespace) -> int:
     visual_dim, audio_dim = args.visual_dim, args.audio_dim
     if args.dims:
         try:
-            visual_dim, audio_dim = (int(d) for d in args.dims.split(","))
-        except ValueError:
-            raise DataError(f"--dims {args.dims} must be two positive integers, VISUAL,AUDIO (e.g. 16,16).") from None
-        if min(visual_dim, audio_dim) < 1:
-            raise DataError(f"--dims {args.dims} must be two positive integers, VISUAL,AUDIO (e.g. 16,16).")
+            visual_dim, audio_dim = (DIM(d) for d in args.dims.split(","))
+        except (ValueError, argparse.ArgumentTypeError):
+            raise DataError(f"--dims {args.dims} must be two integers from 1 to {MAX_DIM}, VISUAL,AUDIO (e.g. "
+                            f"16,16).") from None
     out = make_epic(args.out, args.videos or DEFAULT_VIDEOS, args.seed, visual_dim, audio_dim,
                     args.annotations, args.max_videos, args.signal, full=args.full,
                     progress=sys.stderr.isatty())  # a bar in a terminal, no \r lines in a redirected log

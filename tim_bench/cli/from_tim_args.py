@@ -20,18 +20,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def read_paths(original: list[str]) -> list[Path]:
+    """The existing files the original flags name (its pickles): inputs that --out must never replace."""
+    values = [a.split("=", 1)[-1] for a in original]
+    return [Path(v) for v in values if v and not v.startswith("-") and Path(v).is_file()]
+
+
 def run(args: argparse.Namespace) -> int:
-    from tim_bench_registry import TimBenchError
+    from tim_bench_registry.outputs import check_output_file
 
     from ..original.from_tim_args import convert, render_config
     from ..io import write_atomic
+    if args.out:
+        check_output_file(args.out, read_paths(args.original), force=args.force, option="--out",
+                          example="tim_config.py")
     conversion = convert(args.original, args.out or "CONFIG.py")
     text = render_config(conversion, args.original)
     if not args.out:
         print(text, end="")
         return 0
-    if Path(args.out).exists() and not args.force:
-        raise TimBenchError(f"{args.out} already exists; pass --force to overwrite it.")
     write_atomic(args.out, lambda tmp: tmp.write_text(text))
     print(f"wrote {args.out}")
     print(f"run: {shlex.join(conversion.command)}")

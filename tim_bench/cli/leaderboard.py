@@ -4,7 +4,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tim_bench_registry.outputs import check_output_file, check_output_folder, mark_output_folder
+
 from .common import LEADERBOARD_DEFAULT, STORE_DEFAULT
+
+#: The tim_bench_registry.outputs kind of an --out-dir the leaderboard writes.
+OUTPUT_KIND = "leaderboard"
 
 
 def add_reference_args(p: argparse.ArgumentParser) -> None:
@@ -50,19 +55,45 @@ def run(args: argparse.Namespace) -> int:
     from ..leaderboard.store import load_records
     from ..leaderboard.tables import build_tables, parse_since, select_records
 
-    lookup(FORMATS, args.format)  # an unknown format is an error even when no run matches
+    form = lookup(FORMATS, args.format)  # an unknown format is an error even when no run matches
     for folder in args.results_dir or ():  # a store named explicitly must exist (a typo is not "no runs")
         if not Path(folder).exists():
             raise LeaderboardError(f"Results store {folder} does not exist; check the --results-dir path.")
     records = select_records(load_records(args.results_dir), datasets=args.dataset,
                              since=parse_since(args.since) if args.since else None, config_glob=args.config)
     references = [] if args.no_reference else load_references(args.reference_dir)
+    target = output_target(args, form.default_out)
     tables = build_tables(records, references, datasets=args.dataset, metrics=args.metric)
     if not tables:
-        print("No stored run matches; add runs with `tim-bench run CONFIG` or `tim-bench suite CONFIG ...`, or name "
-              "a dataset with --dataset to see its published rows.")
+        advice = ("add runs with `tim-bench run CONFIG` or `tim-bench suite CONFIG ...`, or name a dataset with "
+                  "--dataset to see its published rows.")
+        if target is not None:  # a script waiting for the file must not see exit 0 without it
+            raise LeaderboardError(f"No stored run matches, so no leaderboard was written to {target}; {advice}")
+        print(f"No stored run matches; {advice}")
         return 0
-    written = publish(tables, args.format, args.out, args.out_dir)
+    written = publish(tables, args.format, target or args.out)
     if written is not None:
+        if args.out is None:  # the format's file in a leaderboard folder
+            mark_output_folder(written.parent, OUTPUT_KIND)
         print(f"wrote {written}")
     return 0
+
+
+def output_target(args: argparse.Namespace, default_out: str | None) -> Path | None:
+    """The file the leaderboard goes to (None: stdout), checked first: --out is no input file and no folder,
+    and an --out-dir that is not empty is a leaderboard folder tim-bench wrote."""
+    from tim_bench_registry import FORMATS
+
+    from ..leaderboard.publish import default_leaderboard_dir
+    inputs = [*(args.results_dir or ()), *args.reference_dir]
+    if args.out == "-":
+        return None
+    if args.out is not None:
+        return check_output_file(args.out, inputs, force=True, option="--out", example=default_out or "leaderboard.md")
+    if default_out is None:  # a format without a file (terminal) prints
+        return None
+    if args.out_dir is None:
+        return default_leaderboard_dir() / default_out
+    own_files = [f.default_out for f in FORMATS.module_dict.values() if f.default_out]
+    folder = check_output_folder(args.out_dir, OUTPUT_KIND, inputs, option="--out-dir", also_marked_by=own_files)
+    return folder.absolute() / default_out

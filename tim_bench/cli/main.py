@@ -10,7 +10,12 @@ import argparse
 import difflib
 import importlib
 import logging
+<<<<<<< HEAD
 import re
+=======
+import os
+import signal
+>>>>>>> cli
 import sys
 from collections.abc import Sequence
 
@@ -44,8 +49,13 @@ SUMMARIES = {
                         "VGGish, log-mel, timm)",
 }
 EXIT_BAD_INPUT = 2
+<<<<<<< HEAD
 #: Options of tim-bench itself that take no value (the command is the first other word).
 GLOBAL_FLAGS = ("-v", "--verbose")
+=======
+#: A reader that closed the pipe early (`tim-bench plugins | head -1`): the status of a Unix tool killed by SIGPIPE.
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+>>>>>>> cli
 
 
 class VersionAction(argparse.Action):
@@ -123,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tim_bench_registry import TimBenchError  # the package loads pandas and mmengine: only once a command runs
     try:
         code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's flush at exit
         if "torch.distributed" in sys.modules:  # only commands that ran the model joined a process group
             from ..runner.distributed import shutdown
             shutdown()
@@ -135,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     finally:
         _close_log_files()
 
@@ -160,6 +174,18 @@ def _log_to_stderr(level: int) -> None:
         handler.setFormatter(logging.Formatter("%(message)s"))
         root.addHandler(handler)
     root.setLevel(level)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null once its reader is gone, so nothing (the flush at exit included) writes to the
+    closed pipe again: the command stops quietly, as Unix tools do."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a stream without a file (tests, notebooks) needs nothing
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _close_log_files() -> None:

@@ -8,10 +8,13 @@ The generators are ``GENERATORS`` entries of the installed benchmark plugins (se
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 from pathlib import Path
 
 from tim_bench_registry import GENERATORS, UnknownPluginError, lookup, plugin_manager
+from tim_bench_registry.outputs import check_output_folder, mark_output_folder
+from tim_bench_registry.synthetic import MARKER, OUTPUT_KIND
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -49,13 +52,35 @@ def run(args: argparse.Namespace) -> int:
     parser = argparse.ArgumentParser(prog=f"tim-bench make-synthetic {args.name}", description=generator.description)
     generator.add_arguments(parser)
     options = parser.parse_args(args.extra_args + (["--help"] if args.help else []))
+    check_options(parser, options)
+    out = check_output_folder(options.out, OUTPUT_KIND, input_paths(options), option="OUT",
+                              also_marked_by=(MARKER,))
     if args.layout == "official":
-        return generator.run(options)
+        status = generator.run(options)
+        mark_output_folder(out, OUTPUT_KIND)
+        return status
     from ..original.layout import check_convertible, write_original_layout
     check_convertible(args.name, options)
-    out = Path(options.out)
-    options.out = str(out / "official")
+    official = check_output_folder(out / "official", OUTPUT_KIND, option="OUT/official", also_marked_by=(MARKER,))
+    options.out = str(official)
     status = generator.run(options)
+    mark_output_folder(official, OUTPUT_KIND)
+    mark_output_folder(out, OUTPUT_KIND)
     flags = write_original_layout(args.name, options.out, out)
     print(f"wrote the original TIM layout of it to {out}; its run_net.py data flags:\n  {shlex.join(flags)}")
     return status
+
+
+def check_options(parser: argparse.ArgumentParser, options: argparse.Namespace) -> None:
+    """A usage error for any NaN or infinite number among a generator's options (each generator checks its ranges;
+    this holds for every generator, a third party's included)."""
+    for action in parser._actions:
+        value = getattr(options, action.dest, None)
+        if isinstance(value, float) and not math.isfinite(value):
+            parser.error(f"argument {'/'.join(action.option_strings) or action.dest}: {value} is not a finite number")
+
+
+def input_paths(options: argparse.Namespace) -> list[Path]:
+    """The existing files and folders a generator's options (other than OUT) name: what it reads."""
+    values = [v for k, v in vars(options).items() if k != "out" and isinstance(v, (str, Path)) and v]
+    return [Path(v) for v in values if Path(v).exists()]

@@ -4,15 +4,22 @@ writer, leaderboard table, reference row, synthetic generator)."""
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
+import keyword
 import os
 import re
 import shutil
+import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
 from string import Template
 
-from tim_bench_registry import TimBenchError
+from tim_bench_registry import (DATASETS, GENERATORS, LEADERBOARDS, METRICS, REFERENCES, WRITERS, TimBenchError,
+                                plugin_manager)
+from tim_bench_registry.plugin_manager import ENTRY_POINT_GROUP
+from tim_bench_registry.outputs import check_output_folder, mark_output_folder
 
 from ..io import current_umask
 
@@ -46,6 +53,14 @@ FILES = {
     },
 }
 NAME = re.compile(r"[a-z][a-z0-9_]*")
+#: The tim_bench_registry.outputs kind of the folder `new-plugin` writes.
+OUTPUT_KIND = "plugin package"
+#: What each kind of package registers: registry -> the name, from the template values (see the templates).
+REGISTERS = {
+    "dataset": {DATASETS: "${class_name}", METRICS: "${class_name}Accuracy"},
+    "benchmark": {DATASETS: "${class_name}", METRICS: "${class_name}Accuracy", WRITERS: "${class_name}Submission",
+                  GENERATORS: "${name}", LEADERBOARDS: "${class_name}", REFERENCES: "${name}_chance"},
+}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "generator (`tim-bench make-synthetic NAME`), with tests of each part.")
     p.add_argument("kind", choices=sorted(FILES), help="what the plugin provides")
     p.add_argument("name", help="snake_case name, e.g. my_clips (package my_clips, class MyClips)")
-    p.add_argument("dir", help="folder to create (must be empty or new)")
+    p.add_argument("dir", help="folder to create (must be new or empty)")
     p.set_defaults(func=run)
 
 
@@ -70,16 +85,49 @@ def names(name: str) -> dict[str, str]:
             "dist": name.replace("_", "-")}
 
 
+def check_name(kind: str, name: str) -> dict[str, str]:
+    """``names(name)``, after refusing a name whose package could not be imported as itself (a keyword, a module of
+    the standard library, an installed module such as the engine) or whose parts are already registered."""
+    values = names(name)
+    if keyword.iskeyword(name):
+        raise TimBenchError(f"Plugin name '{name}' is a Python keyword, so `import {name}` is a syntax error; choose "
+                            f"another name (e.g. my_{name}).")
+    if name in sys.stdlib_module_names or name in sys.builtin_module_names:
+        raise TimBenchError(f"Plugin name '{name}' is a module of the Python standard library, which the package "
+                            f"would shadow (or be shadowed by); choose another name (e.g. my_{name}).")
+    installed = _installed_module(name)
+    if installed is not None:
+        raise TimBenchError(f"Plugin name '{name}' is already an installed module ({installed}); the new package "
+                            f"would shadow it or never be imported; choose another name (e.g. my_{name}).")
+    plugin_manager()
+    clash = [f"{taken} in the {registry.name} registry" for registry, template in REGISTERS[kind].items()
+             for taken in registry.module_dict if taken.lower() == Template(template).substitute(values).lower()]
+    entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    clash += [f"the entry point {ep.name} = {ep.value}" for ep in entry_points if ep.name.lower() == name]
+    if clash:
+        raise TimBenchError(f"Plugin name '{name}' is taken: the new {kind} would register what is already registered "
+                            f"({'; '.join(clash)}); choose another name (e.g. my_{name}).")
+    return values
+
+
+def _installed_module(name: str) -> str | None:
+    """Where an importable top-level module ``name`` lives (editable installs included), None if there is none."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:  # a namespace folder on the path is no module
+        return None
+    return spec.origin
+
+
 def create_plugin(kind: str, name: str, out: str | Path) -> list[Path]:
     """Fill in the ``kind`` templates for ``name`` under ``out`` and return the files written.
 
     The package is built in a temporary folder beside ``out`` and moved there whole, so a failure
     never leaves half a package.
     """
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise TimBenchError(f"{out} is not empty; choose a new folder for the plugin package.")
-    values = names(name)
+    values = check_name(kind, name)
+    out = check_output_folder(out, OUTPUT_KIND, option="DIR")
+    if out.is_dir() and any(out.iterdir()):
+        raise TimBenchError(f"DIR {out} is not empty; choose a new (or empty) folder for the plugin package.")
     templates = resources.files("tim_bench.templates")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -88,6 +136,7 @@ def create_plugin(kind: str, name: str, out: str | Path) -> list[Path]:
             path = staging / Template(target).substitute(values)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(Template(templates.joinpath(template).read_text(encoding="utf-8")).substitute(values))
+        mark_output_folder(staging, OUTPUT_KIND)
         os.chmod(staging, 0o777 & ~current_umask())
         if out.exists():
             out.rmdir()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from tim_bench_registry import TimBenchError
+
 from .common import add_checkpoint_args, add_config_args
 
 
@@ -24,7 +26,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tim_bench_registry.outputs import check_output_file, same_file
+
     from ..runner.experiment import predict
+    if args.original_dict:
+        if args.out and same_file(args.out, args.original_dict):
+            raise TimBenchError(f"--out and --original-dict both name {args.out}; give each output its own file.")
+        check_output_file(args.original_dict, [args.config, args.checkpoint], force=True, option="--original-dict",
+                          example="original_dict.pkl")
     path = predict(args.config, args.checkpoint, args.split, args.out, args.cfg_options, args.work_dir,
                    args.trust_checkpoint)
     if path is not None:  # rank 0 only

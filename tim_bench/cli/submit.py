@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tim_bench_registry import CHALLENGES, WRITERS, DataError, Predictions, build, lookup
 from tim_bench_registry.challenges import SLS_LEVELS, T_MODS
-from tim_bench_registry.submission_writer import refuse_overwrite
+from tim_bench_registry.outputs import check_output_file, same_file
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--t-mod", type=int, choices=sorted(T_MODS),
                         help="training modality, for challenges whose header has one: 0 audio, 1 video, 2 audio-visual (default: read off "
                              "the predictions as a run's writer does: 2 when they hold visual tasks too, else 0)")
-    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite existing outputs (never an input: --out naming the predictions is refused)")
     parser.add_argument("--original-dict", type=Path,
                         help="also write the original TIM's --extract_feats dict here (pickle, as the original)")
     parser.set_defaults(func=run)
@@ -49,9 +50,13 @@ def submit(args: argparse.Namespace) -> Path:
     elif args.t_mod is not None:
         raise DataError(f"--t-mod applies to --challenge values whose header has a training modality; "
                         f"{challenge.name} has none.")
-    refuse_overwrite(args.out, args.force)
+    inputs = [args.predictions, args.timestamps]
+    check_output_file(args.out, inputs, force=args.force, option="--out", example="submission.zip")
     if args.original_dict is not None:
-        refuse_overwrite(args.original_dict, args.force)
+        if same_file(args.out, args.original_dict):
+            raise DataError(f"--out and --original-dict both name {args.out}; give each output its own file.")
+        check_output_file(args.original_dict, inputs, force=args.force, option="--original-dict",
+                          example="original_dict.pkl")
     writer = build(WRITERS, options)
     predictions = Predictions.load(args.predictions)
     if predictions.split != "test":

@@ -47,8 +47,11 @@ def run(args: argparse.Namespace) -> int:
     from ..leaderboard.suite import check_against_reference, run_suite, synthetic_runs
     from ..leaderboard.tables import build_tables
 
+    from ..config import load_config
     from ..runner.experiment import run_experiment
 
+    for config in args.configs:  # a missing or broken config stops the suite before anything trains
+        load_config(config, args.cfg_options)
     outcomes = run_suite(args.configs, args.seeds, rerun=args.rerun, results_dir=args.results_dir,
                          cfg_options=args.cfg_options, work_root=args.work_dir_root, runner=run_experiment)
     records = [o.record for o in outcomes if o.record is not None]

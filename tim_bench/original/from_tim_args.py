@@ -18,10 +18,11 @@ else ``test``; features are read from ``<data_path>/<that split>/``.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,19 @@ NO_EFFECT = {"print_freq": ("--print-freq", "tim-bench logs once per epoch"),
 PICKLE_SUFFIXES = (".pkl", ".pickle")
 #: tim-bench stream -> the prefix of the original's flags for it
 STREAM_PREFIX = {"visual": "video", "audio": "audio"}
+_AT_LEAST_1, _AT_LEAST_0 = (lambda v: v >= 1, "at least 1"), (lambda v: v >= 0, "at least 0")
+#: dest -> (test, what it says) of the numeric flags a run can train with; the original's parser takes any
+#: number, then fails (or trains nothing) at run time.
+RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
+    **dict.fromkeys(("num_feats", "feat_stride", "visual_input_dim", "audio_input_dim", "d_model",
+                     "feedforward_scale", "nhead", "num_layers", "finetune_epochs", "batch_size", "m_drloc",
+                     "print_freq", "num_gpus"), _AT_LEAST_1),
+    **dict.fromkeys(("warmup_epochs", "lambda_drloc", "mixup_alpha", "lambda_audio", "weight_decay", "workers"),
+                    _AT_LEAST_0),
+    **dict.fromkeys(("feat_gap", "window_stride", "lr"), (lambda v: v > 0, "greater than 0")),
+    **dict.fromkeys(("enc_dropout", "feat_dropout", "seq_dropout"), (lambda v: 0 <= v < 1, "at least 0 and below 1")),
+    "seed": (lambda v: v == -1 or 0 <= v < 2**32, "-1 (draw one) or from 0 to 2**32 - 1, numpy.random.seed's range"),
+}
 
 
 class ConversionError(TimBenchError):
@@ -142,15 +156,58 @@ def given_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str
     return {options[a.split("=", 1)[0]].dest for a in argv if a.split("=", 1)[0] in options}
 
 
+def repeated_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """The flags given more than once (aliases such as --lr and --learning-rate count as one flag)."""
+    options = parser._option_string_actions  # noqa: SLF001  (argparse has no public lookup)
+    seen: dict[str, list[str]] = {}
+    for flag in (a.split("=", 1)[0] for a in argv):
+        if flag in options:
+            seen.setdefault(options[flag].dest, []).append(flag)
+    return [" and ".join(dict.fromkeys(flags)) if len(set(flags)) > 1 else flags[0]
+            for flags in seen.values() if len(flags) > 1]
+
+
 def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, set[str]]:
-    """The original's arguments and the dests of the flags given; unknown flags raise."""
+    """The original's arguments and the dests of the flags given; unknown and repeated flags raise."""
     parser = original_parser()
     argv = strip_launcher(argv)
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         raise ConversionError(f"Unknown original TIM flags: {' '.join(unknown)}; check the spelling against "
                               f"`python scripts/run_net.py --help` of the original.")
+    repeated = repeated_flags(parser, argv)
+    if repeated:
+        raise ConversionError(f"{', '.join(repeated)} given more than once; the original would silently keep the "
+                              f"last value, so give each flag once.")
+    problems = _out_of_range(parser, args)
+    if problems:
+        raise ConversionError(f"The original TIM command cannot train: {'; '.join(problems)}.")
     return args, given_flags(parser, argv)
+
+
+def _out_of_range(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The numeric flags no run can train with: out of ``RANGES``, NaN or infinite, or not fitting each other."""
+    flags = {a.dest: next(o for o in a.option_strings if o.startswith("--")) for a in parser._actions
+             if a.option_strings}
+    problems = []
+    for dest, (test, allowed) in RANGES.items():
+        value = getattr(args, dest)
+        if not math.isfinite(value):
+            problems.append(f"{flags[dest]} {value} (not a finite number)")
+        elif not test(value):
+            problems.append(f"{flags[dest]} {value:g} (it must be {allowed})")
+    if args.d_model >= 1 and args.nhead >= 1 and args.d_model % args.nhead:
+        problems.append(f"--d_model {args.d_model} with --nhead {args.nhead} (attention splits d_model over the "
+                        f"heads, so d_model must be a multiple of nhead; the original's model fails to build)")
+    if args.batch_size >= 1 and args.num_gpus >= 1 and args.batch_size < args.num_gpus:
+        problems.append(f"-b {args.batch_size} over --num-gpus {args.num_gpus} (the original divides the batch "
+                        f"over the GPUs, leaving each fewer than one sample)")
+    data = {s for s in STREAMS if s in args.data_modality}
+    model = {s for s in STREAMS if s in args.model_modality}
+    if not data & model:
+        problems.append(f"--data_modality {args.data_modality} with --model_modality {args.model_modality} (the "
+                        f"model would read none of the features of the streams it is trained to label)")
+    return problems
 
 
 def _mode(args: argparse.Namespace) -> str:

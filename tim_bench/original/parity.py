@@ -5,10 +5,11 @@ from pathlib import Path
 
 import torch
 
-from tim_bench_registry import DataError
+from tim_bench_registry import DataError, TimBenchError
 
 from ..model.losses import drloc_loss
 from ..model.original_args import tim_from_original_kwargs
+from ..runner.checkpoint import UntrustedCheckpointError, load_checkpoint
 from .convert import load_weights
 
 
@@ -25,12 +26,36 @@ def _split_times(times: torch.Tensor, streams: tuple[str, ...], query_streams: t
     return feature_times, query_times
 
 
+#: What a parity fixture holds: each a dict.
+FIXTURE_KEYS = ("config", "inputs", "outputs", "state_dict")
+EXAMPLE = "shared/reference/fixture_tiny_av.pt"
+
+
+def load_fixture(path: str | Path) -> dict:
+    """A fixture's dict, read without unpickling code; one sentence naming the file if it is not a fixture."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Fixture {path} " + ("is a folder" if path.is_dir() else "does not exist") + f"; pass a "
+                        f"fixture .pt recorded from the original TIM (e.g. {EXAMPLE}).")
+    try:
+        fixture = load_checkpoint(path)
+    except UntrustedCheckpointError:
+        raise DataError(f"Fixture {path} holds pickled Python objects, not only tensors and plain values, so it is "
+                        f"not a parity fixture and is not unpickled (that could run code); record fixtures with "
+                        f"torch.save of tensors, numbers and dicts.") from None
+    except TimBenchError:
+        raise DataError(f"Fixture {path} is not a torch file of a dict (it is truncated, corrupt or another format); "
+                        f"pass a fixture .pt recorded from the original TIM (e.g. {EXAMPLE}).") from None
+    missing = [k for k in FIXTURE_KEYS if not isinstance(fixture.get(k), dict)]
+    if missing:
+        raise DataError(f"Fixture {path} is not a parity fixture: it lacks the dicts {missing} (it needs "
+                        f"{', '.join(FIXTURE_KEYS)}, as {EXAMPLE} has).")
+    return fixture
+
+
 def check_fixture(path: str | Path) -> dict[str, float]:
     """Max |ours - original| for every recorded output of the fixture at ``path``."""
-    try:
-        fixture = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise DataError(f"Fixture {path} does not exist.") from None
+    fixture = load_fixture(path)
     cfg, inputs, expected = fixture["config"], fixture["inputs"], fixture["outputs"]
     torch.manual_seed(cfg.get("seed", 0))
     model = tim_from_original_kwargs(cfg["constructor_kwargs"])

@@ -14,6 +14,7 @@ import torch
 from mmengine.config import Config
 
 from tim_bench_registry import WRITERS, TimBenchError, build, plugin_manager
+from tim_bench_registry.outputs import check_output_file
 from tim_bench_registry.predictions import Predictions
 from tim_bench_registry.synthetic import is_synthetic
 
@@ -397,6 +398,9 @@ def predict(config: str | Path, checkpoint: str | Path | None, split: str, out: 
     ``config`` may be a run folder, as for ``test_checkpoint``; the run's own predictions there are kept."""
     inputs = resolve_inputs(config, checkpoint)
     checkpoint = check_checkpoint_file(inputs.checkpoint)
+    if out:  # a folder, the config or the checkpoint is refused now, not after the whole prediction
+        check_output_file(out, [inputs.config, checkpoint], force=True, option="--out",
+                          example=f"predictions_{split}.npz")
     own = inputs.run_dir / f"predictions_{split}.npz" if inputs.run_dir is not None else None
     if own is not None and own.exists() and not out and not work_dir:
         raise TimBenchError(f"{own} holds the run's own predictions (its result.json names them); pass --out (or "

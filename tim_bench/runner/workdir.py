@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from tim_bench_registry import TimBenchError
+from tim_bench_registry.outputs import check_output_folder, mark_output_folder
 
-from ..io import check_writable, remove_orphaned_tmp
+from ..io import TMP_PREFIX, TMP_SUFFIX, check_writable, remove_orphaned_tmp
 
 log = logging.getLogger("tim_bench")
 RUNS_ROOT = Path("work_dirs")
@@ -25,6 +26,9 @@ STAMP_RE = re.compile(r"^(\d{8}_\d{6})(?:_(\d+))?$")
 LOCK, RESULT, LAST, BEST, CONFIG = "tim-bench.lock", "result.json", "last.pth", "best.pth", "config.py"
 #: Files a training run writes; a fresh run refuses to start among another run's copies of them.
 RUN_FILES = ("best*.pth", LAST, RESULT, "metrics.jsonl", "predictions_*.npz")
+#: The tim_bench_registry.outputs kind of a work dir; run folders written before the marker are known by their files.
+OUTPUT_KIND = "run"
+RUN_SIGNS = (*RUN_FILES, LOCK, "test_*.json", *(f"{TMP_PREFIX}{name}.*{TMP_SUFFIX}" for name in RUN_FILES))
 
 
 def resolved_config(cfg: Any) -> dict[str, Any]:
@@ -70,7 +74,7 @@ def new_run_dir(root: Path) -> Path:
         path = root / (stamp if n == 0 else f"{stamp}_{n}")
         try:
             path.mkdir()
-            return path
+            return mark_output_folder(path, OUTPUT_KIND)
         except FileExistsError:
             continue
     raise TimBenchError(f"{root} already holds 10000 run folders named {stamp}*; clean it up.")
@@ -95,8 +99,9 @@ def choose_work_dir(cfg: Any, work_dir: str | Path | None, resume: bool) -> Path
     """``--work-dir`` (or the config's ``work_dir``) exactly; else a new run folder, or with ``resume`` the
     latest unfinished one of the config."""
     explicit = work_dir or cfg.get("work_dir")
-    if explicit:
-        return check_writable(explicit, "work dir")
+    if explicit:  # never a folder of other files (a dataset, a source tree): run files would land among them
+        check_output_folder(explicit, OUTPUT_KIND, option="work dir", also_marked_by=RUN_SIGNS)
+        return mark_output_folder(check_writable(explicit, "work dir"), OUTPUT_KIND)
     root = config_runs_root(cfg)
     if resume:
         latest = latest_unfinished(root)
