@@ -5,6 +5,8 @@ import argparse
 
 from mmengine.config import DictAction
 
+from ..schema import COUNT, cli_number
+
 
 class CfgOptionsAction(DictAction):
     """mmengine's DictAction, with an item lacking ``=`` answered by a usage error that names it."""
@@ -46,7 +48,7 @@ LEADERBOARD_DEFAULT = ("$TIM_BENCH_LEADERBOARD, else ~/.local/share/tim-bench/le
 
 def add_seed_arg(parser: argparse.ArgumentParser) -> None:
     """--seed N: the config's ``seed`` (the same as ``--cfg-options seed=N``; the two must agree)."""
-    parser.add_argument("--seed", type=int, metavar="N",
+    parser.add_argument("--seed", type=cli_number(COUNT), metavar="N",
                         help="random seed of the run (default: the config's seed, else 0); the same as "
                              "--cfg-options seed=N, and both may be given only with the same value")
 
