@@ -26,6 +26,11 @@ def add_cfg_options(parser: argparse.ArgumentParser,
                         help=f"override config keys, e.g. {example}")
 
 
+#: What every command that reads a config says in its --help (as mmengine's docs do).
+CONFIG_IS_PYTHON = ("configs are Python files, executed when loaded (with their _base_ files) by every command that "
+                    "reads one, check-data included: use only configs you trust")
+
+
 #: --work-dir help of the commands that train (run, train).
 TRAIN_WORK_DIR = ("where checkpoints, log.txt, metrics.jsonl and result.json go, used exactly as given (default: the "
                   "config's work_dir, else a new folder work_dirs/<config>/<time>)")
@@ -33,7 +38,8 @@ TRAIN_WORK_DIR = ("where checkpoints, log.txt, metrics.jsonl and result.json go,
 
 def add_config_args(parser: argparse.ArgumentParser, work_dir: str | None = TRAIN_WORK_DIR) -> None:
     """CONFIG, --cfg-options and, with a help text saying what the command writes there, --work-dir."""
-    parser.add_argument("config", help="config file (configs/ave_vgg.py) or the name of a shipped config (ave_vgg)")
+    parser.add_argument("config", help="config file (configs/ave_vgg.py) or the name of a shipped config (ave_vgg); "
+                                       f"{CONFIG_IS_PYTHON}")
     if work_dir is not None:
         parser.add_argument("--work-dir", help=work_dir)
     add_cfg_options(parser)

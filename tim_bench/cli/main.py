@@ -34,7 +34,9 @@ class VersionAction(argparse.Action):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tim-bench", description="Train, evaluate and compare TIM (Time Interval Machine) on audio-visual "
-                                      "action recognition benchmarks.")
+                                      "action recognition benchmarks. Configs are Python files (mmengine style): "
+                                      "every command that reads one executes it and its _base_ files, so use "
+                                      "only configs you trust.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details and show tracebacks")
     parser.add_argument("--version", action=VersionAction,
                         help="print the tim-bench version and git revision (with a dirty flag) and exit")
