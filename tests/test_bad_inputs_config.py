@@ -185,7 +185,6 @@ CLI_NUMBERS = [
     pytest.param(["run", CONFIG, "--seed", "-2"], ["--seed", "integer >= 0"], id="run-seed-negative"),
     pytest.param(["suite", CONFIG, "--tolerance", "-0.5"], ["--tolerance", ">= 0"], id="suite-tolerance"),
     pytest.param(["suite", CONFIG, "--seeds", "0", "x"], ["--seeds", "'x'", "integer"], id="suite-seed-text"),
-    pytest.param(["evaluate", "--max-json-mib", "0"], ["--max-json-mib", "integer >= 1"], id="evaluate-max-json"),
 ]
 
 

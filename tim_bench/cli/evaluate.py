@@ -22,8 +22,6 @@ from tim_bench_registry import CHALLENGES, DataError, lookup
 from tim_bench_registry.challenges import Challenge, first_ids
 from tim_bench_registry.submission_reader import DEFAULT_MAX_MIB, MAX_SIZE_ENV, read_submission
 
-from ..schema import POSITIVE_INT, cli_number
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``evaluate`` on the tim-bench command line."""
@@ -43,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--allow-partial", action="store_true",
                         help="score a submission that lacks some labelled segments (the coverage is printed, and "
                              "is the 'coverage' key of --json); such numbers are not comparable with full ones")
-    parser.add_argument("--max-json-mib", type=cli_number(POSITIVE_INT), metavar="MIB",
+    parser.add_argument("--max-json-mib", type=int, metavar="MIB",
                         help=f"refuse a test.json larger than this, before reading it (default: ${MAX_SIZE_ENV}, "
                              f"else {DEFAULT_MAX_MIB})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
