@@ -178,7 +178,8 @@ SECTIONS: dict[str, type] = {"train_cfg": TrainCfg, "test_cfg": TestCfg, "window
                              "splits": SplitsCfg, "custom_imports": CustomImportsCfg, "extract": ExtractCfg}
 #: Top-level values that are not sections.
 SCALARS: dict[str, Rule] = {"seed": COUNT, "data_root": OPTIONAL_TEXT, "work_dir": OPTIONAL_TEXT,
-                            "results_dir": OPTIONAL_TEXT, "window_cache": OPTIONAL_TEXT, "load_from": Rule("any")}
+                            "results_dir": OPTIONAL_TEXT, "window_cache": OPTIONAL_TEXT,
+                            "load_from": Rule("any")}  # a path or dict(path=, trust=): tim_bench.runner.load_from
 #: Sections that build registered plugins: (registry, one part or a non-empty list of parts).
 PARTS: dict[str, tuple[Any, str]] = {"dataset": (DATASETS, "one or a list"), "evaluator": (METRICS, "one or a list"),
                                      "model": (MODELS, "one"), "writers": (WRITERS, "a list"),
@@ -328,9 +329,6 @@ def resolve(cfg: Mapping[str, Any], source: str, cfg_options: Mapping[str, Any] 
     for key, rule in SCALARS.items():
         if key in cfg:
             out[key] = r.value(key, cfg[key], rule)
-    if cfg.get("load_from") is not None:
-        from .runner.load_from import load_from_spec
-        load_from_spec(cfg["load_from"])
     for name, schema in SECTIONS.items():
         if cfg.get(name) is not None:
             out[name] = r.section(name, schema, cfg[name])
