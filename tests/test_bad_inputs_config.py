@@ -7,6 +7,7 @@ broken items) rather than list the few values first reported.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,29 @@ CFG_OPTIONS = [
     pytest.param("train_cfg.max_epoch=3", ["train_cfg.max_epoch", "max_epochs"], id="unknown-section-key"),
     pytest.param("trian_cfg.lr=0.1", ["trian_cfg", "known keys"], id="unknown-top-level-key"),
     pytest.param("train_cfg.lr", ["train_cfg.lr", "KEY=VALUE"], id="item-without-equals"),
+    # unknown keys below the first level: nested dicts and the arguments of every plugin a config builds
+    pytest.param("loss.stream_weights.video=1.0", ["loss.stream_weights.video", "accepts visual, audio"],
+                 id="nested-dict-unknown-stream"),
+    pytest.param("features.visual.fle=x", ["features.visual.fle", "HDF5RowFeatures", "'features.visual.file'"],
+                 id="feature-plugin-argument"),
+    pytest.param("dataset.annotation=x", ["dataset.annotation", "AVE", "'dataset.annotations'"],
+                 id="dataset-plugin-argument"),
+    pytest.param("evaluator.main_metrc=acc", ["evaluator.main_metrc", "AVEAccuracy", "'evaluator.main_metric'"],
+                 id="evaluator-argument"),
+    pytest.param("model.d_modl=8", ["model.d_modl", "TIM", "'model.d_model'"], id="model-argument"),
+    pytest.param("model.head.dropout=0.1", ["model.head.dropout", "LinearHead"], id="head-argument"),
+    pytest.param("features.video.type=NpyFeatures", ["features.video", "visual, audio"], id="unknown-stream"),
+    pytest.param("features.visual.type=Npy", ["features.visual.type", "NpyFeatures"], id="unknown-plugin-name"),
+    pytest.param("splits.tset=test", ["splits.tset", "'splits.test'"], id="splits-key"),
+    pytest.param("train_cfg.sampler=random", ["train_cfg.sampler", "'uniform'", "'bucketed'"], id="sampler-choice"),
+    pytest.param("custom_imports.import=[]", ["custom_imports.import", "'custom_imports.imports'"],
+                 id="custom-imports-key"),
+    # parts that are not dicts or lists of them (an IndexError or a wrong message before)
+    pytest.param("dataset=[]", ["dataset=[]", "non-empty list"], id="dataset-empty-list"),
+    pytest.param("evaluator=[]", ["evaluator=[]", "non-empty list"], id="evaluator-empty-list"),
+    pytest.param("features.visual=abc", ["features.visual='abc'", "dict naming a feature plugin", "NpyFeatures"],
+                 id="feature-not-a-dict"),
+    pytest.param("writers=x", ["writers='x'", "list of dicts"], id="writers-not-a-list"),
     pytest.param("=5", ["'=5'", "KEY=VALUE"], id="item-without-key"),
 ]
 
@@ -89,6 +113,12 @@ CONFIG_FILES = [
     pytest.param("().py", "_base_ = ['{base}/ave_vgg.py']\n", ["()", "rename the file"], id="name-without-letters"),
     pytest.param("epochs.py", "_base_ = ['{base}/ave_vgg.py']\ntrain_cfg = dict(max_epochs=0)\n",
                  ["epochs.py", "train_cfg.max_epochs", "nothing is trained"], id="max-epochs-zero-in-file"),
+    pytest.param("nested.py", "_base_ = ['{base}/ave_vgg.py']\nloss = dict(stream_weights=dict(video=1.0))\n",
+                 ["nested.py", "loss.stream_weights.video", "visual"], id="nested-typo-in-file"),
+    pytest.param("plugin.py", "_base_ = ['{base}/ave_vgg.py']\nfeatures = dict(audio=dict(dimm=4))\n",
+                 ["plugin.py", "features.audio.dimm", "'features.audio.dim'"], id="plugin-argument-in-file"),
+    pytest.param("self.py", "_base_ = ['self.py']\n", ["_base_ cycle", "self.py -> ", "self.py"],
+                 id="base-inherits-itself"),
 ]
 
 
@@ -98,6 +128,69 @@ def test_bad_config_file_is_one_clear_error(ave, tmp_path, name, text, names):
     path.write_text(text.format(base=REPO / "configs"))
     outcome = run_cli(["train", str(path), "--work-dir", str(tmp_path / "wd"), "--cfg-options", f"data_root={ave}"])
     assert_clear_error(outcome, *names, code=2)
+
+
+def test_base_cycle_is_refused_at_once_naming_the_files(tmp_path):
+    (tmp_path / "a.py").write_text(f"_base_ = ['{REPO / 'configs' / 'ave_vgg.py'}', 'b.py']\n")
+    (tmp_path / "b.py").write_text("_base_ = ['c.py']\n")
+    (tmp_path / "c.py").write_text("_base_ = ['b.py']\n")
+    t0 = time.perf_counter()
+    outcome = run_cli(["check-data", str(tmp_path / "a.py")])
+    assert_clear_error(outcome, "_base_ cycle", "b.py -> ", "c.py -> ", code=2)
+    assert time.perf_counter() - t0 < 10  # mmengine's own recursion took ~20 s to fail
+
+
+def test_epic_writer_argument_typo_is_refused(ave, tmp_path):
+    outcome = _train(ave, tmp_path / "wd", "writers.0.timestamp=x.csv", config=str(REPO / "configs" / "epic_av.py"))
+    assert_clear_error(outcome, "writers.0.timestamp", "EPIC100ActionSubmission", "'writers.0.timestamps'", code=2)
+
+
+def test_resolved_config_fills_defaults_once(tmp_path):
+    """The schema's defaults are written into the one resolved config: a key left out and the same key set to
+    its default are the same run (hash), and the trainer and the record read the value, not a fallback."""
+    from tim_bench.config import config_hash, load_config
+    left_out = load_config(CONFIG, {"data_root": "x"})
+    written = load_config(CONFIG, {"data_root": "x", "loss.drop_partial_labels": True, "train_cfg.compile": False})
+    assert left_out.loss.drop_partial_labels is True and left_out.train_cfg.compile is False
+    assert config_hash(left_out) == config_hash(written)
+
+
+def test_too_many_window_features_are_refused_with_the_estimate(ave, tmp_path):
+    """windows.num_feats=10**6 would allocate far more than the machine has (OOM-killed before): the estimate by
+    part and the budget are named before any window or batch is built."""
+    outcome = _train(ave, tmp_path / "wd", "windows.num_feats=1000000")
+    assert_clear_error(outcome, "windows.num_feats=1000000", "GiB", "available", "model activations", code=2)
+    assert not (tmp_path / "wd" / "last.pth").exists()
+
+
+@pytest.mark.parametrize("inside", [False, True], ids=["equal", "inside"])
+def test_work_dir_in_data_root_is_refused(ave, tmp_path, inside):
+    wd = ave / "runs" if inside else ave
+    before = sorted(p.name for p in ave.iterdir())
+    outcome = run_cli(["train", CONFIG, "--work-dir", str(wd), "--cfg-options", f"data_root={ave}", *TINY_MODEL])
+    assert_clear_error(outcome, f"--work-dir {wd}", "data_root", str(ave), code=2)
+    assert sorted(p.name for p in ave.iterdir()) == before  # nothing written into the dataset
+
+
+# (command line after `tim-bench`, names the message must contain): every command's numeric options are finite and
+# in range (a NaN tolerance disabled a check and printed OK before)
+CLI_NUMBERS = [
+    pytest.param(["check-data", CONFIG, "--time-tolerance", "nan"], ["--time-tolerance", "'nan'", "number >= 0"],
+                 id="check-data-nan"),
+    pytest.param(["check-data", CONFIG, "--time-tolerance", "-1"], ["--time-tolerance", "number >= 0"],
+                 id="check-data-negative"),
+    pytest.param(["compare", "a", "b", "--confidence", "1.5"], ["--confidence", "(0, 1)"], id="compare-confidence"),
+    pytest.param(["compare", "a", "b", "--reps", "0"], ["--reps", "integer >= 1"], id="compare-reps"),
+    pytest.param(["check-parity", "x.pt", "--atol", "inf"], ["--atol", "'inf'"], id="parity-atol-inf"),
+    pytest.param(["run", CONFIG, "--seed", "-2"], ["--seed", "integer >= 0"], id="run-seed-negative"),
+    pytest.param(["suite", CONFIG, "--tolerance", "-0.5"], ["--tolerance", ">= 0"], id="suite-tolerance"),
+    pytest.param(["suite", CONFIG, "--seeds", "0", "x"], ["--seeds", "'x'", "integer"], id="suite-seed-text"),
+]
+
+
+@pytest.mark.parametrize("argv, names", CLI_NUMBERS)
+def test_numeric_cli_options_are_range_checked(argv, names):
+    assert_clear_error(run_cli(argv), *names, code=2)
 
 
 def test_missing_config_file_is_named(tmp_path):

@@ -48,7 +48,7 @@ def ave(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("ave")
     assert run_cli(["make-synthetic", "ave", str(root), "--videos", "30", "--visual-dim", "8",
                     "--audio-dim", "6"]).code == 0
-    wd = root / "pretrain"
+    wd = tmp_path_factory.mktemp("pretrain")  # outside data_root: a work dir there is refused
     outcome = run_cli(["train", CONFIG, "--work-dir", str(wd), "--cfg-options", f"data_root={root}", *TINY])
     assert outcome.code == 0, outcome.output
     return root, wd / "best.pth"

@@ -1,43 +1,25 @@
-"""Load an mmengine python config, apply ``--cfg-options`` overrides, and refuse keys that do not exist."""
+"""Load an mmengine python config (a Python file, run as it loads), apply ``--cfg-options`` overrides, and resolve
+it through the typed schema (tim_bench.schema) into the one config every part of a run reads."""
 from __future__ import annotations
 
-import difflib
+import ast
 import hashlib
 import logging
-import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mmengine.config import Config
 
-from tim_bench_registry import TimBenchError, plugin_manager
+from tim_bench_registry import plugin_manager
 
-#: Keys every section accepts; anything else is a typo and fails loudly.
-SECTION_KEYS: dict[str, set[str]] = {
-    "train_cfg": {"max_epochs", "batch_size", "lr", "weight_decay", "warmup_epochs", "min_lr", "grad_clip", "amp",
-                  "early_stop_patience", "val_interval", "num_workers", "checkpoint_interval", "sampler",
-                  "feature_store", "feature_dtype", "compile", "log_interval", "tensorboard", "keep_checkpoints"},
-    "test_cfg": {"batch_size"},
-    "windows": {"num_feats", "feat_gap", "feat_stride", "window_stride", "min_query_size"},
-    "loss": {"label_smoothing", "stream_weights", "lambda_drloc", "m_drloc", "mixup_alpha",
-             "drop_partial_labels"},
-    "splits": {"train", "val", "test"},
-    "extract": {"extractor", "inputs", "videos", "split", "out_folder", "intervals"},
-}
-TOP_LEVEL_KEYS = {"data_root", "dataset", "features", "windows", "model", "loss", "train_cfg", "test_cfg", "splits",
-                  "evaluator", "writers", "seed", "work_dir", "custom_imports", "results_dir", "window_cache",
-                  "extract", "load_from"}
+from .schema import TOP_LEVEL_KEYS, ConfigError, resolve
+
 __all__ = ["ConfigError", "check_run_settings", "config_hash", "find_config", "load_config", "recipe_hash",
            "safe_name"]
 log = logging.getLogger("tim_bench")
-
-
-class ConfigError(TimBenchError):
-    """A config file or override that cannot be used as written."""
 
 
 def find_config(name: str | Path) -> Path:
@@ -56,22 +38,38 @@ def find_config(name: str | Path) -> Path:
     raise ConfigError(f"Config {name} does not exist (also looked for {stem}.py in {', '.join(map(str, dirs))}).")
 
 
-def _check_keys(cfg: Config, source: str) -> None:
-    for key in cfg.keys():
-        if key not in TOP_LEVEL_KEYS:
-            close = difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
-            raise ConfigError(f"{source}: unknown config key '{key}'" + (f" (did you mean '{close[0]}'?)" if close
-                                                                          else "") +
-                              f"; known keys: {', '.join(sorted(TOP_LEVEL_KEYS))}.")
-    for section, allowed in SECTION_KEYS.items():
-        if not isinstance(cfg.get(section), Mapping):
-            continue  # None, or a wrong type that _check_types names
-        for key in cfg[section]:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                raise ConfigError(f"{source}: unknown key '{section}.{key}'" +
-                                  (f" (did you mean '{section}.{close[0]}'?)" if close else "") +
-                                  f"; {section} accepts {', '.join(sorted(allowed))}.")
+def _base_files(path: Path) -> list[Path]:
+    """The files ``path``'s ``_base_`` names (resolved as mmengine does: relative to ``path``'s folder); a file that
+    does not parse, or a ``_base_`` that is not a literal, is left to mmengine to report."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_base_" for t in node.targets):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                return []
+            names = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
+            return [path.parent / n for n in names if isinstance(n, str) and "::" not in n]
+    return []
+
+
+def check_base_chain(path: Path) -> None:
+    """Refuse a ``_base_`` cycle before mmengine recurses into it (it would fail after seconds, with "maximum
+    recursion depth exceeded"), naming the files of the cycle."""
+    def visit(file: Path, chain: list[Path]) -> None:
+        key = file.resolve()
+        if key in [c.resolve() for c in chain]:
+            start = [c.resolve() for c in chain].index(key)
+            cycle = " -> ".join(str(c) for c in [*chain[start:], file])
+            raise ConfigError(f"_base_ cycle: {cycle}; a config cannot inherit from itself, remove one of these "
+                              f"_base_ entries.")
+        for base in _base_files(file):
+            if base.is_file():
+                visit(base, [*chain, file])
+    visit(path, [])
 
 
 #: Keys a runnable config must define (the shipped _base_ files provide them).
@@ -80,8 +78,10 @@ REQUIRED_KEYS = ("data_root", "dataset", "features", "windows", "model", "loss",
 
 def load_config(path: str | Path, cfg_options: Mapping[str, Any] | None = None,
                 required: Sequence[str] = REQUIRED_KEYS) -> Config:
-    """Read ``path`` (with ``_base_`` inheritance), merge overrides, validate every key and require ``required``."""
+    """Read ``path`` (with ``_base_`` inheritance), merge overrides, resolve it through the schema (every key at every
+    depth checked, defaults filled in) and require ``required``."""
     path = find_config(path)
+    check_base_chain(path)
     try:
         cfg = Config.fromfile(str(path))
     except Exception as exc:  # mmengine raises many types for a broken file
@@ -97,8 +97,7 @@ def load_config(path: str | Path, cfg_options: Mapping[str, Any] | None = None,
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(f"--cfg-options {' '.join(map(str, cfg_options))}: cannot be applied to {path} "
                               f"({exc}); a dotted key must lead through dicts of the config.") from exc
-    _check_keys(cfg, str(path))
-    _check_types(cfg, str(path), cfg_options or {})
+    cfg = Config(resolve(cfg.to_dict(), str(path), cfg_options))
     missing = [k for k in required if cfg.get(k) is None]
     if missing:
         raise ConfigError(f"{path} does not define {', '.join(missing)}; inherit them with "
@@ -109,103 +108,6 @@ def load_config(path: str | Path, cfg_options: Mapping[str, Any] | None = None,
                     path.stem, path, cfg["_name"])
     cfg["_path"] = str(path)
     return cfg
-
-
-@dataclass(frozen=True)
-class Rule:
-    """The type and range a config value must have; ``kind`` is int, number, bool, mapping or choice."""
-
-    kind: str
-    low: float | None = None
-    high: float | None = None
-    high_open: bool = False
-    low_open: bool = False
-    optional: bool = False
-    why: str = ""
-    choices: tuple = ()  # kind "choice": the values allowed (compared with their type: 1 is not True)
-
-    def describe(self) -> str:
-        """e.g. 'an integer >= 1' or 'a number in [0, 1)'."""
-        if self.kind == "choice":
-            return "one of " + ", ".join(repr(c) for c in self.choices) + (" or None" if self.optional else "")
-        noun = {"int": "an integer", "number": "a number", "bool": "True or False", "mapping": "a dict"}[self.kind]
-        if self.low is not None and self.high is not None:
-            noun += f" in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
-        elif self.low is not None:
-            noun += f" {'>' if self.low_open else '>='} {self.low:g}"
-        return noun + (" or None" if self.optional else "")
-
-    def accepts(self, value: Any) -> bool:
-        """Whether ``value`` has this rule's type and lies in its range."""
-        if value is None:
-            return self.optional
-        if self.kind == "bool":
-            return isinstance(value, bool)
-        if self.kind == "choice":
-            return any(type(value) is type(c) and value == c for c in self.choices)
-        if self.kind == "mapping":
-            return isinstance(value, Mapping)
-        if isinstance(value, bool) or not isinstance(value, int if self.kind == "int" else (int, float)):
-            return False
-        if not math.isfinite(value):
-            return False
-        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
-            return False
-        if self.high is not None and (value >= self.high if self.high_open else value > self.high):
-            return False
-        return True
-
-
-COUNT, POSITIVE_INT = Rule("int", 0), Rule("int", 1)
-NON_NEGATIVE, FRACTION = Rule("number", 0), Rule("number", 0, 1, high_open=True)
-POSITIVE = Rule("number", 0, low_open=True)
-#: Types and ranges of the keys the engine reads; a plugin model's own keys are left to the plugin.
-SCHEMA: dict[str, dict[str, Rule]] = {
-    "train_cfg": {
-        "max_epochs": Rule("int", 1, why="with 0 epochs nothing is trained, and a checkpoint of an earlier run "
-                                         "is never evaluated in its place"),
-        "batch_size": POSITIVE_INT, "lr": NON_NEGATIVE, "weight_decay": NON_NEGATIVE, "warmup_epochs": NON_NEGATIVE,
-        "min_lr": NON_NEGATIVE, "grad_clip": Rule("number", 0, low_open=True, optional=True),
-        "amp": Rule("choice", choices=(True, False, "bf16")),
-        "early_stop_patience": Rule("int", 1, optional=True), "val_interval": POSITIVE_INT, "num_workers": COUNT,
-        "checkpoint_interval": POSITIVE_INT, "log_interval": POSITIVE_INT, "tensorboard": Rule("bool")},
-    "test_cfg": {"batch_size": POSITIVE_INT},
-    "windows": {"num_feats": POSITIVE_INT, "feat_gap": POSITIVE, "feat_stride": POSITIVE_INT,
-                "window_stride": POSITIVE, "min_query_size": NON_NEGATIVE},
-    "loss": {"label_smoothing": FRACTION, "stream_weights": Rule("mapping"), "lambda_drloc": NON_NEGATIVE,
-             "m_drloc": POSITIVE_INT, "mixup_alpha": NON_NEGATIVE, "drop_partial_labels": Rule("bool")},
-    "model": {"d_model": POSITIVE_INT, "nhead": POSITIVE_INT, "num_layers": POSITIVE_INT,
-              "feedforward_scale": POSITIVE_INT, "enc_dropout": FRACTION, "feat_dropout": FRACTION,
-              "seq_dropout": FRACTION, "pool_features": Rule("bool"), "head": Rule("mapping")},
-}
-TOP_LEVEL_RULES = {"seed": COUNT}
-
-
-def _check_value(name: str, value: Any, rule: Rule, source: str, cfg_options: Mapping[str, Any]) -> None:
-    if rule.accepts(value):
-        return
-    where = f"--cfg-options {name}" if name in cfg_options else f"{source}: {name}"
-    raise ConfigError(f"{where}={value!r} is not valid: {name} must be {rule.describe()}" +
-                      (f" ({rule.why})" if rule.why else "") + ".")
-
-
-def _check_types(cfg: Config, source: str, cfg_options: Mapping[str, Any]) -> None:
-    """Every known key has its type and range (e.g. train_cfg.batch_size an integer >= 1)."""
-    for key, rule in TOP_LEVEL_RULES.items():
-        if key in cfg:
-            _check_value(key, cfg[key], rule, source, cfg_options)
-    for section in sorted(set(SCHEMA) | set(SECTION_KEYS)):
-        values = cfg.get(section)
-        if values is None:
-            continue
-        if not isinstance(values, Mapping):
-            _check_value(section, values, Rule("mapping"), source, cfg_options)
-        for key, rule in SCHEMA.get(section, {}).items():
-            if key in values:
-                _check_value(f"{section}.{key}", values[key], rule, source, cfg_options)
-    weights = (cfg.get("loss") or {}).get("stream_weights") or {}
-    for stream, weight in weights.items():
-        _check_value(f"loss.stream_weights.{stream}", weight, NON_NEGATIVE, source, cfg_options)
 
 
 def safe_name(stem: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..schema import NON_NEGATIVE, cli_number
 from .common import add_config_args
 
 EXIT_PROBLEMS = 1
@@ -20,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", action="append", dest="splits", metavar="SPLIT",
                    help="check only this split (repeatable; default: every split in the config's splits)")
     p.add_argument("--per-class", action="store_true", help="print the segment count of every class per split")
-    p.add_argument("--time-tolerance", type=float, default=1.0,
+    p.add_argument("--time-tolerance", type=cli_number(NON_NEGATIVE), default=1.0,
                    help="seconds the feature times may fall short of a video's start or end, and segments may end "
                         "after it, before a problem or warning (default 1)")
     p.add_argument("--no-nan-scan", action="store_true", help="skip reading every feature value for NaN/inf")

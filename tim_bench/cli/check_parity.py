@@ -5,6 +5,8 @@ import argparse
 
 from tabulate import tabulate
 
+from ..schema import NON_NEGATIVE, cli_number
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check-parity", help="compare the model with outputs recorded from the original TIM",
@@ -12,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "through the checkpoint converter, run its inputs in eval mode and print the max "
                                    "|difference| per output; exit 0 only if all are within --atol.")
     p.add_argument("fixture", help="a fixture .pt (e.g. ../shared/reference/fixture_tiny_av.pt)")
-    p.add_argument("--atol", type=float, default=1e-5,
+    p.add_argument("--atol", type=cli_number(NON_NEGATIVE), default=1e-5,
                    help="largest max |difference| an output may have to pass (default 1e-5)")
     p.set_defaults(func=run)
 

@@ -5,6 +5,8 @@ import argparse
 
 from mmengine.config import DictAction
 
+from ..schema import COUNT, cli_number
+
 
 class CfgOptionsAction(DictAction):
     """mmengine's DictAction, with an item lacking ``=`` answered by a usage error that names it."""
@@ -24,6 +26,11 @@ def add_cfg_options(parser: argparse.ArgumentParser,
                         help=f"override config keys, e.g. {example}")
 
 
+#: What every command that reads a config says in its --help (as mmengine's docs do).
+CONFIG_IS_PYTHON = ("configs are Python files, executed when loaded (with their _base_ files) by every command that "
+                    "reads one, check-data included: use only configs you trust")
+
+
 #: --work-dir help of the commands that train (run, train).
 TRAIN_WORK_DIR = ("where checkpoints, log.txt, metrics.jsonl and result.json go, used exactly as given (default: the "
                   "config's work_dir, else a new folder work_dirs/<config>/<time>)")
@@ -35,7 +42,7 @@ def add_config_args(parser: argparse.ArgumentParser, work_dir: str | None = TRAI
     writes there, --work-dir."""
     parser.add_argument("config", help="config file (configs/ave_vgg.py) or the name of a shipped config (ave_vgg)"
                         + ("; or a run folder (work_dirs/ave_vgg/<time>): its resolved config.py, and its best.pth "
-                           "when no CHECKPOINT is given" if run_dir else ""))
+                           "when no CHECKPOINT is given" if run_dir else "") + f"; {CONFIG_IS_PYTHON}")
     if work_dir is not None:
         parser.add_argument("--work-dir", help=work_dir)
     add_cfg_options(parser)
@@ -50,7 +57,7 @@ LEADERBOARD_DEFAULT = ("$TIM_BENCH_LEADERBOARD, else ~/.local/share/tim-bench/le
 
 def add_seed_arg(parser: argparse.ArgumentParser) -> None:
     """--seed N: the config's ``seed`` (the same as ``--cfg-options seed=N``; the two must agree)."""
-    parser.add_argument("--seed", type=int, metavar="N",
+    parser.add_argument("--seed", type=cli_number(COUNT), metavar="N",
                         help="random seed of the run (default: the config's seed, else 0); the same as "
                              "--cfg-options seed=N, and both may be given only with the same value")
 

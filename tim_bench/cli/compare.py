@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..schema import COUNT, POSITIVE_INT, Rule, cli_number
 from .common import STORE_DEFAULT
 
 
@@ -20,9 +21,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_b", metavar="RUN_B", help="the run compared with RUN_A (differences are B - A)")
     p.add_argument("--results-dir", action="append", metavar="DIR",
                    help=f"results store folder to look run ids up in; repeatable (default {STORE_DEFAULT})")
-    p.add_argument("--reps", type=int, default=10_000, help="bootstrap resamples (default 10000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
-    p.add_argument("--confidence", type=float, default=0.95,
+    p.add_argument("--reps", type=cli_number(POSITIVE_INT), default=10_000, help="bootstrap resamples (default 10000)")
+    p.add_argument("--seed", type=cli_number(COUNT), default=0, help="random seed of the bootstrap (default 0)")
+    p.add_argument("--confidence", type=cli_number(Rule("number", 0, 1, low_open=True, high_open=True)),
+                   default=0.95,
                    help="confidence level of the intervals; 1 - it is the significance level (default 0.95)")
     p.add_argument("--metrics-only", action="store_true",
                    help="compare the stored metrics alone, without reading the predictions (no bootstrap)")

@@ -10,12 +10,9 @@ import argparse
 import difflib
 import importlib
 import logging
-<<<<<<< HEAD
 import re
-=======
 import os
 import signal
->>>>>>> cli
 import sys
 from collections.abc import Sequence
 
@@ -49,13 +46,10 @@ SUMMARIES = {
                         "VGGish, log-mel, timm)",
 }
 EXIT_BAD_INPUT = 2
-<<<<<<< HEAD
 #: Options of tim-bench itself that take no value (the command is the first other word).
 GLOBAL_FLAGS = ("-v", "--verbose")
-=======
 #: A reader that closed the pipe early (`tim-bench plugins | head -1`): the status of a Unix tool killed by SIGPIPE.
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
->>>>>>> cli
 
 
 class VersionAction(argparse.Action):
@@ -107,7 +101,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     imported and the others are listed by their ``SUMMARIES`` line."""
     parser = Parser(
         prog="tim-bench", description="Train, evaluate and compare TIM (Time Interval Machine) on audio-visual "
-                                      "action recognition benchmarks.")
+                                      "action recognition benchmarks. Configs are Python files (mmengine style): "
+                                      "every command that reads one executes it and its _base_ files, so use "
+                                      "only configs you trust.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details and show tracebacks")
     parser.add_argument("--version", action=VersionAction,
                         help="print the tim-bench version and git revision (with a dirty flag) and exit")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import STORE_DEFAULT, add_config_args, add_run_args, add_seed_arg, merge_seed
+from .common import CONFIG_IS_PYTHON, STORE_DEFAULT, add_config_args, add_run_args, add_seed_arg, merge_seed
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -11,7 +11,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Train TIM from CONFIG, keep the best checkpoint by the dataset's main metric, "
                                    "evaluate it on the test split (val when there is none), write predictions, "
                                    "result.json and any configured submission files, and add the run to the "
-                                   "results store.")
+                                   "results store. " + CONFIG_IS_PYTHON[0].upper() + CONFIG_IS_PYTHON[1:] + ".")
     add_config_args(p)
     add_run_args(p)
     add_seed_arg(p)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
+from ..schema import COUNT, NON_NEGATIVE, cli_number
 from .common import STORE_DEFAULT, add_cfg_options
 from .leaderboard import add_reference_args
 
@@ -25,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                               f"(with --against-reference) a measured metric is outside the tolerance of its "
                               f"published value.")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files or shipped config names")
-    p.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="seeds to run (default: each config's seed)")
+    p.add_argument("--seeds", nargs="+", type=cli_number(COUNT), metavar="SEED",
+                   help="seeds to run (default: each config's seed)")
     p.add_argument("--rerun", action="store_true", help="run again even when the store already holds the run")
     add_cfg_options(p, "train_cfg.max_epochs=5 (applied to every run)")
     p.add_argument("--work-dir-root", metavar="DIR",
@@ -36,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--against-reference", action="store_true",
                    help="check each measured metric against its published TIM row and exit 3 when one is outside "
                         "(runs on make-synthetic data are skipped with a note)")
-    p.add_argument("--tolerance", type=float, metavar="POINTS",
+    p.add_argument("--tolerance", type=cli_number(NON_NEGATIVE), metavar="POINTS",
                    help="allowed |measured - published| in percentage points (default: each reference row's, 3)")
     p.set_defaults(func=run)
 

@@ -27,6 +27,7 @@ from ..data.windows import WindowSpec, Windows, cached_windows
 from ..evaluation.combined import CombinedMetrics
 from ..model.tim import TIM
 from .distributed import DistInfo
+from .memory import available_host_memory, check_fits, estimate, model_size, row_size, window_bound
 
 log = logging.getLogger("tim_bench")
 
@@ -98,9 +99,6 @@ class Experiment:
         self.plugin = plugins[0] if len(plugins) == 1 else JointDataset(plugins, [d["type"] for d in datasets])
         self.sources: dict[str, FeatureSource] = {
             s: build(FEATURES, cfg.features[s], data_root=self.data_root) for s in STREAMS if s in cfg.features}
-        unknown = set(cfg.features) - set(STREAMS)
-        if unknown:
-            raise DataError(f"features has streams {sorted(unknown)}; use {STREAMS}.")
         self.tasks: tuple[Task, ...] = tuple(self.plugin.tasks())
         self.spec = WindowSpec(**cfg.windows)
         self.cache_dir, self.write_cache = cache_dir, write_cache
@@ -145,6 +143,7 @@ class Experiment:
         feature_times = {v: self._stream_times(split, v) for v in ann.durations if v in annotated}
         for warning in split_warnings(f"{self.dataset_name} {split}", ann, feature_times):
             log.warning(warning)
+        self._check_memory(split, {v: ann.durations[v] for v in feature_times}, train)
         windows = cached_windows(ann.segments, ann.durations, feature_times, self.spec, self.cache_dir,
                                  write=self.write_cache)
         data = SplitData(split, ann, windows, QueryTable.from_annotations(ann), train)
@@ -165,6 +164,23 @@ class Experiment:
                 [(self._train_annotations[1], ann, self._train_annotations[0], split)]
         for train_ann, other, train_split, other_split in pairs:
             check_disjoint(train_ann, other, f"{self.dataset_name} {train_split}", f"{self.dataset_name} {other_split}")
+
+    def _check_memory(self, split: str, durations: dict[str, float], train: bool) -> None:
+        """Refuse the split before its windows are built when they, a batch and the model's activations cannot fit
+        in the memory available (host, and the GPU's when training runs there)."""
+        if not durations:
+            return
+        first = next(iter(durations))
+        rows = {s: row_size(tuple(src.open(split, first).values.shape)) for s, src in self.sources.items()}
+        batch = self.cfg.train_cfg.batch_size if train else self.cfg.test_cfg.batch_size
+        parts = estimate(window_bound(durations.values(), self.spec), self.spec, batch, rows,
+                         model_size(self.cfg.model), train)
+        budgets = {"host": available_host_memory()}
+        if torch.cuda.is_available():
+            budgets["device"] = torch.cuda.mem_get_info()[0]
+        else:  # the model runs on the host too
+            parts = {"host": {**parts["host"], **parts["device"]}}
+        check_fits(parts, budgets, f"Split '{split}' with windows.num_feats={self.spec.num_feats}")
 
     def _stream_times(self, split: str, video: str) -> np.ndarray:
         """The video's feature times; every stream is read at the same rows, so their grids must agree."""

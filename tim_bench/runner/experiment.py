@@ -81,7 +81,11 @@ def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None, *
 def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: bool, resume: bool, overwrite: bool,
                       outputs: tuple[tuple[str | Path, str], ...]) -> Path:
     """Rank 0: choose (and for training lock and vet) the work dir, check the other outputs, start the log."""
+    explicit = work_dir or cfg.get("work_dir")
+    if explicit:  # before choose_work_dir makes the folder
+        _check_outside_data(Path(explicit), cfg.get("data_root"), work_dir)
     wd = choose_work_dir(cfg, work_dir, resume and trains)
+    _check_outside_data(wd, cfg.get("data_root"), work_dir)
     for folder, what in outputs:
         check_writable(folder, what)
     for wcfg in cfg.get("writers") or []:
@@ -105,6 +109,18 @@ def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: b
         write_atomic(wd / "config.py", lambda tmp: tmp.write_text(resolved.pretty_text))
     log.info("work dir: %s", wd)
     return wd
+
+
+def _check_outside_data(wd: Path, data_root: str | None, work_dir: str | None) -> None:
+    """Refuse a work dir that is ``data_root`` or inside it: checkpoints, logs and window caches would be written
+    into the dataset's folder."""
+    if not data_root or not Path(data_root).is_dir():
+        return
+    root, where = Path(data_root).resolve(), wd.resolve()
+    if where == root or root in where.parents:
+        given = f"--work-dir {work_dir}" if work_dir else f"work dir {wd}"
+        raise TimBenchError(f"{given} is {'data_root' if where == root else 'inside data_root'} ({root}): the run's "
+                            f"files would be written into the dataset folder; give a --work-dir outside it.")
 
 
 #: Work-dir locks this process holds (released when its train/run ends, however it ends).

@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import nn
 
-from ..config import ConfigError
+from ..schema import ConfigError
 from ..original.convert import load_weights
 from .checkpoint import UntrustedCheckpointError, load_checkpoint, state_dict_of
 
