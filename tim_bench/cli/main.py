@@ -14,7 +14,7 @@ COMMANDS = (
     "run", "train", "test", "predict", "evaluate", "submit", "leaderboard", "compare", "suite", "make_synthetic",
     "plugins", "check_parity", "from_tim_args", "check_data",
     "new_plugin",
-    "extract_features",
+    "extract_features", "zoo", "download",
 )
 EXIT_BAD_INPUT = 2
 

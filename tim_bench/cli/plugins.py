@@ -21,6 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import tim_bench_registry as reg
     from tim_bench_registry.catalog import Catalog
+    from tim_bench_registry.plugin_manager import skipped_plugins
     reg.plugin_manager()
     if args.imports:
         reg.import_custom(args.imports)
@@ -31,4 +32,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name} ({len(rows)})")
         print(tabulate(rows, headers=["name", "from"]) if rows else "  (none)")
         print()
+    skipped = skipped_plugins()
+    if skipped:
+        print(f"skipped plugins ({len(skipped)}): failed to load")
+        print(tabulate(sorted(skipped.items()), headers=["entry point", "error"]))
     return 0

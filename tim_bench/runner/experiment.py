@@ -24,6 +24,7 @@ from ..leaderboard.run_finished import check_registered as check_store_registere
 from ..leaderboard.store import check_writable as check_store_writable
 from ..model.tim import TIM
 from ..original.convert import load_weights
+from ..zoo.download import resolve_checkpoint
 from .assemble import Experiment, SplitData
 from .checkpoint import check_finite, check_run_checkpoint, load_checkpoint, state_dict_of
 from .distributed import DistInfo, init_distributed
@@ -305,10 +306,13 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path, cfg_options: dic
                     work_dir: str | None = None, split: str | None = None,
                     trust: bool = False) -> tuple[str, dict[str, float]]:
     """(split, metrics) of a trained (or released original) checkpoint on ``split``, default the val split
-    (the test split when the config has no val split)."""
+    (the test split when the config has no val split). ``checkpoint`` is a file or a zoo checkpoint name."""
+    checkpoint, zoo = resolve_checkpoint(checkpoint)
     cfg, wd, dist, device = _setup(config, cfg_options, work_dir, command="test")
     exp = _experiment(cfg, wd, dist)
     model = load_model(exp, checkpoint, device, trust)
+    digest = sha256_file(checkpoint)
+    log.info("test: checkpoint %s%s, sha256 %s", checkpoint, f" (zoo {zoo})" if zoo else "", digest)
     split = split or exp.split_name("val") or exp.split_name("test")
     log.info("test: scoring %s on split '%s'", checkpoint, split)
     data = exp.load_split(split, train=False)
@@ -318,18 +322,22 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path, cfg_options: dic
     metrics = exp.build_metric()(preds, data.annotations)
     if not dist.is_main:
         return split, {}
-    out = write_json(wd / f"test_{split}.json", {"checkpoint": str(checkpoint), "split": split, "metrics": metrics})
+    out = write_json(wd / f"test_{split}.json", {"checkpoint": str(checkpoint), "zoo": zoo, "checkpoint_sha256": digest,
+                                                 "split": split, "metrics": metrics})
     log.info("test metrics on '%s': %s (written to %s)", split, _fmt_metrics(metrics), out)
     return split, metrics
 
 
 def predict(config: str | Path, checkpoint: str | Path, split: str, out: str | Path | None = None,
             cfg_options: dict | None = None, work_dir: str | None = None, trust: bool = False) -> Path | None:
-    """Write per-segment predictions of ``split`` to ``out`` (default: work dir); the path, or None off rank 0."""
+    """Write per-segment predictions of ``split`` to ``out`` (default: work dir); the path, or None off rank 0.
+    ``checkpoint`` is a file or a zoo checkpoint name."""
+    checkpoint, zoo = resolve_checkpoint(checkpoint)
     outputs = ((Path(out).parent, "output folder"),) if out else ()
     cfg, wd, dist, device = _setup(config, cfg_options, work_dir, command="predict", outputs=outputs)
     exp = _experiment(cfg, wd, dist)
     model = load_model(exp, checkpoint, device, trust)
+    log.info("predict: checkpoint %s%s, sha256 %s", checkpoint, f" (zoo {zoo})" if zoo else "", sha256_file(checkpoint))
     preds = _predict(exp, model, exp.load_split(split, train=False), device, dist)
     if not dist.is_main:
         return None

@@ -14,7 +14,7 @@ import torch
 
 #: The repository root of a source checkout (tim_bench/runner/record.py -> ../../..).
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("tim-bench", "torch", "numpy", "pandas", "mmengine", "scikit-learn", "h5py", "pluggy")
+PACKAGES = ("tim-bench", "torch", "numpy", "pandas", "mmengine", "mmengine-lite", "scikit-learn", "h5py", "pluggy")
 
 
 def git_state(repo: Path) -> tuple[str | None, bool | None]:
