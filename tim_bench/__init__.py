@@ -9,14 +9,8 @@ does when called::
     tim_bench.load_results()          # pandas.DataFrame, one row per stored run
     tim_bench.leaderboard()           # the leaderboard tables as one DataFrame
 """
-from importlib.metadata import PackageNotFoundError, version
-
 from .api import RunResult, TestResult, download, leaderboard, load_results, predict, run, test, zoo
-
-try:
-    __version__ = version("tim-bench")
-except PackageNotFoundError:  # imported from a source tree that was never installed
-    __version__ = "0+unknown"
+from .version import __version__
 
 __all__ = ["RunResult", "TestResult", "__version__", "download", "leaderboard", "load_results", "predict", "run",
            "test", "zoo"]

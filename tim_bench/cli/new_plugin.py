@@ -14,7 +14,7 @@ from string import Template
 
 from tim_bench_registry import TimBenchError
 
-from .. import __version__
+from ..version import __version__
 from ..io import current_umask
 
 #: template file under tim_bench/templates/ -> path in the new package (itself a template)
