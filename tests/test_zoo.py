@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from helpers import tim_bench
-from tim_bench.zoo.download import (MIRROR_ENV, ZooError, fetch, read_manifest, resolve_checkpoint, weights)
+from tim_bench.modelzoo.download import (MIRROR_ENV, ZooError, fetch, read_manifest, resolve_checkpoint, weights)
 
 TRAIN_RECIPES = {"ave_vgg", "ave_omnivore_asf", "epic_av", "epic_av_omnivore_videomae", "epic_sounds", "epic_visual",
                  "perception_av"}

@@ -7,10 +7,10 @@ does when called::
     result = tim_bench.run("ave_vgg", data_root="data/ave", train_cfg=dict(max_epochs=1))
     result.metrics["acc_fused"]
     tim_bench.load_results()          # pandas.DataFrame, one row per stored run
-    tim_bench.leaderboard()           # the leaderboard tables as one DataFrame
+    tim_bench.leaderboard_table()     # the leaderboard tables as one DataFrame
 """
-from .api import RunResult, TestResult, download, leaderboard, load_results, predict, run, test, zoo
+from .api import RunResult, TestResult, download, leaderboard_table, load_results, predict, run, test, zoo
 from .version import __version__
 
-__all__ = ["RunResult", "TestResult", "__version__", "download", "leaderboard", "load_results", "predict", "run",
-           "test", "zoo"]
+__all__ = ["RunResult", "TestResult", "__version__", "download", "leaderboard_table", "load_results", "predict",
+           "run", "test", "zoo"]

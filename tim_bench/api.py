@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
     from tim_bench_registry.predictions import Predictions
 
-__all__ = ["RunResult", "TestResult", "download", "leaderboard", "load_results", "predict", "run", "test", "zoo"]
+__all__ = ["RunResult", "TestResult", "download", "leaderboard_table", "load_results", "predict", "run", "test",
+           "zoo"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def test(config: str | Path, checkpoint: str | Path, cfg_options: Mapping[str, A
     config's val split), as ``tim-bench test``."""
     from .io import sha256_file
     from .runner.experiment import test_checkpoint
-    from .zoo.download import resolve_checkpoint
+    from .modelzoo.download import resolve_checkpoint
     path, _ = resolve_checkpoint(checkpoint)
     scored, metrics = test_checkpoint(config, path, _options(cfg_options, overrides),
                                       str(work_dir) if work_dir else None, split, trust)
@@ -115,8 +116,8 @@ def load_results(results_dir: str | Path | Iterable[str | Path] | None = None) -
     return pd.DataFrame(rows, columns=list(dict.fromkeys(columns + [k for row in rows for k in row])))
 
 
-def leaderboard(results_dir: str | Path | Iterable[str | Path] | None = None, *, datasets: Iterable[str] = (),
-                reference: bool = True) -> pd.DataFrame:
+def leaderboard_table(results_dir: str | Path | Iterable[str | Path] | None = None, *,
+                      datasets: Iterable[str] = (), reference: bool = True) -> pd.DataFrame:
     """The leaderboard tables as one DataFrame (the rows ``tim-bench leaderboard --format csv`` writes): per
     recipe the mean, std and delta to the published row of every metric, published rows included."""
     from .leaderboard.reference import load_references
@@ -133,7 +134,7 @@ def zoo(pattern: str = "*") -> pd.DataFrame:
     extractor weights and the commands that reproduce each number, as ``tim-bench zoo``."""
     import pandas as pd
 
-    from .zoo.catalog import recipes
+    from .modelzoo.catalog import recipes
     return pd.DataFrame([{"recipe": r.name, "kind": r.kind, "benchmark": r.benchmark, "path": str(r.path),
                           "published": {ref.id: dict(ref.metrics) for ref in r.references},
                           "checkpoints": [w.name for w in r.checkpoints],
@@ -143,5 +144,5 @@ def zoo(pattern: str = "*") -> pd.DataFrame:
 
 def download(name: str) -> Path:
     """The verified cached file of zoo entry ``name`` (downloaded first when missing), as ``tim-bench download``."""
-    from .zoo.download import fetch
+    from .modelzoo.download import fetch
     return fetch(name).path

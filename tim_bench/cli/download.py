@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..zoo.download import fetch
+    from ..modelzoo.download import fetch
     for name in args.names:
         fetched = fetch(name)
         print(f"{name}: {fetched.path} (sha256 {fetched.sha256}, verified)")

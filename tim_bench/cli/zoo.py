@@ -21,8 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tim_bench_registry import TimBenchError
 
-    from ..zoo.catalog import recipes
-    from ..zoo.download import cache_dir, is_cached
+    from ..modelzoo.catalog import recipes
+    from ..modelzoo.download import cache_dir, is_cached
     found = recipes(args.pattern)
     if not found:
         raise TimBenchError(f"No shipped recipe matches '{args.pattern}'; `tim-bench zoo` lists them all.")
@@ -62,6 +62,6 @@ def _weights(w, cached: bool) -> dict:
 
 
 def _line(w) -> str:
-    from ..zoo.download import is_cached
+    from ..modelzoo.download import is_cached
     where = w.url or f"no URL: {w.source}"
     return f"{w.name} ({w.filename}, {'cached' if is_cached(w) else 'not cached'}; {where})"

@@ -24,7 +24,7 @@ from ..leaderboard.run_finished import check_registered as check_store_registere
 from ..leaderboard.store import check_writable as check_store_writable
 from ..model.tim import TIM
 from ..original.convert import load_weights
-from ..zoo.download import resolve_checkpoint
+from ..modelzoo.download import resolve_checkpoint
 from .assemble import Experiment, SplitData
 from .checkpoint import check_finite, check_run_checkpoint, load_checkpoint, state_dict_of
 from .distributed import DistInfo, init_distributed

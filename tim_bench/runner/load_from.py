@@ -19,7 +19,7 @@ from torch import nn
 from ..config import ConfigError
 from ..io import sha256_file
 from ..original.convert import load_weights
-from ..zoo.download import resolve_checkpoint
+from ..modelzoo.download import resolve_checkpoint
 from .checkpoint import UntrustedCheckpointError, load_checkpoint, state_dict_of
 
 
