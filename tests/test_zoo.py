@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from helpers import tim_bench
+from tim_bench.runner.load_from import load_from_record
 from tim_bench.modelzoo.download import (MIRROR_ENV, ZooError, fetch, read_manifest, resolve_checkpoint, weights)
 
 TRAIN_RECIPES = {"ave_vgg", "ave_omnivore_asf", "epic_av", "epic_av_omnivore_videomae", "epic_sounds", "epic_visual",
@@ -94,6 +95,9 @@ def test_download_verifies_caches_and_reuses(server, tmp_path):
     (server / "ave.pth.tar").unlink()  # a second fetch uses the cache, never the server
     assert fetch("tim_ave") == got
     assert resolve_checkpoint("tim_ave") == (got.path, "tim_ave")
+    # what a run with load_from="tim_ave" records: the file, its zoo name and the sha256 of the bytes it loaded
+    assert load_from_record("tim_ave") == {"path": str(got.path), "zoo": "tim_ave", "trust": False,
+                                           "sha256": got.sha256}
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["ave.pth.tar", "ave.pth.tar.verified.json"]
 
 
