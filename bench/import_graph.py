@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"tim_bench": ROOT / "tim_bench", "tim_bench_registry": ROOT / "registry",
             "tim_bench_plugins": ROOT / "plugins"}
 #: Engine units, lowest first: a unit may import the ones before it, never one after it.
+#: ``tim_bench.__init__`` (the package itself, unit "tim_bench.__init__") re-exports the Python API: the top.
 ENGINE_ORDER = ("tim_bench", "tim_bench.io", "tim_bench.config", "tim_bench.data", "tim_bench.model", "tim_bench.original",
-                "tim_bench.evaluation", "tim_bench.leaderboard", "tim_bench.extract", "tim_bench.runner",
-                "tim_bench.components", "tim_bench.cli")
+                "tim_bench.evaluation", "tim_bench.leaderboard", "tim_bench.modelzoo", "tim_bench.extract",
+                "tim_bench.runner", "tim_bench.components", "tim_bench.api", "tim_bench.cli", "tim_bench.__init__")
 
 
 def modules() -> dict[str, Path]:
@@ -67,6 +68,8 @@ def unit(module: str) -> str:
         return "tim_bench_registry"
     if module.startswith("tim_bench_plugins"):
         return ".".join(module.split(".")[:2])
+    if module == "tim_bench":
+        return "tim_bench.__init__"
     for candidate in reversed(ENGINE_ORDER):  # the longest name first: tim_bench.io before tim_bench
         if module == candidate or module.startswith(candidate + "."):
             return candidate

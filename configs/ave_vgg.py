@@ -1,13 +1,3 @@
-# TIM on AVE with the official VGG-19 7x7x512 maps + VGGish 128-d features and AVGA pooling
-# (original README: feat_stride 1, feat_gap 1.0, num_feats 10, feat/seq dropout 0.1, d_model 256,
-# apply_feature_pooling, lr 5e-4, lambda_audio 0.1, lambda_drloc 0.1, mixup_alpha 0.5, no verb/noun).
-_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "../plugins/ave/config_defaults.py"]
-
-features = dict(
-    visual=dict(type="HDF5RowFeatures", file="visual_feature.h5", feat_gap=1.0),
-    audio=dict(type="HDF5RowFeatures", file="audio_feature.h5", feat_gap=1.0),
-)
-windows = dict(num_feats=10, feat_gap=1.0, feat_stride=1, window_stride=1.0, min_query_size=0.2)
-model = dict(d_model=256, feat_dropout=0.1, seq_dropout=0.1, pool_features=True)
-loss = dict(stream_weights=dict(visual=1.0, audio=0.1), lambda_drloc=0.1, mixup_alpha=0.5)
-train_cfg = dict(lr=5e-4)
+# Ships in its benchmark's plugin package as tim_bench_plugins/ave/configs/ave_vgg.py;
+# this file lets a clone use the path. Installed: tim-bench run ave_vgg
+_base_ = ["../plugins/ave/configs/ave_vgg.py"]

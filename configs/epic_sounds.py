@@ -1,12 +1,3 @@
-# TIM on EPIC-Sounds alone: audio data, audio features only (original README: data and model modality audio,
-# lambda_audio at its default 1.0).
-_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "../plugins/epic/config_defaults.py"]
-
-dataset = dict(type="EPICSounds")
-features = dict(
-    audio=dict(type="NpyFeatures", folder="features/audio", intervals="features/audio/intervals_{split}.csv",
-               dim=2304),
-)
-evaluator = dict(type="EPICSoundsMetrics")
-writers = [dict(type="EPICSoundsSubmission", t_mod=0,
-                timestamps="epic-sounds/EPIC_Sounds_recognition_test_timestamps.csv")]
+# Ships in its benchmark's plugin package as tim_bench_plugins/epic/configs/epic_sounds.py;
+# this file lets a clone use the path. Installed: tim-bench run epic_sounds
+_base_ = ["../plugins/epic/configs/epic_sounds.py"]

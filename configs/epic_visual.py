@@ -1,13 +1,3 @@
-# TIM on EPIC-KITCHENS-100 alone: visual data, visual features only (original README: data and model modality
-# visual, include_verb_noun; the released epic_visual_only model).
-_base_ = ["_base_/default_runtime.py", "_base_/tim_model.py", "../plugins/epic/config_defaults.py"]
-
-# Actions as in epic_av.py: the released epic_visual_only checkpoint needs the original's action mapping:
-#   --cfg-options dataset.action_vocabulary=EPIC_100_train.pkl dataset.num_actions=3806 dataset.trust_pickle=True
-dataset = dict(type="EPIC100", action_vocabulary=None, num_actions=None)
-features = dict(
-    visual=dict(type="NpyFeatures", folder="features/visual", intervals="features/visual/intervals_{split}.csv",
-                dim=1024),
-)
-evaluator = dict(type="EPIC100Metrics")
-writers = [dict(type="EPIC100ActionSubmission", timestamps="epic-kitchens-100/EPIC_100_test_timestamps.csv")]
+# Ships in its benchmark's plugin package as tim_bench_plugins/epic/configs/epic_visual.py;
+# this file lets a clone use the path. Installed: tim-bench run epic_visual
+_base_ = ["../plugins/epic/configs/epic_visual.py"]

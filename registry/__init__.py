@@ -2,8 +2,8 @@
 
 Everything a plugin needs is importable from here (or a submodule: ``tables``, ``paths``, ``spans``,
 ``files``, ``scores``, ``synthetic``, ``challenges``, ``submission_writer``, ``submission_reader``,
-``leaderboard``, ``original``). Installed as ``tim_bench_registry``; it imports nothing from the engine or the
-plugins.
+``leaderboard``, ``original``, ``zoo``). Installed as ``tim_bench_registry``; it imports nothing from the
+engine or the plugins.
 """
 from .building import build, lookup, register_rename
 from .catalog import Catalog
@@ -18,14 +18,16 @@ from .predictions import Predictions, TaskPredictions, rows_in_order
 from .protocols import (ChallengeScorer, FeatureExtractor, Metric, StreamBest, SubmissionWriter,
                         SyntheticGenerator)
 from .registries import (CHALLENGES, DATASETS, EXTRACTORS, FEATURES, FORMATS, GENERATORS, HEADS, LEADERBOARDS,
-                         METRICS, MODELS, ORIGINAL_DATASETS, REFERENCES, REGISTRIES, WRITERS)
+                         METRICS, MODELS, ORIGINAL_DATASETS, REFERENCES, REGISTRIES, WEIGHTS, WRITERS)
+from .zoo import Weights
 
 __all__ = [
-    "CHALLENGES", "DATASETS", "EXTRACTORS", "FEATURES", "FORMATS", "GENERATORS", "HEADS", "LEADERBOARDS",
-    "METRICS", "MODELS", "ORIGINAL_DATASETS", "REFERENCES", "REGISTRIES", "WRITERS", "IGNORE_LABEL", "STREAMS",
+    "CHALLENGES", "DATASETS", "EXTRACTORS", "FEATURES", "FORMATS", "GENERATORS", "HEADS", "LEADERBOARDS", "METRICS",
+    "MODELS", "ORIGINAL_DATASETS", "REFERENCES", "REGISTRIES", "WEIGHTS", "WRITERS", "IGNORE_LABEL", "STREAMS",
     "Catalog", "Challenge", "ChallengeScorer", "DataError", "DatasetPlugin", "DatasetSpec", "FeatureExtractor",
     "FeatureSource", "LeaderboardError", "LeaderboardFormat", "Metric", "Predictions", "Reference", "ScoreBlock",
     "SplitAnnotations", "StreamBest", "SubmissionWriter", "SyntheticGenerator", "Task", "TaskPredictions",
-    "TimBenchError", "UnknownPluginError", "VideoFeatures", "build", "hookimpl", "hookspec", "import_custom",
-    "lookup", "origin_of", "plugin_manager", "register_reference_files", "register_rename", "rows_in_order",
+    "TimBenchError", "UnknownPluginError", "VideoFeatures", "Weights", "build", "hookimpl", "hookspec",
+    "import_custom", "lookup", "origin_of", "plugin_manager", "register_reference_files", "register_rename",
+    "rows_in_order",
 ]

@@ -1,12 +1,16 @@
 """Load every plugin (built-in, entry point or a config's custom_imports) and remember its origin.
 
 Built-in plugins are found exactly like third-party ones: through entry points in the
-``tim_bench`` group, declared in tim-bench's own pyproject.
+``tim_bench`` group, declared in tim-bench's own pyproject. A third-party entry point that fails to
+import or to register is skipped with one warning naming it and its distribution, so one broken
+package never stops the commands that do not use it (``skipped_plugins`` lists them); a built-in one
+that fails is a broken install and raises.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import logging
 import threading
 from collections.abc import Iterable
 from types import ModuleType
@@ -24,15 +28,22 @@ _lock = threading.Lock()
 _manager: pluggy.PluginManager | None = None
 #: module name -> where it came from ("built-in", "entry point <dist> <version>", "custom_imports")
 _origins: dict[str, str] = {}
+#: "name = module (distribution)" of each third-party entry point skipped -> why
+_skipped: dict[str, str] = {}
+log = logging.getLogger("tim_bench")
 
 
 def _register(pm: pluggy.PluginManager, module: ModuleType, origin: str) -> None:
     """Register ``module``; pluggy calls its ``tim_bench_register`` at once (the hook is historic)."""
     if pm.is_registered(module):
         return
-    _origins.setdefault(module.__name__, origin)
     pm.register(module, name=module.__name__)
-    pm.check_pending()  # a misspelt hook fails here, at load time, not mid-run
+    try:
+        pm.check_pending()  # a misspelt hook fails here, at load time, not mid-run
+    except Exception:
+        pm.unregister(module)
+        raise
+    _origins.setdefault(module.__name__, origin)
 
 
 def plugin_manager() -> pluggy.PluginManager:
@@ -47,15 +58,27 @@ def plugin_manager() -> pluggy.PluginManager:
                 dist = ep.dist.name if ep.dist is not None else "unknown"
                 origin = "built-in" if dist == BUILTIN_DISTRIBUTION else f"entry point {ep.name} ({dist})"
                 try:
-                    module = ep.load()
-                except Exception as exc:  # a broken third-party plugin must name itself
-                    raise UnknownPluginError(
-                        f"Plugin entry point '{ep.name} = {ep.value}' of distribution {dist} failed to import: "
-                        f"{exc!r}. Fix or uninstall that package."
-                    ) from exc
-                _register(pm, module, origin)
+                    _register(pm, ep.load(), origin)
+                except Exception as exc:  # a broken plugin must name itself
+                    if dist == BUILTIN_DISTRIBUTION:
+                        raise UnknownPluginError(
+                            f"Built-in plugin '{ep.name} = {ep.value}' failed to load ({exc!r}); tim-bench is not "
+                            f"installed completely: reinstall it.") from exc
+                    _skip(f"{ep.name} = {ep.value} ({dist})", exc)
             _manager = pm
         return _manager
+
+
+def _skip(plugin: str, exc: BaseException) -> None:
+    _skipped[plugin] = repr(exc)
+    log.warning("warning: plugin entry point '%s' failed to load (%r) and is skipped: commands that need it will "
+                "not find its parts. Fix or uninstall that package.", plugin, exc)
+
+
+def skipped_plugins() -> dict[str, str]:
+    """Third-party entry points that failed to load (``"name = module (distribution)"`` -> the error)."""
+    plugin_manager()
+    return dict(_skipped)
 
 
 def import_custom(modules: Iterable[str], allow_failed_imports: bool = False) -> list[ModuleType]:

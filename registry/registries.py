@@ -39,6 +39,8 @@ REFERENCES = Catalog("reference")
 CHALLENGES = Catalog("challenge")
 #: the original TIM's `--dataset` name -> OriginalDataset: what from-tim-args and --layout original need of it
 ORIGINAL_DATASETS = Catalog("original dataset")
+#: zoo name -> Weights: a released TIM checkpoint or extractor backbone (`tim-bench zoo`, `tim-bench download`)
+WEIGHTS = Catalog("weights")
 
 #: Every registry by its plural name, in the order `tim-bench plugins` prints them.
 REGISTRIES: Mapping[str, Any] = {
@@ -55,4 +57,5 @@ REGISTRIES: Mapping[str, Any] = {
     "formats": FORMATS,
     "references": REFERENCES,
     "original_datasets": ORIGINAL_DATASETS,
+    "weights": WEIGHTS,
 }

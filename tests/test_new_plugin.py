@@ -8,13 +8,17 @@ import sys
 import pytest
 
 from helpers import run_bounded, tim_bench
-from tim_bench.cli.new_plugin import FILES, create_plugin, names
+from tim_bench import __version__ as TIM_BENCH_VERSION
+from tim_bench.cli.new_plugin import FILES, compatible_requirement, create_plugin, names
 from tim_bench_registry import TimBenchError
 
 
 def test_names_follow_the_snake_case_name():
     assert names("kitchen_clips") == {"name": "kitchen_clips", "package": "kitchen_clips",
-                                      "class_name": "KitchenClips", "dist": "kitchen-clips"}
+                                      "class_name": "KitchenClips", "dist": "kitchen-clips",
+                                      "requirement": compatible_requirement(TIM_BENCH_VERSION)}
+    assert compatible_requirement("0.1.0") == "tim-bench>=0.1,<0.2"
+    assert compatible_requirement("1.4.2") == "tim-bench>=1.4,<2"
     with pytest.raises(TimBenchError, match="'Kitchen-Clips' is not a snake_case identifier"):
         names("Kitchen-Clips")
 
@@ -66,7 +70,7 @@ def test_benchmark_kind_writes_every_part(tmp_path):
     assert len(written) == len(FILES["benchmark"]) and all(p.is_file() for p in written)
     for path in written:
         assert "${" not in path.read_text(), f"{path} still holds a template placeholder"
-    package = tmp_path / "pkg" / "kitchen_bench"
+    package = tmp_path / "pkg" / "src" / "kitchen_bench"
     assert {p.name for p in package.iterdir()} >= {"dataset.py", "metrics.py", "writer.py", "leaderboard.py",
                                                    "generator.py", "reference", "configs"}
     reference = json.loads((package / "reference" / "kitchen_bench_chance.json").read_text())

@@ -17,25 +17,36 @@ from tim_bench_registry import plugin_manager
 
 from .schema import TOP_LEVEL_KEYS, ConfigError, resolve
 
-__all__ = ["ConfigError", "check_run_settings", "config_hash", "find_config", "load_config", "recipe_hash",
-           "safe_name"]
+__all__ = ["ConfigError", "check_run_settings", "config_dirs", "config_hash", "find_config", "load_config",
+           "recipe_hash", "safe_name"]
 log = logging.getLogger("tim_bench")
 
 
+def config_dirs() -> list[Path]:
+    """The folders every plugin ships recipes in (the ``tim_bench_config_dirs`` hook), first-party and third-party
+    alike, in plugin load order."""
+    return [Path(d) for extra in plugin_manager().hook.tim_bench_config_dirs() for d in extra]
+
+
 def find_config(name: str | Path) -> Path:
-    """A config path as given, or a config of that stem in ./configs or a plugin's config folders."""
+    """A config path as given, else the recipe of that stem in ./configs, else in the plugins' config folders
+    (a name two plugins both ship is an error naming both)."""
     path = Path(name)
     if path.is_file():
         return path
     stem = path.stem
-    dirs = [Path("configs"), Path(__file__).resolve().parents[1] / "configs"]
-    for extra in plugin_manager().hook.tim_bench_config_dirs():
-        dirs += [Path(d) for d in extra]
-    for d in dirs:
-        candidate = d / f"{stem}.py"
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(f"Config {name} does not exist (also looked for {stem}.py in {', '.join(map(str, dirs))}).")
+    local = Path("configs") / f"{stem}.py"
+    if local.is_file():
+        return local
+    dirs = config_dirs()
+    found = list(dict.fromkeys(d / f"{stem}.py" for d in dirs if (d / f"{stem}.py").is_file()))
+    if len(found) > 1:
+        raise ConfigError(f"Config name {stem} is shipped by more than one plugin ({', '.join(map(str, found))}); "
+                          f"give the file path instead.")
+    if found:
+        return found[0]
+    raise ConfigError(f"Config {name} does not exist (also looked for {stem}.py in ./configs and "
+                      f"{', '.join(map(str, dirs))}); `tim-bench zoo` lists every shipped recipe.")
 
 
 def _base_files(path: Path) -> list[Path]:

@@ -75,8 +75,9 @@ def merge_seed(parser_name: str, seed: int | None, cfg_options: dict) -> dict:
 
 def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", nargs="?",
-                        help="a tim-bench checkpoint (best.pth) or an original TIM .pth.tar (default with a run "
-                             "folder: its best.pth)")
+                        help="a tim-bench checkpoint (best.pth), an original TIM .pth.tar, or a zoo checkpoint name "
+                             "(e.g. tim_ave: fetched and verified; `tim-bench zoo`); default with a run folder: its "
+                             "best.pth")
     parser.add_argument("--trust-checkpoint", action="store_true",
                         help="allow full unpickling for checkpoints that hold Python objects (only files you trust)")
 

@@ -21,7 +21,7 @@ COMMANDS = (
     "run", "train", "test", "predict", "evaluate", "submit", "leaderboard", "compare", "suite", "make_synthetic",
     "plugins", "check_parity", "from_tim_args", "check_data",
     "new_plugin",
-    "extract_features",
+    "extract_features", "zoo", "download",
 )
 #: Each command's one-line help as its module gives it (tests/test_cli_startup.py checks they agree), so that
 #: the command list needs no module imported; a command missing here is imported to list it.

@@ -21,6 +21,7 @@ from tim_bench_registry import (DATASETS, GENERATORS, LEADERBOARDS, METRICS, REF
 from tim_bench_registry.plugin_manager import ENTRY_POINT_GROUP
 from tim_bench_registry.outputs import check_output_folder, mark_output_folder
 
+from ..version import __version__
 from ..io import current_umask
 
 #: template file under tim_bench/templates/ -> path in the new package (itself a template)
@@ -28,27 +29,27 @@ FILES = {
     "dataset": {
         "dataset/pyproject.toml.tmpl": "pyproject.toml",
         "dataset/README.md.tmpl": "README.md",
-        "dataset/__init__.py.tmpl": "${package}/__init__.py",
-        "dataset/plugin.py.tmpl": "${package}/plugin.py",
-        "dataset/dataset.py.tmpl": "${package}/dataset.py",
-        "dataset/metrics.py.tmpl": "${package}/metrics.py",
-        "dataset/example_data.py.tmpl": "${package}/example_data.py",
-        "dataset/config.py.tmpl": "${package}/configs/${name}.py",
+        "dataset/__init__.py.tmpl": "src/${package}/__init__.py",
+        "dataset/plugin.py.tmpl": "src/${package}/plugin.py",
+        "dataset/dataset.py.tmpl": "src/${package}/dataset.py",
+        "dataset/metrics.py.tmpl": "src/${package}/metrics.py",
+        "dataset/example_data.py.tmpl": "src/${package}/example_data.py",
+        "dataset/config.py.tmpl": "src/${package}/configs/${name}.py",
         "dataset/test.py.tmpl": "tests/test_${name}.py",
     },
     "benchmark": {
         "benchmark/pyproject.toml.tmpl": "pyproject.toml",
         "benchmark/README.md.tmpl": "README.md",
-        "benchmark/__init__.py.tmpl": "${package}/__init__.py",
-        "benchmark/plugin.py.tmpl": "${package}/plugin.py",
-        "benchmark/dataset.py.tmpl": "${package}/dataset.py",
-        "dataset/metrics.py.tmpl": "${package}/metrics.py",
-        "benchmark/writer.py.tmpl": "${package}/writer.py",
-        "benchmark/leaderboard.py.tmpl": "${package}/leaderboard.py",
-        "benchmark/reference.json.tmpl": "${package}/reference/${name}_chance.json",
-        "benchmark/example_data.py.tmpl": "${package}/example_data.py",
-        "benchmark/generator.py.tmpl": "${package}/generator.py",
-        "benchmark/config.py.tmpl": "${package}/configs/${name}.py",
+        "benchmark/__init__.py.tmpl": "src/${package}/__init__.py",
+        "benchmark/plugin.py.tmpl": "src/${package}/plugin.py",
+        "benchmark/dataset.py.tmpl": "src/${package}/dataset.py",
+        "dataset/metrics.py.tmpl": "src/${package}/metrics.py",
+        "benchmark/writer.py.tmpl": "src/${package}/writer.py",
+        "benchmark/leaderboard.py.tmpl": "src/${package}/leaderboard.py",
+        "benchmark/reference.json.tmpl": "src/${package}/reference/${name}_chance.json",
+        "benchmark/example_data.py.tmpl": "src/${package}/example_data.py",
+        "benchmark/generator.py.tmpl": "src/${package}/generator.py",
+        "benchmark/config.py.tmpl": "src/${package}/configs/${name}.py",
         "benchmark/test.py.tmpl": "tests/test_${name}.py",
     },
 }
@@ -77,12 +78,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def names(name: str) -> dict[str, str]:
-    """The template values for ``name``: package, registered class, distribution and entry-point names."""
+    """The template values for ``name``: package, registered class, distribution and entry-point names, and the
+    tim-bench versions the plugin is written against."""
     if not NAME.fullmatch(name):
         raise TimBenchError(f"Plugin name '{name}' is not a snake_case identifier; use lowercase letters, digits and "
                             f"underscores, starting with a letter (e.g. my_clips).")
     return {"name": name, "package": name, "class_name": "".join(p.capitalize() for p in name.split("_") if p),
-            "dist": name.replace("_", "-")}
+            "dist": name.replace("_", "-"), "requirement": compatible_requirement(__version__)}
+
+
+def compatible_requirement(version: str) -> str:
+    """The tim-bench releases a plugin written against ``version`` works with: the same minor series before 1.0
+    (0.x minor releases may change the contract), the same major release after (semantic versioning)."""
+    numbers = [int(n) for n in re.findall(r"\d+", version)[:2]] + [0, 0]
+    major, minor = numbers[0], numbers[1]
+    upper = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
+    return f"tim-bench>={major}.{minor},<{upper}"
 
 
 def check_name(kind: str, name: str) -> dict[str, str]:

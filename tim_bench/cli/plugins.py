@@ -24,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import tim_bench_registry as reg
     from tim_bench_registry.catalog import Catalog
+    from tim_bench_registry.plugin_manager import skipped_plugins
     reg.plugin_manager()
     if args.imports:
         reg.import_custom(args.imports)
@@ -41,4 +42,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"tim-bench plugins: no registered name matches '{args.pattern}' (a case-insensitive wildcard, e.g. "
               f"'ave*' or '*epic*'); `tim-bench plugins` lists them all.", file=sys.stderr)
         return 1
+    skipped = skipped_plugins()
+    if skipped:
+        print(f"skipped plugins ({len(skipped)}): failed to load")
+        print(tabulate(sorted(skipped.items()), headers=["entry point", "error"]))
     return 0

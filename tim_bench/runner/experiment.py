@@ -25,6 +25,7 @@ from ..leaderboard.run_finished import check_registered as check_store_registere
 from ..leaderboard.store import check_writable as check_store_writable
 from ..model.tim import TIM
 from ..original.convert import load_weights
+from ..modelzoo.download import resolve_checkpoint
 from .assemble import Experiment, SplitData
 from .checkpoint import (check_checkpoint_file, check_finite, check_run_checkpoint, describe_checkpoints,
                          differing_keys, keep_policy, load_checkpoint, prune_checkpoints, state_dict_of)
@@ -385,13 +386,17 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path | None, cfg_optio
                     trust: bool = False) -> tuple[str, dict[str, float]]:
     """(split, metrics) of a trained (or released original) checkpoint on ``split``, default the val split
     (the test split when the config has no val split). ``config`` may be a run folder (its config.py, and
-    its best.pth when ``checkpoint`` is None; outputs go there unless ``work_dir``)."""
+    its best.pth when ``checkpoint`` is None; outputs go there unless ``work_dir``); ``checkpoint`` is a file or a
+    zoo checkpoint name."""
     inputs = resolve_inputs(config, checkpoint)
-    checkpoint = check_checkpoint_file(inputs.checkpoint)  # before anything is created
+    resolved, zoo = resolve_checkpoint(inputs.checkpoint)
+    checkpoint = check_checkpoint_file(resolved)  # before anything is created
     cfg, wd, dist, device = _setup(inputs.config, cfg_options, work_dir or inputs.run_dir, command="test",
                                    run_dir=inputs.run_dir)
     exp = _experiment(cfg, wd, dist)
     model = load_model(exp, checkpoint, device, trust)
+    digest = sha256_file(checkpoint)
+    log.info("test: checkpoint %s%s, sha256 %s", checkpoint, f" (zoo {zoo})" if zoo else "", digest)
     split = split or exp.split_name("val") or exp.split_name("test")
     log.info("test: scoring %s on split '%s'", checkpoint, split)
     data = exp.load_split(split, train=False)
@@ -402,7 +407,8 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path | None, cfg_optio
     metrics = metric(preds, data.annotations)
     if not dist.is_main:
         return split, {}
-    out = write_json(wd / f"test_{split}.json", {"checkpoint": str(checkpoint), "split": split, "metrics": metrics,
+    out = write_json(wd / f"test_{split}.json", {"checkpoint": str(checkpoint), "zoo": zoo,
+                                                 "checkpoint_sha256": digest, "split": split, "metrics": metrics,
                                                  **_split_facts(data, metric)})
     log.info("test metrics on '%s': %s (written to %s)", split, _fmt_metrics(metrics), out)
     return split, metrics
@@ -411,9 +417,11 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path | None, cfg_optio
 def predict(config: str | Path, checkpoint: str | Path | None, split: str, out: str | Path | None = None,
             cfg_options: dict | None = None, work_dir: str | None = None, trust: bool = False) -> Path | None:
     """Write per-segment predictions of ``split`` to ``out`` (default: work dir); the path, or None off rank 0.
-    ``config`` may be a run folder, as for ``test_checkpoint``; the run's own predictions there are kept."""
+    ``config`` may be a run folder, as for ``test_checkpoint``; the run's own predictions there are kept;
+    ``checkpoint`` is a file or a zoo checkpoint name."""
     inputs = resolve_inputs(config, checkpoint)
-    checkpoint = check_checkpoint_file(inputs.checkpoint)
+    resolved, zoo = resolve_checkpoint(inputs.checkpoint)
+    checkpoint = check_checkpoint_file(resolved)
     if out:  # a folder, the config or the checkpoint is refused now, not after the whole prediction
         check_output_file(out, [inputs.config, checkpoint], force=True, option="--out",
                           example=f"predictions_{split}.npz")
@@ -426,6 +434,7 @@ def predict(config: str | Path, checkpoint: str | Path | None, split: str, out: 
                                    outputs=outputs, run_dir=inputs.run_dir)
     exp = _experiment(cfg, wd, dist)
     model = load_model(exp, checkpoint, device, trust)
+    log.info("predict: checkpoint %s%s, sha256 %s", checkpoint, f" (zoo {zoo})" if zoo else "", sha256_file(checkpoint))
     preds = _predict(exp, model, exp.load_split(split, train=False), device, dist)
     if not dist.is_main:
         return None

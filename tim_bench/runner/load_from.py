@@ -4,7 +4,9 @@ layout), before the first step; optimizer, schedule and epoch count start fresh.
 over it, as in mmengine: a resumed run continues from its own last.pth.
 
 Config: ``load_from = "model.pth"`` (read with ``weights_only``), or ``load_from = dict(path=...,
-trust=True)`` for files that also pickle objects (the original's ``.pth.tar`` keeps its meters).
+trust=True)`` for files that also pickle objects (the original's ``.pth.tar`` keeps its meters). A zoo
+checkpoint name (``load_from = "tim_ave"``, ``tim-bench zoo``) is fetched and verified first. The run record
+keeps the file's sha256.
 """
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from typing import Any
 
 from torch import nn
 
+from ..io import sha256_file
 from ..schema import ConfigError
 from ..original.convert import load_weights
+from ..modelzoo.download import resolve_checkpoint
 from .checkpoint import UntrustedCheckpointError, load_checkpoint, state_dict_of
 
 
@@ -37,7 +41,7 @@ def load_initial_weights(model: nn.Module, value: Any) -> dict[str, Any] | None:
     spec = load_from_spec(value)
     if spec is None:
         return None
-    path, trust = spec
+    path, trust = resolve_checkpoint(spec[0])[0], spec[1]
     try:
         checkpoint = load_checkpoint(path, trust=trust)
     except UntrustedCheckpointError as exc:
@@ -49,6 +53,10 @@ def load_initial_weights(model: nn.Module, value: Any) -> dict[str, Any] | None:
 
 
 def load_from_record(value: Any) -> dict[str, Any] | None:
-    """What the run record keeps of ``load_from``: the resolved path and the trust flag; None when unset."""
+    """What the run record keeps of ``load_from``: the resolved path, the zoo name (None for a file given by path),
+    the trust flag and the sha256 of the file's bytes; None when unset."""
     spec = load_from_spec(value)
-    return None if spec is None else {"path": str(spec[0].resolve()), "trust": spec[1]}
+    if spec is None:
+        return None
+    path, zoo = resolve_checkpoint(spec[0])
+    return {"path": str(path.resolve()), "zoo": zoo, "trust": spec[1], "sha256": sha256_file(path)}

@@ -14,7 +14,7 @@ import torch
 
 #: The repository root of a source checkout (tim_bench/runner/record.py -> ../../..).
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("tim-bench", "torch", "numpy", "pandas", "mmengine", "scikit-learn", "h5py", "pluggy")
+PACKAGES = ("tim-bench", "torch", "numpy", "pandas", "mmengine", "mmengine-lite", "scikit-learn", "h5py", "pluggy")
 
 
 def git_state(repo: Path) -> tuple[str | None, bool | None]:
@@ -38,7 +38,7 @@ def source_state() -> tuple[str | None, bool | None]:
 
 def version_text() -> str:
     """e.g. 'tim-bench 0.1.0 (git 0a747f7c1d2e, dirty)': the package version and, in a checkout, its revision."""
-    from .. import __version__
+    from ..version import __version__
     rev, dirty = source_state()
     where = f"git {rev[:12]}{', dirty' if dirty else ''}" if rev else "not a git checkout"
     return f"tim-bench {__version__} ({where})"
