@@ -176,7 +176,8 @@ SCHEMA: dict[str, dict[str, Rule]] = {
              "m_drloc": POSITIVE_INT, "mixup_alpha": NON_NEGATIVE, "drop_partial_labels": Rule("bool")},
     "model": {"d_model": POSITIVE_INT, "nhead": POSITIVE_INT, "num_layers": POSITIVE_INT,
               "feedforward_scale": POSITIVE_INT, "enc_dropout": FRACTION, "feat_dropout": FRACTION,
-              "seq_dropout": FRACTION, "pool_features": Rule("bool"), "head": Rule("mapping")},
+              "seq_dropout": FRACTION, "pool_features": Rule("bool"), "head": Rule("mapping"),
+              "encoder_init": Rule("choice", choices=("cloned", "independent"))},
 }
 TOP_LEVEL_RULES = {"seed": COUNT}
 

@@ -26,6 +26,7 @@ from ..data.windows import WindowSpec, Windows, cached_windows
 from ..evaluation.combined import CombinedMetrics
 from ..model.tim import TIM
 from .distributed import DistInfo
+from .precision import precision_for
 
 log = logging.getLogger("tim_bench")
 
@@ -173,17 +174,16 @@ class Experiment:
 
     def feature_store(self, data: SplitData, device: torch.device) -> FeatureStore:
         """The split's features read once into a store: on the GPU when they fit (``train_cfg.feature_store``:
-        auto / gpu / host), in ``train_cfg.feature_dtype`` (auto: bfloat16 on CUDA, float32 on CPU)."""
+        auto / gpu / host), in ``train_cfg.feature_dtype`` (auto: float32, what the original reads)."""
         tc = self.cfg.get("train_cfg") or {}
         videos = list(dict.fromkeys(data.windows.video_ids.tolist()))
         return FeatureStore(self.sources, data.name, videos, device, tc.get("feature_store", "auto"),
                             self.feature_dtype(device), self.cache_dir, progress=False)
 
     def feature_dtype(self, device: torch.device) -> str:
-        """The dtype features are stored in on ``device`` (``train_cfg.feature_dtype``; auto: bfloat16 on CUDA,
-        float32 on CPU): it rounds the inputs, so the run record carries it."""
-        dtype = (self.cfg.get("train_cfg") or {}).get("feature_dtype", "auto")
-        return ("bfloat16" if device.type == "cuda" else "float32") if dtype == "auto" else dtype
+        """The dtype features are stored in on ``device`` (``train_cfg.feature_dtype``; auto: float32 on every
+        device, as the original evaluates): a lower one rounds the inputs, so the run record carries it."""
+        return precision_for(device, self.cfg.get("train_cfg") or {}).feature_dtype
 
     def loader(self, data: SplitData, batch_size: int, shuffle: bool, dist: DistInfo, num_workers: int = 0,
                pin_memory: bool = False) -> BatchLoader:
