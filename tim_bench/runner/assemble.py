@@ -29,6 +29,16 @@ from .distributed import DistInfo
 from .precision import precision_for
 
 log = logging.getLogger("tim_bench")
+#: the roles whose splits are scored (val selects checkpoints, test gives the reported metrics)
+EVAL_ROLES = ("val", "test")
+
+
+def same_segments(a: SplitAnnotations, b: SplitAnnotations) -> bool:
+    """Whether two splits hold exactly the same segments (by stream and id) of the same videos."""
+    def keys(x: SplitAnnotations) -> set:
+        seg = x.segments
+        return set(zip(seg["stream"], seg["segment_id"].astype(str), seg["video_id"].astype(str)))
+    return len(a.segments) == len(b.segments) and keys(a) == keys(b)
 
 
 @dataclass
@@ -106,6 +116,11 @@ class Experiment:
         self.cache_dir, self.write_cache = cache_dir, write_cache
         self.seed = int(cfg.get("seed", 0))
         self._train_annotations: tuple[str, SplitAnnotations] | None = None  # checked against eval splits
+        #: evaluation splits that are the training data (the same split, or the same segments): warned and recorded
+        self.training_data_splits: set[str] = set()
+        for role in EVAL_ROLES:
+            if self.split_name(role) and self.split_name(role) == self.split_name("train"):
+                self._warn_training_data(role, self.split_name(role), "is the training split")
 
     def feature_description(self) -> dict[str, str]:
         """{stream: 'Type(file-or-folder, D-d)'} for records and tables."""
@@ -127,6 +142,18 @@ class Experiment:
             return CombinedMetrics([build(METRICS, e) for e in ev])
         return build(METRICS, ev)
 
+    def _warn_training_data(self, role: str, split: str, why: str) -> None:
+        if split in self.training_data_splits:
+            return
+        self.training_data_splits.add(split)
+        log.warning("warning: splits.%s='%s' %s: the model is scored on data it trained on, so these metrics "
+                    "measure fit, not generalisation; the run record (scored_on_training_data) and its leaderboard "
+                    "row say so.", role, split, why)
+
+    def scored_on_training_data(self) -> list[str]:
+        """The evaluation roles ("val", "test") whose split is the training data, for the run record."""
+        return [r for r in EVAL_ROLES if self.split_name(r) in self.training_data_splits]
+
     def split_name(self, role: str) -> str | None:
         """The dataset split playing ``role`` (train / val / test) in this config, or None."""
         return (self.cfg.get("splits") or {}).get(role)
@@ -143,7 +170,13 @@ class Experiment:
             self._train_annotations = (split, ann)
         elif self._train_annotations is not None and self._train_annotations[0] != split:
             train_split, train_ann = self._train_annotations
-            check_disjoint(train_ann, ann, f"{self.dataset_name} {train_split}", f"{self.dataset_name} {split}")
+            if same_segments(train_ann, ann):
+                roles = [r for r in EVAL_ROLES if self.split_name(r) == split] or [split]
+                for role in roles:
+                    self._warn_training_data(role, split, f"holds the same segments as the training split "
+                                                          f"'{train_split}' (the same annotation file)")
+            else:
+                check_disjoint(train_ann, ann, f"{self.dataset_name} {train_split}", f"{self.dataset_name} {split}")
         annotated = set(ann.segments["video_id"])
         feature_times = {v: self._stream_times(split, v) for v in ann.durations if v in annotated}
         windows = cached_windows(ann.segments, ann.durations, feature_times, self.spec, self.cache_dir,

@@ -7,21 +7,22 @@ import platform
 import shlex
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 from mmengine.config import Config
 
-from tim_bench_registry import WRITERS, TimBenchError, build, plugin_manager
+from tim_bench_registry import WRITERS, TimBenchError, build, import_custom, plugin_manager
 from tim_bench_registry.predictions import Predictions
 from tim_bench_registry.synthetic import is_synthetic
 
-from ..config import check_run_settings, config_hash, load_config, recipe_hash
+from ..config import WORLD_SIZE_KEY, check_run_settings, config_hash, load_config, recipe_hash
 from ..io import check_writable, sha256_file, write_atomic, write_json
 from ..leaderboard.record import RunRecord
 from ..leaderboard.run_finished import check_registered as check_store_registered
-from ..leaderboard.store import check_writable as check_store_writable
+from ..leaderboard.store import check_writable as check_store_writable, is_recorded
 from ..model.tim import TIM
 from ..original.convert import load_weights
 from .assemble import Experiment, SplitData
@@ -33,7 +34,8 @@ from .record import device_name, model_description, new_run_id, now_iso, package
 from .rounding import round_metrics
 from .scoring import predict_stream_bests, score_stream_bests
 from .trainer import BEST, Trainer
-from .workdir import WorkDirLock, acquire_lock, check_reuse, choose_work_dir, clean_leftovers, config_runs_root
+from .workdir import (RESULT, Recorded, WorkDirLock, acquire_lock, check_reuse, choose_work_dir, clean_leftovers,
+                      config_runs_root)
 
 log = logging.getLogger("tim_bench")
 
@@ -48,14 +50,18 @@ def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None, *
     if trains:
         check_run_settings(cfg)
     dist = init_distributed()
+    cfg[WORLD_SIZE_KEY] = dist.world_size  # part of the config hash: the global batch is split over the processes
     wd: Path | None = None
     problem = None
     if dist.is_main:
         try:
+            recorded = None
             if results_dir is not None:
-                check_store_writable(results_dir or cfg.get("results_dir"))
+                store = results_dir or cfg.get("results_dir")
+                check_store_writable(store)
                 check_store_registered()
-            wd = _prepare_work_dir(cfg, work_dir, command, trains, resume, overwrite, outputs)
+                recorded = partial(is_recorded, results_dir=store)
+            wd = _prepare_work_dir(cfg, work_dir, command, trains, resume, overwrite, outputs, recorded)
         except TimBenchError as exc:
             problem = str(exc)
     shared = _from_rank0((str(wd) if wd else None, problem), dist)
@@ -70,9 +76,10 @@ def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None, *
 
 
 def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: bool, resume: bool, overwrite: bool,
-                      outputs: tuple[tuple[str | Path, str], ...]) -> Path:
-    """Rank 0: choose (and for training lock and vet) the work dir, check the other outputs, start the log."""
-    wd = choose_work_dir(cfg, work_dir, resume and trains)
+                      outputs: tuple[tuple[str | Path, str], ...], recorded: Recorded | None = None) -> Path:
+    """Rank 0: choose (and for training lock and vet) the work dir, check the other outputs, start the log;
+    ``recorded`` tells whether the results store holds a finished run's record (for ``run --resume``)."""
+    wd = choose_work_dir(cfg, work_dir, resume and trains, recorded)
     for folder, what in outputs:
         check_writable(folder, what)
     for wcfg in cfg.get("writers") or []:
@@ -80,7 +87,7 @@ def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: b
     if trains:
         lock = acquire_lock(wd, command)
         try:
-            check_reuse(wd, config_hash(cfg), resume, overwrite)
+            check_reuse(wd, config_hash(cfg), resume, overwrite, recorded)
         except BaseException:
             lock.release()
             raise
@@ -225,6 +232,8 @@ def run_experiment(config: str | Path, cfg_options: dict | None = None, work_dir
 
 def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_dir: str | None, resume: bool,
          t0: float) -> dict[str, Any]:
+    if resume and (wd / RESULT).is_file():  # check_reuse let it through: finished, but the store lacks its record
+        return _record_finished(cfg, wd, dist, results_dir)
     exp = _experiment(cfg, wd, dist)
     trained = Trainer(exp, wd, device, dist).fit(resume=resume)
     model = load_model(exp, wd / BEST, device, run_epoch=trained.best_epoch)
@@ -270,6 +279,7 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
         predictions_sha256=sha256_file(pred_path),
         submissions=[str(p) for p in submissions], created=now_iso(),
         load_from=load_from_record(cfg.get("load_from")), config=resolved_config(cfg),
+        world_size=dist.world_size, scored_on_training_data=exp.scored_on_training_data() or None,
     ).to_dict()
     _append_final_metrics(wd / "metrics.jsonl", split, trained.best_epoch, metrics)
     result_path = write_json(wd / "result.json", record)
@@ -279,6 +289,22 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
     log.info("final metrics on split '%s' (best checkpoint, epoch %d): %s", split, trained.best_epoch,
              _fmt_metrics(metrics))
     log.info("result: %s", result_path.resolve())
+    return record
+
+
+def _record_finished(cfg: Config, wd: Path, dist: DistInfo, results_dir: str | None) -> dict[str, Any]:
+    """Store the record of a finished run that was stopped after writing result.json and before storing it (the
+    run_finished hooks: results store, plots, the config's plugins), once; nothing is trained or scored again."""
+    if not dist.is_main:
+        return {}
+    record = json.loads((wd / RESULT).read_text())
+    custom = cfg.get("custom_imports")
+    if custom:  # its plugins hear of the run as they would have
+        import_custom(custom.get("imports", []), custom.get("allow_failed_imports", False))
+    log.warning("warning: --resume: %s finished (run %s) but the results store lacks its record (the run was stopped "
+                "before storing it); recording it now, without training again.", wd, record.get("run_id"))
+    plugin_manager().hook.tim_bench_run_finished(result=record, work_dir=str(wd),
+                                                 results_dir=results_dir or cfg.get("results_dir"))
     return record
 
 

@@ -17,8 +17,6 @@ from tim_bench_registry import TimBenchError
 
 #: ``train_cfg.feature_dtype`` values (besides "auto", which is float32: the original's features)
 FEATURE_DTYPES = ("float32", "bfloat16", "float16")
-#: what the original computes in; any other recorded value is marked in leaderboard rows
-ORIGINAL_AUTOCAST = ("float16", "off")
 ORIGINAL_FEATURE_DTYPE = "float32"
 
 

@@ -117,7 +117,8 @@ class Trainer:
         state = load_checkpoint(path)
         if state.get("config_hash") != self.hash:
             raise TimBenchError(f"{path} was written by a different config (hash {state.get('config_hash')} vs "
-                                f"{self.hash}); resume with the same config and overrides, or use a new --work-dir.")
+                                f"{self.hash}); resume with the same config, overrides and number of processes, or use a new "
+                                f"--work-dir.")
         return state
 
     def fit(self, resume: bool = False) -> TrainResult:
