@@ -169,6 +169,11 @@ class Trainer:
         if mode is not None and self.dist.world_size > 1:
             raise TimBenchError("train_cfg.compile is single-process only; set train_cfg.compile=False for a "
                                 "distributed run.")
+        if tc.batch_size % self.dist.world_size:
+            log.warning("warning: train_cfg.batch_size=%d is the global batch and does not divide over %d processes: "
+                        "each takes %d windows (a global batch of %d), as the original's int(batch_size / num_gpus).",
+                        tc.batch_size, self.dist.world_size, per_process_batch(tc.batch_size, self.dist),
+                        per_process_batch(tc.batch_size, self.dist) * self.dist.world_size)
         train_loader = exp.loader(train, tc.batch_size, True, self.dist, workers, pin)
         if mode is not None:  # before any batch: worker processes copy the dataset when an epoch starts
             log.info("train_cfg.compile=%r: training queries padded to %s per stream (static shapes)", mode,
