@@ -129,3 +129,29 @@ def test_a_run_killed_between_result_json_and_its_record_is_recorded_once_by_res
     again = tim_bench(*args, "--resume", env=env, check=False)  # recorded now: a second resume has nothing to do
     assert again.returncode != 0 and "would record the same model twice" in again.stderr + again.stdout
     assert len(list(store.glob("*.json"))) == 1
+
+
+@pytest.mark.slow
+def test_scoring_the_training_split_is_warned_recorded_and_marked_in_the_leaderboard(ave_root, tmp_path):
+    wd, store = tmp_path / "wd", tmp_path / "store"
+    proc = tim_bench("run", CONFIG, "--work-dir", str(wd), "--results-dir", str(store), "--cfg-options",
+                     f"data_root={ave_root}", "train_cfg.max_epochs=1", "train_cfg.batch_size=16", "splits.test=train",
+                     *TINY_MODEL)
+    assert "warning: splits.test='train' is the training split" in proc.stdout + proc.stderr
+    record = json.loads((wd / "result.json").read_text())
+    assert record["split"] == "train" and record["scored_on_training_data"] == ["test"]
+    board = tim_bench("leaderboard", "--results-dir", str(store))
+    assert "[scored on train]" in board.stdout
+
+
+def test_an_evaluation_split_with_the_training_segments_is_the_training_data_not_a_leak(tmp_path):
+    from tim_bench.runner.assemble import same_segments
+    from tim_bench_plugins.ave.dataset import AVE
+    from tim_bench_plugins.ave.synthetic import make_ave
+    from tim_bench_registry.contracts import check_disjoint
+    plugin = AVE(str(make_ave(tmp_path / "ave", videos=30, visual_dim=4, audio_dim=4)))
+    train, again, val = plugin.load("train"), plugin.load("train"), plugin.load("val")
+    assert same_segments(train, again) and not same_segments(train, val)
+    check_disjoint(train, again, "EPIC_100_train.csv", "EPIC_100_train.csv")  # one file: warned by the engine
+    with pytest.raises(Exception, match="share"):
+        check_disjoint(train, again, "train.csv", "copy_of_train.csv")  # two files with the same rows: a leak
