@@ -129,14 +129,27 @@ def resize_short_side(frame: np.ndarray, size: int, rounding: str = "round") -> 
     ``rounding`` says how the longer side is computed: ``"round"`` (cv2.resize with fx=fy=scale, the
     Omnivore extractor) or ``"floor"`` (int(size * long / short), VideoMAE's resize_clip).
     """
-    import torch
-    import torch.nn.functional as F
     h, w = frame.shape[:2]
     short = min(h, w)
     if short == size:
         return frame
     long_side = {"round": round, "floor": math.floor}[rounding](size * max(h, w) / short)
-    out_hw = (size, long_side) if h <= w else (long_side, size)
+    return _bilinear(frame, (size, long_side) if h <= w else (long_side, size))
+
+
+def resize_height(frame: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear resize of one ``[H, W, 3]`` uint8 frame by ``size / H`` (cv2.resize with fx=fy=size/H, the original
+    EPIC-KITCHENS Omnivore extractor): height ``size`` whatever the orientation, width ``round(W * size / H)``."""
+    h, w = frame.shape[:2]
+    if h == size:
+        return frame
+    return _bilinear(frame, (size, round(w * size / h)))
+
+
+def _bilinear(frame: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
+    """``[H, W, 3]`` uint8 -> ``[*out_hw, 3]`` uint8, bilinear without antialiasing (as cv2.INTER_LINEAR)."""
+    import torch
+    import torch.nn.functional as F
     x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float()
     y = F.interpolate(x, size=out_hw, mode="bilinear", align_corners=False, antialias=False)
     return y[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()

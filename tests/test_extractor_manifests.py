@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from tim_bench_registry import DataError
+from tim_bench_registry import DataError, TimBenchError
 from tim_bench_registry.extractors import read_manifest
 
 MANIFESTS = files("tim_bench_plugins.extractors") / "manifests"
@@ -157,3 +157,23 @@ def test_videomae_reads_an_official_save_model_checkpoint_with_its_args(tmp_path
     extractor = VideoMAEVideo(weights=str(ckpt), config=config, crop=32, num_frames=4, device="cpu")
     for key, value in own.items():
         assert torch.equal(extractor.model.state_dict()[key], value), key
+
+
+def test_omnivore_scales_frames_as_the_original_dataset_class_of_each_benchmark() -> None:
+    from tim_bench_plugins.extractors.omnivore import OmnivoreVideo
+    from tim_bench_registry.media import center_crop, resize_height, resize_short_side
+    kw = dict(checkpoint="random", crop=32, num_frames=4, device="cpu", dtype="float32", model=SMALL_SWIN)
+    rng = np.random.default_rng(0)
+    portrait, landscape = (rng.integers(0, 256, shape, dtype=np.uint8) for shape in ((96, 48, 3), (48, 96, 3)))
+    short_side, by_height = OmnivoreVideo(**kw), OmnivoreVideo(scale_by="height", **kw)
+    # ave.py / perception.py: the shorter side to the crop, then the centre crop (a portrait frame is 64 x 32)
+    assert np.array_equal(short_side.preprocess(portrait), center_crop(resize_short_side(portrait, 32), 32))
+    assert resize_short_side(portrait, 32).shape == (64, 32, 3)
+    # epickitchens.py: scale = crop / H; the same on landscape frames (all of EPIC-KITCHENS) ...
+    assert np.array_equal(by_height.preprocess(landscape), short_side.preprocess(landscape))
+    assert resize_height(portrait, 32).shape == (32, 16, 3) and resize_height(landscape, 32).shape == (32, 64, 3)
+    # ... while a portrait frame becomes narrower than the crop, which the original slices into a wrong-sized input
+    with pytest.raises(DataError, match="16 pixels are smaller than the 32x32 crop"):
+        by_height.preprocess(portrait)
+    with pytest.raises(TimBenchError, match="scale_by must be one of"):
+        OmnivoreVideo(scale_by="width", **kw)

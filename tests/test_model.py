@@ -1,6 +1,9 @@
 """TIM's masking, padding and loss behave as the original's maths says they must."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import torch
 
 from tim_bench.model.losses import TIMLoss
@@ -137,3 +140,19 @@ def test_mask_free_attention_equals_dense_attention_with_the_query_mask():
         dense = F.scaled_dot_product_attention(q, k, v, attn_mask=query_mask(features + queries, features, x.device))
         want = attn.out_proj(dense.transpose(1, 2).reshape(3, -1, 16))
         torch.testing.assert_close(attn(x, features), want, atol=1e-6, rtol=1e-5)
+
+
+def test_encoder_layers_start_identical_by_default_as_the_originals_deep_copies():
+    from tim_bench.config import load_config
+    from tim_bench_registry import MODELS, build
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    cfg = load_config(configs / "ave_vgg.py", {"data_root": "unused"})  # the shipped recipe, as a run builds it
+    assert cfg.model.encoder_init == "cloned"
+    model = build(MODELS, cfg.model, input_dims={"visual": 6, "audio": 5}, tasks=TASKS)
+    first, *others = [layer.state_dict() for layer in model.encoder.layers]
+    assert others and all(torch.equal(first[k], other[k]) for other in others for k in first)
+    assert model.encoder.layers[0].linear1.weight.data_ptr() != model.encoder.layers[1].linear1.weight.data_ptr()
+    independent = _model(encoder_init="independent").encoder.layers
+    assert not torch.equal(independent[0].linear1.weight, independent[1].linear1.weight)
+    with pytest.raises(ValueError, match="encoder_init='shared'"):
+        _model(encoder_init="shared")

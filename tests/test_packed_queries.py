@@ -134,13 +134,20 @@ def test_cpu_bf16_autocast_is_explicit_and_recorded(tmp_path):
     assert dtypes["bf16"] == ({torch.bfloat16}, "bfloat16")
 
 
-def test_bf16_autocast_on_a_gpu_without_bf16_is_refused(monkeypatch):
-    from tim_bench.runner.trainer import autocast_settings
+def test_precision_chosen_for_a_cuda_device_is_the_originals_fp16_with_a_scaler_and_fp32_features():
+    from tim_bench.runner.precision import choose_precision
     from tim_bench_registry import TimBenchError
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
-    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a, **k: "Old GPU")
+    # the selection the trainer makes, for each device type (what a GPU run would use, decided on the CPU)
+    default = choose_precision("cuda", True, "auto", bf16_supported=True)
+    assert (default.autocast, default.grad_scaler, default.feature_dtype) == (torch.float16, True, "float32")
+    assert default.describe() == {"autocast": "float16", "grad_scaler": True, "feature_dtype": "float32"}
+    bf16 = choose_precision("cuda", "bf16", "bfloat16", bf16_supported=True)
+    assert (bf16.autocast, bf16.grad_scaler, bf16.feature_dtype) == (torch.bfloat16, False, "bfloat16")
+    assert choose_precision("cpu", True).describe() == {"autocast": "off", "grad_scaler": False,
+                                                        "feature_dtype": "float32"}
+    assert choose_precision("cpu", "bf16").autocast == torch.bfloat16
+    assert choose_precision("cuda", False).describe()["autocast"] == "off"
     with pytest.raises(TimBenchError, match=r"train_cfg.amp='bf16' but Old GPU has no bf16 support"):
-        autocast_settings(torch.device("cuda", 0), "bf16")
-    assert autocast_settings(torch.device("cuda", 0), True) == (True, torch.float16, True)  # the original's AMP
-    assert autocast_settings(torch.device("cpu"), True) == (False, None, False)
-    assert autocast_settings(torch.device("cpu"), "bf16") == (True, torch.bfloat16, False)
+        choose_precision("cuda", "bf16", bf16_supported=False, device_name="Old GPU")
+    with pytest.raises(TimBenchError, match=r"train_cfg.feature_dtype='int8' is not valid"):
+        choose_precision("cuda", True, "int8")

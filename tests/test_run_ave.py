@@ -87,3 +87,71 @@ def test_early_stopping_ends_the_run_when_the_main_metric_stalls(ave_root, tmp_p
     epochs = [json.loads(line)["epoch"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert epochs == [1, 2, 3] and "best epoch 1 of 3" in proc.stdout
     assert "early stop" in (tmp_path / "log.txt").read_text()
+
+
+KILL_HOOK = '''
+"""Test plugin: SIGKILLs the run at the moment result.json is written and the results store not yet told."""
+import os
+import signal
+
+from tim_bench_registry import hookimpl
+
+
+@hookimpl(hookwrapper=True, specname="tim_bench_run_finished")
+def kill_before_the_record():
+    if os.environ.get("KILL_BEFORE_RECORD"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    yield
+'''
+
+
+@pytest.mark.slow
+def test_a_run_killed_between_result_json_and_its_record_is_recorded_once_by_resume(ave_root, tmp_path):
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "kill_before_record.py").write_text(KILL_HOOK)
+    config = tmp_path / "ave_killed.py"
+    config.write_text(f"_base_ = [{CONFIG!r}]\ncustom_imports = dict(imports=['kill_before_record'])\n")
+    wd, store = tmp_path / "wd", tmp_path / "store"
+    args = ["run", str(config), "--work-dir", str(wd), "--results-dir", str(store), "--cfg-options",
+            f"data_root={ave_root}", "train_cfg.max_epochs=1", "train_cfg.batch_size=16", *TINY_MODEL]
+    env = {"PYTHONPATH": str(tmp_path / "plugins")}
+    killed = tim_bench(*args, env={**env, "KILL_BEFORE_RECORD": "1"}, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr  # a real kill, after result.json, before the record
+    result = json.loads((wd / "result.json").read_text())
+    assert not list(store.glob("*.json"))
+
+    resumed = tim_bench(*args, "--resume", env=env)
+    assert "the results store lacks its record" in resumed.stdout + resumed.stderr
+    assert "resumed from" not in (wd / "log.txt").read_text()  # nothing trained again
+    assert [json.loads(p.read_text())["run_id"] for p in store.glob("*.json")] == [result["run_id"]]
+    assert json.loads((wd / "result.json").read_text()) == result
+
+    again = tim_bench(*args, "--resume", env=env, check=False)  # recorded now: a second resume has nothing to do
+    assert again.returncode != 0 and "would record the same model twice" in again.stderr + again.stdout
+    assert len(list(store.glob("*.json"))) == 1
+
+
+@pytest.mark.slow
+def test_scoring_the_training_split_is_warned_recorded_and_marked_in_the_leaderboard(ave_root, tmp_path):
+    wd, store = tmp_path / "wd", tmp_path / "store"
+    proc = tim_bench("run", CONFIG, "--work-dir", str(wd), "--results-dir", str(store), "--cfg-options",
+                     f"data_root={ave_root}", "train_cfg.max_epochs=1", "train_cfg.batch_size=16", "splits.test=train",
+                     *TINY_MODEL)
+    assert "warning: splits.test='train' is the training split" in proc.stdout + proc.stderr
+    record = json.loads((wd / "result.json").read_text())
+    assert record["split"] == "train" and record["scored_on_training_data"] == ["test"]
+    board = tim_bench("leaderboard", "--results-dir", str(store))
+    assert "[scored on train]" in board.stdout
+
+
+def test_an_evaluation_split_with_the_training_segments_is_the_training_data_not_a_leak(tmp_path):
+    from tim_bench.runner.assemble import same_segments
+    from tim_bench_plugins.ave.dataset import AVE
+    from tim_bench_plugins.ave.synthetic import make_ave
+    from tim_bench_registry.contracts import check_disjoint
+    plugin = AVE(str(make_ave(tmp_path / "ave", videos=30, visual_dim=4, audio_dim=4)))
+    train, again, val = plugin.load("train"), plugin.load("train"), plugin.load("val")
+    assert same_segments(train, again) and not same_segments(train, val)
+    check_disjoint(train, again, "EPIC_100_train.csv", "EPIC_100_train.csv")  # one file: warned by the engine
+    with pytest.raises(Exception, match="share"):
+        check_disjoint(train, again, "train.csv", "copy_of_train.csv")  # two files with the same rows: a leak

@@ -161,9 +161,16 @@ SPEED_ONLY_KEYS = {"train_cfg": ("num_workers", "log_interval", "checkpoint_inte
                                 "tensorboard", "keep_checkpoints")}
 
 
+#: where the runner puts the number of processes a run trains on (``tim_bench.runner.distributed``); not a user key
+WORLD_SIZE_KEY = "_world_size"
+
+
 def config_hash(cfg: Config) -> str:
-    """sha256 of the resolved config text (identifies a recipe + overrides, independent of file layout)."""
+    """sha256 of the resolved config text (identifies a recipe + overrides, independent of file layout) and, for
+    a run on several processes, their number (the global batch is split over them, which changes the numbers)."""
     data = {k: v for k, v in cfg.to_dict().items() if not k.startswith("_") and k not in ("work_dir", "results_dir")}
+    if int(cfg.get(WORLD_SIZE_KEY, 1)) != 1:  # single-process hashes stay as they were
+        data["world_size"] = int(cfg[WORLD_SIZE_KEY])
     for section, keys in SPEED_ONLY_KEYS.items():
         if isinstance(data.get(section), Mapping):
             data[section] = {k: v for k, v in data[section].items() if k not in keys}

@@ -108,8 +108,9 @@ class TrainCfg:
     sampler: str = option(Rule("choice", choices=("uniform", "bucketed")), "uniform")
     feature_store: str = option(Rule("choice", choices=("auto", "gpu", "host")), "auto")
     feature_dtype: str = option(Rule("choice", choices=("auto", "float32", "bfloat16", "float16")), "auto")
-    compile: bool | str = option(Rule("choice", choices=(False, True, "default", "reduce-overhead",
-                                                         "max-autotune-no-cudagraphs")), False)
+    compile: bool | str = option(Rule("choice", choices=("auto", False, True, "default", "reduce-overhead",
+                                                         "max-autotune-no-cudagraphs")), "auto")
+    keep_checkpoints: str = option(Rule("choice", choices=("all", "best", "last")), "all")
     log_interval: int = option(POSITIVE_INT, 50)
     tensorboard: bool = option(BOOL, False)
 
@@ -190,7 +191,7 @@ ENGINE_KEYS = {"writers": ("out",)}
 TIM_RULES: dict[str, Rule] = {
     "d_model": POSITIVE_INT, "nhead": POSITIVE_INT, "num_layers": POSITIVE_INT, "feedforward_scale": POSITIVE_INT,
     "enc_dropout": FRACTION, "feat_dropout": FRACTION, "seq_dropout": FRACTION, "pool_features": BOOL,
-    "head": Rule("mapping")}
+    "head": Rule("mapping"), "encoder_init": Rule("choice", choices=("cloned", "independent"))}
 TOP_LEVEL_KEYS = frozenset(SECTIONS) | frozenset(SCALARS) | frozenset(PARTS)
 
 

@@ -10,8 +10,10 @@ The feature is the trunk's output, the final LayerNorm averaged over time and sp
 
 Sampling and preprocessing follow ``feature_extractors/omnivore/omnivore/datasets/frame_loader.py``
 and ``epickitchens.py``/``ave.py``: per interval, ``num_frames`` frames "like omnivore" (segment
-midpoints over ``stop_frame - start_frame``), shorter side bilinearly resized to ``crop`` (cv2
-rounding), ImageNet mean/std, centre crop (ceil offset). With ``num_copies`` A > 1, copies 1..A-1 of each
+midpoints over ``stop_frame - start_frame``), frames bilinearly scaled as the original's dataset class
+scales them (``scale_by``: "short_side", the shorter side to ``crop``, as ``ave.py`` and ``perception.py``;
+"height", by ``crop / H``, as ``epickitchens.py``, which differs on portrait frames), cv2 rounding,
+ImageNet mean/std, centre crop (ceil offset). With ``num_copies`` A > 1, copies 1..A-1 of each
 interval get ``rand-m15-mstd0.5-inc1`` RandAugment on the decoded frames first, one draw per clip (the datasets'
 ``USE_RAND_AUGMENT`` branch; ``tim_bench_registry.augment`` documents the recipe and its recorded differences).
 """
@@ -31,8 +33,11 @@ from tim_bench_registry import EXTRACTORS, TimBenchError, VideoFeatures
 from tim_bench_registry.augment import copy_rng, omnivore_policy, rand_augment_clip, video_key
 from tim_bench_registry.extractors import (Timing, batches, check_state_dict, grid_clips, load_checkpoint,
                                            resolve_device, resolve_dtype, run_batched)
-from tim_bench_registry.media import center_crop, iter_clips, resize_short_side
+from tim_bench_registry.media import center_crop, iter_clips, resize_height, resize_short_side
 
+#: ``scale_by`` values: how the original's dataset classes scale a frame before the centre crop ("height": crop / H,
+#: epickitchens.py; "short_side": crop / min(H, W), ave.py and perception.py since TIM commit b739278)
+SCALINGS = ("short_side", "height")
 #: omnivore_model.py's two Swin-B builders TIM uses (omnivore_swinB_epic: EPIC-KITCHENS; omnivore_swinB: AVE,
 #: Perception Test), with the heads their checkpoints carry.
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -265,9 +270,12 @@ class OmnivoreVideo:
                  mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225),
                  window: float = 1.0, hop: float = 0.2, include_end: bool = False, source_height: int | None = None,
                  num_copies: int = 1, seed: int = 0, batch_size: int = 4, device: str = "auto", dtype: str = "auto",
-                 model: dict | None = None) -> None:
+                 model: dict | None = None, scale_by: str = "short_side") -> None:
         if variant not in VARIANTS:
             raise TimBenchError(f"OmnivoreVideo variant must be one of {sorted(VARIANTS)}; got {variant!r}.")
+        if scale_by not in SCALINGS:
+            raise TimBenchError(f"OmnivoreVideo scale_by must be one of {SCALINGS} ('height' for EPIC-KITCHENS, "
+                                f"'short_side' for AVE and Perception Test, as the original); got {scale_by!r}.")
         if not isinstance(num_copies, int) or num_copies < 1:
             raise TimBenchError(f"OmnivoreVideo num_copies must be a whole number >= 1 (copy 0 plain, the others "
                                 f"RandAugment); got {num_copies!r}.")
@@ -284,7 +292,7 @@ class OmnivoreVideo:
             self.model.load_state_dict(flat, strict=True)
         self.model.to(self.device, self.dtype)
         self.dim = self.model.trunk.num_features
-        self.num_frames, self.crop, self.source_height = num_frames, crop, source_height
+        self.num_frames, self.crop, self.source_height, self.scale_by = num_frames, crop, source_height, scale_by
         self.mean, self.std = torch.tensor(mean), torch.tensor(std)
         self.window, self.hop, self.include_end = window, hop, include_end
         self.num_copies, self.seed, self.policy = num_copies, seed, omnivore_policy(mean)
@@ -292,8 +300,10 @@ class OmnivoreVideo:
         self.timing = Timing()
 
     def preprocess(self, frame: np.ndarray) -> np.ndarray:
-        """Shorter side to ``crop`` (cv2.resize rounding) then the centre crop (uniform_crop's ceil offset)."""
-        return center_crop(resize_short_side(frame, self.crop, "round"), self.crop, "ceil")
+        """Scaled as ``scale_by`` says (cv2.resize rounding), then the centre crop (uniform_crop's ceil offset)."""
+        scaled = resize_height(frame, self.crop) if self.scale_by == "height" else \
+            resize_short_side(frame, self.crop, "round")
+        return center_crop(scaled, self.crop, "ceil")
 
     def frame_indices(self, start_frame: int, stop_frame: int, video_frames: int) -> np.ndarray:
         """One interval's 0-based frame numbers (the original's Omnivore sampling)."""

@@ -57,6 +57,9 @@ class RunRecord:
     submissions: list[str] | None = None
     load_from: dict[str, Any] | None = None
     config: dict[str, Any] | None = None  # the resolved config (what `compare` and the leaderboard diff)
+    world_size: int | None = None  # training processes sharing the global batch (absent: 1)
+    # roles ("val", "test") whose split is the training data itself: its scores measure fit, not generalisation
+    scored_on_training_data: list[str] | None = None
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     #: keys a new record must carry (the runner's contract with the leaderboard)

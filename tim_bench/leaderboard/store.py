@@ -97,6 +97,12 @@ def add_record(record: RunRecord | Mapping[str, Any], results_dir: str | Path | 
     return path
 
 
+def is_recorded(record: Mapping[str, Any], results_dir: str | Path | None = None) -> bool:
+    """Whether the store holds ``record``: its run id, or another record of the same trained model."""
+    folder = store_dir(results_dir)
+    return (folder / f"{record.get('run_id')}.json").is_file() or _same_model(record, folder) is not None
+
+
 def model_key(record: Mapping[str, Any]) -> tuple[str, str] | None:
     """What identifies one trained model: its work dir and its predictions (their sha256 when recorded, else the
     file's path), so a run recorded twice (e.g. a ``--resume`` of a finished run) is recognised; None when the

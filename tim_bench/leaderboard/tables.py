@@ -30,6 +30,9 @@ _GROUP_KEYS = ["config_name", "recipe", "split"]
 #: records written before the sampler was recorded (tim-bench up to commit 92ed185) all trained with windows
 #: bucketed by query count, which is not the original's objective
 UNRECORDED_SAMPLER = "bucketed"
+#: what the original computes in (``training_procedure`` values, see tim_bench.runner.precision): other values mark rows
+ORIGINAL_AUTOCAST = ("float16", "off")
+ORIGINAL_FEATURE_DTYPE = "float32"
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,17 @@ def _tags(group_runs: Sequence[Mapping[str, Any]]) -> str:
     tags = " [synthetic data]" if any(r.get("synthetic_data") for r in group_runs) else ""
     # a sampler other than the original's uniform shuffling trains another objective: say so in the row
     samplers = sorted({str(r.get("sampler") or UNRECORDED_SAMPLER) for r in group_runs} - {"uniform"})
-    return tags + (f" [sampler={','.join(samplers)}]" if samplers else "")
+    tags += f" [sampler={','.join(samplers)}]" if samplers else ""
+    # scores of the training data itself (splits.test=train ...), and numerics other than the original's
+    if any(r.get("scored_on_training_data") for r in group_runs):
+        tags += " [scored on train]"
+    procedures = [r.get("training_procedure") or {} for r in group_runs]
+    autocast = sorted({str(p["autocast"]) for p in procedures if p.get("autocast") not in (None, *ORIGINAL_AUTOCAST)})
+    stores = sorted({str(p["feature_dtype"]) for p in procedures
+                     if p.get("feature_dtype") not in (None, ORIGINAL_FEATURE_DTYPE)})
+    tags += (f" [amp={','.join(autocast)}]" if autocast else "") + (f" [features={','.join(stores)}]" if stores else "")
+    worlds = sorted({int(r["world_size"]) for r in group_runs if (r.get("world_size") or 1) != 1})
+    return tags + (f" [{','.join(map(str, worlds))} processes]" if worlds else "")
 
 
 #: at most this many changed config keys are named in a row label (the CSV's recipe_hash tells all rows apart)

@@ -1,6 +1,7 @@
 """TIM's building blocks, with the original's maths and state-dict indices (time_mlp.0/2/4/6, embedder .1/.3)."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -142,12 +143,24 @@ class EncoderLayer(nn.Module):
         return self.norm2(x + self.dropout2(self.linear2(self.dropout(F.gelu(self.linear1(x))))))
 
 
-class Encoder(nn.Module):
-    """A stack of post-norm layers with no final norm."""
+#: ``model.encoder_init`` values: "cloned" builds one layer and deep-copies it (the original's _get_clones, as
+#: nn.TransformerEncoder does), so every layer starts with the same weights; "independent" draws each layer anew
+ENCODER_INITS = ("cloned", "independent")
 
-    def __init__(self, width: int, nhead: int, ffn_width: int, dropout: float, num_layers: int) -> None:
+
+class Encoder(nn.Module):
+    """A stack of post-norm layers with no final norm; ``init`` is one of ``ENCODER_INITS``."""
+
+    def __init__(self, width: int, nhead: int, ffn_width: int, dropout: float, num_layers: int,
+                 init: str = "cloned") -> None:
         super().__init__()
-        self.layers = nn.ModuleList(EncoderLayer(width, nhead, ffn_width, dropout) for _ in range(num_layers))
+        if init not in ENCODER_INITS:
+            raise ValueError(f"encoder_init={init!r}; use one of {ENCODER_INITS} ('cloned' is the original's).")
+        if init == "cloned":
+            first = EncoderLayer(width, nhead, ffn_width, dropout)
+            self.layers = nn.ModuleList(copy.deepcopy(first) for _ in range(num_layers))
+        else:
+            self.layers = nn.ModuleList(EncoderLayer(width, nhead, ffn_width, dropout) for _ in range(num_layers))
 
     def forward(self, x: torch.Tensor, num_feature_tokens: int, layout: PackedLayout | None = None) -> torch.Tensor:
         for layer in self.layers:

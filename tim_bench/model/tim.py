@@ -50,12 +50,14 @@ class TIM(nn.Module):
         d_model: embedding width d; tokens are 2d wide (content | time).
         pool_features: AVGA pooling of [T, 7, 7, Dv] visual maps guided by audio (AVE VGG recipe).
         head: HEADS config applied to every task (``in_dim`` and ``num_classes`` are filled in).
+        encoder_init: "cloned" (the original's: one layer deep-copied, every layer starts identical) or
+            "independent" (each layer drawn anew).
     """
 
     def __init__(self, input_dims: Mapping[str, int], tasks: Sequence[Task], d_model: int = 512, nhead: int = 8,
                  num_layers: int = 4, feedforward_scale: int = 4, enc_dropout: float = 0.1,
                  feat_dropout: float = 0.5, seq_dropout: float = 0.5, pool_features: bool = False,
-                 head: Mapping | None = None) -> None:
+                 head: Mapping | None = None, encoder_init: str = "cloned") -> None:
         super().__init__()
         self.streams = tuple(s for s in STREAMS if s in input_dims)
         if not self.streams:
@@ -82,7 +84,7 @@ class TIM(nn.Module):
         head_cfg = dict(head or {"type": "LinearHead"})
         self.heads = nn.ModuleDict({t.key: build(HEADS, head_cfg, in_dim=width, num_classes=t.num_classes)
                                     for t in self.tasks})
-        self.encoder = Encoder(width, nhead, feedforward_scale * d_model, enc_dropout, num_layers)
+        self.encoder = Encoder(width, nhead, feedforward_scale * d_model, enc_dropout, num_layers, encoder_init)
         self.drloc_mlp = drloc_mlp(d_model)
         self.pool = AVGA(self.input_dims["audio"], self.input_dims["visual"]) if pool_features else None
         self.seq_dropout = nn.Dropout(seq_dropout)

@@ -28,8 +28,19 @@ from ..evaluation.combined import CombinedMetrics
 from ..model.tim import TIM
 from .distributed import DistInfo
 from .memory import available_host_memory, check_fits, estimate, model_size, row_size, window_bound
+from .precision import precision_for
 
 log = logging.getLogger("tim_bench")
+#: the roles whose splits are scored (val selects checkpoints, test gives the reported metrics)
+EVAL_ROLES = ("val", "test")
+
+
+def same_segments(a: SplitAnnotations, b: SplitAnnotations) -> bool:
+    """Whether two splits hold exactly the same segments (by stream and id) of the same videos."""
+    def keys(x: SplitAnnotations) -> set:
+        seg = x.segments
+        return set(zip(seg["stream"], seg["segment_id"].astype(str), seg["video_id"].astype(str)))
+    return len(a.segments) == len(b.segments) and keys(a) == keys(b)
 
 
 @dataclass
@@ -105,6 +116,11 @@ class Experiment:
         self.seed = int(cfg.get("seed", 0))
         self._train_annotations: tuple[str, SplitAnnotations] | None = None  # checked against eval splits
         self._eval_annotations: dict[str, SplitAnnotations] = {}
+        #: evaluation splits that are the training data (the same split, or the same segments): warned and recorded
+        self.training_data_splits: set[str] = set()
+        for role in EVAL_ROLES:
+            if self.split_name(role) and self.split_name(role) == self.split_name("train"):
+                self._warn_training_data(role, self.split_name(role), "is the training split")
 
     def feature_description(self) -> dict[str, str]:
         """{stream: 'Type(file-or-folder, D-d)'} for records and tables."""
@@ -125,6 +141,18 @@ class Experiment:
         if isinstance(ev, (list, tuple)):
             return CombinedMetrics([build(METRICS, e) for e in ev])
         return build(METRICS, ev)
+
+    def _warn_training_data(self, role: str, split: str, why: str) -> None:
+        if split in self.training_data_splits:
+            return
+        self.training_data_splits.add(split)
+        log.warning("warning: splits.%s='%s' %s: the model is scored on data it trained on, so these metrics "
+                    "measure fit, not generalisation; the run record (scored_on_training_data) and its leaderboard "
+                    "row say so.", role, split, why)
+
+    def scored_on_training_data(self) -> list[str]:
+        """The evaluation roles ("val", "test") whose split is the training data, for the run record."""
+        return [r for r in EVAL_ROLES if self.split_name(r) in self.training_data_splits]
 
     def split_name(self, role: str) -> str | None:
         """The dataset split playing ``role`` (train / val / test) in this config, or None."""
@@ -163,7 +191,13 @@ class Experiment:
             pairs = [] if self._train_annotations is None or self._train_annotations[0] == split else \
                 [(self._train_annotations[1], ann, self._train_annotations[0], split)]
         for train_ann, other, train_split, other_split in pairs:
-            check_disjoint(train_ann, other, f"{self.dataset_name} {train_split}", f"{self.dataset_name} {other_split}")
+            if same_segments(train_ann, other):  # the training data scored again: allowed, warned and recorded
+                for role in [r for r in EVAL_ROLES if self.split_name(r) == other_split] or [other_split]:
+                    self._warn_training_data(role, other_split, f"holds the same segments as the training split "
+                                                                f"'{train_split}' (the same annotation file)")
+            else:
+                check_disjoint(train_ann, other, f"{self.dataset_name} {train_split}",
+                               f"{self.dataset_name} {other_split}")
 
     def _check_memory(self, split: str, durations: dict[str, float], train: bool) -> None:
         """Refuse the split before its windows are built when they, a batch and the model's activations cannot fit
@@ -201,17 +235,16 @@ class Experiment:
 
     def feature_store(self, data: SplitData, device: torch.device) -> FeatureStore:
         """The split's features read once into a store: on the GPU when they fit (``train_cfg.feature_store``:
-        auto / gpu / host), in ``train_cfg.feature_dtype`` (auto: bfloat16 on CUDA, float32 on CPU)."""
+        auto / gpu / host), in ``train_cfg.feature_dtype`` (auto: float32, what the original reads)."""
         tc = self.cfg.get("train_cfg") or {}
         videos = list(dict.fromkeys(data.windows.video_ids.tolist()))
         return FeatureStore(self.sources, data.name, videos, device, tc.get("feature_store", "auto"),
                             self.feature_dtype(device), self.cache_dir, progress=False)
 
     def feature_dtype(self, device: torch.device) -> str:
-        """The dtype features are stored in on ``device`` (``train_cfg.feature_dtype``; auto: bfloat16 on CUDA,
-        float32 on CPU): it rounds the inputs, so the run record carries it."""
-        dtype = (self.cfg.get("train_cfg") or {}).get("feature_dtype", "auto")
-        return ("bfloat16" if device.type == "cuda" else "float32") if dtype == "auto" else dtype
+        """The dtype features are stored in on ``device`` (``train_cfg.feature_dtype``; auto: float32 on every
+        device, as the original evaluates): a lower one rounds the inputs, so the run record carries it."""
+        return precision_for(device, self.cfg.get("train_cfg") or {}).feature_dtype
 
     def loader(self, data: SplitData, batch_size: int, shuffle: bool, dist: DistInfo, num_workers: int = 0,
                pin_memory: bool = False) -> BatchLoader:

@@ -9,7 +9,7 @@ from tim_bench_registry import DataError, SplitAnnotations, TimBenchError
 from tim_bench_registry.contracts import check_disjoint
 
 from ..data.check import CheckReport, check_split
-from .assemble import Experiment
+from .assemble import Experiment, same_segments
 
 
 def check_data(cfg: Config, splits: Iterable[str] | None = None, tolerance: float = 1.0,
@@ -38,6 +38,10 @@ def check_data(cfg: Config, splits: Iterable[str] | None = None, tolerance: floa
     if train in loaded:
         for split, ann in loaded.items():
             if split == train:
+                continue
+            if same_segments(loaded[train], ann):
+                report.lines.append(f"warning: split {split} holds the same segments as the training split {train}: "
+                                    f"scores on it measure fit, not generalisation.")
                 continue
             try:
                 check_disjoint(loaded[train], ann, f"split {train}", f"split {split}")

@@ -41,6 +41,13 @@ def init_distributed() -> DistInfo:
     return DistInfo(rank, world, local)
 
 
+def per_process_batch(batch_size: int, info: DistInfo) -> int:
+    """Windows per process of a ``batch_size`` global batch: the original divides ``--batch_size`` by the number
+    of GPUs (``int(batch_size / num_gpus)``), so one optimiser step sees the same number of windows however many
+    processes share it."""
+    return batch_size // info.world_size
+
+
 def all_reduce_sum(tensor: torch.Tensor, info: DistInfo) -> torch.Tensor:
     """Sum ``tensor`` over ranks in place (a no-op in a single process)."""
     if info.world_size > 1:

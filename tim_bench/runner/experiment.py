@@ -7,22 +7,23 @@ import platform
 import shlex
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 from mmengine.config import Config
 
-from tim_bench_registry import WRITERS, TimBenchError, build, plugin_manager
+from tim_bench_registry import WRITERS, TimBenchError, build, import_custom, plugin_manager
 from tim_bench_registry.outputs import check_output_file
 from tim_bench_registry.predictions import Predictions
 from tim_bench_registry.synthetic import is_synthetic
 
-from ..config import SPEED_ONLY_KEYS, check_run_settings, config_hash, load_config, recipe_hash
+from ..config import SPEED_ONLY_KEYS, WORLD_SIZE_KEY, check_run_settings, config_hash, load_config, recipe_hash
 from ..io import check_writable, sha256_file, write_atomic, write_json
 from ..leaderboard.record import RunRecord
 from ..leaderboard.run_finished import check_registered as check_store_registered
-from ..leaderboard.store import check_writable as check_store_writable
+from ..leaderboard.store import check_writable as check_store_writable, is_recorded
 from ..model.tim import TIM
 from ..original.convert import load_weights
 from ..modelzoo.download import resolve_checkpoint
@@ -38,8 +39,8 @@ from .scoring import predict_stream_bests, score_stream_bests
 from .split_facts import (describe_split, describe_submission, empty_metric_groups, split_summary,
                           submission_coverage)
 from .trainer import BEST, LAST, Trainer
-from .workdir import (WorkDirLock, acquire_lock, check_reuse, choose_work_dir, clean_leftovers, config_runs_root,
-                      resolve_inputs, resolved_config)
+from .workdir import (RESULT, Recorded, WorkDirLock, acquire_lock, check_reuse, choose_work_dir, clean_leftovers,
+                      config_runs_root, resolve_inputs, resolved_config)
 
 log = logging.getLogger("tim_bench")
 
@@ -57,14 +58,18 @@ def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None, *
         check_run_settings(cfg)
         cfg.train_cfg.keep_checkpoints = keep_policy(cfg.train_cfg)  # recorded in config.py and the record
     dist = init_distributed()
+    cfg[WORLD_SIZE_KEY] = dist.world_size  # part of the config hash: the global batch is split over the processes
     wd: Path | None = None
     problem = None
     if dist.is_main:
         try:
+            recorded = None
             if results_dir is not None:
-                check_store_writable(results_dir or cfg.get("results_dir"))
+                store = results_dir or cfg.get("results_dir")
+                check_store_writable(store)
                 check_store_registered()
-            wd = _prepare_work_dir(cfg, work_dir, command, trains, resume, overwrite, outputs)
+                recorded = partial(is_recorded, results_dir=store)
+            wd = _prepare_work_dir(cfg, work_dir, command, trains, resume, overwrite, outputs, recorded)
         except TimBenchError as exc:
             problem = str(exc)
     shared = _from_rank0((str(wd) if wd else None, problem), dist)
@@ -80,12 +85,13 @@ def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None, *
 
 
 def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: bool, resume: bool, overwrite: bool,
-                      outputs: tuple[tuple[str | Path, str], ...]) -> Path:
-    """Rank 0: choose (and for training lock and vet) the work dir, check the other outputs, start the log."""
+                      outputs: tuple[tuple[str | Path, str], ...], recorded: Recorded | None = None) -> Path:
+    """Rank 0: choose (and for training lock and vet) the work dir, check the other outputs, start the log;
+    ``recorded`` tells whether the results store holds a finished run's record (for ``run --resume``)."""
     explicit = work_dir or cfg.get("work_dir")
     if explicit:  # before choose_work_dir makes the folder
         _check_outside_data(Path(explicit), cfg.get("data_root"), work_dir)
-    wd = choose_work_dir(cfg, work_dir, resume and trains)
+    wd = choose_work_dir(cfg, work_dir, resume and trains, recorded)
     _check_outside_data(wd, cfg.get("data_root"), work_dir)
     for folder, what in outputs:
         check_writable(folder, what)
@@ -94,7 +100,7 @@ def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: b
     if trains:
         lock = acquire_lock(wd, command)
         try:
-            check_reuse(wd, config_hash(cfg), resume, overwrite)
+            check_reuse(wd, config_hash(cfg), resume, overwrite, recorded)
         except BaseException:
             lock.release()
             raise
@@ -273,6 +279,8 @@ def run_experiment(config: str | Path, cfg_options: dict | None = None, work_dir
 
 def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_dir: str | None, resume: bool,
          t0: float) -> dict[str, Any]:
+    if resume and (wd / RESULT).is_file():  # check_reuse let it through: finished, but the store lacks its record
+        return _record_finished(cfg, wd, dist, results_dir)
     exp = _experiment(cfg, wd, dist)
     test_name, val_name = exp.split_name("test"), exp.split_name("val")
     # the test split (annotations, feature files and widths) is checked before training, not after it
@@ -324,6 +332,7 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
         predictions_sha256=sha256_file(pred_path),
         submissions=[s["file"] for s in submissions], created=now_iso(),
         load_from=load_from_record(cfg.get("load_from")), config=resolved_config(cfg),
+        world_size=dist.world_size, scored_on_training_data=exp.scored_on_training_data() or None,
     ).to_dict()
     # what the numbers mean (RunRecord keeps keys it has no field for in ``extra``, written back unchanged)
     record.update(facts, **({"submission_coverage": submissions} if submissions else {}))
@@ -357,6 +366,22 @@ def _keep_checkpoints(cfg: Config, wd: Path) -> list[Path]:
     log.info("checkpoints kept (train_cfg.keep_checkpoints=%r): %s%s", keep_policy(cfg.train_cfg),
              describe_checkpoints(wd), gone)
     return [p.resolve() for p in removed]
+
+
+def _record_finished(cfg: Config, wd: Path, dist: DistInfo, results_dir: str | None) -> dict[str, Any]:
+    """Store the record of a finished run that was stopped after writing result.json and before storing it (the
+    run_finished hooks: results store, plots, the config's plugins), once; nothing is trained or scored again."""
+    if not dist.is_main:
+        return {}
+    record = json.loads((wd / RESULT).read_text())
+    custom = cfg.get("custom_imports")
+    if custom:  # its plugins hear of the run as they would have
+        import_custom(custom.get("imports", []), custom.get("allow_failed_imports", False))
+    log.warning("warning: --resume: %s finished (run %s) but the results store lacks its record (the run was stopped "
+                "before storing it); recording it now, without training again.", wd, record.get("run_id"))
+    plugin_manager().hook.tim_bench_run_finished(result=record, work_dir=str(wd),
+                                                 results_dir=results_dir or cfg.get("results_dir"))
+    return record
 
 
 def _append_final_metrics(path: Path, split: str, best_epoch: int, metrics: dict[str, float]) -> None:

@@ -26,10 +26,11 @@ from ..model.losses import TIMLoss
 from ..model.tim import TIM
 from .assemble import Experiment, SplitData
 from .checkpoint import load_checkpoint, save_checkpoint, save_checkpoint_as
+from .distributed import DistInfo, all_reduce_sum, barrier, per_process_batch
 from .workdir import resolved_config
-from .distributed import DistInfo, barrier
 from .inference import predict_split
 from .load_from import load_initial_weights
+from .precision import precision_for
 from .progress import IterationLog
 from .rounding import round_epoch
 from .schedule import warmup_cosine
@@ -37,6 +38,8 @@ from .tensorboard import RunBoard, open_board, summary_writer_class
 
 log = logging.getLogger("tim_bench")
 LAST, BEST = "last.pth", "best.pth"
+#: the value the original's meters start every stream's best at (a best must be strictly greater)
+ORIGINAL_INITIAL_BEST = 0.0
 
 
 def stream_best_file(name: str) -> str:
@@ -61,18 +64,18 @@ class TrainResult:
     procedure: dict[str, Any] = field(default_factory=dict)
 
 
-def autocast_settings(device: torch.device, amp: bool | str) -> tuple[bool, torch.dtype | None, bool]:
-    """(use autocast, dtype, needs a grad scaler) for ``train_cfg.amp``: True is the original's mixed precision
-    on CUDA (bf16 where supported, else fp16 with a scaler) and fp32 on CPU; "bf16" is bf16 autocast on any
-    device, the CPU too (several times faster there on CPUs with bf16 instructions; it rounds activations)."""
-    if not amp or (amp is True and device.type != "cuda"):
-        return False, None, False
-    if amp == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise TimBenchError(f"train_cfg.amp='bf16' but {torch.cuda.get_device_name(device)} has no bf16 support; use "
-                            f"train_cfg.amp=True (fp16 with a grad scaler there) or False.")
-    if amp == "bf16" or torch.cuda.is_bf16_supported():
-        return True, torch.bfloat16, False
-    return True, torch.float16, True
+def raise_stream_bests(selections: tuple[StreamBest, ...], stream_best: dict[str, dict[str, Any]],
+                       metrics: dict[str, float], epoch: int) -> list[str]:
+    """Raise each selection whose metric beat its best so far (strictly, as the original, whose bests start at 0:
+    a stream that scores 0 has no best yet, even at the first validation); the names of those raised."""
+    improved = []
+    for sel in present(selections, metrics):
+        current = stream_best.get(sel.name)
+        if metrics[sel.metric] > (current["value"] if current is not None else ORIGINAL_INITIAL_BEST):
+            stream_best[sel.name] = {"epoch": epoch, "metric": sel.metric, "value": metrics[sel.metric],
+                                     "metrics": metrics}
+            improved.append(sel.name)
+    return improved
 
 
 class Trainer:
@@ -88,6 +91,7 @@ class Trainer:
         self.selections = stream_bests_of(self.metric)
         self.hash = config_hash(exp.cfg)
         self.compiled_as: str | bool = False  # the torch.compile mode the training step ran with (False: eager)
+        self.precision = precision_for(device, self.tc)
         if self.tc.get("tensorboard", False) and dist.is_main:
             summary_writer_class()  # a missing package is an error before any data is read
 
@@ -100,8 +104,9 @@ class Trainer:
                 "early_stop_patience": tc.get("early_stop_patience"), "early_stop_on": early_stop_on,
                 "drop_partial_labels": bool(loss.get("drop_partial_labels", True)),
                 "eval_augmentation_copy": 0, "checkpoint_selection": "per stream, as the original's meters",
-                "feature_dtype": self.exp.feature_dtype(self.device),
-                "autocast": str(autocast_settings(self.device, tc.get("amp", True))[1] or "off").replace("torch.", ""),
+                **self.precision.describe(),
+                "encoder_init": self.cfg.model.get("encoder_init", "cloned"),
+                "world_size": self.dist.world_size, "batch_size_per_process": per_process_batch(tc.batch_size, self.dist),
                 "compile": self.compiled_as}
 
     def _resume_state(self, resume: bool) -> dict[str, Any] | None:
@@ -114,7 +119,8 @@ class Trainer:
         state = load_checkpoint(path)
         if state.get("config_hash") != self.hash:
             raise TimBenchError(f"{path} was written by a different config (hash {state.get('config_hash')} vs "
-                                f"{self.hash}); resume with the same config and overrides, or use a new --work-dir.")
+                                f"{self.hash}); resume with the same config, overrides and number of processes, or use a new "
+                                f"--work-dir.")
         return state
 
     def fit(self, resume: bool = False) -> TrainResult:
@@ -170,6 +176,11 @@ class Trainer:
         if mode is not None and self.dist.world_size > 1:
             raise TimBenchError("train_cfg.compile is single-process only; set train_cfg.compile=False for a "
                                 "distributed run.")
+        if tc.batch_size % self.dist.world_size:
+            log.warning("warning: train_cfg.batch_size=%d is the global batch and does not divide over %d processes: "
+                        "each takes %d windows (a global batch of %d), as the original's int(batch_size / num_gpus).",
+                        tc.batch_size, self.dist.world_size, per_process_batch(tc.batch_size, self.dist),
+                        per_process_batch(tc.batch_size, self.dist) * self.dist.world_size)
         train_loader = exp.loader(train, tc.batch_size, True, self.dist, workers, pin)
         if mode is not None:  # before any batch: worker processes copy the dataset when an epoch starts
             log.info("train_cfg.compile=%r: training queries padded to %s per stream (static shapes)", mode,
@@ -188,11 +199,12 @@ class Trainer:
                             loss_cfg.m_drloc, bool(loss_cfg.get("drop_partial_labels", True)))
         optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay, fused=True)
         iters = len(train_loader)
+        if iters == 0:
+            raise TimBenchError(f"Training would make no optimiser step: {_no_batches(tc.batch_size, self.dist)}")
         warmup_iters, total_iters = int(tc.warmup_epochs * iters), tc.max_epochs * iters
         scheduler = warmup_cosine(optimizer, tc.min_lr, warmup_iters, total_iters)
-        use_amp, amp_dtype, needs_scaler = autocast_settings(self.device, tc.get("amp", True))
-        scaler = torch.amp.GradScaler("cuda", enabled=needs_scaler)
-        forward = train_forward(net, model, criterion, amp_dtype if use_amp else None, mode,
+        scaler = torch.amp.GradScaler("cuda", enabled=self.precision.grad_scaler)
+        forward = train_forward(net, model, criterion, self.precision.autocast, mode,
                                 packed=self.device.type != "cuda")  # CUDA is launch-bound: no index gathers
         self.compiled_as = mode or False
         return _Loop(train, val, train_loader, val_loader, model, net, optimizer, scheduler, scaler, forward, iters,
@@ -222,6 +234,7 @@ class Trainer:
         total = torch.zeros((), device=self.device)
         bar = tqdm(loop.train_loader, desc=f"epoch {epoch}/{tc.max_epochs}", disable=not self.progress, leave=False)
         meter.start_epoch()
+        steps = 0
         for step, batch in enumerate(bar):
             meter.batch_ready()
             batch = move_batch(batch, self.device)
@@ -234,6 +247,7 @@ class Trainer:
             loop.scaler.step(loop.optimizer)
             loop.scaler.update()
             loop.scheduler.step()
+            steps += 1
             total += parts["loss"].detach()
             lr = loop.scheduler.get_last_lr()[0]
             logged = meter.step_done(epoch, step, parts["loss"], lr)  # syncs every log_interval
@@ -242,7 +256,9 @@ class Trainer:
             if self.progress and (logged is not None or step % 20 == 0):  # the bar's loss: a sync every 20 steps
                 shown = logged if logged is not None else float(parts["loss"].detach())
                 bar.set_postfix(loss=f"{shown:.3f}", lr=f"{lr:.2e}")
-        train_loss = float(total) / max(loop.iters, 1)
+        if steps == 0:  # an untrained model must never be saved and scored as if it were trained
+            raise TimBenchError(f"Epoch {epoch} made no optimiser step: {_no_batches(tc.batch_size, self.dist)}")
+        train_loss = float(all_reduce_sum(total, self.dist)) / (steps * self.dist.world_size)
         if not math.isfinite(train_loss):
             raise TimBenchError(f"Training loss became {train_loss} in epoch {epoch}; lower train_cfg.lr or "
                                 f"check the features for extreme values.")
@@ -266,22 +282,10 @@ class Trainer:
         improved = value > state.best["value"]
         if improved:
             state.best = {"value": value, "epoch": epoch, "metrics": entry["val"]}
-        improved_streams = self._update_stream_bests(state.stream_best, entry["val"], epoch)
+        improved_streams = raise_stream_bests(self.selections, state.stream_best, entry["val"], epoch)
         stopping.validated(state.history + [entry], improved, improved_streams)
         entry["improved"] = improved_streams
         return improved, improved_streams
-
-    def _update_stream_bests(self, stream_best: dict[str, dict[str, Any]], metrics: dict[str, float],
-                             epoch: int) -> list[str]:
-        """Raise each selection whose metric beat its best so far (strictly, as the original); their names."""
-        improved = []
-        for sel in present(self.selections, metrics):
-            current = stream_best.get(sel.name)
-            if current is None or metrics[sel.metric] > current["value"]:
-                stream_best[sel.name] = {"epoch": epoch, "metric": sel.metric, "value": metrics[sel.metric],
-                                         "metrics": metrics}
-                improved.append(sel.name)
-        return improved
 
     def _write_epoch(self, loop: _Loop, state: TrainingState, improved: bool, improved_streams: list[str]) -> None:
         """Rank 0: best.pth and the per-stream bests when they improved, last.pth (every checkpoint_interval),
@@ -310,6 +314,13 @@ class Trainer:
                 "config_hash": self.hash})
         write_atomic(self.work_dir / "metrics.jsonl",
                      lambda p: p.write_text("".join(json.dumps(round_epoch(h)) + "\n" for h in state.history)))
+
+
+def _no_batches(batch_size: int, dist: DistInfo) -> str:
+    """Why an epoch has no batch, and the fix (the end of a one-sentence error)."""
+    return (f"the train split gives this process no batch (train_cfg.batch_size={batch_size} is the global batch, "
+            f"{per_process_batch(batch_size, dist)} window(s) per process over {dist.world_size} process(es)); use "
+            f"fewer processes or more training windows.")
 
 
 @dataclass

@@ -9,6 +9,7 @@ import re
 import secrets
 import socket
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -86,25 +87,48 @@ def _stamp_key(path: Path) -> tuple[str, int]:
     return match.group(1), int(match.group(2) or 0)
 
 
-def latest_unfinished(root: Path) -> Path | None:
-    """The newest run folder under ``root`` with a resume point (last.pth) and no result.json."""
+#: Whether the results store holds a finished run's record (None: the command records nothing)
+Recorded = Callable[[dict[str, Any]], bool]
+
+
+def _finished_record(work_dir: Path) -> dict[str, Any]:
+    """The run record in ``work_dir``'s result.json ({} when it cannot be read)."""
+    try:
+        record = json.loads((work_dir / RESULT).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def unrecorded(work_dir: Path, recorded: Recorded | None) -> bool:
+    """Whether ``work_dir`` holds a finished run (result.json) that the results store lacks: a run killed between
+    writing result.json and storing its record."""
+    if recorded is None or not (work_dir / RESULT).is_file():
+        return False
+    record = _finished_record(work_dir)
+    return bool(record.get("run_id")) and not recorded(record)
+
+
+def latest_unfinished(root: Path, recorded: Recorded | None = None) -> Path | None:
+    """The newest run folder under ``root`` with a resume point (last.pth) and no result.json, or (given
+    ``recorded``) with a result.json whose record the results store lacks."""
     if not root.is_dir():
         return None
     runs = [p for p in root.iterdir() if p.is_dir() and STAMP_RE.match(p.name) and (p / LAST).is_file()
-            and not (p / RESULT).exists()]
+            and (not (p / RESULT).exists() or unrecorded(p, recorded))]
     return max(runs, key=_stamp_key) if runs else None
 
 
-def choose_work_dir(cfg: Any, work_dir: str | Path | None, resume: bool) -> Path:
+def choose_work_dir(cfg: Any, work_dir: str | Path | None, resume: bool, recorded: Recorded | None = None) -> Path:
     """``--work-dir`` (or the config's ``work_dir``) exactly; else a new run folder, or with ``resume`` the
-    latest unfinished one of the config."""
+    latest unfinished one of the config (see ``latest_unfinished``)."""
     explicit = work_dir or cfg.get("work_dir")
     if explicit:  # never a folder of other files (a dataset, a source tree): run files would land among them
         check_output_folder(explicit, OUTPUT_KIND, option="work dir", also_marked_by=RUN_SIGNS)
         return mark_output_folder(check_writable(explicit, "work dir"), OUTPUT_KIND)
     root = config_runs_root(cfg)
     if resume:
-        latest = latest_unfinished(root)
+        latest = latest_unfinished(root, recorded)
         if latest is not None:
             log.info("--resume: continuing the latest unfinished run of %s: %s", cfg["_name"], latest)
             return latest
@@ -217,17 +241,23 @@ def _take_over(lock: Path, holder: dict[str, Any]) -> None:
     aside.unlink(missing_ok=True)
 
 
-def check_reuse(work_dir: Path, digest: str, resume: bool, overwrite: bool) -> None:
-    """Refuse to train where another run's files are, unless resuming it or ``overwrite`` (then clear them)."""
+def check_reuse(work_dir: Path, digest: str, resume: bool, overwrite: bool, recorded: Recorded | None = None) -> None:
+    """Refuse to train where another run's files are, unless resuming it or ``overwrite`` (then clear them).
+
+    ``--resume`` of a finished run whose record the results store lacks (``recorded``) passes: the run only
+    needs its record written (``unrecorded``)."""
     if resume and overwrite:
         raise TimBenchError("--resume continues a run and --overwrite starts one afresh; pass only one.")
     result = work_dir / RESULT
     if result.is_file():
-        try:
-            record = json.loads(result.read_text())
-        except ValueError:
-            record = {}
+        record = _finished_record(work_dir)
         run_id, old = record.get("run_id", "?"), str(record.get("config_hash", "?"))
+        if resume and unrecorded(work_dir, recorded):
+            if old != digest:
+                raise TimBenchError(f"{work_dir} holds a finished run ({run_id}) of a different config (hash "
+                                    f"{old[:12]}; this one {digest[:12]}) that the results store lacks; --resume it "
+                                    f"with its own config and overrides (see {work_dir / 'config.py'}).")
+            return
         if resume:
             raise TimBenchError(f"{work_dir} holds a finished run ({run_id}, see {result}); --resume has nothing "
                                 f"to continue and would record the same model twice. Leave out --resume (and "

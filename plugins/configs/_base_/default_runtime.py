@@ -14,14 +14,14 @@ train_cfg = dict(
     warmup_epochs=2,
     min_lr=1e-6,
     grad_clip=1.0,          # max gradient norm; None turns clipping off
-    amp=True,               # autocast on CUDA (bf16 where supported, else fp16 with a scaler), fp32 on CPU (as the
-                            # original); "bf16": bf16 autocast on the CPU too (several times faster, rounds activations)
+    amp=True,               # the original's fp16 autocast + GradScaler on CUDA, fp32 on CPU; "bf16": bf16 autocast on
+                            # any device (faster on CPUs with bf16, rounds otherwise: recorded and marked in rows)
     early_stop_patience=None,  # validations without a better visual best (the original's criterion); None = never
     sampler="uniform",      # "uniform": the original's shuffling; "bucketed" (less padding) reweights the loss
     val_interval=1,
     num_workers=0,
     feature_store="auto",   # a split's features read once: "gpu" (gathered on the GPU), "host" (memory map); auto: GPU if they fit
-    feature_dtype="auto",   # store dtype: "float32", "bfloat16", "float16"; auto: bfloat16 on CUDA, float32 on CPU
+    feature_dtype="auto",   # store dtype: auto = "float32" (the original's inputs); "bfloat16"/"float16" round them
     checkpoint_interval=1,  # write last.pth every N epochs (resume point)
     log_interval=50,        # a log.txt line (loss, lr, data/step time, GPU memory, ETAs) every N iterations
     tensorboard=False,      # True: also write TensorBoard scalars to WORK_DIR/tensorboard/ (needs `tensorboard`)

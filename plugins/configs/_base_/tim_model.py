@@ -10,4 +10,5 @@ model = dict(
     seq_dropout=0.5,
     pool_features=False,
     head=dict(type="LinearHead"),
+    encoder_init="cloned",  # the original: one layer deep-copied, all start identical; "independent" draws each
 )

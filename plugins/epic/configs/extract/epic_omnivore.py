@@ -12,7 +12,8 @@ extract = dict(
         # MODEL.ARCH. The checkpoint is swinB_epic_checkpoint.torch (docs/feature-extractors.md says where to get it).
         variant="epic", checkpoint="checkpoints/swinB_epic_checkpoint.torch",
         num_frames=32,             # OMNIVORE_feature.yaml DATA.NUM_FRAMES, sampled "like omnivore" (frame_loader.py)
-        crop=224,                  # DATA.TEST_CROP_SIZE: shorter side resized to 224 (cv2), centre crop 224 (epickitchens.py)
+        crop=224,                  # DATA.TEST_CROP_SIZE: centre crop 224 (epickitchens.py uniform_crop) after
+        scale_by="height",         # scale = 224 / H (epickitchens.py, cv2.resize fx=fy=scale), not the shorter side
         mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),  # DATA.MEAN / DATA.STD
         # The interval grid: 0.2-s hop (make_framepickle.py HOP_SIZE; TIM's feat_gap 0.2). The EPIC interval pickle itself
         # is a download, not code: 1-s windows follow the 1-s inputs of TIM's audio model (auditory_slowfast/README.md,

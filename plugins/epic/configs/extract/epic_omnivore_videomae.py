@@ -10,8 +10,8 @@ extract = dict(
         type="ConcatFeatures",
         parts=[
             dict(type="OmnivoreVideo", variant="epic", checkpoint="checkpoints/swinB_epic_checkpoint.torch",
-                 num_frames=32, crop=224, window=1.0, hop=0.2, include_end=False, source_height=256,
-                 num_copies=dict(train=4, val=1, test=1), seed=0,
+                 num_frames=32, crop=224, scale_by="height", window=1.0, hop=0.2, include_end=False,
+                 source_height=256, num_copies=dict(train=4, val=1, test=1), seed=0,
                  batch_size=4, device="auto", dtype="auto"),
             dict(type="VideoMAEVideo", weights="checkpoints/videomae_epic.pth.tar", num_frames=16, crop=224,
                  window=1.0, hop=0.2, include_end=False, source_height=256,
