@@ -57,6 +57,7 @@ class RunRecord:
     submissions: list[str] | None = None
     load_from: dict[str, Any] | None = None
     config: dict[str, Any] | None = None  # the resolved config (what `compare` and the leaderboard diff)
+    label_counts: dict[str, list[int]] | None = None  # per task, segments of each class in the scored split (chance)
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     #: keys a new record must carry (the runner's contract with the leaderboard)

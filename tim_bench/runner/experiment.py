@@ -19,6 +19,7 @@ from tim_bench_registry.synthetic import is_synthetic
 
 from ..config import check_run_settings, config_hash, load_config, recipe_hash
 from ..io import check_writable, sha256_file, write_atomic, write_json
+from ..leaderboard.chance import label_counts
 from ..leaderboard.record import RunRecord
 from ..leaderboard.run_finished import check_registered as check_store_registered
 from ..leaderboard.store import check_writable as check_store_writable
@@ -270,6 +271,7 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
         predictions_sha256=sha256_file(pred_path),
         submissions=[str(p) for p in submissions], created=now_iso(),
         load_from=load_from_record(cfg.get("load_from")), config=resolved_config(cfg),
+        label_counts=label_counts(preds),
     ).to_dict()
     _append_final_metrics(wd / "metrics.jsonl", split, trained.best_epoch, metrics)
     result_path = write_json(wd / "result.json", record)
