@@ -23,8 +23,8 @@ from .registries import (CHALLENGES, DATASETS, EXTRACTORS, FEATURES, FORMATS, GE
 __all__ = [
     "CHALLENGES", "DATASETS", "EXTRACTORS", "FEATURES", "FORMATS", "GENERATORS", "HEADS", "LEADERBOARDS",
     "METRICS", "MODELS", "ORIGINAL_DATASETS", "REFERENCES", "REGISTRIES", "WRITERS", "IGNORE_LABEL", "STREAMS",
-    "Catalog", "Challenge", "Chance", "ChallengeScorer", "DataError", "DatasetPlugin", "DatasetSpec", "FeatureExtractor",
-    "FeatureSource", "LeaderboardError", "LeaderboardFormat", "Metric", "Predictions", "Reference", "ScoreBlock",
+    "Catalog", "Challenge", "Chance", "ChallengeScorer", "DataError", "DatasetPlugin", "DatasetSpec",
+    "FeatureExtractor", "FeatureSource", "LeaderboardError", "LeaderboardFormat", "Metric", "Predictions", "Reference", "ScoreBlock",
     "SplitAnnotations", "StreamBest", "SubmissionWriter", "SyntheticGenerator", "Task", "TaskPredictions",
     "TimBenchError", "UnknownPluginError", "VideoFeatures", "build", "hookimpl", "hookspec", "import_custom",
     "lookup", "origin_of", "plugin_manager", "register_reference_files", "register_rename", "rows_in_order",

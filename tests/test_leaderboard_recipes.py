@@ -135,5 +135,5 @@ def test_compare_says_in_words_why_identical_seeds_have_no_test() -> None:
         c = compare_runs(pool[0], pool[2], metrics_only=True, pool=pool)
     text = render_comparison(c)
     assert c.seed_test is None and "nan" not in text
-    assert ("No across-seed test: every seed of A's recipe gave acc_visual 16.25 and every seed of B's gave 16.25 "
-            "(both recipes score the same)") in text
+    assert ("No across-seed test: every seed of A's recipe (seeds 0,1) gave acc_visual 16.25 and every seed of "
+            "B's (seeds 0,1) gave 16.25 (both recipes score the same)") in text

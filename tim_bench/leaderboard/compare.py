@@ -204,10 +204,15 @@ def _across_seeds(a: Mapping[str, Any], b: Mapping[str, Any], pool: Sequence[Map
     if spread_a == 0 and spread_b == 0:
         (va, *_), (vb, *_) = sa.values(), sb.values()
         same = "both recipes score the same" if va == vb else f"B - A is {vb - va:+.2f} at every seed"
-        return None, (f"No across-seed test: every seed of A's recipe gave {metric} {va:.2f} and every seed of B's "
-                      f"gave {vb:.2f} ({same}); with no spread across seeds Welch's t-test is undefined, so nothing "
-                      f"here measures training randomness. More seeds, or a less degenerate recipe, may vary.")
+        return None, (f"No across-seed test: every seed of A's recipe (seeds {_seeds(sa)}) gave {metric} {va:.2f} "
+                      f"and every seed of B's (seeds {_seeds(sb)}) gave {vb:.2f} ({same}); with no spread across "
+                      f"seeds Welch's t-test is undefined, so nothing here measures training randomness. More seeds, "
+                      f"or a less degenerate recipe, may vary.")
     return welch_test(sa, sb, metric, confidence), ""
+
+
+def _seeds(values: Mapping[int, float]) -> str:
+    return ",".join(map(str, sorted(values)))
 
 
 def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any], *, reps: int = 10_000, seed: int = 0,
