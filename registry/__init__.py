@@ -12,7 +12,7 @@ from .contracts import (IGNORE_LABEL, STREAMS, DatasetPlugin, FeatureSource, Spl
                         VideoFeatures)
 from .errors import DataError, LeaderboardError, TimBenchError, UnknownPluginError
 from .hookspecs import hookimpl, hookspec
-from .leaderboard import DatasetSpec, LeaderboardFormat, Reference, register_reference_files
+from .leaderboard import Chance, DatasetSpec, LeaderboardFormat, Reference, register_reference_files
 from .plugin_manager import import_custom, origin_of, plugin_manager
 from .predictions import Predictions, TaskPredictions, rows_in_order
 from .protocols import (ChallengeScorer, FeatureExtractor, Metric, StreamBest, SubmissionWriter,
@@ -24,8 +24,9 @@ from .zoo import Weights
 __all__ = [
     "CHALLENGES", "DATASETS", "EXTRACTORS", "FEATURES", "FORMATS", "GENERATORS", "HEADS", "LEADERBOARDS", "METRICS",
     "MODELS", "ORIGINAL_DATASETS", "REFERENCES", "REGISTRIES", "WEIGHTS", "WRITERS", "IGNORE_LABEL", "STREAMS",
-    "Catalog", "Challenge", "ChallengeScorer", "DataError", "DatasetPlugin", "DatasetSpec", "FeatureExtractor",
-    "FeatureSource", "LeaderboardError", "LeaderboardFormat", "Metric", "Predictions", "Reference", "ScoreBlock",
+    "Catalog", "Challenge", "Chance", "ChallengeScorer", "DataError", "DatasetPlugin", "DatasetSpec",
+    "FeatureExtractor", "FeatureSource", "LeaderboardError", "LeaderboardFormat", "Metric", "Predictions",
+    "Reference", "ScoreBlock",
     "SplitAnnotations", "StreamBest", "SubmissionWriter", "SyntheticGenerator", "Task", "TaskPredictions",
     "TimBenchError", "UnknownPluginError", "VideoFeatures", "Weights", "build", "hookimpl", "hookspec",
     "import_custom", "lookup", "origin_of", "plugin_manager", "register_reference_files", "register_rename",

@@ -25,11 +25,24 @@ from .registries import REFERENCES
 
 
 @dataclass(frozen=True)
+class Chance:
+    """How a metric's chance level follows from the class counts of one task of the scored split: top-``k``
+    accuracy over segments, or (``per_class``) the mean over the classes present of each class's top-k recall."""
+
+    task: str
+    k: int = 1
+    per_class: bool = False
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """How one dataset (a dataset plugin type name, as in a run record) appears in leaderboards.
 
     ``references`` names the datasets whose published reference rows apply to this one's table
-    (by default the dataset itself); a joint dataset lists the benchmarks it covers.
+    (by default the dataset itself); a joint dataset lists the benchmarks it covers. ``main_metric`` is the
+    metric the paper's table leads with (default: the first of ``metrics``): the table's order and ``compare``
+    use it, and the benchmark's evaluator selects checkpoints by it. ``chance`` says, per metric, how its
+    majority-class and uniform-guess levels follow from the split's class counts (metrics without one get none).
     """
 
     name: str
@@ -37,6 +50,13 @@ class DatasetSpec:
     metrics: tuple[str, ...]
     labels: Mapping[str, str] = field(default_factory=dict)
     references: tuple[str, ...] = ()
+    main_metric: str = ""
+    chance: Mapping[str, Chance] = field(default_factory=dict)
+
+    @property
+    def main(self) -> str | None:
+        """The table's main metric: ``main_metric``, else the first metric (None for a spec without metrics)."""
+        return self.main_metric or (self.metrics[0] if self.metrics else None)
 
     @property
     def reference_datasets(self) -> tuple[str, ...]:

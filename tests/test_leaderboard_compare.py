@@ -63,7 +63,8 @@ def test_compare_pairs_segments_by_id_and_ignores_unlabelled(tmp_path: Path) -> 
     a = make_record("A", metrics={"acc_fused": 66.0, "acc_visual": 66.7}, predictions=pa)
     b = make_record("B", metrics={"acc_fused": 70.0, "acc_visual": 100.0, "acc_audio": 1.0}, predictions=pb)
     c = compare_runs(a, b, reps=20_000)
-    assert c.metrics[0] == ("acc_fused", 66.0, 70.0, pytest.approx(4.0))
+    assert c.main_metric == "acc_visual"  # the AVE table's main metric (the paper's column) comes first
+    assert c.metrics[1] == ("acc_fused", 66.0, 70.0, pytest.approx(4.0))
     assert c.metrics[2] == ("acc_audio", None, 1.0, None)
     (boot,) = c.bootstraps
     assert (boot.task, boot.n, boot.only_b, boot.only_a) == ("visual_event", 3, 1, 0)

@@ -59,20 +59,24 @@ def test_suite_then_every_format(tmp_path: Path, monkeypatch, capsys, browser_fo
     # seeds of one config share a row; runs on generated data are marked as such
     assert sorted(measured.index) == ["tiny_a [synthetic data]", "tiny_b [synthetic data]"]
     measured.index = measured.index.str.removesuffix(" [synthetic data]")
-    assert measured.loc["tiny_a", "runs"] == 3 and measured.loc["tiny_a", "seeds"] == "0 1 1"
-    assert measured["acc_fused_std"].notna().all()
-    assert list(csv["kind"]) == ["reference", "reference", "measured", "measured"]  # AVE: VGG and Omnivore rows
-    md = markdown_tables((board / "README.md").read_text())["AVE"]
-    assert len(md) == 1 + 4 and md[0][:4] == ["config", "split", "seeds", "fused"]
+    # the rerun seed counts once, from its newest run (as `compare` counts it), and the table says so
+    assert measured.loc["tiny_a", "runs"] == 2 and measured.loc["tiny_a", "seeds"] == "0 1"
+    assert measured["acc_visual_std"].notna().all()
+    # AVE: VGG and Omnivore rows, then the chance rows of the split
+    assert list(csv["kind"]) == ["reference", "reference", "chance", "chance", "measured", "measured"]
+    text = (board / "README.md").read_text()
+    assert "tiny_a (test): seed 1 was run more than once" in text
+    md = markdown_tables(text)["AVE"]
+    assert len(md) == 1 + 6 and md[0][:4] == ["config", "split", "seeds", "visual"]
     tex = latex_numbers((board / "leaderboard.tex").read_text())["ave"]
     for row, values in zip(csv.itertuples(), tex):
-        for metric, value in zip(("acc_fused", "acc_visual", "acc_audio"), values):
+        for metric, value in zip(("acc_visual", "acc_fused", "acc_audio"), values):
             csv_value = getattr(row, metric)
             assert (value is None and pd.isna(csv_value)) or value == pytest.approx(csv_value, abs=0.005)
 
     browser = browser_for(board / "index.html")
-    assert len(browser.column("AVE", "measured", 0)) == 2 and len(browser.column("AVE", "reference", 0)) == 2
-    assert browser.eval("document.querySelectorAll('tbody.measured a[href$=\"curves.png\"]').length") == 5
+    assert len(browser.column("AVE", "measured", 0)) == 2 and len(browser.column("AVE", "reference", 0)) == 4
+    assert browser.eval("document.querySelectorAll('tbody.measured a[href$=\"curves.png\"]').length") == 4
     browser.click("table[data-dataset='AVE'] thead th:nth-child(1)")  # config, A-Z
     assert browser.column("AVE", "measured", 0) == ["tiny_a [synthetic data]", "tiny_b [synthetic data]"]
     browser.click("table[data-dataset='AVE'] thead th:nth-child(1)")  # Z-A

@@ -80,7 +80,8 @@ def test_killed_run_resumes_to_the_same_end(ave_root, tmp_path):
 
 @pytest.mark.slow
 def test_early_stopping_ends_the_run_when_the_main_metric_stalls(ave_root, tmp_path):
-    # lr 0: the model never changes, so acc_fused never beats epoch 1 and patience 2 stops after epoch 3
+    # lr 0: the model never changes, so the main metric (acc_visual) never beats epoch 1 and patience 2 stops
+    # after epoch 3
     proc = tim_bench("train", CONFIG, "--work-dir", str(tmp_path), "--cfg-options", f"data_root={ave_root}",
                      "train_cfg.max_epochs=10", "train_cfg.lr=0.0", "train_cfg.min_lr=0.0",
                      "train_cfg.early_stop_patience=2", *TINY_MODEL)

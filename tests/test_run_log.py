@@ -62,7 +62,7 @@ def test_log_has_iteration_lines_with_times_and_etas(run_dir):
 def test_log_names_the_best_checkpoint_and_ends_with_final_metrics_and_result(run_dir):
     log = (run_dir / "log.txt").read_text()
     result = json.loads((run_dir / "result.json").read_text())
-    best = re.findall(r"saved best checkpoint \S*best\.pth: epoch (\d+), by acc_fused", log)
+    best = re.findall(r"saved best checkpoint \S*best\.pth: epoch (\d+), by acc_visual", log)
     assert best and int(best[-1]) == result["best_epoch"]
     final = re.search(rf"final metrics on split 'test' \(best checkpoint, epoch {result['best_epoch']}\): (.*)", log)
     assert final and f"acc_fused={result['metrics']['acc_fused']:.4f}" in final.group(1)

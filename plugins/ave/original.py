@@ -23,7 +23,7 @@ ORIGINAL_AVE = OriginalDataset(
     name="ave",
     tasks={"visual": (Task("visual", "event", NUM_CLASSES),), "audio": (Task("audio", "event", NUM_CLASSES),)},
     metric=AVEAccuracy.__name__,
-    main_metric={"visual": "acc_fused", "audio": "acc_fused"},
+    main_metric={"visual": "acc_visual", "audio": "acc_visual"},
     generator="ave",
     datasets=[dict(type=AVE.__name__)],
     features={"visual": dict(type="HDF5RowFeatures", file="visual_feature.h5", feat_gap=1.0),

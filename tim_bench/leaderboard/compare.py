@@ -22,6 +22,7 @@ resamples whose difference deviates from the observed one by at least the observ
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,9 +177,11 @@ def welch_test(values_a: Mapping[int, float], values_b: Mapping[int, float], met
                confidence: float = 0.95) -> SeedTest:
     """Welch's unequal-variance t-test of mean(B) - mean(A) over per-seed values (two or more seeds each)."""
     va, vb = np.array(list(values_a.values())), np.array(list(values_b.values()))
-    result = stats.ttest_ind(vb, va, equal_var=False)
+    with warnings.catch_warnings():  # zero spread in both gives NaN, which the caller explains in words
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = stats.ttest_ind(vb, va, equal_var=False)
     low, high = result.confidence_interval(confidence) if np.isfinite(result.statistic) else (np.nan, np.nan)
-    return SeedTest(metric, tuple(values_a), tuple(values_b), float(va.mean()), float(vb.mean()),
+    return SeedTest(metric, tuple(sorted(values_a)), tuple(sorted(values_b)), float(va.mean()), float(vb.mean()),
                     float(va.std(ddof=1)), float(vb.std(ddof=1)), float(vb.mean() - va.mean()), float(low),
                     float(high), float(result.pvalue), float(result.df), confidence)
 
@@ -197,7 +200,19 @@ def _across_seeds(a: Mapping[str, Any], b: Mapping[str, Any], pool: Sequence[Map
                       f"of B's, and the test needs two or more of each (`tim-bench run CONFIG --seed N`, or "
                       f"`tim-bench suite CONFIG --seeds 0 1 2`). Without it, nothing here says whether B's recipe "
                       f"beats A's beyond training randomness.")
+    spread_a, spread_b = np.std(list(sa.values())), np.std(list(sb.values()))
+    if spread_a == 0 and spread_b == 0:
+        (va, *_), (vb, *_) = sa.values(), sb.values()
+        same = "both recipes score the same" if va == vb else f"B - A is {vb - va:+.2f} at every seed"
+        return None, (f"No across-seed test: every seed of A's recipe (seeds {_seeds(sa)}) gave {metric} {va:.2f} "
+                      f"and every seed of B's (seeds {_seeds(sb)}) gave {vb:.2f} ({same}); with no spread across "
+                      f"seeds Welch's t-test is undefined, so nothing here measures training randomness. More seeds, "
+                      f"or a less degenerate recipe, may vary.")
     return welch_test(sa, sb, metric, confidence), ""
+
+
+def _seeds(values: Mapping[int, float]) -> str:
+    return ",".join(map(str, sorted(values)))
 
 
 def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any], *, reps: int = 10_000, seed: int = 0,
@@ -220,10 +235,13 @@ def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any], *, reps: int = 10_0
 
     if names[0] == names[1]:
         raise LeaderboardError(f"RUN_A and RUN_B are both run {names[0]}; compare two different runs.")
-    main = a.get("main_metric") if a.get("main_metric") in a["metrics"] else None
+    # the main metric of the dataset's leaderboard table (the paper's), which the table is ordered by
+    main = spec.main if spec.main in a["metrics"] or spec.main in b["metrics"] else None
+    selected = {str(r.get("main_metric")) for r in (a, b) if r.get("main_metric")}
     main_note = ""
-    if b.get("main_metric") != a.get("main_metric"):
-        main_note = (f"A's main metric is {a.get('main_metric')} but B's is {b.get('main_metric')}; A's is used. ")
+    if main is not None and selected - {main}:
+        main_note = (f"The runs selected their best checkpoint by {' and '.join(sorted(selected))} (their configs' "
+                     f"evaluator.main_metric); the {spec.name} table's main metric is {main}, used here. ")
     seed_test, seed_note = _across_seeds(a, b, pool, main, confidence)
     common = dict(main_metric=main, seed_test=seed_test, seed_note=main_note + seed_note,
                   config_diff=config_diff(a, b))
@@ -262,13 +280,10 @@ def _main_lines(c: Comparison) -> list[str]:
     if t is None:
         return lines
     level = f"{100 * t.confidence:g}% CI"
-    if not np.isfinite(t.p_value):
-        verdict = "undefined: both recipes gave the same value at every seed"
-    else:
-        alpha = 1 - t.confidence
-        verdict = (f"B's recipe is {'better' if t.diff > 0 else 'worse'} than A's beyond seed-to-seed variation "
-                   f"(p < {alpha:g})" if t.p_value < alpha else
-                   f"not distinguishable from seed-to-seed variation at the {100 * alpha:g}% level")
+    alpha = 1 - t.confidence
+    verdict = (f"B's recipe is {'better' if t.diff > 0 else 'worse'} than A's beyond seed-to-seed variation "
+               f"(p < {alpha:g})" if t.p_value < alpha else
+               f"not distinguishable from seed-to-seed variation at the {100 * alpha:g}% level")
     return lines + [
         f"  across seeds (Welch's t-test; A seeds {','.join(map(str, t.seeds_a))}, B seeds "
         f"{','.join(map(str, t.seeds_b))}): A {t.mean_a:.2f} ± {t.std_a:.2f}, B {t.mean_b:.2f} ± {t.std_b:.2f}, "

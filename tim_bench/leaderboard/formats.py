@@ -1,20 +1,21 @@
 """Text renderings of leaderboard tables: terminal, markdown, CSV and LaTeX (booktabs).
 
-All share one cell rule: ``mean ± std`` (std only over several seeds), the best measured value
-of a column marked, and ``(+d)`` the difference to the published row of the same split.
+All share one cell rule: ``mean ± std`` (std only over several seeds), the single best measured value
+of a column marked (a tie marks none), and ``(+d)`` the difference to the published row of the same split.
 The HTML page is in ``html``.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from tabulate import tabulate
 
-from .tables import Cell, Table, tables_frame
+from .tables import Cell, Reference, Row, Table, tables_frame
 
-LEGEND = ("Measured rows: mean ± sample std over seeds; (+d) is the difference to the published value "
-          "(same split); {best} marks the best measured value of each column. [ref] rows are published numbers, "
-          "not measured here.")
+LEGEND = ("Measured rows: one per recipe, mean ± sample std over its seeds; (+d) is the difference to the published "
+          "value (same split); {best} marks the single best measured value of each column (none on a tie). [ref] "
+          "rows are published numbers and chance rows are computed from the split's labels: neither is measured here.")
 
 
 def cell_text(cell: Cell | None, *, pm: str = " ± ", best: Callable[[str], str] = lambda s: s,
@@ -43,17 +44,20 @@ def row_cells(table: Table, *, pm: str = " ± ", best: Callable[[str], str] = la
             for row in table.rows]
 
 
+def reference_note(table: Table, ref: Reference) -> str:
+    """Where one reference row comes from: its setting, split, source, which runs it is compared with and its
+    per-metric notes."""
+    compared = f"; deltas for runs of {', '.join(ref.configs)} only" if ref.configs else ""
+    return " ".join([f"{ref.setting} ({ref.split} split); source: {ref.source}{compared}.",
+                     *(f"{table.spec.label(m)}: {note}." for m, note in ref.notes.items() if m in table.metrics)])
+
+
 def notes(table: Table) -> list[str]:
-    """Where each reference row comes from, its per-metric notes and the shared caveat."""
-    lines = []
-    for row in table.reference_rows:
-        ref = row.reference
-        compared = f"; deltas for runs of {', '.join(ref.configs)} only" if ref.configs else ""
-        lines.append(f"[ref] {ref.id}: {ref.setting} ({ref.split} split); source: {ref.source}{compared}.")
-        lines += [f"[ref] {ref.id}, {table.spec.label(m)}: {note}." for m, note in ref.notes.items()
-                  if m in table.metrics]
+    """Where each reference row comes from, the shared caveat, then the table's own notes (chance rows, recipes
+    run under several names)."""
+    lines = [f"[ref] {row.reference.id}: {reference_note(table, row.reference)}" for row in table.reference_rows]
     lines += list(dict.fromkeys(row.reference.caveat for row in table.reference_rows))
-    return lines
+    return lines + list(table.notes)
 
 
 def render_terminal(tables: Sequence[Table]) -> str:
@@ -79,7 +83,7 @@ def render_markdown(tables: Sequence[Table]) -> str:
         body = tabulate(row_cells(table, best=lambda s: f"**{s}**", escape=_md_escape),
                         headers=[_md_escape(h) for h in headers(table)], tablefmt="pipe", disable_numparse=True)
         parts += ["", f"## {table.spec.title} (`{table.spec.name}`)", "", body]
-        if table.reference_rows:
+        if notes(table):
             parts += ["", *(f"- {_md_escape(n)}" for n in notes(table))]
     return "\n".join(parts) + "\n"
 
@@ -92,7 +96,10 @@ def render_csv(tables: Sequence[Table]) -> str:
 _LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                    # braced so that a cell starting with "[" is not read as \\[...] or \midrule[...]'s argument
-                   "[": "{[}", "]": "{]}"}
+                   "[": "{[}", "]": "{]}", "…": r"\dots{}", "±": r"$\pm$"}
+#: what a LaTeX row's footnote mark says for each tag of a measured row
+_TAG_NOTES = {"synthetic data": "trained and scored on generated (synthetic) data; never compared with the "
+                                "published rows"}
 
 
 def latex_escape(text: str) -> str:
@@ -100,22 +107,63 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
 
 
+def _mark(letter: str) -> str:
+    return rf"$^{{\mathrm{{{letter}}}}}$"
+
+
+def _latex_marks(table: Table) -> tuple[dict[int, str], list[str]]:
+    """{row index: its footnote marks} and the footnotes, lettered a, b, ... in the order of the rows: each
+    reference row's provenance and each tag of a measured row (e.g. synthetic data)."""
+    marks: dict[int, str] = {}
+    footnotes: list[str] = []
+    by_text: dict[str, str] = {}
+
+    def mark(text: str) -> str:
+        if text not in by_text:
+            by_text[text] = chr(ord("a") + len(by_text)) if len(by_text) < 26 else str(len(by_text) + 1)
+            footnotes.append(f"{_mark(by_text[text])} {latex_escape(text)}")
+        return _mark(by_text[text])
+    for i, row in enumerate(table.rows):
+        if row.reference is not None:
+            marks[i] = mark(f"{row.reference.model}, {reference_note(table, row.reference)}")
+        elif row.tags:
+            marks[i] = "".join(mark(_TAG_NOTES.get(tag, f"{tag}: not the original's uniform sampler"
+                                                   if tag.startswith("sampler=") else tag)) for tag in row.tags)
+    return marks, footnotes
+
+
+def _latex_label(row: Row, mark: str) -> str:
+    """A row's first cell: the published model, the chance row's name, or the recipe's name; then its marks."""
+    name = row.reference.model if row.reference is not None else row.name or row.label
+    return latex_escape(name) + mark
+
+
 def render_latex(tables: Sequence[Table]) -> str:
-    """One booktabs ``table`` float per dataset (needs ``\\usepackage{booktabs}``), best values in bold."""
-    parts = [f"% Generated by `tim-bench leaderboard --format latex`. Needs \\usepackage{{booktabs}}.\n"
-             f"% {latex_escape(LEGEND.format(best='bold'))}"]
+    """One ``table`` float per dataset with booktabs rules (needs ``\\usepackage{booktabs}``): published rows,
+    chance rows and measured rows in three blocks, best values in bold, a short caption, and the provenance of
+    every published row (and what each row's marks mean) as lettered notes under the tabular."""
+    parts = [r"% Generated by `tim-bench leaderboard --format latex`. Needs \usepackage{booktabs}."]
     for table in tables:
-        body = tabulate(row_cells(table, pm=r" $\pm$ ", best=lambda s: rf"\textbf{{{s}}}",
-                                  wrap_delta=lambda s: rf"{{\scriptsize{s}}}", escape=latex_escape, missing="--"),
-                        headers=[latex_escape(h) for h in headers(table)], tablefmt="latex_raw",
-                        colalign=["left", "left", "left", *["right"] * len(table.metrics)], disable_numparse=True)
-        lines = body.splitlines()
-        rules = [i for i, line in enumerate(lines) if line.strip() == r"\hline"]
-        lines[rules[0]], lines[rules[1]], lines[rules[-1]] = r"\toprule", r"\midrule", r"\bottomrule"
-        if table.reference_rows and table.measured_rows:
-            lines.insert(rules[1] + 1 + len(table.reference_rows), r"\midrule")
-        caption = latex_escape(f"{table.spec.title}. " + " ".join(notes(table)))
-        parts.append("\n".join([r"\begin{table}[t]", r"\centering", r"\small", *lines,
-                                rf"\caption{{{caption}}}", rf"\label{{tab:tim-bench-{table.spec.name.lower()}}}",
-                                r"\end{table}"]))
+        marks, footnotes = _latex_marks(table)
+        cells = row_cells(table, pm=r" $\pm$ ", best=lambda s: rf"\textbf{{{s}}}",
+                          wrap_delta=lambda s: rf"{{\scriptsize{s.replace('-', '$-$')}}}", escape=latex_escape,
+                          missing="--")
+        lines = [rf"\begin{{tabular}}{{lll{'r' * len(table.metrics)}}}", r"\toprule",
+                 " & ".join(latex_escape(h) for h in headers(table)) + r" \\", r"\midrule"]
+        previous = None
+        for i, (row, text) in enumerate(zip(table.rows, cells)):
+            if previous is not None and row.kind != previous:
+                lines.append(r"\midrule")
+            previous = row.kind
+            lines.append(" & ".join([_latex_label(row, marks.get(i, "")), *text[1:]]) + r" \\")
+        lines += [r"\bottomrule", r"\end{tabular}"]
+        caveats = dict.fromkeys(latex_escape(r.reference.caveat) for r in table.reference_rows)
+        notes_text = [*footnotes, *caveats, *(latex_escape(n) for n in table.notes)]
+        parts.append("\n".join([
+            r"\begin{table}[t]", r"\centering", r"\small", *lines,
+            *([r"\par\smallskip", r"\begin{minipage}{\linewidth}\footnotesize\raggedright",
+               *(n + r"\par" for n in notes_text), r"\end{minipage}"] if notes_text else []),
+            rf"\caption{{{latex_escape(table.spec.title)}. Mean $\pm$ std over seeds; bold: best measured value.}}",
+            rf"\label{{tab:tim-bench-{re.sub(r'[^a-z0-9]+', '-', table.spec.name.lower())}}}",
+            r"\end{table}"]))
     return "\n\n".join(parts) + "\n"

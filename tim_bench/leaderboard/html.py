@@ -95,7 +95,8 @@ def render_html(tables: Sequence[Table], base: str | Path) -> str:
         ths += "".join(f'<th data-type="number" title="{html.escape(m)}">{html.escape(h)}</th>'
                        for m, h in zip(table.metrics, heads[3:]))
         ths += '<th class="text" data-type="text">pictures</th>'
-        ref_rows = "".join(_row_html(table, r, base) for r in table.reference_rows)
+        # published and chance rows stay above the sortable runs: they are not measured here
+        ref_rows = "".join(_row_html(table, r, base) for r in (*table.reference_rows, *table.chance_rows))
         runs = "".join(_row_html(table, r, base) for r in table.measured_rows)
         note_items = "".join(f"<li>{html.escape(n)}</li>" for n in notes(table))
         sections.append(

@@ -60,6 +60,7 @@ class RunRecord:
     world_size: int | None = None  # training processes sharing the global batch (absent: 1)
     # roles ("val", "test") whose split is the training data itself: its scores measure fit, not generalisation
     scored_on_training_data: list[str] | None = None
+    label_counts: dict[str, list[int]] | None = None  # per task, segments of each class in the scored split (chance)
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     #: keys a new record must carry (the runner's contract with the leaderboard)

@@ -1,4 +1,5 @@
-"""Leaderboard tables: runs grouped by config, mean and std over seeds, best marked, delta to the published row.
+"""Leaderboard tables: runs grouped by recipe, mean and std over seeds, chance rows, a unique best marked, delta to
+the published row.
 
 Rendering lives in ``formats`` and ``html``; this module only decides what the numbers are::
 
@@ -8,7 +9,6 @@ Rendering lives in ``formats`` and ``html``; this module only decides what the n
 from __future__ import annotations
 
 import fnmatch
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -21,11 +21,10 @@ from .configdiff import SPEED_KEYS, distinguishing_keys, flat_config
 from .errors import LeaderboardError
 from tim_bench_registry import DatasetSpec
 
+from .chance import KINDS, chance_level
 from .headline import headline_for
 from .reference import Reference, reference_for_metric, references_for
 from .store import recipe_of
-
-_GROUP_KEYS = ["config_name", "recipe", "split"]
 
 #: records written before the sampler was recorded (tim-bench up to commit 92ed185) all trained with windows
 #: bucketed by query count, which is not the original's objective
@@ -47,13 +46,27 @@ class Cell:
 
 @dataclass(frozen=True)
 class Row:
-    """A published reference row (``reference`` set) or one config's measured runs (``runs``)."""
+    """A published reference row (``reference`` set), a chance row computed from the split's class counts
+    (``chance``: ``majority`` or ``uniform``), or one recipe's measured runs (``runs``).
+
+    ``name`` is the label without its ``tags`` (measured rows: the config name and the keys that set the recipe
+    apart); ``also_named`` lists the other config names whose runs resolved to the same recipe.
+    """
 
     label: str
     split: str
     cells: Mapping[str, Cell]
     runs: tuple[Mapping[str, Any], ...] = ()
     reference: Reference | None = None
+    name: str = ""
+    tags: tuple[str, ...] = ()
+    also_named: tuple[str, ...] = ()
+    chance: str = ""
+
+    @property
+    def kind(self) -> str:
+        """``reference``, ``chance`` or ``measured``."""
+        return "reference" if self.reference is not None else "chance" if self.chance else "measured"
 
     @property
     def seeds(self) -> tuple[int, ...]:
@@ -62,26 +75,32 @@ class Row:
 
     @property
     def recipe(self) -> str:
-        """The recipe hash shared by this row's runs ('' for a reference row; see ``store.recipe_of``)."""
+        """The recipe hash shared by this row's runs ('' for a reference or chance row; see ``store.recipe_of``)."""
         return recipe_of(self.runs[0]) if self.runs else ""
 
 
 @dataclass(frozen=True)
 class Table:
-    """One dataset's leaderboard: reference rows first, then measured rows, best ``sort_metric`` first."""
+    """One dataset's leaderboard: reference rows, chance rows, then measured rows, best ``sort_metric`` first.
+    ``notes`` say what the chance rows are and anything a reader must know about the measured rows."""
 
     spec: DatasetSpec
     metrics: tuple[str, ...]
     rows: tuple[Row, ...]
     sort_metric: str | None
+    notes: tuple[str, ...] = ()
 
     @property
     def reference_rows(self) -> tuple[Row, ...]:
-        return tuple(r for r in self.rows if r.reference is not None)
+        return tuple(r for r in self.rows if r.kind == "reference")
+
+    @property
+    def chance_rows(self) -> tuple[Row, ...]:
+        return tuple(r for r in self.rows if r.kind == "chance")
 
     @property
     def measured_rows(self) -> tuple[Row, ...]:
-        return tuple(r for r in self.rows if r.reference is None)
+        return tuple(r for r in self.rows if r.kind == "measured")
 
 
 def parse_since(text: str) -> datetime:
@@ -139,8 +158,7 @@ def build_tables(records: Iterable[Mapping[str, Any]], references: Iterable[Refe
 def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[Reference],
                  wanted: Sequence[str]) -> Table:
     mains = Counter(str(r["main_metric"]) for r in runs if r.get("main_metric"))
-    main_metric = mains.most_common(1)[0][0] if mains else None
-    spec = headline_for(dataset, {m for r in runs for m in r["metrics"]}, main_metric)
+    spec = headline_for(dataset, {m for r in runs for m in r["metrics"]}, mains.most_common(1)[0][0] if mains else None)
     refs = references_for(spec, references)
     reported = {m for r in runs for m, v in r["metrics"].items() if v is not None}
     reported |= {m for r in refs for m in r.metrics}
@@ -148,61 +166,146 @@ def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[R
         metrics = tuple(m for m in wanted if m in reported or m in spec.metrics)
     else:
         metrics = tuple(m for m in spec.metrics if m in reported)
-    sort_metric = main_metric if main_metric in metrics else (metrics[0] if metrics else None)
+    # the table's main metric is the one the paper's table leads with (the spec's), as in `run` and `compare`
+    sort_metric = spec.main if spec.main in metrics else (metrics[0] if metrics else None)
 
-    frame = pd.DataFrame([{"config_name": r["config_name"], "recipe": recipe_of(r), "split": r["split"],
-                           # each metric from the checkpoint the original reports it from (its per-stream bests)
-                           "_index": i, **{m: _number({**r["metrics"], **(r.get("metrics_original_selection") or {})}
-                                                      .get(m)) for m in metrics}}
-                          for i, r in enumerate(runs)],
-                         columns=[*_GROUP_KEYS, "_index", *metrics])
-    groups = list(frame.groupby(_GROUP_KEYS, sort=False, dropna=False))
-    labels = _group_labels([(str(key[0]), str(key[1]), [runs[i] for i in group["_index"]]) for key, group in groups])
+    groups, notes = _recipe_groups(runs)
+    labels = _group_labels([(name, recipe, group_runs) for (recipe, _), (name, _, group_runs) in groups.items()])
     measured: list[Row] = []
-    for (name, recipe, split), group in groups:
+    for (recipe, split), (name, also, group_runs) in groups.items():
         # runs on generated data are marked, and never compared with the published rows
-        synthetic = any(runs[i].get("synthetic_data") for i in group["_index"])
+        synthetic = any(r.get("synthetic_data") for r in group_runs)
         cells = {}
         for m in metrics:
-            values = group[m].dropna()
-            ref = None if synthetic else reference_for_metric(spec, refs, m, str(name))
+            # each metric from the checkpoint the original reports it from (its per-stream bests)
+            values = pd.Series([_number({**r["metrics"], **(r.get("metrics_original_selection") or {})}.get(m))
+                                for r in group_runs], dtype=float).dropna()
+            ref = None if synthetic else next(filter(None, (reference_for_metric(spec, refs, m, n)
+                                                            for n in (name, *also))), None)
             mean = float(values.mean()) if len(values) else None
             cells[m] = Cell(mean, float(values.std(ddof=1)) if len(values) > 1 else None,
                             mean - ref.metrics[m] if mean is not None and ref is not None and ref.split == split
                             else None)
-        label = labels[(str(name), str(recipe))]
-        measured.append(Row(label, str(split), cells, tuple(runs[i] for i in group["_index"])))
+        label, short, tags = labels[(name, recipe)]
+        measured.append(Row(label, split, cells, tuple(group_runs), name=short, tags=tags, also_named=also))
+        if also:
+            notes.append(f"{short}: also run as {', '.join(also)}, the same recipe (equal resolved configs); the row "
+                         f"takes the first of the names in alphabetical order.")
 
-    # a best mark needs something to beat: only columns where two or more rows have a value get one
-    values = {m: [r.cells[m].mean for r in measured if r.cells[m].mean is not None] for m in metrics}
-    best = {m: max(v) if len(v) > 1 else None for m, v in values.items()}
-    measured = [replace(r, cells={m: replace(c, best=c.mean is not None and best[m] is not None
-                                             and math.isclose(c.mean, best[m], abs_tol=1e-9))
+    measured = [replace(r, cells={m: replace(c, best=_is_best(c, [x.cells[m] for x in measured]))
                                   for m, c in r.cells.items()}) for r in measured]
     if sort_metric is not None:
         measured.sort(key=lambda r: (r.cells[sort_metric].mean is None, -(r.cells[sort_metric].mean or 0.0), r.label))
-    ref_rows = [Row(f"[ref] {r.id}", r.split, {m: Cell(r.metrics[m]) for m in metrics if m in r.metrics}, (), r)
+    ref_rows = [Row(f"[ref] {r.id}", r.split, {m: Cell(r.metrics[m]) for m in metrics if m in r.metrics}, (), r,
+                    name=r.id)
                 for r in refs if any(m in r.metrics for m in metrics)]
-    return Table(spec, metrics, tuple(ref_rows + measured), sort_metric)
+    chance_rows, chance_notes = _chance_rows(spec, metrics, runs)
+    return Table(spec, metrics, tuple(ref_rows + chance_rows + measured), sort_metric,
+                 tuple(chance_notes + notes))
 
 
-def _tags(group_runs: Sequence[Mapping[str, Any]]) -> str:
+def _is_best(cell: Cell, column: Sequence[Cell]) -> bool:
+    """A best mark needs something to beat and a single winner: the one highest value of a column with two or more
+    values, compared as shown (two decimals); a tie marks no row."""
+    shown = [round(c.mean, 2) for c in column if c.mean is not None]
+    if cell.mean is None or len(shown) < 2:
+        return False
+    top = max(shown)
+    return round(cell.mean, 2) == top and shown.count(top) == 1
+
+
+def _recipe_groups(runs: Sequence[Mapping[str, Any]]
+                   ) -> tuple[dict[tuple[str, str], tuple[str, tuple[str, ...], list[Mapping[str, Any]]]], list[str]]:
+    """{(recipe, split): (config name, other config names, runs)}: one group per recipe identity (the recorded
+    ``recipe_hash``, see ``store.recipe_of``) whatever file or override produced it, named after the first of its
+    config names in alphabetical order; a seed run more than once counts once, from its newest run (as in
+    ``compare``). Also the notes that say so."""
+    by_key: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for record in runs:
+        by_key.setdefault((recipe_of(record), str(record["split"])), []).append(record)
+    groups, notes = {}, []
+    for key, group_runs in by_key.items():
+        newest = {int(r["seed"]): r for r in sorted(group_runs, key=lambda r: (str(r["created"]), str(r["run_id"])))}
+        names = sorted({str(r["config_name"]) for r in group_runs})
+        groups[key] = (names[0], tuple(names[1:]), [newest[s] for s in sorted(newest)])
+        repeated = sorted(s for s, n in Counter(int(r["seed"]) for r in group_runs).items() if n > 1)
+        if repeated:
+            notes.append(f"{names[0]} ({key[1]}): seed {', '.join(map(str, repeated))} was run more than once; the "
+                         f"newest run of each seed is counted, as `compare` does.")
+    return groups, notes
+
+
+def _chance_rows(spec: DatasetSpec, metrics: Sequence[str], runs: Sequence[Mapping[str, Any]]
+                 ) -> tuple[list[Row], list[str]]:
+    """The majority-class and uniform-chance rows of each distinct scored split (split and class counts) of the
+    table's runs, and the notes that say what they are or why a table has none."""
+    used = {m: spec.chance[m] for m in metrics if m in spec.chance}
+    if not runs:
+        return [], []
+    if not used:
+        return [], [f"No chance rows: the {spec.name} plugin declares no chance level for these metrics "
+                    f"(DatasetSpec.chance)."]
+    splits: dict[tuple[str, str], tuple[str, dict[str, list[int]]]] = {}
+    unrecorded = []
+    for record in runs:
+        counts = _label_counts(record)
+        if counts is None:
+            unrecorded.append(str(record["run_id"]))
+            continue
+        relevant = {c.task: counts[c.task] for c in used.values() if c.task in counts}
+        splits.setdefault((str(record["split"]), repr(sorted(relevant.items()))), (str(record["split"]), relevant))
+    notes = []
+    if unrecorded:
+        notes.append(f"No chance level for {len(unrecorded)} run(s) (e.g. {unrecorded[0]}): their records hold no "
+                     f"class counts (stored before tim-bench recorded label_counts).")
+    where = {key: "" if len(splits) == 1 else f" ({split}, n={max(map(sum, counts.values()), default=0)})"
+             for key, (split, counts) in splits.items()}
+    clashes = Counter(where.values())
+    rows = []
+    for index, (key, (split, counts)) in enumerate(splits.items(), 1):
+        suffix = where[key] if clashes[where[key]] == 1 else f"{where[key]} #{index}"
+        for kind, title in KINDS:
+            cells = {m: Cell(chance_level(counts[c.task], c, kind)) for m, c in used.items() if c.task in counts}
+            rows.append(Row(title + suffix, split, cells, name=title + suffix, chance=kind))
+    if rows:
+        notes.insert(0, "Chance rows are computed from the scored split's class counts, not measured: majority "
+                        "class always predicts the split's most frequent class (top-k: its k most frequent; mean "
+                        "class accuracy: 100/C over the C classes present); uniform chance is the expected score of "
+                        "guessing uniformly over all classes (k/C).")
+    return rows, notes
+
+
+def _label_counts(record: Mapping[str, Any]) -> dict[str, list[int]] | None:
+    """The record's per-task class counts, None when it has none; a malformed entry is an error naming the run."""
+    counts = record.get("label_counts")
+    if counts is None:
+        return None
+    if not isinstance(counts, Mapping) or not all(
+            isinstance(v, list) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in v)
+            for v in counts.values()):
+        raise LeaderboardError(f"Run record {record['run_id']} has label_counts that are not lists of class counts "
+                               f"per task; fix or remove it (its run's work dir keeps a copy as result.json).")
+    return {str(k): list(v) for k, v in counts.items()}
+
+
+def _tags(group_runs: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """What a row's label must say about how its runs differ from a plain measured row."""
     # runs on generated data are marked, and never compared with the published rows
-    tags = " [synthetic data]" if any(r.get("synthetic_data") for r in group_runs) else ""
+    tags = ("synthetic data",) if any(r.get("synthetic_data") for r in group_runs) else ()
     # a sampler other than the original's uniform shuffling trains another objective: say so in the row
     samplers = sorted({str(r.get("sampler") or UNRECORDED_SAMPLER) for r in group_runs} - {"uniform"})
-    tags += f" [sampler={','.join(samplers)}]" if samplers else ""
+    tags += (f"sampler={','.join(samplers)}",) if samplers else ()
     # scores of the training data itself (splits.test=train ...), and numerics other than the original's
     if any(r.get("scored_on_training_data") for r in group_runs):
-        tags += " [scored on train]"
+        tags += ("scored on train",)
     procedures = [r.get("training_procedure") or {} for r in group_runs]
     autocast = sorted({str(p["autocast"]) for p in procedures if p.get("autocast") not in (None, *ORIGINAL_AUTOCAST)})
     stores = sorted({str(p["feature_dtype"]) for p in procedures
                      if p.get("feature_dtype") not in (None, ORIGINAL_FEATURE_DTYPE)})
-    tags += (f" [amp={','.join(autocast)}]" if autocast else "") + (f" [features={','.join(stores)}]" if stores else "")
+    tags += ((f"amp={','.join(autocast)}",) if autocast else ()) + \
+        ((f"features={','.join(stores)}",) if stores else ())
     worlds = sorted({int(r["world_size"]) for r in group_runs if (r.get("world_size") or 1) != 1})
-    return tags + (f" [{','.join(map(str, worlds))} processes]" if worlds else "")
+    return tags + ((f"{','.join(map(str, worlds))} processes",) if worlds else ())
 
 
 #: at most this many changed config keys are named in a row label (the CSV's recipe_hash tells all rows apart)
@@ -216,10 +319,20 @@ def _label_value(text: str) -> str:
     return text[1:-1] if len(text) > 1 and text[0] == text[-1] == '"' else text
 
 
-def _group_labels(groups: Sequence[tuple[str, str, list[Mapping[str, Any]]]]) -> dict[tuple[str, str], str]:
-    """{(config name, recipe): row label}: the config name, and where several recipes share it, the config keys
-    whose values tell them apart (e.g. ``ave_vgg [train_cfg.lr=0.001]``), then the row's tags (``_tags``); the
-    recipe hash instead of the keys where a record holds no resolved config or the labels would not differ."""
+def _short_keys(keys: Iterable[str]) -> dict[str, str]:
+    """{dotted key: how a label names it}: its last part (``lr`` for ``train_cfg.lr``) where no other shown key
+    ends the same, else the whole key."""
+    keys = sorted(set(keys))
+    last = Counter(k.rsplit(".", 1)[-1] for k in keys)
+    return {k: k.rsplit(".", 1)[-1] if last[k.rsplit(".", 1)[-1]] == 1 else k for k in keys}
+
+
+def _group_labels(groups: Sequence[tuple[str, str, list[Mapping[str, Any]]]]
+                  ) -> dict[tuple[str, str], tuple[str, str, tuple[str, ...]]]:
+    """{(config name, recipe): (label, name, tags)}: the config name, and where several recipes share it, the
+    config keys whose values tell them apart (e.g. ``ave_vgg (lr=0.001)``), then the row's tags (``_tags``) in
+    brackets; the recipe hash instead of the keys where a record holds no resolved config or the names would not
+    differ."""
     by_name: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
     for name, recipe, group_runs in groups:
         by_name.setdefault(name, {}).setdefault(recipe, []).extend(group_runs)
@@ -233,12 +346,15 @@ def _group_labels(groups: Sequence[tuple[str, str, list[Mapping[str, Any]]]]) ->
             changed = distinguishing_keys(configs, _UNNAMED_KEYS)
         else:
             changed = [{"": ""}] * len(recipes)  # unknown: fall back to the hash below
-        texts = [", ".join(f"{k}={_label_value(v)}" for k, v in list(keys.items())[:MAX_LABEL_KEYS])
+        short = _short_keys(k for keys in changed for k in keys)
+        texts = [", ".join(f"{short[k]}={_label_value(v)}" for k, v in list(keys.items())[:MAX_LABEL_KEYS])
                  + (", …" if len(keys) > MAX_LABEL_KEYS else "") for keys in changed]
-        candidates = [name + (f" [{text}]" if text else "") + tags[recipe] for recipe, text in zip(recipes, texts)]
-        readable = "" not in [k for keys in changed for k in keys] and len(set(candidates)) == len(candidates)
-        for (recipe, candidate) in zip(recipes, candidates):
-            labels[(name, recipe)] = candidate if readable else f"{name}@{recipe[:7]}{tags[recipe]}"
+        names = [name + (f" ({text})" if text else "") for text in texts]
+        readable = "" not in [k for keys in changed for k in keys] and \
+            len({(n, tags[r]) for n, r in zip(names, recipes)}) == len(names)
+        for recipe, candidate in zip(recipes, names):
+            shown = candidate if readable else f"{name}@{recipe[:7]}"
+            labels[(name, recipe)] = (shown + "".join(f" [{t}]" for t in tags[recipe]), shown, tags[recipe])
     return labels
 
 
@@ -247,16 +363,17 @@ def _number(value: Any) -> float:
 
 
 def tables_frame(tables: Iterable[Table]) -> pd.DataFrame:
-    """Every row of every table as one machine-readable frame: ``dataset, kind, config, recipe_hash, split,
-    runs, seeds, source`` then per metric ``<metric>``, ``<metric>_std``, ``<metric>_delta`` (the CSV)."""
+    """Every row of every table as one machine-readable frame: ``dataset, kind, config, recipe_hash, also_named,
+    split, runs, seeds, source`` then per metric ``<metric>``, ``<metric>_std``, ``<metric>_delta`` (the CSV)."""
     rows = []
     for table in tables:
         for row in table.rows:
             out: dict[str, Any] = {
-                "dataset": table.spec.name, "kind": "reference" if row.reference else "measured",
+                "dataset": table.spec.name, "kind": row.kind,
                 "config": row.reference.id if row.reference else row.label, "recipe_hash": row.recipe,
-                "split": row.split, "runs": len(row.runs), "seeds": " ".join(map(str, row.seeds)),
-                "source": row.reference.source if row.reference else ""}
+                "also_named": " ".join(row.also_named), "split": row.split, "runs": len(row.runs),
+                "seeds": " ".join(map(str, row.seeds)),
+                "source": row.reference.source if row.reference else "split class counts" if row.chance else ""}
             for m in table.metrics:
                 cell = row.cells.get(m, Cell(None))
                 out.update({m: cell.mean, f"{m}_std": cell.std, f"{m}_delta": cell.delta})
