@@ -65,10 +65,10 @@ def _run(job: Job, runner: Runner | None) -> dict[str, Any]:
         work_dir, resume = _work_dir(job, claim.previous)
         claim.update(work_dir=str(work_dir))
         log.info("suite: %s %s in %s", "resuming" if resume else "running", job.name, work_dir)
-        record = (runner or _default_runner(job))(job.config, dict(job.cfg_options), str(work_dir), job.results_dir,
-                                                  resume)
-        claim.finish(claims.DONE, run_id=record["run_id"])
-        return {"status": RAN, "run_id": record["run_id"], "work_dir": str(work_dir)}
+        ran = (runner or _default_runner(job))(job.config, dict(job.cfg_options), str(work_dir), job.results_dir,
+                                               resume)
+        claim.finish(claims.DONE, run_id=ran["run_id"])
+        return {"status": RAN, "run_id": ran["run_id"], "work_dir": str(work_dir)}
     except BaseException as exc:  # a failed or interrupted run frees the pair for the next suite
         error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         claim.finish(claims.FAILED, error=error)

@@ -23,7 +23,7 @@ class LaunchSettings:
     time_min: int = 1440
     cpus_per_job: int | None = None
     mem_gb: float | None = None
-    sbatch: dict[str, str] = field(default_factory=dict)  # extra #SBATCH options, e.g. {"qos": "high"}
+    sbatch: dict[str, Any] = field(default_factory=dict)  # extra #SBATCH options, e.g. {"qos": "high"}
     setup: list[str] = field(default_factory=list)  # shell lines run in the sbatch script before the job
     max_parallel: int | None = None  # SLURM array: at most this many jobs at once
     cluster: str = "slurm"  # submitit cluster: "local" runs the SLURM path as local processes (tests)
@@ -58,8 +58,9 @@ def load_settings(path: str | Path | None, flags: Mapping[str, Any]) -> LaunchSe
     if unknown:
         raise TimBenchError(f"Unknown launcher setting(s) {unknown}" + (f" in {path}" if path else "") +
                             f"; known: {', '.join(sorted(known))}.")
-    settings = LaunchSettings(**{k: (dict(v) if k == "sbatch" else list(v) if k == "setup" else v)
-                                 for k, v in values.items()})
+    converted: dict[str, Any] = {k: (dict(v) if k == "sbatch" else list(v) if k == "setup" else v)
+                                 for k, v in values.items()}
+    settings = LaunchSettings(**converted)
     if settings.launcher not in LAUNCHERS:
         raise TimBenchError(f"launcher '{settings.launcher}' is not one of {', '.join(LAUNCHERS)}.")
     if settings.cluster not in ("slurm", "local"):
@@ -73,9 +74,9 @@ def load_settings(path: str | Path | None, flags: Mapping[str, Any]) -> LaunchSe
     return settings
 
 
-def parse_sbatch_options(items: list[str]) -> dict[str, str]:
+def parse_sbatch_options(items: list[str]) -> dict[str, str | bool]:
     """``--sbatch KEY=VALUE`` items (``qos=high``, ``constraint=a100``) as a dict; a bare ``KEY`` is a flag."""
-    out = {}
+    out: dict[str, str | bool] = {}
     for item in items:
         key, sep, value = item.partition("=")
         key = key.strip().lstrip("-")

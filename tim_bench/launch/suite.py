@@ -142,8 +142,6 @@ def run_launched(plan: Plan, settings: LaunchSettings, folder: SuiteFolder, comm
         follow.entries[job.key] = {"name": job.name, "config": job.config, "seed": job.seed,
                                    "recipe_hash": job.recipe_hash, "results_dir": job.results_dir, "handle": None}
         folder.result_file(job.key).unlink(missing_ok=True)
-    for key in [k for k in follow.entries if k not in follow.jobs]:
-        del follow.entries[key]  # stored since, or no longer in the suite
     if settings.launcher == "slurm":
         fresh = [job for job in plan.jobs if not follow.entries[job.key].get("handle")]
         if fresh:
@@ -200,7 +198,7 @@ def _wait(follow: Follow, launcher: Any, settings: LaunchSettings) -> None:
                     follow.entries[key]["handle"] = launcher.start(follow.jobs[key], slot)
                     busy.append(slot)
                     states[key] = JobState(RUNNING)
-            follow.save()
+                    follow.save()
         follow.show(states)
         if all(st.state in TERMINAL for st in states.values()):
             follow.save()

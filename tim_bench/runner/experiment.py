@@ -228,7 +228,7 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
          t0: float) -> dict[str, Any]:
     exp = _experiment(cfg, wd, dist)
     # what the data is when training starts (the recipe's identity, independent of data_root); rank 0 records it
-    fingerprint = data_fingerprint(cfg, exp.plugin) if dist.is_main else None
+    fingerprint = data_fingerprint(cfg, exp.plugin) if dist.is_main else {}
     trained = Trainer(exp, wd, device, dist).fit(resume=resume)
     model = load_model(exp, wd / BEST, device, run_epoch=trained.best_epoch)
     test_name, val_name = exp.split_name("test"), exp.split_name("val")
