@@ -12,7 +12,7 @@ CONFIG = Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py"
 
 def digest(**overrides) -> tuple[str, str]:
     cfg = load_config(CONFIG, {"data_root": "data/ave", **overrides})
-    return config_hash(cfg), recipe_hash(cfg)
+    return config_hash(cfg), recipe_hash(cfg, "data-fingerprint")
 
 
 @pytest.mark.parametrize("key, value", [("train_cfg.num_workers", 3), ("train_cfg.log_interval", 7),

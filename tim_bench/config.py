@@ -177,9 +177,12 @@ def config_hash(cfg: Config) -> str:
     return hashlib.sha256(repr(sorted(_normalise(data).items())).encode()).hexdigest()
 
 
-def recipe_hash(cfg: Config) -> str:
-    """``config_hash`` without the seed: what the runs of one recipe share across seeds (leaderboard groups)."""
-    return config_hash(Config({k: v for k, v in cfg.to_dict().items() if k != "seed"}))
+def recipe_hash(cfg: Config, data_fingerprint: str) -> str:
+    """What the runs of one recipe share across seeds and data locations (leaderboard groups, suite claims):
+    ``config_hash`` without the seed and without ``data_root`` (where the data lives), with ``data_fingerprint``
+    (what the data is: ``tim_bench.data.fingerprint.data_fingerprint(cfg)["sha256"]``) instead."""
+    data = {k: v for k, v in cfg.to_dict().items() if k not in ("seed", "data_root")}
+    return config_hash(Config({**data, "recipe_data_fingerprint": str(data_fingerprint)}))
 
 
 def _normalise(x: Any) -> Any:

@@ -46,7 +46,8 @@ class RunRecord:
     work_dir: str | None = None
     predictions: str | None = None
     # optional: recorded since later versions
-    recipe_hash: str | None = None
+    recipe_hash: str | None = None  # since the data fingerprint: without data_root, with data_fingerprint's sha256
+    data_fingerprint: dict[str, Any] | None = None  # what the data is (tim_bench.data.fingerprint)
     data_root: str | None = None
     synthetic_data: bool | None = None
     stream_best: dict[str, Any] | None = None

@@ -20,6 +20,7 @@ from tim_bench_registry.predictions import Predictions
 from tim_bench_registry.synthetic import is_synthetic
 
 from ..config import SPEED_ONLY_KEYS, WORLD_SIZE_KEY, check_run_settings, config_hash, load_config, recipe_hash
+from ..data.fingerprint import data_fingerprint
 from ..io import check_writable, sha256_file, write_atomic, write_json
 from ..leaderboard.chance import label_counts
 from ..leaderboard.record import RunRecord
@@ -286,6 +287,8 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
     test_name, val_name = exp.split_name("test"), exp.split_name("val")
     # the test split (annotations, feature files and widths) is checked before training, not after it
     test = exp.load_split(test_name, train=False) if test_name else None
+    # what the data is when training starts (the recipe's identity, independent of data_root); rank 0 records it
+    fingerprint = data_fingerprint(cfg, exp.plugin) if dist.is_main else {}
     trained = Trainer(exp, wd, device, dist).fit(resume=resume)
     model = load_model(exp, wd / BEST, device, run_epoch=trained.best_epoch)
     # metrics come from the labelled test split, else from val; an unlabelled test split gets submissions
@@ -319,7 +322,8 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
     seed = int(cfg.get("seed", 0))
     record = RunRecord(
         run_id=new_run_id(cfg["_name"], seed), config_name=cfg["_name"], config_path=cfg["_path"],
-        config_hash=config_hash(cfg), recipe_hash=recipe_hash(cfg), dataset=exp.dataset_name,
+        config_hash=config_hash(cfg), recipe_hash=recipe_hash(cfg, fingerprint["sha256"]),
+        data_fingerprint=fingerprint, dataset=exp.dataset_name,
         features=exp.feature_description(),
         model=model_description(cfg.model), seed=seed, data_root=str(Path(exp.data_root).resolve()),
         synthetic_data=is_synthetic(exp.data_root), split=split, metrics=metrics,
