@@ -451,11 +451,11 @@ def predict(config: str | Path, checkpoint: str | Path | None, split: str, out: 
     ``config`` may be a run folder, as for ``test_checkpoint``; the run's own predictions there are kept;
     ``checkpoint`` is a file or a zoo checkpoint name."""
     inputs = resolve_inputs(config, checkpoint)
+    if out:  # a folder, the config or the checkpoint is refused now, not after the whole prediction
+        check_output_file(out, [inputs.config, inputs.checkpoint], force=True, option="--out",
+                          example=f"predictions_{split}.npz")
     resolved, zoo = resolve_checkpoint(inputs.checkpoint)
     checkpoint = check_checkpoint_file(resolved)
-    if out:  # a folder, the config or the checkpoint is refused now, not after the whole prediction
-        check_output_file(out, [inputs.config, checkpoint], force=True, option="--out",
-                          example=f"predictions_{split}.npz")
     own = inputs.run_dir / f"predictions_{split}.npz" if inputs.run_dir is not None else None
     if own is not None and own.exists() and not out and not work_dir:
         raise TimBenchError(f"{own} holds the run's own predictions (its result.json names them); pass --out (or "
