@@ -150,8 +150,8 @@ def test_resolved_config_fills_defaults_once(tmp_path):
     its default are the same run (hash), and the trainer and the record read the value, not a fallback."""
     from tim_bench.config import config_hash, load_config
     left_out = load_config(CONFIG, {"data_root": "x"})
-    written = load_config(CONFIG, {"data_root": "x", "loss.drop_partial_labels": True, "train_cfg.compile": False})
-    assert left_out.loss.drop_partial_labels is True and left_out.train_cfg.compile is False
+    written = load_config(CONFIG, {"data_root": "x", "loss.drop_partial_labels": True, "train_cfg.compile": "auto"})
+    assert left_out.loss.drop_partial_labels is True and left_out.train_cfg.compile == "auto"
     assert config_hash(left_out) == config_hash(written)
 
 

@@ -146,7 +146,7 @@ WORK_DIRS: list = [
     pytest.param(lambda t: ["--work-dir", str(_finished(t, "0" * 64))],
                  ["finished", "different config", "--overwrite"], id="finished-work-dir-other-config"),
     pytest.param(lambda t: ["--work-dir", str(_finished(t, "0" * 64)), "--resume"],
-                 ["finished run", "20240101T000000-ave_vgg-s0-abcdef", "nothing to continue"],
+                 ["finished run", "20240101T000000-ave_vgg-s0-abcdef", "--resume"],
                  id="resume-finished-work-dir"),
     pytest.param(lambda t: ["--work-dir", str(t / "wd"), "--resume", "--overwrite"], ["--resume", "--overwrite"],
                  id="resume-and-overwrite"),

@@ -8,7 +8,8 @@ import torch
 
 from tim_bench.original.convert import CheckpointMismatchError, load_weights
 from tim_bench.model.original_args import tim_from_original_kwargs
-from tim_bench.runner.checkpoint import UntrustedCheckpointError, load_checkpoint, save_checkpoint, state_dict_of
+from tim_bench.runner.checkpoint import save_checkpoint, state_dict_of
+from tim_bench.safe_load import UntrustedCheckpointError, load_checkpoint
 from tim_bench_registry import TimBenchError
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"

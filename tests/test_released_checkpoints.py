@@ -21,7 +21,8 @@ from tim_bench.original.layout import data_flags
 from tim_bench.config import load_config
 from tim_bench.original.from_tim_args import convert, heads_of_args, parse
 from tim_bench.original.convert import load_weights
-from tim_bench.runner.checkpoint import load_checkpoint, state_dict_of
+from tim_bench.runner.checkpoint import state_dict_of
+from tim_bench.safe_load import load_checkpoint
 from tim_bench_registry import DATASETS, MODELS, build
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"

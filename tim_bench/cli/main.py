@@ -34,7 +34,8 @@ SUMMARIES = {
     "submit": "write the official challenge submission zip from predictions",
     "leaderboard": "tables of stored runs with the published TIM rows",
     "compare": "difference between two runs, with a paired bootstrap CI and p-value",
-    "suite": "run several configs and seeds, skipping stored ones, then show the leaderboard",
+    "suite": "run several configs and seeds (here, on local GPUs/CPUs or on SLURM), skipping stored ones, then show "
+             "the leaderboard",
     "make_synthetic": "write synthetic data in a dataset's official layout",
     "plugins": "list registered datasets, features, extractors, heads, models, metrics, writers, challenges, "
                "generators, leaderboards, formats, references, original TIM datasets",
@@ -42,6 +43,8 @@ SUMMARIES = {
     "from_tim_args": "convert an original TIM command line into a tim-bench config and command",
     "check_data": "check annotations and features before training",
     "new_plugin": "create a plugin package to start from",
+    "zoo": "list every shipped recipe with its published numbers and released weights",
+    "download": "fetch a released checkpoint or extractor weights into the cache, verified",
     "extract_features": "turn raw audio/video into feature files (Omnivore, VideoMAE, Auditory SlowFast, VGG-19, "
                         "VGGish, log-mel, timm)",
 }

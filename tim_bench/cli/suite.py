@@ -127,6 +127,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.configs:
         print("tim-bench suite: give at least one CONFIG (or --status to see launched suites).", file=sys.stderr)
         return 2
+    from ..config import load_config
+    for config in args.configs:  # a missing or broken config stops the suite before anything trains
+        load_config(config, args.cfg_options)
     folder = SuiteFolder(store, suite_id(args.configs, args.seeds, args.cfg_options, args.work_dir_root))
     gpus = 0
     if settings.launcher != "sequential":

@@ -95,7 +95,7 @@ class CompiledTrainForward:
             first = (str(cause).strip().splitlines() or [""])[0]
             log.warning("warning: torch.compile (mode %r) failed, so training goes on eagerly (same maths, slower): "
                         "%s: %s. Set train_cfg.compile=False to skip compiling.", self.mode, type(cause).__name__,
-                        first[:300])
+                        first[:240])
             self.mode = None
             return self.eager(batch)
 

@@ -9,7 +9,7 @@ from tim_bench_registry import DataError, TimBenchError
 
 from ..model.losses import drloc_loss
 from ..model.original_args import tim_from_original_kwargs
-from ..runner.checkpoint import UntrustedCheckpointError, load_checkpoint
+from ..safe_load import UntrustedCheckpointError, load_checkpoint
 from .convert import load_weights
 
 

@@ -30,8 +30,9 @@ from ..model.tim import TIM
 from ..original.convert import load_weights
 from ..modelzoo.download import resolve_checkpoint
 from .assemble import Experiment, SplitData
-from .checkpoint import (check_checkpoint_file, check_finite, check_run_checkpoint, describe_checkpoints,
-                         differing_keys, keep_policy, load_checkpoint, prune_checkpoints, state_dict_of)
+from ..safe_load import check_checkpoint_file, load_checkpoint
+from .checkpoint import (check_finite, check_run_checkpoint, describe_checkpoints, differing_keys, keep_policy,
+                         prune_checkpoints, state_dict_of)
 from .distributed import DistInfo, init_distributed
 from .inference import predict_split
 from .load_from import load_from_record

@@ -20,7 +20,8 @@ from ..io import sha256_file
 from ..schema import ConfigError
 from ..original.convert import load_weights
 from ..modelzoo.download import resolve_checkpoint
-from .checkpoint import UntrustedCheckpointError, load_checkpoint, state_dict_of
+from ..safe_load import UntrustedCheckpointError, load_checkpoint
+from .checkpoint import state_dict_of
 
 
 def load_from_spec(value: Any) -> tuple[Path, bool] | None:

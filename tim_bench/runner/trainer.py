@@ -25,7 +25,8 @@ from ..model.compiled import compile_mode, train_forward
 from ..model.losses import TIMLoss
 from ..model.tim import TIM
 from .assemble import Experiment, SplitData
-from .checkpoint import load_checkpoint, save_checkpoint, save_checkpoint_as
+from ..safe_load import load_checkpoint
+from .checkpoint import save_checkpoint, save_checkpoint_as
 from .distributed import DistInfo, all_reduce_sum, barrier, per_process_batch
 from .workdir import resolved_config
 from .inference import predict_split
