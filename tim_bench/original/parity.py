@@ -1,15 +1,15 @@
 """Reproduce a fixture recorded from the original TIM and report the largest difference per output."""
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
 
-from tim_bench_registry import DataError, TimBenchError
+from tim_bench_registry import DataError
 
 from ..model.losses import drloc_loss
 from ..model.original_args import tim_from_original_kwargs
-from ..safe_load import UntrustedCheckpointError, load_checkpoint
 from .convert import load_weights
 
 
@@ -37,20 +37,34 @@ def load_fixture(path: str | Path) -> dict:
     if not path.is_file():
         raise DataError(f"Fixture {path} " + ("is a folder" if path.is_dir() else "does not exist") + f"; pass a "
                         f"fixture .pt recorded from the original TIM (e.g. {EXAMPLE}).")
+    unreadable = DataError(f"Fixture {path} is not a torch file of a dict (it is truncated, corrupt or another "
+                           f"format); pass a fixture .pt recorded from the original TIM (e.g. {EXAMPLE}).")
     try:
-        fixture = load_checkpoint(path)
-    except UntrustedCheckpointError:
-        raise DataError(f"Fixture {path} holds pickled Python objects, not only tensors and plain values, so it is "
-                        f"not a parity fixture and is not unpickled (that could run code); record fixtures with "
-                        f"torch.save of tensors, numbers and dicts.") from None
-    except TimBenchError:
-        raise DataError(f"Fixture {path} is not a torch file of a dict (it is truncated, corrupt or another format); "
-                        f"pass a fixture .pt recorded from the original TIM (e.g. {EXAMPLE}).") from None
+        fixture = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        objects = _pickled_objects(path)
+        if objects:
+            raise DataError(f"Fixture {path} holds pickled Python objects ({', '.join(objects[:3])}), not only tensors "
+                            f"and plain values, so it is not a parity fixture and is not unpickled (that could run "
+                            f"code); record fixtures with torch.save of tensors, numbers and dicts.") from None
+        raise unreadable from None
+    except Exception:  # noqa: BLE001 - torch raises RuntimeError, EOFError, KeyError... for broken files
+        raise unreadable from None
+    if not isinstance(fixture, dict):
+        raise unreadable
     missing = [k for k in FIXTURE_KEYS if not isinstance(fixture.get(k), dict)]
     if missing:
         raise DataError(f"Fixture {path} is not a parity fixture: it lacks the dicts {missing} (it needs "
                         f"{', '.join(FIXTURE_KEYS)}, as {EXAMPLE} has).")
     return fixture
+
+
+def _pickled_objects(path: Path) -> list[str]:
+    """The Python objects (``module.name``) a torch file would unpickle; empty where it is no torch file."""
+    try:
+        return torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except Exception:  # noqa: BLE001 - not a torch file at all
+        return []
 
 
 def check_fixture(path: str | Path) -> dict[str, float]:
