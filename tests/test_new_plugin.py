@@ -106,6 +106,7 @@ def test_generated_benchmark_installs_generates_trains_ranks_and_submits(tmp_pat
     table = tim_bench("leaderboard", "--results-dir", str(results), "--dataset", "KitchenBench", env=env).stdout
     assert "KitchenBench action recognition [KitchenBench]" in table and "[ref] kitchen_bench_chance" in table
     assert "kitchen_bench [synthetic data]" in table and "mean class acc." in table
+    assert "majority class" in table and "uniform chance" in table  # from the class counts the run recorded
 
     tests = run_bounded([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
                         cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True)
