@@ -183,8 +183,8 @@ def _report(args: argparse.Namespace, outcomes: list) -> int:
 
 def _dry_run(plan, settings: LaunchSettings, folder) -> None:
     """Print what would run, where, and (SLURM) the sbatch script of the job array; nothing is written."""
-    for config, seed, record in plan.stored:
-        print(f"skip  {config} seed {seed}: already stored as {record['run_id']}")
+    for job, record in plan.stored:
+        print(f"skip  {job.given} seed {job.seed}: already stored as {record['run_id']}")
     for config, seed, error in plan.broken:
         print(f"fail  {config} seed {seed}: {error}")
     if settings.launcher == "local":
