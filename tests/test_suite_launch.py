@@ -221,7 +221,8 @@ def test_local_jobs_run_in_parallel_and_two_suites_side_by_side_run_each_pair_on
     status = tim_bench("suite", *configs, "--seeds", "0", "1", "--status", "--work-dir-root", "work", cwd=tmp_path)
     assert len(re.findall(r"^tiny_[ab] seed [01] +done ", status.stdout, re.M)) == 4, status.stdout
     everything = tim_bench("suite", "--status", cwd=tmp_path).stdout  # both suites of the store, each all done
-    assert len(re.findall(r"^suite [0-9a-f]{12} ", everything, re.M)) == 2 and len(re.findall(r" done ", everything)) == 8, everything
+    assert len(re.findall(r"^suite [0-9a-f]{12} ", everything, re.M)) == 2, everything
+    assert len(re.findall(r" done ", everything)) == 8, everything
 
     # two suites (other seeds) started at once: each pair runs once, both end with all four in their table
     other = tmp_path / "other"

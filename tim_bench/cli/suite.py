@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
                       cfg_options=args.cfg_options, work_root=args.work_dir_root, gpus=gpus)
     if args.dry_run:
         _dry_run(plan, settings, folder)
-        return 0
+        return EXIT_RUN_FAILED if plan.broken else 0
     if settings.launcher == "sequential":
         from ..launch.suite import run_sequential
         outcomes = run_sequential(plan)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from ..leaderboard import claims
 from ..leaderboard.store import load_records
 from .job import FAILED, HELD, RAN, SKIPPED, Runner, run_job
-from .plan import Job, Plan, stored_record
+from .plan import Job, Plan, plan_suite, stored_record
 from .settings import LaunchSettings
 from .state import (DONE, ELSEWHERE, QUEUED, RUNNING, JobState, SuiteFolder, claimed_state, job_state,
                     log_tail)
@@ -44,6 +44,15 @@ def _record(job: Job, run_id: str | None = None) -> dict[str, Any] | None:
     records = load_records(job.results_dir)
     by_id = [r for r in records if run_id and r["run_id"] == run_id]
     return by_id[-1] if by_id else stored_record(records, job.recipe_hash, job.config_hash, job.seed)
+
+
+def run_suite(configs: Sequence[str | Path], seeds: Sequence[int] | None = None, *, rerun: bool = False,
+              results_dir: str | Path | None = None, cfg_options: Mapping[str, Any] | None = None,
+              work_root: str | Path | None = None, runner: Runner | None = None) -> list[Outcome]:
+    """Every config with every seed in this process, stored pairs skipped (the CLI's default launcher);
+    ``runner(config, cfg_options, work_dir, results_dir, resume)`` defaults to ``run_experiment``."""
+    return run_sequential(plan_suite(configs, seeds, rerun=rerun, results_dir=results_dir, cfg_options=cfg_options,
+                                     work_root=work_root), runner)
 
 
 def run_sequential(plan: Plan, runner: Runner | None = None, poll_s: float = 5.0) -> list[Outcome]:
