@@ -23,7 +23,7 @@ PACKAGES = {"tim_bench": ROOT / "tim_bench", "tim_bench_registry": ROOT / "regis
 #: Engine units, lowest first: a unit may import the ones before it, never one after it.
 ENGINE_ORDER = ("tim_bench", "tim_bench.io", "tim_bench.config", "tim_bench.data", "tim_bench.model", "tim_bench.original",
                 "tim_bench.evaluation", "tim_bench.leaderboard", "tim_bench.extract", "tim_bench.runner",
-                "tim_bench.components", "tim_bench.cli")
+                "tim_bench.components", "tim_bench.launch", "tim_bench.cli")
 
 
 def modules() -> dict[str, Path]:
