@@ -10,8 +10,7 @@ import pytest
 from test_leaderboard_store import make_record
 from tim_bench.config import config_hash, load_config, recipe_hash
 from tim_bench.data.fingerprint import data_fingerprint
-from tim_bench.launch.plan import plan_suite
-from tim_bench.launch.suite import run_sequential
+from tim_bench.launch.suite import run_suite
 from tim_bench.leaderboard.reference import load_references
 from tim_bench.leaderboard.store import add_record, load_records
 from tim_bench.leaderboard.suite import check_against_reference, synthetic_runs
@@ -25,11 +24,6 @@ def write_config(folder: Path, name: str, **lines: str) -> Path:
     path = folder / f"{name}.py"
     path.write_text("\n".join([f"_base_ = [{str(REPO_CONFIG)!r}]", *(f"{k} = {v}" for k, v in lines.items())]) + "\n")
     return path
-
-
-def run_suite(configs, seeds, runner, **kwargs) -> list:
-    """Plan and run a suite in this process (the CLI's default sequential launcher)."""
-    return run_sequential(plan_suite(configs, seeds, **kwargs), runner)
 
 
 class FakeRunner:
@@ -62,38 +56,40 @@ def test_runs_every_config_and_seed_then_skips_them_unless_rerun(tmp_path: Path,
     configs = [write_config(tmp_path, "tiny_a", data_root=tiny_ave),
                write_config(tmp_path, "tiny_b", data_root=tiny_ave, model="dict(d_model=16)")]
     store, runner = tmp_path / "store", FakeRunner()
-    outcomes = run_suite(configs, [0, 1], runner, results_dir=store, work_root=tmp_path / "work")
+    outcomes = run_suite(configs, [0, 1], results_dir=store, work_root=tmp_path / "work", runner=runner)
     assert [(Path(o.config).stem, o.seed, o.status) for o in outcomes] == \
         [("tiny_a", 0, "ran"), ("tiny_a", 1, "ran"), ("tiny_b", 0, "ran"), ("tiny_b", 1, "ran")]
     work_dirs = [w for *_, w in runner.calls]
     assert len(set(work_dirs)) == 4 and all(Path(w).parent.parent == tmp_path / "work" for w in work_dirs)
     assert len(load_records(store)) == 4
 
-    again = run_suite(configs, [0, 1], runner, results_dir=store)
+    again = run_suite(configs, [0, 1], results_dir=store, runner=runner)
     assert [o.status for o in again] == ["skipped"] * 4 and len(runner.calls) == 4
     assert {o.record["run_id"] for o in again} == {o.record["run_id"] for o in outcomes}
 
-    rerun = run_suite(configs[:1], [1, 2], runner, results_dir=store, rerun=True)
+    rerun = run_suite(configs[:1], [1, 2], results_dir=store, rerun=True, runner=runner)
     assert [o.status for o in rerun] == ["ran", "ran"] and len(load_records(store)) == 6
 
 
 def test_a_failing_config_does_not_stop_the_others(tmp_path: Path, tiny_ave: str) -> None:
-    configs = [write_config(tmp_path, "tiny_bad", data_root=tiny_ave, model="dict(d_model=16)"), tmp_path / "missing.py",
+    configs = [write_config(tmp_path, "tiny_bad", data_root=tiny_ave, model="dict(d_model=16)"),
+               tmp_path / "missing.py",
                write_config(tmp_path, "tiny_good", data_root=tiny_ave)]
-    outcomes = run_suite(configs, [0], FakeRunner(fail=("tiny_bad",)), results_dir=tmp_path / "store",
-                         work_root=tmp_path / "w")
+    outcomes = run_suite(configs, [0], results_dir=tmp_path / "store", work_root=tmp_path / "w",
+                         runner=FakeRunner(fail=("tiny_bad",)))
     assert [o.status for o in outcomes] == ["failed", "failed", "ran"]
     assert outcomes[0].error == "RuntimeError: tiny_bad exploded"
     assert "missing.py does not exist" in outcomes[1].error
     assert [r["config_name"] for r in load_records(tmp_path / "store")] == ["tiny_good"]
     # the failed pair's claim is marked failed: the next suite runs it again
-    again = run_suite(configs[:1], [0], FakeRunner(), results_dir=tmp_path / "store", work_root=tmp_path / "w")
+    again = run_suite(configs[:1], [0], results_dir=tmp_path / "store", work_root=tmp_path / "w", runner=FakeRunner())
     assert [o.status for o in again] == ["ran"]
 
 
 def test_without_seeds_each_config_runs_with_its_own(tmp_path: Path, tiny_ave: str) -> None:
     config = write_config(tmp_path, "tiny_seeded", seed="7", data_root=tiny_ave)
-    (outcome,) = run_suite([config], None, FakeRunner(), results_dir=tmp_path / "store", work_root=tmp_path / "w")
+    (outcome,) = run_suite([config], None, results_dir=tmp_path / "store", work_root=tmp_path / "w",
+                           runner=FakeRunner())
     assert (outcome.status, outcome.seed, outcome.record["seed"]) == ("ran", 7, 7)
 
 

@@ -218,8 +218,11 @@ def test_local_jobs_run_in_parallel_and_two_suites_side_by_side_run_each_pair_on
     # the same command again: nothing to run
     again = tim_bench("suite", *configs, "--seeds", "0", "1", "--launcher", "local", "--jobs", "2", cwd=tmp_path)
     assert again.stdout.count("skipped") == 4 and len(load_records()) == 4
-    status = tim_bench("suite", *configs, "--seeds", "0", "1", "--status", cwd=tmp_path)
-    assert status.stdout.count(" done ") == 4
+    status = tim_bench("suite", *configs, "--seeds", "0", "1", "--status", "--work-dir-root", "work", cwd=tmp_path)
+    assert len(re.findall(r"^tiny_[ab] seed [01] +done ", status.stdout, re.M)) == 4, status.stdout
+    everything = tim_bench("suite", "--status", cwd=tmp_path).stdout  # both suites of the store, each all done
+    assert len(re.findall(r"^suite [0-9a-f]{12} ", everything, re.M)) == 2, everything
+    assert len(re.findall(r" done ", everything)) == 8, everything
 
     # two suites (other seeds) started at once: each pair runs once, both end with all four in their table
     other = tmp_path / "other"
@@ -298,3 +301,16 @@ def test_the_same_data_under_another_path_is_the_same_recipe(tmp_path: Path) -> 
                      "work", cwd=tmp_path)
     assert re.search(r"tiny_a\.py\s+0\s+ran", proc.stdout)
     assert len({r["recipe_hash"] for r in load_records()}) == 2
+
+
+def test_a_several_gpu_job_is_a_torchrun_command_the_run_parser_reads_back() -> None:
+    from tim_bench.cli.main import build_parser
+    from tim_bench.launch.job import torchrun_command
+
+    options = {"seed": 3, "train_cfg.lr": 0.0005, "train_cfg.amp": False, "data_root": "/scratch/ave",
+               "windows.some_list": [1, 2]}
+    command = torchrun_command(2, "/c/ave_vgg.py", options, "/w/run", "/store", resume=True)
+    assert command[1:6] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m"]
+    args = build_parser().parse_args(command[command.index("tim_bench.cli.main") + 1:])
+    assert (args.config, args.work_dir, args.results_dir, args.resume) == ("/c/ave_vgg.py", "/w/run", "/store", True)
+    assert args.cfg_options == options

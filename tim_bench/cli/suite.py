@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
                       cfg_options=args.cfg_options, work_root=args.work_dir_root, gpus=gpus)
     if args.dry_run:
         _dry_run(plan, settings, folder)
-        return 0
+        return EXIT_RUN_FAILED if plan.broken else 0
     if settings.launcher == "sequential":
         from ..launch.suite import run_sequential
         outcomes = run_sequential(plan)
@@ -188,8 +188,8 @@ def _report(args: argparse.Namespace, outcomes: list) -> int:
 
 def _dry_run(plan, settings: LaunchSettings, folder) -> None:
     """Print what would run, where, and (SLURM) the sbatch script of the job array; nothing is written."""
-    for config, seed, record in plan.stored:
-        print(f"skip  {config} seed {seed}: already stored as {record['run_id']}")
+    for job, record in plan.stored:
+        print(f"skip  {job.given} seed {job.seed}: already stored as {record['run_id']}")
     for config, seed, error in plan.broken:
         print(f"fail  {config} seed {seed}: {error}")
     if settings.launcher == "local":

@@ -162,11 +162,11 @@ def _array_summary(values: Any) -> str:
     """Shape, dtype and a hash of the first and last vector along the last axis (a few KB read at most)."""
     shape, dtype = tuple(values.shape), np.dtype(values.dtype)
     if 0 in shape or not shape:
-        sample = np.asarray(values).tobytes()
+        parts = [np.asarray(values[()])]
     else:
-        first = np.asarray(values[(0,) * (len(shape) - 1)])
-        last = np.asarray(values[tuple(n - 1 for n in shape[:-1])])
-        sample = first.tobytes() + last.tobytes()
+        parts = [np.asarray(values[(0,) * (len(shape) - 1)]), np.asarray(values[tuple(n - 1 for n in shape[:-1])])]
+    # objects (e.g. HDF5 strings) by their text: their bytes would be memory addresses
+    sample = b"".join(repr(p.tolist()).encode() if p.dtype.kind == "O" else p.tobytes() for p in parts)
     return f"{shape} {dtype.str} {hashlib.sha256(sample).hexdigest()[:16]}"
 
 

@@ -48,7 +48,7 @@ class Plan:
     config or data errors, one sentence each)."""
 
     jobs: list[Job] = field(default_factory=list)
-    stored: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)  # (config, seed, record)
+    stored: list[tuple[Job, dict[str, Any]]] = field(default_factory=list)  # (job, its stored record)
     broken: list[tuple[str, int | None, str]] = field(default_factory=list)  # (config, seed, error)
     order: list[tuple[str, int | None]] = field(default_factory=list)  # every (config, seed) in command order
 
@@ -96,15 +96,16 @@ def plan_suite(configs: Sequence[str | Path], seeds: Sequence[int] | None, *, re
             if folder not in records_by_store:
                 records_by_store[folder] = load_records(folder)
             stored = stored_record(records_by_store[folder], recipe, digest, seed)
-            if stored and not rerun:
-                plan.stored.append((str(config), seed, stored))
-                continue
             root = Path(work_root) / cfg["_name"] if work_root else Path(cfg.get("work_dir") or
                                                                          Path("work_dirs") / cfg["_name"])
-            plan.jobs.append(Job(key=f"{index:02d}-{cfg['_name']}-s{seed}", config=str(Path(cfg["_path"]).absolute()),
+            job = (Job(key=f"{index:02d}-{cfg['_name']}-s{seed}", config=str(Path(cfg["_path"]).absolute()),
                                  seed=seed, cfg_options=options, recipe_hash=recipe, config_hash=digest,
                                  results_dir=str(folder), work_root=str(root.absolute()), rerun=rerun, gpus=gpus,
                                  given=str(config)))
+            if stored and not rerun:
+                plan.stored.append((job, stored))
+            else:
+                plan.jobs.append(job)
     return plan
 
 

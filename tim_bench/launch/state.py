@@ -109,6 +109,8 @@ def job_state(folder: SuiteFolder, key: str, entry: Mapping[str, Any], slurm_sta
         if status == "held":
             return claimed_state(entry, outcome.get("holder") or {}, store)
         return JobState(FAILED, str(outcome.get("error", "")))
+    if entry.get("stored_run_id"):
+        return JobState(DONE, "already stored", entry["stored_run_id"])
     handle = entry.get("handle")
     if not handle:
         return JobState(QUEUED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from ..leaderboard import claims
 from ..leaderboard.store import load_records
 from .job import FAILED, HELD, RAN, SKIPPED, Runner, run_job
-from .plan import Job, Plan, stored_record
+from .plan import Job, Plan, plan_suite, stored_record
 from .settings import LaunchSettings
 from .state import (DONE, ELSEWHERE, QUEUED, RUNNING, JobState, SuiteFolder, claimed_state, job_state,
                     log_tail)
@@ -36,7 +36,7 @@ class Outcome:
 
 def planned_outcomes(plan: Plan) -> list[Outcome]:
     """The pairs the plan set aside: stored ones (skipped) and broken ones (failed)."""
-    return ([Outcome(c, s, SKIPPED, r) for c, s, r in plan.stored] +
+    return ([Outcome(job.given, job.seed, SKIPPED, record) for job, record in plan.stored] +
             [Outcome(c, s, FAILED, error=e) for c, s, e in plan.broken])
 
 
@@ -44,6 +44,15 @@ def _record(job: Job, run_id: str | None = None) -> dict[str, Any] | None:
     records = load_records(job.results_dir)
     by_id = [r for r in records if run_id and r["run_id"] == run_id]
     return by_id[-1] if by_id else stored_record(records, job.recipe_hash, job.config_hash, job.seed)
+
+
+def run_suite(configs: Sequence[str | Path], seeds: Sequence[int] | None = None, *, rerun: bool = False,
+              results_dir: str | Path | None = None, cfg_options: Mapping[str, Any] | None = None,
+              work_root: str | Path | None = None, runner: Runner | None = None) -> list[Outcome]:
+    """Every config with every seed in this process, stored pairs skipped (the CLI's default launcher);
+    ``runner(config, cfg_options, work_dir, results_dir, resume)`` defaults to ``run_experiment``."""
+    return run_sequential(plan_suite(configs, seeds, rerun=rerun, results_dir=results_dir, cfg_options=cfg_options,
+                                     work_root=work_root), runner)
 
 
 def run_sequential(plan: Plan, runner: Runner | None = None, poll_s: float = 5.0) -> list[Outcome]:
@@ -133,14 +142,15 @@ def run_launched(plan: Plan, settings: LaunchSettings, folder: SuiteFolder, comm
     follow = Follow(plan.jobs, folder, launcher, out)
     follow.data.update(id=folder.id, command=command, launcher=settings.launcher,
                        updated=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    for job, record in plan.stored:  # shown by --status as done
+        follow.entries[job.key] = {**_entry(job), "stored_run_id": record["run_id"]}
     for job in plan.jobs:
         entry = follow.entries.get(job.key)
         if entry is not None and entry.get("handle") and follow.state(job.key).state in (QUEUED, RUNNING, ELSEWHERE):
             print(f"following {job.name}: still {follow.state(job.key).state} from an earlier run of this suite",
                   file=out)
             continue
-        follow.entries[job.key] = {"name": job.name, "config": job.config, "seed": job.seed,
-                                   "recipe_hash": job.recipe_hash, "results_dir": job.results_dir, "handle": None}
+        follow.entries[job.key] = _entry(job)
         folder.result_file(job.key).unlink(missing_ok=True)
     if settings.launcher == "slurm":
         fresh = [job for job in plan.jobs if not follow.entries[job.key].get("handle")]
@@ -173,6 +183,12 @@ def run_launched(plan: Plan, settings: LaunchSettings, folder: SuiteFolder, comm
         else:
             outcomes.append(Outcome(job.given, job.seed, FAILED, error=st.detail, log=follow.log(key)))
     return plan.sort(planned_outcomes(plan) + outcomes)
+
+
+def _entry(job: Job) -> dict[str, Any]:
+    """A job's line in suite.json (its handle is added when it starts)."""
+    return {"name": job.name, "config": job.config, "seed": job.seed, "recipe_hash": job.recipe_hash,
+            "results_dir": job.results_dir, "handle": None}
 
 
 def _launcher(settings: LaunchSettings, folder: SuiteFolder) -> Any:
@@ -215,5 +231,5 @@ def status_lines(folder: SuiteFolder, launcher_states: Callable[[str, dict], str
         slurm_state = launcher_states(key, handle) if launcher_states and handle.get("kind") == "submitit" else None
         st = job_state(folder, key, entry, slurm_state, entry.get("results_dir"))
         rows.append((entry.get("name", key), st.state, st.detail or st.run_id or "",
-                     handle.get("log") or str(folder.log_file(key))))
+                     handle.get("log") or ("-" if entry.get("stored_run_id") else str(folder.log_file(key)))))
     return rows

@@ -51,7 +51,8 @@ def holder_info(**extra: Any) -> dict[str, Any]:
     job = os.environ.get("SLURM_ARRAY_JOB_ID")
     job_id = f"{job}_{os.environ['SLURM_ARRAY_TASK_ID']}" if job and "SLURM_ARRAY_TASK_ID" in os.environ else \
         os.environ.get("SLURM_JOB_ID")
-    return {"status": RUNNING, "host": socket.gethostname(), "pid": os.getpid(), "pid_start": process_start(os.getpid()),
+    return {"status": RUNNING, "host": socket.gethostname(), "pid": os.getpid(),
+            "pid_start": process_start(os.getpid()),
             "slurm_job_id": job_id, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), **extra}
 
 
