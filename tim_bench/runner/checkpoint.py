@@ -6,7 +6,6 @@ the explicit ``trust`` flag, never a silent fallback.
 from __future__ import annotations
 
 import io
-import logging
 import os
 import pickle
 import pickletools
@@ -21,7 +20,6 @@ from tim_bench_registry import TimBenchError
 
 from ..io import atomic_path, write_atomic
 
-log = logging.getLogger("tim_bench")
 #: ``train_cfg.keep_checkpoints``: which checkpoints a run keeps once it ends (see ``prune_checkpoints``).
 KEEP_CHOICES = ("all", "best", "last")
 

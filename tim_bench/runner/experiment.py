@@ -80,9 +80,9 @@ def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None, *
 def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: bool, resume: bool, overwrite: bool,
                       outputs: tuple[tuple[str | Path, str], ...]) -> Path:
     """Rank 0: choose (and for training lock and vet) the work dir, check the other outputs, start the log."""
-    wd = choose_work_dir(cfg, work_dir, resume and trains)
-    for folder, what in outputs:
+    for folder, what in outputs:  # before a new run folder is made: a refused command leaves nothing behind
         check_writable(folder, what)
+    wd = choose_work_dir(cfg, work_dir, resume and trains)
     for wcfg in cfg.get("writers") or []:
         check_writable((wd / dict(wcfg).get("out", "x.zip")).parent, f"output folder of writer {wcfg.get('type')}")
     if trains:
