@@ -24,6 +24,16 @@ def _session_results_store(tmp_path_factory) -> None:
     os.environ["TIM_BENCH_LEADERBOARD"] = str(tmp_path_factory.mktemp("leaderboard_files"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _checkout_stays_clean():
+    """No test leaves run folders in the checkout (a command refused before its work starts creates nothing)."""
+    runs = REPO / "work_dirs"
+    before = set(runs.rglob("*")) if runs.is_dir() else set()
+    yield
+    left = sorted((set(runs.rglob("*")) if runs.is_dir() else set()) - before)
+    assert not left, f"tests left {len(left)} path(s) in the checkout, e.g. {left[0]}"
+
+
 @pytest.fixture(autouse=True)
 def _results_store_per_test(tmp_path: Path, monkeypatch) -> None:
     """Each test starts with an empty default store of its own, TMP/leaderboard/results, and writes leaderboard

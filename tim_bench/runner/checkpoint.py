@@ -2,7 +2,6 @@
 against the run that wrote them. Reading any checkpoint goes through ``tim_bench.safe_load``."""
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,7 +13,6 @@ from tim_bench_registry import TimBenchError
 
 from ..io import atomic_path, write_atomic
 
-log = logging.getLogger("tim_bench")
 #: ``train_cfg.keep_checkpoints``: which checkpoints a run keeps once it ends (see ``prune_checkpoints``).
 KEEP_CHOICES = ("all", "best", "last")
 

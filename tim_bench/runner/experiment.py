@@ -91,13 +91,13 @@ def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: b
                       outputs: tuple[tuple[str | Path, str], ...], recorded: Recorded | None = None) -> Path:
     """Rank 0: choose (and for training lock and vet) the work dir, check the other outputs, start the log;
     ``recorded`` tells whether the results store holds a finished run's record (for ``run --resume``)."""
+    for folder, what in outputs:  # before a new run folder is made: a refused command leaves nothing behind
+        check_writable(folder, what)
     explicit = work_dir or cfg.get("work_dir")
     if explicit:  # before choose_work_dir makes the folder
         _check_outside_data(Path(explicit), cfg.get("data_root"), work_dir)
     wd = choose_work_dir(cfg, work_dir, resume and trains, recorded)
     _check_outside_data(wd, cfg.get("data_root"), work_dir)
-    for folder, what in outputs:
-        check_writable(folder, what)
     for wcfg in cfg.get("writers") or []:
         check_writable((wd / dict(wcfg).get("out", "x.zip")).parent, f"output folder of writer {wcfg.get('type')}")
     if trains:
