@@ -89,6 +89,7 @@ def _download(entry: Weights, target: Path, progress: bool) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     log.info("downloading %s from %s to %s", entry.name, url, target)
     known = f"sha256:{entry.sha256}" if entry.sha256 else None
+    pooch.get_logger().setLevel(logging.WARNING)  # its "use this hash as known_hash" advice is for developers
     try:
         # pooch moves the downloader's temporary file into place only after our checks and its hash check passed
         pooch.retrieve(url, known_hash=known, fname=target.name, path=target.parent,
