@@ -203,7 +203,7 @@ def state_dict_in(entry: Weights, path: Path, origin: str) -> dict[str, Any]:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # zip, pickle and EOF errors all mean: not a complete, plain checkpoint
         raise ZooError(f"{origin} cannot be loaded with torch.load(weights_only=True) ({type(exc).__name__}: "
-                       f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}): it is truncated or holds pickled "
+                       f"{str(exc).split('. ')[0].splitlines()[0] if str(exc) else 'no detail'}): it is truncated or holds pickled "
                        f"objects besides weights; the file was removed, nothing used it.") from None
     for key in entry.nested:
         if isinstance(state, dict) and isinstance(state.get(key), dict):
