@@ -2,6 +2,7 @@
 strictly through the converter under the weights_only / trust rules, and the run record says so."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -67,7 +68,8 @@ def test_fine_tuning_starts_from_the_loaded_weights_and_records_them(ave, tmp_pa
     tuned = torch.load(wd / "best.pth", weights_only=True)["model"]
     assert tuned.keys() == source.keys() and all(torch.equal(tuned[k], source[k]) for k in source)
     record = json.loads((wd / "result.json").read_text())
-    assert record["load_from"] == {"path": str(pretrained.resolve()), "trust": False}
+    assert record["load_from"] == {"path": str(pretrained.resolve()), "zoo": None, "trust": False,
+                                   "sha256": hashlib.sha256(pretrained.read_bytes()).hexdigest()}
 
 
 @pytest.mark.slow

@@ -89,6 +89,7 @@ def _download(entry: Weights, target: Path, progress: bool) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     log.info("downloading %s from %s to %s", entry.name, url, target)
     known = f"sha256:{entry.sha256}" if entry.sha256 else None
+    pooch.get_logger().setLevel(logging.WARNING)  # its "use this hash as known_hash" advice is for developers
     try:
         # pooch moves the downloader's temporary file into place only after our checks and its hash check passed
         pooch.retrieve(url, known_hash=known, fname=target.name, path=target.parent,
@@ -202,7 +203,7 @@ def state_dict_in(entry: Weights, path: Path, origin: str) -> dict[str, Any]:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # zip, pickle and EOF errors all mean: not a complete, plain checkpoint
         raise ZooError(f"{origin} cannot be loaded with torch.load(weights_only=True) ({type(exc).__name__}: "
-                       f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}): it is truncated or holds pickled "
+                       f"{str(exc).split('. ')[0].splitlines()[0] if str(exc) else 'no detail'}): it is truncated or holds pickled "
                        f"objects besides weights; the file was removed, nothing used it.") from None
     for key in entry.nested:
         if isinstance(state, dict) and isinstance(state.get(key), dict):
