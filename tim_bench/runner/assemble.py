@@ -28,7 +28,7 @@ from ..evaluation.combined import CombinedMetrics
 from ..model.tim import TIM
 from .distributed import DistInfo
 from .memory import available_host_memory, check_fits, estimate, model_size, row_size, window_bound
-from .precision import precision_for
+from .precision import store_dtype
 
 log = logging.getLogger("tim_bench")
 #: the roles whose splits are scored (val selects checkpoints, test gives the reported metrics)
@@ -239,12 +239,12 @@ class Experiment:
         tc = self.cfg.get("train_cfg") or {}
         videos = list(dict.fromkeys(data.windows.video_ids.tolist()))
         return FeatureStore(self.sources, data.name, videos, device, tc.get("feature_store", "auto"),
-                            self.feature_dtype(device), self.cache_dir, progress=False)
+                            self.feature_dtype(), self.cache_dir, progress=False)
 
-    def feature_dtype(self, device: torch.device) -> str:
-        """The dtype features are stored in on ``device`` (``train_cfg.feature_dtype``; auto: float32 on every
-        device, as the original evaluates): a lower one rounds the inputs, so the run record carries it."""
-        return precision_for(device, self.cfg.get("train_cfg") or {}).feature_dtype
+    def feature_dtype(self) -> str:
+        """The dtype features are stored in (``train_cfg.feature_dtype``; auto: float32 on every device, as the
+        original reads them): a lower one rounds the inputs, so the run record carries it."""
+        return store_dtype((self.cfg.get("train_cfg") or {}).get("feature_dtype", "auto"))
 
     def loader(self, data: SplitData, batch_size: int, shuffle: bool, dist: DistInfo, num_workers: int = 0,
                pin_memory: bool = False) -> BatchLoader:

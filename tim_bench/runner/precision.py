@@ -43,10 +43,7 @@ def choose_precision(device_type: str, amp: bool | str = True, feature_dtype: st
     if amp not in (True, False, "bf16"):
         raise TimBenchError(f"train_cfg.amp={amp!r} is not valid: use True (the original's fp16 + GradScaler on "
                             f"CUDA), 'bf16' or False.")
-    if feature_dtype != "auto" and feature_dtype not in FEATURE_DTYPES:
-        raise TimBenchError(f"train_cfg.feature_dtype={feature_dtype!r} is not valid: use 'auto' (float32, as the "
-                            f"original) or one of {', '.join(map(repr, FEATURE_DTYPES))}.")
-    store = ORIGINAL_FEATURE_DTYPE if feature_dtype == "auto" else feature_dtype
+    store = store_dtype(feature_dtype)
     if amp == "bf16":
         if device_type == "cuda" and not bf16_supported:
             raise TimBenchError(f"train_cfg.amp='bf16' but {device_name} has no bf16 support; use train_cfg.amp=True "
@@ -55,6 +52,15 @@ def choose_precision(device_type: str, amp: bool | str = True, feature_dtype: st
     if amp and device_type == "cuda":
         return Precision(torch.float16, True, store)
     return Precision(None, False, store)
+
+
+def store_dtype(feature_dtype: str = "auto") -> str:
+    """The feature store's dtype for ``train_cfg.feature_dtype`` ("auto": float32 on every device, the original's
+    inputs at training and evaluation)."""
+    if feature_dtype != "auto" and feature_dtype not in FEATURE_DTYPES:
+        raise TimBenchError(f"train_cfg.feature_dtype={feature_dtype!r} is not valid: use 'auto' (float32, as the "
+                            f"original) or one of {', '.join(map(repr, FEATURE_DTYPES))}.")
+    return ORIGINAL_FEATURE_DTYPE if feature_dtype == "auto" else feature_dtype
 
 
 def precision_for(device: torch.device, train_cfg: dict) -> Precision:

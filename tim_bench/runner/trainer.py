@@ -107,7 +107,8 @@ class Trainer:
                 "eval_augmentation_copy": 0, "checkpoint_selection": "per stream, as the original's meters",
                 **self.precision.describe(),
                 "encoder_init": self.cfg.model.get("encoder_init", "cloned"),
-                "world_size": self.dist.world_size, "batch_size_per_process": per_process_batch(tc.batch_size, self.dist),
+                "world_size": self.dist.world_size,
+                "batch_size_per_process": per_process_batch(tc.batch_size, self.dist),
                 "compile": self.compiled_as}
 
     def _resume_state(self, resume: bool) -> dict[str, Any] | None:
@@ -120,8 +121,8 @@ class Trainer:
         state = load_checkpoint(path)
         if state.get("config_hash") != self.hash:
             raise TimBenchError(f"{path} was written by a different config (hash {state.get('config_hash')} vs "
-                                f"{self.hash}); resume with the same config, overrides and number of processes, or use a new "
-                                f"--work-dir.")
+                                f"{self.hash}); resume with the same config, overrides and number of processes, or use "
+                                f"a new --work-dir.")
         return state
 
     def fit(self, resume: bool = False) -> TrainResult:

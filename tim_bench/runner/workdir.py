@@ -255,8 +255,9 @@ def check_reuse(work_dir: Path, digest: str, resume: bool, overwrite: bool, reco
         if resume and unrecorded(work_dir, recorded):
             if old != digest:
                 raise TimBenchError(f"{work_dir} holds a finished run ({run_id}) of a different config (hash "
-                                    f"{old[:12]}; this one {digest[:12]}) that the results store lacks; --resume it "
-                                    f"with its own config and overrides (see {work_dir / 'config.py'}).")
+                                    f"{old[:12]}; this one {digest[:12]}) that the results store lacks: --resume has "
+                                    f"nothing to continue with this config; to record that run, resume it with its "
+                                    f"own config and overrides (see {work_dir / 'config.py'}).")
             return
         if resume:
             raise TimBenchError(f"{work_dir} holds a finished run ({run_id}, see {result}); --resume has nothing "
