@@ -13,7 +13,7 @@ import import_graph  # noqa: E402
 
 PLUGIN_MODULES = ("tim_bench_plugins.ave", "tim_bench_plugins.epic", "tim_bench_plugins.perception_test",
                   "tim_bench_plugins.features.npy", "tim_bench_plugins.features.hdf5_rows",
-                  "tim_bench_plugins.features.logmel", "tim_bench_plugins.features.timm_video",
+                  "tim_bench_plugins.extractors.logmel", "tim_bench_plugins.extractors.timm_video",
                   "tim_bench_plugins.heads.linear")
 
 

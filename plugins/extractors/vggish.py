@@ -23,9 +23,9 @@ import torch
 import torch.nn as nn
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
-from tim_bench_registry.extractors import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
+from .common.backbone import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
                                            resolve_dtype, run_batched, vgg_conv_stack)
-from tim_bench_registry.media import decode_audio, interval_grid, media_duration
+from .common.media import decode_audio, interval_grid, media_duration
 
 #: torchvggish make_layers(): VGGish's convolution widths, "M" a 2x2 max-pool.
 VGGISH_LAYERS = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M")

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError, TimBenchError
+from tim_bench_registry import DataError, TimBenchError
 
 AV_FIX = 'install PyAV with pip install av (or the extract extra: pip install -e ".[extract]")'
 
