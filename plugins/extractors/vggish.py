@@ -129,6 +129,7 @@ class VGGishAudio:
 
     def postprocess(self, embeddings: np.ndarray) -> np.ndarray:
         """AudioSet's PCA, clipping to [-2, 2] and 8-bit quantisation (torchvggish Postprocessor), as float32."""
+        assert self.pca is not None, "postprocess needs the PCA parameters (pca=...)"
         vectors, means = self.pca
         pca = (vectors @ (embeddings.T - means)).T
         clipped = np.clip(pca, QUANTIZE_MIN, QUANTIZE_MAX)
