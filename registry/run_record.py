@@ -7,7 +7,7 @@ hook hands to plugins (as ``record``)::
     record.metrics[record.main_metric]
 
 ``schema`` says which version of these keys a record follows (``RUN_RECORD_SCHEMA`` for a new one; records
-written before the key existed load as schema 0).
+written before the key existed load with None and are written back without it, as they were).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class RunRecord:
     split: str
     metrics: dict[str, float | None]
     created: str
-    schema: int = RUN_RECORD_SCHEMA  # absent from records written before it: those load as 0
+    schema: int | None = RUN_RECORD_SCHEMA  # None: a record written before the key existed (read as it was)
     config_path: str | None = None
     features: Any = None  # the config's feature readers (a dict per stream, or a list of them)
     model: str | None = None
@@ -77,14 +77,13 @@ class RunRecord:
     REQUIRED: ClassVar[tuple[str, ...]] = (
         "run_id", "config_name", "config_path", "config_hash", "dataset", "features", "model", "seed", "split",
         "metrics", "val_metrics", "main_metric", "epochs_trained", "best_epoch", "wall_time_s", "device",
-        "torch_version", "package_versions", "git_revision", "git_dirty", "work_dir", "predictions", "created",
-        "schema")
+        "torch_version", "package_versions", "git_revision", "git_dirty", "work_dir", "predictions", "created")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
-        """A record from its JSON form (old records lack later keys: they load as None, and ``schema`` as 0)."""
+        """A record from its JSON form (old records lack later keys, ``schema`` included: they load as None)."""
         known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        return cls(**{"schema": 0, **{k: v for k, v in data.items() if k in known}},
+        return cls(**{"schema": None, **{k: v for k, v in data.items() if k in known}},
                    extra={k: v for k, v in data.items() if k not in known})
 
     def to_dict(self) -> dict[str, Any]:

@@ -149,7 +149,7 @@ def test_a_range_that_is_not_one_is_a_value_error():
 def test_run_records_carry_a_schema_and_old_ones_stay_readable():
     old = {"run_id": "r", "config_name": "c", "config_hash": "h", "dataset": "AVE", "seed": 0, "split": "val",
            "metrics": {"top1": 50.0}, "created": "2024-01-01T00:00:00"}
-    assert RunRecord.from_dict(old).schema == 0
+    assert RunRecord.from_dict(old).schema is None and "schema" not in RunRecord.from_dict(old).to_dict()
     new = RunRecord(**old)
     assert new.to_dict()["schema"] == RUN_RECORD_SCHEMA == 1
     assert RunRecord.from_dict(new.to_dict()) == new
