@@ -68,7 +68,7 @@ def test_guide_runs_from_nothing_to_a_trained_plugin(tmp_path):
     assert "OK: no problems found" in text
     result = json.loads((tmp_path / "work_dirs" / "my_clips" / "result.json").read_text())
     assert result["dataset"] == "MyClips" and 0.0 <= result["metrics"]["top1"] <= 100.0
-    assert (tmp_path / "kitchen-clips" / "kitchen_clips" / "dataset.py").is_file()
+    assert (tmp_path / "kitchen-clips" / "src" / "kitchen_clips" / "dataset.py").is_file()
     # the whole-benchmark skeleton: every part registered, its own table with its reference row, its submission
     assert re.search(r"KitchenBenchSubmission\s+entry point kitchen_bench \(kitchen-bench\)", text)
     assert "KitchenBench action recognition [KitchenBench]" in text and "[ref] kitchen_bench_chance" in text
