@@ -1,13 +1,12 @@
 """tim-bench's plugin contract: registries, hookspecs, public types, Protocols and errors.
 
-Everything a plugin needs is importable from here (or a submodule: ``tables``, ``paths``, ``spans``,
-``files``, ``scores``, ``synthetic``, ``challenges``, ``submission_writer``, ``submission_reader``,
-``leaderboard``, ``original``, ``zoo``). Installed as ``tim_bench_registry``; it imports nothing from the
-engine or the plugins.
+Everything a plugin needs is importable from here (or a submodule: ``tables``, ``paths``, ``files``,
+``scores``, ``synthetic``, ``options``, ``leaderboard``, ``original``, ``zoo``). Installed as
+``tim_bench_registry``; it imports nothing from the engine or the plugins.
 """
 from .building import build, lookup, register_rename
 from .catalog import Catalog
-from .challenges import Challenge, ScoreBlock
+from .conformance import PluginContractError
 from .contracts import (IGNORE_LABEL, STREAMS, DatasetPlugin, FeatureSource, SplitAnnotations, Task,
                         VideoFeatures)
 from .errors import DataError, LeaderboardError, TimBenchError, UnknownPluginError
@@ -15,10 +14,12 @@ from .hookspecs import hookimpl, hookspec
 from .leaderboard import Chance, DatasetSpec, LeaderboardFormat, Reference, register_reference_files
 from .plugin_manager import import_custom, origin_of, plugin_manager
 from .predictions import Predictions, TaskPredictions, rows_in_order
-from .protocols import (ChallengeScorer, FeatureExtractor, Metric, StreamBest, SubmissionWriter,
+from .protocols import (Challenge, ChallengeScorer, FeatureExtractor, Metric, StreamBest, SubmissionWriter,
                         SyntheticGenerator)
+from .run_record import RUN_RECORD_SCHEMA, RunRecord
 from .registries import (CHALLENGES, DATASETS, EXTRACTORS, FEATURES, FORMATS, GENERATORS, HEADS, LEADERBOARDS,
                          METRICS, MODELS, ORIGINAL_DATASETS, REFERENCES, REGISTRIES, WEIGHTS, WRITERS)
+from .version import CONTRACT_VERSION
 from .zoo import Weights
 
 __all__ = [
@@ -26,9 +27,9 @@ __all__ = [
     "MODELS", "ORIGINAL_DATASETS", "REFERENCES", "REGISTRIES", "WEIGHTS", "WRITERS", "IGNORE_LABEL", "STREAMS",
     "Catalog", "Challenge", "Chance", "ChallengeScorer", "DataError", "DatasetPlugin", "DatasetSpec",
     "FeatureExtractor", "FeatureSource", "LeaderboardError", "LeaderboardFormat", "Metric", "Predictions",
-    "Reference", "ScoreBlock",
+    "Reference",
     "SplitAnnotations", "StreamBest", "SubmissionWriter", "SyntheticGenerator", "Task", "TaskPredictions",
     "TimBenchError", "UnknownPluginError", "VideoFeatures", "Weights", "build", "hookimpl", "hookspec",
     "import_custom", "lookup", "origin_of", "plugin_manager", "register_reference_files", "register_rename",
-    "rows_in_order",
+    "rows_in_order", "RunRecord", "RUN_RECORD_SCHEMA", "CONTRACT_VERSION", "PluginContractError",
 ]

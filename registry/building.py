@@ -10,19 +10,21 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from .conformance import check_object
 from .errors import UnknownPluginError
 from .plugin_manager import plugin_manager
+from .registries import AnyRegistry
 
 #: (registry name, old name) -> new name: renamed entries keep old configs working, with a warning.
 _RENAMED: dict[tuple[str, str], str] = {}
 
 
-def register_rename(registry: Any, old: str, new: str) -> None:
+def register_rename(registry: AnyRegistry, old: str, new: str) -> None:
     """Let configs keep using ``old`` for the entry now registered as ``new`` (as timm maps renamed models)."""
     _RENAMED[(registry.name, old)] = new
 
 
-def lookup(registry: Any, name: str) -> Any:
+def lookup(registry: AnyRegistry, name: str) -> Any:
     """The entry registered as ``name``; a renamed one warns, an unknown one lists what exists."""
     if (registry.name, name) in _RENAMED:
         new = _RENAMED[(registry.name, name)]
@@ -54,7 +56,7 @@ def _letters_in_order(letters: str, word: str) -> bool:
     return all(ch in rest for ch in letters)
 
 
-def build(registry: Any, cfg: Mapping[str, Any], **default_args: Any) -> Any:
+def build(registry: AnyRegistry, cfg: Mapping[str, Any], **default_args: Any) -> Any:
     """Build the component named by ``cfg['type']``; ``default_args`` fill keys cfg leaves out."""
     if "type" not in cfg:
         raise UnknownPluginError(f"A {registry.name} config needs a 'type' key; got keys {sorted(cfg)}.")
@@ -63,8 +65,12 @@ def build(registry: Any, cfg: Mapping[str, Any], **default_args: Any) -> Any:
         kwargs.setdefault(key, value)
     cls = lookup(registry, cfg["type"])
     try:
-        return cls(**kwargs)
+        built = cls(**kwargs)
     except (TypeError, ValueError) as exc:  # wrong or inconsistent arguments: say which component and keys
         raise UnknownPluginError(
             f"Could not build {registry.name} '{cfg['type']}' from config keys {sorted(kwargs)}: {exc}"
         ) from exc
+    # attributes set in __init__ (a feature source's dim) can only be checked on the object
+    check_object(built, getattr(registry, "protocol", None), registry.name,
+                 f"The {registry.name} '{cfg['type']}' ({getattr(cls, '__module__', '?')})")
+    return built

@@ -14,12 +14,15 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from .conformance import check_object
+
 
 class Catalog:
     """Named objects of one kind; ``module_dict`` and ``get`` read like an mmengine ``Registry``."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, protocol: type | None = None) -> None:
         self.name = name
+        self.protocol = protocol  # each entry is checked against it as it registers
         self._entries: dict[str, Any] = {}
         self._modules: dict[str, str] = {}
 
@@ -28,12 +31,18 @@ class Catalog:
         if name in self._entries and not force and self._entries[name] is not obj:
             raise KeyError(f"{self.name} '{name}' is already registered by {self._modules[name]}; pass force=True "
                            f"to replace it.")
+        check_object(obj, self.protocol, self.name, f"The {self.name} '{name}'")
         self._entries[name] = obj
         self._modules[name] = module or sys._getframe(1).f_globals.get("__name__", "")
 
     def get(self, name: str) -> Any | None:
         """The entry registered as ``name``, or None."""
         return self._entries.get(name)
+
+    def remove(self, name: str) -> None:
+        """Forget the entry ``name`` (a plugin that failed to load takes back what it registered)."""
+        self._entries.pop(name, None)
+        self._modules.pop(name, None)
 
     def module_of(self, name: str) -> str:
         """The module that registered ``name``."""

@@ -13,7 +13,7 @@ per stream, and opens one video at a time without reading it whole::
     source.dim -> int                                # D, the last axis of values
     source.open(split, video_id) -> VideoFeatures    # times [T, 2] seconds, values memory-mapped
 
-An **extractor plugin** (also in ``FEATURES``; run by ``tim-bench extract-features``) is built as
+An **extractor plugin** (in ``EXTRACTORS``; run by ``tim-bench extract-features``) is built as
 ``cls(**cfg)`` and turns one raw input (a file or a folder) into features in memory::
 
     extractor.stream -> str                          # "visual" | "audio"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import TimBenchError
 
@@ -71,7 +72,7 @@ def _write_error(exc: OSError, path: Path) -> TimBenchError | None:
     return None
 
 
-def write_atomic(path: str | Path, writer: Callable[[Path], Any]) -> Path:
+def write_atomic(path: str | Path, writer: Callable[[Path], object]) -> Path:
     """Call ``writer(tmp_path)`` and move the result to ``path`` atomically."""
     with atomic_path(path) as tmp:
         writer(tmp)
@@ -83,7 +84,7 @@ def write_json(path: str | Path, obj: Any) -> Path:
     return write_atomic(path, lambda p: p.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n"))
 
 
-def write_npy(path: str | Path, values: Any) -> Path:
+def write_npy(path: str | Path, values: npt.ArrayLike) -> Path:
     """Save one array as ``.npy`` atomically (creating its folder)."""
     def _write(tmp: Path) -> None:
         with open(tmp, "wb") as f:

@@ -15,6 +15,8 @@ from typing import Any
 
 import pluggy
 
+from .run_record import RunRecord
+
 PROJECT = "tim_bench"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -28,15 +30,16 @@ def tim_bench_register(registries: Mapping[str, Any]) -> None:
 
 
 @hookspec
-def tim_bench_config_dirs() -> list[str]:
+def tim_bench_config_dirs() -> list[str]:  # type: ignore[empty-body]  # a hookspec has no body
     """Folders of config files this plugin ships; ``tim-bench run NAME`` searches them by file stem."""
 
 
 @hookspec
-def tim_bench_run_finished(result: Mapping[str, Any], work_dir: str, results_dir: str | None) -> None:
+def tim_bench_run_finished(result: Mapping[str, Any], record: RunRecord, work_dir: str, results_dir: str | None) -> None:
     """Called once on rank 0 after a run wrote its result.json (e.g. to notify an experiment tracker).
 
-    ``result`` is that record as a dict, ``results_dir`` the results store the run was given (None: the default
+    ``record`` is that record as a ``RunRecord`` (its ``schema`` says which keys it follows), ``result`` the same
+    as the dict written to result.json, ``results_dir`` the results store the run was given (None: the default
     store). tim-bench's own results store (``tryfirst``, so a record is stored before a tracker hears of it) and
     per-run plots are implementations of this hook; an implementation may take any subset of the arguments. An
     exception stops the run with it.

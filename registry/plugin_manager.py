@@ -2,9 +2,11 @@
 
 Built-in plugins are found exactly like third-party ones: through entry points in the
 ``tim_bench`` group, declared in tim-bench's own pyproject. A third-party entry point that fails to
-import or to register is skipped with one warning naming it and its distribution, so one broken
-package never stops the commands that do not use it (``skipped_plugins`` lists them); a built-in one
-that fails is a broken install and raises.
+import or to register, whose parts break their Protocols (``conformance``) or whose module declares
+contract versions (``TIM_BENCH_CONTRACT``) that exclude ``CONTRACT_VERSION`` is skipped with one
+warning naming it and its distribution, and whatever it registered before failing is taken back, so
+one broken package never stops the commands that do not use it (``skipped_plugins`` lists them); a
+built-in one that fails is a broken install and raises.
 """
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ from types import ModuleType
 import pluggy
 
 from . import hookspecs
+from .conformance import PluginContractError
 from .errors import UnknownPluginError
 from .registries import REGISTRIES
+from .version import CONTRACT_VERSION, DECLARATION, supports
 
 ENTRY_POINT_GROUP = "tim_bench"
 BUILTIN_DISTRIBUTION = "tim-bench"
@@ -31,6 +35,46 @@ _origins: dict[str, str] = {}
 #: "name = module (distribution)" of each third-party entry point skipped -> why
 _skipped: dict[str, str] = {}
 log = logging.getLogger("tim_bench")
+
+
+def check_contract_version(module: ModuleType) -> None:
+    """Raise ``PluginContractError`` if ``module`` declares contract versions that exclude this one."""
+    spec = getattr(module, DECLARATION, None)
+    if spec is None:
+        return
+    try:
+        supported = supports(str(spec))
+    except ValueError as exc:
+        raise PluginContractError(f"{module.__name__} declares {DECLARATION} = {spec!r}, which is not a version "
+                                  f"range ({exc}); write e.g. '>=1,<2'.") from None
+    if not supported:
+        raise PluginContractError(f"{module.__name__} supports tim-bench plugin contract {spec}, not this tim-bench's "
+                                  f"{CONTRACT_VERSION}; install a release of it made for contract {CONTRACT_VERSION} "
+                                  f"(or a tim-bench whose contract it supports).")
+
+
+def _entries() -> dict[str, set[str]]:
+    """Every registry's entry names now, to take back what a failed plugin registered."""
+    return {kind: set(registry.module_dict) for kind, registry in REGISTRIES.items()}
+
+
+def _take_back(before: dict[str, set[str]]) -> None:
+    for kind, registry in REGISTRIES.items():
+        for name in set(registry.module_dict) - before[kind]:
+            registry.remove(name)
+
+
+def _load(pm: pluggy.PluginManager, ep: importlib.metadata.EntryPoint, origin: str) -> None:
+    """Import an entry point's module, check its declared contract range and register it; on any failure take
+    back what it registered and raise."""
+    before = _entries()
+    try:
+        module = ep.load()
+        check_contract_version(module)
+        _register(pm, module, origin)
+    except BaseException:
+        _take_back(before)
+        raise
 
 
 def _register(pm: pluggy.PluginManager, module: ModuleType, origin: str) -> None:
@@ -58,7 +102,7 @@ def plugin_manager() -> pluggy.PluginManager:
                 dist = ep.dist.name if ep.dist is not None else "unknown"
                 origin = "built-in" if dist == BUILTIN_DISTRIBUTION else f"entry point {ep.name} ({dist})"
                 try:
-                    _register(pm, ep.load(), origin)
+                    _load(pm, ep, origin)
                 except Exception as exc:  # a broken plugin must name itself
                     if dist == BUILTIN_DISTRIBUTION:
                         raise UnknownPluginError(
@@ -70,7 +114,11 @@ def plugin_manager() -> pluggy.PluginManager:
 
 
 def _skip(plugin: str, exc: BaseException) -> None:
-    _skipped[plugin] = repr(exc)
+    _skipped[plugin] = str(exc) if isinstance(exc, PluginContractError) else repr(exc)
+    if isinstance(exc, PluginContractError):  # already one sentence naming the part and the Protocol
+        log.warning("warning: plugin entry point '%s' is skipped: %s Commands that need it will not find its "
+                    "parts.", plugin, exc)
+        return
     log.warning("warning: plugin entry point '%s' failed to load (%r) and is skipped: commands that need it will "
                 "not find its parts. Fix or uninstall that package.", plugin, exc)
 
@@ -86,9 +134,17 @@ def import_custom(modules: Iterable[str], allow_failed_imports: bool = False) ->
     pm = plugin_manager()
     loaded = []
     for name in modules:
+        before = _entries()
         try:
             module = importlib.import_module(name)
+            check_contract_version(module)
+        except PluginContractError:  # one sentence already; the config needs this module, so it stops here
+            _take_back(before)
+            if allow_failed_imports:
+                continue
+            raise
         except Exception as exc:  # a broken module must name itself, like a broken entry point
+            _take_back(before)
             if allow_failed_imports:
                 continue
             raise UnknownPluginError(

@@ -53,7 +53,7 @@ class Predictions:
 
         def _write(tmp: Path) -> None:
             with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
+                np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub types the keywords as allow_pickle
         return write_atomic(path, _write)
 
     @classmethod

@@ -1,12 +1,14 @@
 """The Protocols of the parts a plugin may provide besides datasets and feature readers (see ``contracts``).
 
 A **metric** (``METRICS``) is built as ``cls(**cfg)``; ``main_metric`` names the value that selects
-checkpoints, and ``stream_bests`` the per-stream best checkpoints the original TIM keeps (may be empty).
+checkpoints. It may also set ``stream_bests`` (optional, read as ``()`` when absent): the per-stream best
+checkpoints the original TIM keeps, a tuple of ``StreamBest``.
 A **submission writer** (``WRITERS``) is built as ``cls(data_root=..., **cfg)`` and writes one split's
 predictions to a file. A **feature extractor** (``EXTRACTORS``, run by ``tim-bench extract-features``)
 turns one raw input into features in memory. A **synthetic generator** (``GENERATORS``, run by
 ``tim-bench make-synthetic NAME OUT``) writes a dataset's on-disk format with a learnable planted signal.
-A **challenge scorer** (the ``scorer`` of a ``Challenge``) scores a submission for ``tim-bench evaluate``.
+A **challenge** (``CHALLENGES``) is a submission format: its writer, how it is read, and a
+**challenge scorer** that scores a submission for ``tim-bench evaluate``.
 """
 from __future__ import annotations
 
@@ -39,10 +41,11 @@ class StreamBest:
 
 @runtime_checkable
 class Metric(Protocol):
-    """What a METRICS entry provides: metric name -> value (higher is better) for one split's predictions."""
+    """What a METRICS entry provides: metric name -> value (higher is better) for one split's predictions.
+
+    ``stream_bests: tuple[StreamBest, ...]`` is optional and so not a member (see the module docstring)."""
 
     main_metric: str
-    stream_bests: tuple[StreamBest, ...]
 
     def __call__(self, predictions: Predictions, annotations: SplitAnnotations) -> dict[str, float]: ...
 
@@ -83,10 +86,34 @@ class SyntheticGenerator(Protocol):
 
 @runtime_checkable
 class ChallengeScorer(Protocol):
-    """How `tim-bench evaluate` scores one challenge: built with the parsed options (its own included)."""
+    """How `tim-bench evaluate` scores one challenge: ``add_arguments`` declares its own options; it is built with
+    the parsed options (its own included), reads the labels, says which segments must be present and scores."""
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None: ...
 
     def labels(self, id_column: str, name: str) -> pd.DataFrame: ...
 
     def required(self, labels: pd.DataFrame) -> pd.Index: ...
 
-    def __call__(self, scores: Mapping[str, np.ndarray], rows: pd.DataFrame) -> Mapping[str, Any]: ...
+    def __call__(self, scores: Mapping[str, np.ndarray], rows: pd.DataFrame) -> Mapping[str, float]: ...
+
+
+@runtime_checkable
+class Challenge(Protocol):
+    """What a CHALLENGES entry provides: a submission file format that `tim-bench submit` writes with its
+    ``writer`` (a WRITERS entry) and `tim-bench evaluate` reads (``read``) and scores (``scorer``, None: it cannot).
+
+    ``read`` returns ``{"ids": [N] segment ids, <score block>: [N, C] scores ...}``, refusing a file of another
+    challenge or one its server would refuse (a ``DataError`` naming the file); ``max_mib`` caps the size it reads
+    (None: the challenge's default). ``id_column`` names the segment ids' column in its labels file;
+    ``has_t_mod``: its submission records the training modality (``submit --t-mod``).
+    """
+
+    name: str
+    writer: str
+    id_column: str
+    has_t_mod: bool
+    scorer: type[ChallengeScorer] | None
+
+    def read(self, path: Path, max_mib: int | None = None) -> Mapping[str, np.ndarray]: ...

@@ -13,22 +13,45 @@ leaderboard formats, published reference rows, challenge formats, the original T
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from mmengine.registry import Registry
+from mmengine.registry import Registry as _MMRegistry
 
 from .catalog import Catalog
+from .conformance import check_class
+from .contracts import DatasetPlugin, FeatureSource
+from .protocols import Challenge, FeatureExtractor, Metric, SubmissionWriter, SyntheticGenerator
 
 SCOPE = "tim_bench"
 
-DATASETS = Registry("dataset", scope=SCOPE)
-FEATURES = Registry("feature", scope=SCOPE)
-EXTRACTORS = Registry("extractor", scope=SCOPE)
-HEADS = Registry("head", scope=SCOPE)
-MODELS = Registry("model", scope=SCOPE)
-METRICS = Registry("metric", scope=SCOPE)
-WRITERS = Registry("writer", scope=SCOPE)
-GENERATORS = Registry("generator", scope=SCOPE)
+
+class Registry(_MMRegistry):
+    """An mmengine ``Registry`` that checks each class against ``protocol`` as it registers (``conformance``)."""
+
+    def __init__(self, name: str, protocol: type | None = None, scope: str = SCOPE) -> None:
+        super().__init__(name, scope=scope)
+        self.protocol = protocol
+
+    def _register_module(self, module: type, module_name: str | list[str] | None = None,
+                         force: bool = False) -> None:
+        check_class(module, self.protocol, self.name)
+        super()._register_module(module, module_name, force)
+
+    def remove(self, name: str) -> None:
+        """Forget the entry ``name`` (a plugin that failed to load takes back what it registered)."""
+        self._module_dict.pop(name, None)
+
+
+#: either kind of registry: classes (``Registry``) or named objects (``Catalog``)
+AnyRegistry = Registry | Catalog
+
+DATASETS = Registry("dataset", DatasetPlugin)
+FEATURES = Registry("feature", FeatureSource)
+EXTRACTORS = Registry("extractor", FeatureExtractor)
+HEADS = Registry("head")  # torch nn.Module classes: cls(in_dim=..., num_classes=..., **cfg)
+MODELS = Registry("model")
+METRICS = Registry("metric", Metric)
+WRITERS = Registry("writer", SubmissionWriter)
+GENERATORS = Registry("generator", SyntheticGenerator)
 #: dataset name -> DatasetSpec: which metrics its leaderboard table shows
 LEADERBOARDS = Catalog("leaderboard")
 #: format name -> LeaderboardFormat: a renderer and its default output file
@@ -36,14 +59,14 @@ FORMATS = Catalog("format")
 #: reference id -> Reference: a published row shown beside measured runs
 REFERENCES = Catalog("reference")
 #: `--challenge` name -> Challenge: a submission file format that `submit` writes and `evaluate` scores
-CHALLENGES = Catalog("challenge")
+CHALLENGES = Catalog("challenge", Challenge)
 #: the original TIM's `--dataset` name -> OriginalDataset: what from-tim-args and --layout original need of it
 ORIGINAL_DATASETS = Catalog("original dataset")
 #: zoo name -> Weights: a released TIM checkpoint or extractor backbone (`tim-bench zoo`, `tim-bench download`)
 WEIGHTS = Catalog("weights")
 
 #: Every registry by its plural name, in the order `tim-bench plugins` prints them.
-REGISTRIES: Mapping[str, Any] = {
+REGISTRIES: Mapping[str, AnyRegistry] = {
     "datasets": DATASETS,
     "features": FEATURES,
     "extractors": EXTRACTORS,

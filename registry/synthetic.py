@@ -28,7 +28,7 @@ def random_ids(rng: np.random.Generator, n: int, length: int = 11) -> list[str]:
     """YouTube-like unique ids."""
     alphabet = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"))
     ids: set[str] = set()
-    out = []
+    out: list[str] = []
     while len(out) < n:
         s = "".join(rng.choice(alphabet, length))
         if s not in ids:
@@ -38,7 +38,7 @@ def random_ids(rng: np.random.Generator, n: int, length: int = 11) -> list[str]:
 
 
 MARKER = "tim_bench_synthetic.json"
-#: The tim_bench_registry.outputs kind of a folder `make-synthetic` writes.
+#: The engine's output-folder kind (tim_bench.outputs) of a folder `make-synthetic` writes.
 OUTPUT_KIND = "synthetic dataset"
 
 

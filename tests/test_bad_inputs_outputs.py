@@ -12,7 +12,7 @@ import pytest
 
 from bad_input import assert_clear_error, run_cli
 from tim_bench_registry import Task
-from tim_bench_registry.outputs import MARKER, marker_kind
+from tim_bench.outputs import MARKER, marker_kind
 from tim_bench_registry.predictions import Predictions, TaskPredictions
 
 CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py")

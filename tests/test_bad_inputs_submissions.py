@@ -19,7 +19,7 @@ import pytest
 
 from bad_input import CliOutcome, assert_clear_error, run_cli
 from tim_bench_registry.predictions import Predictions, TaskPredictions
-from tim_bench_registry.submission_reader import MAX_SIZE_ENV
+from tim_bench_plugins.epic.submission_reader import MAX_SIZE_ENV
 from tim_bench_registry import Task
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

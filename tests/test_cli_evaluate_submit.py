@@ -178,9 +178,9 @@ def test_submit_writes_checks_and_exports(tmp_path, epic_predictions, capsys):
     assert not (tmp_path / "c.zip").exists() and not original.exists()
     assert tim_bench("submit", npz, "--challenge", "epic-sounds", "--out", tmp_path / "s.zip") == 2
     assert "have no task 'audio_interaction'" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exc:
-        tim_bench("submit", npz, "--challenge", "epic-100-action", "--out", out, "--sls-td", "6")
-    assert exc.value.code == 2
+    # the challenge's writer (not the engine) knows the SLS levels: refused before anything is written
+    assert tim_bench("submit", npz, "--challenge", "epic-100-action", "--out", tmp_path / "d.zip", "--sls-td", "6") == 2
+    assert "sls_td 6" in capsys.readouterr().err and not (tmp_path / "d.zip").exists()
 
 
 def test_submit_original_dict(tmp_path, epic_predictions):

@@ -11,7 +11,7 @@ import pytest
 
 from helpers import tim_bench
 from tim_bench_plugins.epic.challenges import EPIC100_ACTION, EPIC_SOUNDS
-from tim_bench_registry.submission_reader import read_submission
+from tim_bench_plugins.epic.submission_reader import read_submission
 
 CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "epic_av.py")
 DIMS = {"visual": 64, "audio": 32}

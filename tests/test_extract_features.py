@@ -15,7 +15,7 @@ import pytest
 import torch
 from helpers import tim_bench
 
-from tim_bench_plugins.features.logmel import LogMelAudio, read_wav, resample
+from tim_bench_plugins.extractors.logmel import LogMelAudio, read_wav, resample
 from tim_bench_plugins.features.npy import NpyFeatures
 from bad_input import assert_clear_error, run_cli
 from tim_bench_registry import TimBenchError
@@ -131,7 +131,7 @@ def test_resampling_keeps_a_tone_and_its_features() -> None:
 
 
 def test_timm_video_without_timm_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tim_bench_plugins.features.timm_video import TimmVideo
+    from tim_bench_plugins.extractors.timm_video import TimmVideo
     monkeypatch.setitem(sys.modules, "timm", None)  # makes `import timm` fail as if it were not installed
     with pytest.raises(TimBenchError, match=r'pip install -e "\.\[timm\]"'):
         TimmVideo(model="resnet18", fps=10)

@@ -18,7 +18,7 @@ from PIL import Image
 from tim_bench.data.store import FeatureStore
 from tim_bench_plugins.features.npy import NpyFeatures
 from tim_bench_registry import EXTRACTORS, TimBenchError
-from tim_bench_registry.augment import (DrawnOp, apply_op, draw_clip_ops, level_args, omnivore_policy,
+from tim_bench_plugins.extractors.common.augment import (DrawnOp, apply_op, draw_clip_ops, level_args, omnivore_policy,
                                         rand_augment_clip, shifted_start, spec_augment, spec_time_warp,
                                         videomae_policy)
 from tim_bench_registry.building import build

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tim_bench_registry import DataError, TimBenchError
-from tim_bench_registry.extractors import read_manifest
+from tim_bench_plugins.extractors.common.backbone import read_manifest
 
 MANIFESTS = files("tim_bench_plugins.extractors") / "manifests"
 
@@ -161,7 +161,7 @@ def test_videomae_reads_an_official_save_model_checkpoint_with_its_args(tmp_path
 
 def test_omnivore_scales_frames_as_the_original_dataset_class_of_each_benchmark() -> None:
     from tim_bench_plugins.extractors.omnivore import OmnivoreVideo
-    from tim_bench_registry.media import center_crop, resize_height, resize_short_side
+    from tim_bench_plugins.extractors.common.media import center_crop, resize_height, resize_short_side
     kw = dict(checkpoint="random", crop=32, num_frames=4, device="cpu", dtype="float32", model=SMALL_SWIN)
     rng = np.random.default_rng(0)
     portrait, landscape = (rng.integers(0, 256, shape, dtype=np.uint8) for shape in ((96, 48, 3), (48, 96, 3)))

@@ -1,4 +1,4 @@
-"""PyAV decoding and the original feature grid (tim_bench_registry.media), on real files written with PyAV."""
+"""PyAV decoding and the original feature grid (tim_bench_plugins.extractors.common.media), on real files written with PyAV."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +9,7 @@ import pytest
 from extractor_media import CLASSES, frame_of, write_video
 
 from tim_bench_registry import DataError
-from tim_bench_registry.media import (center_crop, decode_audio, interval_frames, interval_grid, iter_clips,
+from tim_bench_plugins.extractors.common.media import (center_crop, decode_audio, interval_frames, interval_grid, iter_clips,
                                       media_duration, resize_short_side, video_info)
 
 

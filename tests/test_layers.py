@@ -13,7 +13,7 @@ import import_graph  # noqa: E402
 
 PLUGIN_MODULES = ("tim_bench_plugins.ave", "tim_bench_plugins.epic", "tim_bench_plugins.perception_test",
                   "tim_bench_plugins.features.npy", "tim_bench_plugins.features.hdf5_rows",
-                  "tim_bench_plugins.features.logmel", "tim_bench_plugins.features.timm_video",
+                  "tim_bench_plugins.extractors.logmel", "tim_bench_plugins.extractors.timm_video",
                   "tim_bench_plugins.heads.linear")
 
 
@@ -75,7 +75,7 @@ def test_no_plugin_or_template_names_the_engine() -> None:
 
 
 def test_a_fresh_process_finds_installed_challenges_without_importing_plugins_first() -> None:
-    script = ("from tim_bench_registry.challenges import challenge_from_json; "
-              "print(challenge_from_json('audio_based_interaction_recognition', 'test.json').name)")
+    script = ("from tim_bench_registry import CHALLENGES, lookup; "
+              "print(lookup(CHALLENGES, 'epic-sounds').name)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0 and done.stdout.strip() == "epic-sounds", done.stderr

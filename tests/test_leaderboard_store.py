@@ -126,7 +126,7 @@ def test_old_stores_with_duplicates_count_each_model_once(tmp_path: Path, caplog
 
 
 def test_run_record_is_the_schema_of_the_store_and_old_records_still_load(tmp_path: Path) -> None:
-    from tim_bench.leaderboard.record import RunRecord
+    from tim_bench_registry import RunRecord
     # a record as tim-bench stored it before recipe_hash, sampler, predictions_sha256 and config were recorded
     old = {k: v for k, v in make_record("old").items() if k != "sampler"}
     (tmp_path / "old.json").write_text(json.dumps({**old, "legacy_note": "kept"}))

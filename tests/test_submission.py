@@ -14,7 +14,7 @@ from tim_bench_plugins.epic.official import epic100_metrics, epic_sounds_metrics
 from tim_bench_registry.predictions import Predictions, TaskPredictions
 from tim_bench_plugins.epic.writers import EPIC100ActionSubmission, EPICSoundsSubmission
 from tim_bench.original.original_dict import export_original_predictions
-from tim_bench_registry.submission_reader import read_submission
+from tim_bench_plugins.epic.submission_reader import read_submission
 from tim_bench_registry import WRITERS, DataError, Task, TimBenchError, build
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -39,15 +39,15 @@ import pandas as pd
 from tqdm import tqdm
 
 from tim_bench_registry import EXTRACTORS, FEATURES, DataError, TimBenchError, build, lookup, plugin_manager
-from tim_bench_registry.outputs import check_output_folder, mark_output_folder
 from tim_bench_registry.paths import safe_join
 
 from .config import ConfigError
 from .io import atomic_path, write_json, write_npy
+from .outputs import check_output_folder, mark_output_folder
 
 log = logging.getLogger(__name__)
 REQUIRED = ("extractor", "inputs", "split", "out_folder")
-#: The tim_bench_registry.outputs kind of an extract.out_folder/<split> folder.
+#: The tim_bench.outputs kind of an extract.out_folder/<split> folder.
 OUTPUT_KIND = "features"
 INTERVAL_COLUMNS = ["video_id", "start_sec", "stop_sec"]
 #: extractor keys that change how fast features are made, never their values: left out of the hash

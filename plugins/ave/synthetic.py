@@ -108,7 +108,7 @@ def _write_npy_layout(out: Path, rng: np.random.Generator, ids: list[str], label
         cut += size
     for stream, dim in zip(("omnivore", "asf"), dims):
         protos = prototypes(rng, label.max() + 1, dim) / np.sqrt(dim)
-        rows = {name: [] for name, _ in SPLIT_FRACTIONS}
+        rows: dict[str, list[tuple[str, float, float]]] = {name: [] for name, _ in SPLIT_FRACTIONS}
         for r, vid in enumerate(ids):
             name = f"{vid}#{r}"
             feats = noisy(rng, protos[label[r, second]], VECTOR_STRENGTH * signal)[:, None]  # [T, A=1, D]

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 
 from tim_bench_registry import CHALLENGES, DataError
-from tim_bench_registry.challenges import Challenge, ScoreBlock, first_ids
 
 from .epic_kitchens import NUM_NOUNS, NUM_VERBS
 from .epic_sounds import NUM_CLASSES as NUM_SOUNDS
 from .official import BACKGROUND_CLASS, epic100_metrics, epic_sounds_metrics
+from .submission_format import ChallengeFormat, ScoreBlock, first_ids
+from .submission_reader import read_submission
 
 TAIL_VERBS, TAIL_NOUNS = "EPIC_100_tail_verbs.csv", "EPIC_100_tail_nouns.csv"
 
@@ -137,10 +138,22 @@ class EPICSoundsScorer:
         return epic_sounds_metrics(scores["interaction"], rows["class_id"].to_numpy(), self.args.exclude_background)
 
 
-EPIC100_ACTION = Challenge("epic-100-action", "action_recognition", "0.2", "narration_id",
+class EPICChallenge(ChallengeFormat):
+    """An EPIC challenge as the contract's ``Challenge``: its format, and ``read`` for `tim-bench evaluate`."""
+
+    def read(self, path: Path, max_mib: int | None = None) -> dict[str, np.ndarray]:
+        """``{"ids": [N] str, block key: [N, C] scores}`` of a submission of this challenge (zip or test.json),
+        refused as the challenge server would refuse it (``submission_reader``)."""
+        found, scores = read_submission(path, max_mib)
+        if found is not self:
+            raise DataError(f"{path} is a {found.name} submission, but --challenge is {self.name}.")
+        return scores
+
+
+EPIC100_ACTION = EPICChallenge("epic-100-action", "action_recognition", "0.2", "narration_id",
                            (ScoreBlock("verb", "visual_verb", NUM_VERBS), ScoreBlock("noun", "visual_noun", NUM_NOUNS)),
                            has_t_mod=False, writer="EPIC100ActionSubmission", scorer=EPIC100Scorer)
-EPIC_SOUNDS = Challenge("epic-sounds", "audio_based_interaction_recognition", "0.1", "annotation_id",
+EPIC_SOUNDS = EPICChallenge("epic-sounds", "audio_based_interaction_recognition", "0.1", "annotation_id",
                         (ScoreBlock("interaction", "audio_interaction", NUM_SOUNDS),), has_t_mod=True,
                         writer="EPICSoundsSubmission", scorer=EPICSoundsScorer)
 for _challenge in (EPIC100_ACTION, EPIC_SOUNDS):

@@ -156,7 +156,7 @@ class EPIC100:
                 if unknown:
                     raise DataError(f"{path} {unknown[0]} is not a 'verb_key,noun_key' pair of the EPIC-100 class "
                                     f"lists; give the original's action_class table or Omnivore's action list.")
-                rows = ((i, verbs[v], nouns[n]) for i, (v, n) in enumerate(pairs))
+                rows = zip(range(len(pairs)), [verbs[v] for v, _ in pairs], [nouns[n] for _, n in pairs])
             for action, verb, noun in rows:
                 if action >= 0 and vocabulary.setdefault(action, (verb, noun)) != (verb, noun):
                     raise DataError(f"{path} maps action {action} to (verb {verb}, noun {noun}) but an earlier "

@@ -1,13 +1,13 @@
 """WRITERS plugins of the official EPIC-KITCHENS-100 and EPIC-Sounds submission zips (the framework that checks
-and writes them is ``tim_bench_registry.submission_writer``)."""
+and writes them is ``submission_writer``)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from tim_bench_registry import WRITERS, Predictions
-from tim_bench_registry.submission_writer import submission_header, t_mod_of, write_submission
 
 from .challenges import EPIC100_ACTION, EPIC_SOUNDS
+from .submission_writer import submission_header, t_mod_of, write_submission
 
 
 @WRITERS.register_module()

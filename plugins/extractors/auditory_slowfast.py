@@ -16,7 +16,7 @@ The slow pathway sees every ``alpha``-th frame (``utils.pack_pathway_output``).
 
 With ``num_copies`` A > 1 (``TEST.NUM_FEATURES``), copy ``k`` starts ``linspace(0, delta, A)[k]`` samples into the
 interval (``get_start_end_idx``) and copies 1..A-1 get SpecAugment: time warp, frequency and time masks
-(``epicsounds.py``, ``spec_augment.py``; ``tim_bench_registry.augment``).
+(``epicsounds.py``, ``spec_augment.py``; ``common.augment``).
 """
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ import torch
 import torch.nn as nn
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
-from tim_bench_registry.augment import copy_rng, shifted_start, spec_augment, video_key
-from tim_bench_registry.extractors import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
+from .common.augment import copy_rng, shifted_start, spec_augment, video_key
+from .common.backbone import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
                                            resolve_dtype, run_batched)
-from tim_bench_registry.media import decode_audio, interval_grid, media_duration
+from .common.media import decode_audio, interval_grid, media_duration
 
 #: audio_model_builder.py's _TEMPORAL_KERNEL_BASIS["slowfast"]: (slow, fast) temporal kernel of conv1, res2..res5.
 TEMPORAL_KERNELS = ((1, 5), (1, 3), (1, 3), (3, 3), (3, 3))

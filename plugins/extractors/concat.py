@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures, build
-from tim_bench_registry.extractors import Timing
+from .common.backbone import Timing
 
 
 @EXTRACTORS.register_module()

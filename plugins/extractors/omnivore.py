@@ -15,7 +15,7 @@ scales them (``scale_by``: "short_side", the shorter side to ``crop``, as ``ave.
 "height", by ``crop / H``, as ``epickitchens.py``, which differs on portrait frames), cv2 rounding,
 ImageNet mean/std, centre crop (ceil offset). With ``num_copies`` A > 1, copies 1..A-1 of each
 interval get ``rand-m15-mstd0.5-inc1`` RandAugment on the decoded frames first, one draw per clip (the datasets'
-``USE_RAND_AUGMENT`` branch; ``tim_bench_registry.augment`` documents the recipe and its recorded differences).
+``USE_RAND_AUGMENT`` branch; ``common.augment`` documents the recipe and its recorded differences).
 """
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tim_bench_registry import EXTRACTORS, TimBenchError, VideoFeatures
-from tim_bench_registry.augment import copy_rng, omnivore_policy, rand_augment_clip, video_key
-from tim_bench_registry.extractors import (Timing, batches, check_state_dict, grid_clips, load_checkpoint,
+from .common.augment import copy_rng, omnivore_policy, rand_augment_clip, video_key
+from .common.backbone import (Timing, batches, check_state_dict, grid_clips, load_checkpoint,
                                            resolve_device, resolve_dtype, run_batched)
-from tim_bench_registry.media import center_crop, iter_clips, resize_height, resize_short_side
+from .common.media import center_crop, iter_clips, resize_height, resize_short_side
 
 #: ``scale_by`` values: how the original's dataset classes scale a frame before the centre crop ("height": crop / H,
 #: epickitchens.py; "short_side": crop / min(H, W), ave.py and perception.py since TIM commit b739278)

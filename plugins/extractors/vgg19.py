@@ -22,9 +22,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tim_bench_registry import EXTRACTORS, TimBenchError, VideoFeatures
-from tim_bench_registry.extractors import (Timing, batches, check_state_dict, grid_clips, load_checkpoint,
+from .common.backbone import (Timing, batches, check_state_dict, grid_clips, load_checkpoint,
                                            resolve_device, resolve_dtype, run_batched, vgg_conv_stack)
-from tim_bench_registry.media import iter_clips
+from .common.media import iter_clips
 
 #: torchvision vgg.py cfgs["E"]: VGG-19's convolution widths, "M" a 2x2 max-pool.
 VGG19_LAYERS = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",

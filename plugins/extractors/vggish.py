@@ -23,9 +23,9 @@ import torch
 import torch.nn as nn
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
-from tim_bench_registry.extractors import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
+from .common.backbone import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
                                            resolve_dtype, run_batched, vgg_conv_stack)
-from tim_bench_registry.media import decode_audio, interval_grid, media_duration
+from .common.media import decode_audio, interval_grid, media_duration
 
 #: torchvggish make_layers(): VGGish's convolution widths, "M" a 2x2 max-pool.
 VGGISH_LAYERS = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M")
@@ -129,6 +129,7 @@ class VGGishAudio:
 
     def postprocess(self, embeddings: np.ndarray) -> np.ndarray:
         """AudioSet's PCA, clipping to [-2, 2] and 8-bit quantisation (torchvggish Postprocessor), as float32."""
+        assert self.pca is not None, "postprocess needs the PCA parameters (pca=...)"
         vectors, means = self.pca
         pca = (vectors @ (embeddings.T - means)).T
         clipped = np.clip(pca, QUANTIZE_MIN, QUANTIZE_MAX)

@@ -16,7 +16,7 @@ Sampling and preprocessing follow ``feature_extraction.py``: 16 frames per inter
 ``i * (n // 16) + (n // 16) // 2`` (``load_frame``), shorter side bilinearly resized to 224
 (``int`` rounding, ``video_transforms.Resize``), centre crop 224 (``round`` offset), /255, ImageNet mean/std.
 With ``num_copies`` A > 1 (``num_aug``), copies 1..A-1 get ``rand-m7-n4-mstd0.5-inc1`` RandAugment on the decoded
-frames first, one draw per op for the whole clip (``enable_augmentation``; ``tim_bench_registry.augment``), and
+frames first, one draw per op for the whole clip (``enable_augmentation``; ``common.augment``), and
 are then resized by Pillow's bilinear filter, not cv2's: the original's ``Resize`` meets PIL images there
 (``functional.resize_clip``).
 """
@@ -32,10 +32,10 @@ import torch
 import torch.nn as nn
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
-from tim_bench_registry.augment import copy_rng, rand_augment_clip, video_key, videomae_policy
-from tim_bench_registry.extractors import (Timing, batches, check_state_dict, grid_clips, load_checkpoint,
+from .common.augment import copy_rng, rand_augment_clip, video_key, videomae_policy
+from .common.backbone import (Timing, batches, check_state_dict, grid_clips, load_checkpoint,
                                            resolve_device, resolve_dtype, run_batched)
-from tim_bench_registry.media import center_crop, iter_clips, resize_short_side
+from .common.media import center_crop, iter_clips, resize_short_side
 
 #: modeling_finetune.vit_large_patch16_224 with feature_extraction.py's arguments, as a VideoMAEConfig.
 VIT_LARGE = dict(image_size=224, patch_size=16, num_channels=3, num_frames=16, tubelet_size=2, hidden_size=1024,

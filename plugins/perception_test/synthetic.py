@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ STREAMS = {"visual": ("action_segments", NUM_ACTIONS, (1.5, 5.0)), "audio": ("so
 def _segments(rng: np.random.Generator, duration: float, num_classes: int, lengths: tuple[float, float]) -> list[
         tuple[float, float, int]]:
     """Non-overlapping (start, end, class) in seconds, separated by gaps of 0.3-2 s."""
-    out = []
+    out: list[tuple[float, float, int]] = []
     t = float(rng.uniform(0.0, 2.0))
     while True:
         end = t + float(rng.uniform(*lengths))
@@ -83,7 +84,7 @@ def make_perception(out: str | Path, videos: int = 100, seed: int = 0, visual_di
         for i in ranges[split]:
             video_id = f"video_{i:04d}"
             duration = float(rng.uniform(15.0, 35.0))
-            entry = {"metadata": {"split": official_split, "video_id": video_id, "frame_rate": FRAME_RATE,
+            entry: dict[str, Any] = {"metadata": {"split": official_split, "video_id": video_id, "frame_rate": FRAME_RATE,
                                   "num_frames": int(duration * FRAME_RATE), "resolution": [1080, 1920],
                                   "audio_samples": int(duration * AUDIO_RATE), "audio_sample_rate": AUDIO_RATE,
                                   "is_cup_game": False, "is_camera_moving": False},

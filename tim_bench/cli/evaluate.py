@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from tim_bench_registry import CHALLENGES, DataError, lookup, plugin_manager
-from tim_bench_registry.challenges import Challenge, first_ids
-from tim_bench_registry.submission_reader import DEFAULT_MAX_MIB, MAX_SIZE_ENV, read_submission
+from tim_bench_registry import CHALLENGES, Challenge, DataError, lookup, plugin_manager
+
+_SHOWN_IDS = 5
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -44,8 +44,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="score a submission that lacks some labelled segments (the coverage is printed, and "
                              "is the 'coverage' key of --json); such numbers are not comparable with full ones")
     parser.add_argument("--max-json-mib", type=int, metavar="MIB",
-                        help=f"refuse a test.json larger than this, before reading it (default: ${MAX_SIZE_ENV}, "
-                             f"else {DEFAULT_MAX_MIB})")
+                        help="refuse a submission larger than this, before reading it (default: the challenge's own "
+                             "cap; see `tim-bench plugins` for the challenge's plugin)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.set_defaults(func=run, takes_extra_args=True)
 
@@ -81,6 +81,11 @@ def challenge_options(challenge: Challenge, args: argparse.Namespace) -> argpars
     return argparse.Namespace(**{**vars(args), **vars(extra)})
 
 
+def first_ids(ids: pd.Index | np.ndarray) -> str:
+    """The first few ids, comma-separated, for error messages."""
+    return ", ".join(str(i) for i in list(ids[:_SHOWN_IDS]))
+
+
 def coverage_of(args: argparse.Namespace, ids: np.ndarray, labels: pd.DataFrame,
                 required: pd.Index) -> dict[str, float]:
     """Refuse ids outside the labels, and required segments left out unless --allow-partial; the coverage."""
@@ -101,13 +106,11 @@ def coverage_of(args: argparse.Namespace, ids: np.ndarray, labels: pd.DataFrame,
 
 def evaluate(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, float]]:
     """The official metrics of ``args.submission`` against ``args.labels``, and its coverage of the labels."""
-    challenge = lookup(CHALLENGES, args.challenge)
+    challenge: Challenge = lookup(CHALLENGES, args.challenge)
     if challenge.scorer is None:
         raise DataError(f"Challenge {challenge.name} has no scorer; its plugin does not say how to score it.")
     scorer = challenge.scorer(challenge_options(challenge, args))
-    found, scores = read_submission(args.submission, args.max_json_mib)
-    if found is not challenge:
-        raise DataError(f"{args.submission} is a {found.name} submission, but --challenge is {challenge.name}.")
+    scores = challenge.read(args.submission, args.max_json_mib)
     labels = scorer.labels(challenge.id_column, challenge.name)
     ids = scores["ids"]
     coverage = coverage_of(args, ids, labels, scorer.required(labels))

@@ -27,7 +27,7 @@ def read_paths(original: list[str]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tim_bench_registry.outputs import check_output_file
+    from ..outputs import check_output_file
 
     from ..original.from_tim_args import convert, render_config
     from ..io import write_atomic

@@ -4,11 +4,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tim_bench_registry.outputs import check_output_file, check_output_folder, mark_output_folder
 
 from .common import LEADERBOARD_DEFAULT, STORE_DEFAULT
+from ..outputs import check_output_file, check_output_folder, mark_output_folder
 
-#: The tim_bench_registry.outputs kind of an --out-dir the leaderboard writes.
+#: The tim_bench.outputs kind of an --out-dir the leaderboard writes.
 OUTPUT_KIND = "leaderboard"
 
 

@@ -13,8 +13,9 @@ import shlex
 from pathlib import Path
 
 from tim_bench_registry import GENERATORS, UnknownPluginError, lookup, plugin_manager
-from tim_bench_registry.outputs import check_output_folder, mark_output_folder
 from tim_bench_registry.synthetic import MARKER, OUTPUT_KIND
+
+from ..outputs import check_output_folder, mark_output_folder
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

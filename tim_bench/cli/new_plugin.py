@@ -19,10 +19,10 @@ from string import Template
 from tim_bench_registry import (DATASETS, GENERATORS, LEADERBOARDS, METRICS, REFERENCES, WRITERS, TimBenchError,
                                 plugin_manager)
 from tim_bench_registry.plugin_manager import ENTRY_POINT_GROUP
-from tim_bench_registry.outputs import check_output_folder, mark_output_folder
 
 from ..version import __version__
 from ..io import current_umask
+from ..outputs import check_output_folder, mark_output_folder
 
 #: template file under tim_bench/templates/ -> path in the new package (itself a template)
 FILES = {
@@ -54,7 +54,7 @@ FILES = {
     },
 }
 NAME = re.compile(r"[a-z][a-z0-9_]*")
-#: The tim_bench_registry.outputs kind of the folder `new-plugin` writes.
+#: The tim_bench.outputs kind of the folder `new-plugin` writes.
 OUTPUT_KIND = "plugin package"
 #: What each kind of package registers: registry -> the name, from the template values (see the templates).
 REGISTERS = {

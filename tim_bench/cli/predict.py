@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tim_bench_registry.outputs import check_output_file, same_file
+    from ..outputs import check_output_file, same_file
 
     from ..runner.experiment import predict
     if args.original_dict:

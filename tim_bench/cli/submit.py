@@ -9,9 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from tim_bench_registry import CHALLENGES, WRITERS, DataError, Predictions, build, lookup
-from tim_bench_registry.challenges import SLS_LEVELS, T_MODS
-from tim_bench_registry.outputs import check_output_file, same_file
+from tim_bench_registry import CHALLENGES, WRITERS, Challenge, DataError, Predictions, build, lookup
+
+from ..outputs import check_output_file, same_file
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,11 +26,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="which challenge (a registered one; `tim-bench plugins` lists them under challenges)")
     parser.add_argument("--out", required=True, type=Path, help="submission zip to write")
     parser.add_argument("--timestamps", type=Path, help="official test timestamps CSV: refuse missing or extra ids")
-    parser.add_argument("--sls-pt", type=int, choices=SLS_LEVELS, default=2, help="SLS pre-training level (default 2)")
-    parser.add_argument("--sls-tl", type=int, choices=SLS_LEVELS, default=3,
-                        help="SLS training-labels level (default 3)")
-    parser.add_argument("--sls-td", type=int, choices=SLS_LEVELS, default=4, help="SLS training-data level (default 4)")
-    parser.add_argument("--t-mod", type=int, choices=sorted(T_MODS),
+    # the challenge's writer checks these values (the Scale of Levels of Supervision is 0..5, t_mod 0..2)
+    parser.add_argument("--sls-pt", type=int, default=2, help="SLS pre-training level, 0-5 (default 2)")
+    parser.add_argument("--sls-tl", type=int, default=3, help="SLS training-labels level, 0-5 (default 3)")
+    parser.add_argument("--sls-td", type=int, default=4, help="SLS training-data level, 0-5 (default 4)")
+    parser.add_argument("--t-mod", type=int,
                         help="training modality, for challenges whose header has one: 0 audio, 1 video, 2 audio-visual (default: read off "
                              "the predictions as a run's writer does: 2 when they hold visual tasks too, else 0)")
     parser.add_argument("--force", action="store_true",
@@ -42,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def submit(args: argparse.Namespace) -> Path:
     """Check the options and outputs, then write the zip (and the original dict if asked)."""
-    challenge = lookup(CHALLENGES, args.challenge)
+    challenge: Challenge = lookup(CHALLENGES, args.challenge)
     options = dict(type=challenge.writer, sls_pt=args.sls_pt, sls_tl=args.sls_tl, sls_td=args.sls_td,
                    timestamps=args.timestamps)
     if challenge.has_t_mod:

@@ -3,7 +3,8 @@
 One job per module:
 
 * ``headline``: which metrics each dataset's table shows (the spec its benchmark plugin registers);
-* ``record``: ``RunRecord``, the schema of result.json and of every stored record;
+* ``store`` reads and writes the contract's ``RunRecord`` (``tim_bench_registry.run_record``), the schema of
+  result.json and of every stored record;
 * ``store``: run records on disk, one JSON file per run, never overwritten;
 * ``reference``: the published rows the benchmark plugins ship (and extra folders of them);
 * ``tables``: runs grouped by config, mean and std over seeds, best marks, deltas to the reference;

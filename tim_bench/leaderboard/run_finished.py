@@ -9,17 +9,16 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from tim_bench_registry import TimBenchError, hookimpl, plugin_manager
+from tim_bench_registry import RunRecord, TimBenchError, hookimpl, plugin_manager
 
 log = logging.getLogger("tim_bench")
 
 
 @hookimpl(specname="tim_bench_run_finished", tryfirst=True)
-def store_record(result: Mapping[str, Any], results_dir: str | None) -> None:
+def store_record(record: RunRecord, results_dir: str | None) -> None:
     """Add the run to the results store, before any other implementation sees it (a refused record stops the run)."""
-    from .record import RunRecord
     from .store import add_record
-    log.info("stored in the results store as %s", add_record(RunRecord.from_dict(result), results_dir))
+    log.info("stored in the results store as %s", add_record(record, results_dir))
 
 
 @hookimpl(specname="tim_bench_run_finished")

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tim_bench_registry import RunRecord
 
 from ..io import atomic_path, probe_writable
-from .record import RunRecord
 from .errors import LeaderboardError
 
 #: Environment variable naming the results store folder (read when no --results-dir or results_dir is given).

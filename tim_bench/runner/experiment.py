@@ -14,8 +14,7 @@ from typing import Any
 import torch
 from mmengine.config import Config
 
-from tim_bench_registry import WRITERS, TimBenchError, build, import_custom, plugin_manager
-from tim_bench_registry.outputs import check_output_file
+from tim_bench_registry import WRITERS, RunRecord, TimBenchError, build, import_custom, plugin_manager
 from tim_bench_registry.predictions import Predictions
 from tim_bench_registry.synthetic import is_synthetic
 
@@ -23,11 +22,11 @@ from ..config import SPEED_ONLY_KEYS, WORLD_SIZE_KEY, check_run_settings, config
 from ..data.fingerprint import data_fingerprint
 from ..io import check_writable, sha256_file, write_atomic, write_json
 from ..leaderboard.chance import label_counts
-from ..leaderboard.record import RunRecord
 from ..leaderboard.run_finished import check_registered as check_store_registered
 from ..leaderboard.store import check_writable as check_store_writable, is_recorded
 from ..model.tim import TIM
 from ..original.convert import load_weights
+from ..outputs import check_output_file
 from ..modelzoo.download import resolve_checkpoint
 from .assemble import Experiment, SplitData
 from ..safe_load import check_checkpoint_file, load_checkpoint
@@ -346,7 +345,7 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
     _append_final_metrics(wd / "metrics.jsonl", split, trained.best_epoch, metrics)
     result_path = write_json(wd / "result.json", record)
     # the results store and the run's plots are built-in implementations of this hook (leaderboard.run_finished)
-    plugin_manager().hook.tim_bench_run_finished(result=record, work_dir=str(wd),
+    plugin_manager().hook.tim_bench_run_finished(result=record, record=RunRecord.from_dict(record), work_dir=str(wd),
                                                  results_dir=results_dir or cfg.get("results_dir"))
     log.info("final metrics on split '%s' (best checkpoint, epoch %d): %s", split, trained.best_epoch,
              _fmt_metrics(metrics))
@@ -386,7 +385,7 @@ def _record_finished(cfg: Config, wd: Path, dist: DistInfo, results_dir: str | N
         import_custom(custom.get("imports", []), custom.get("allow_failed_imports", False))
     log.warning("warning: --resume: %s finished (run %s) but the results store lacks its record (the run was stopped "
                 "before storing it); recording it now, without training again.", wd, record.get("run_id"))
-    plugin_manager().hook.tim_bench_run_finished(result=record, work_dir=str(wd),
+    plugin_manager().hook.tim_bench_run_finished(result=record, record=RunRecord.from_dict(record), work_dir=str(wd),
                                                  results_dir=results_dir or cfg.get("results_dir"))
     return record
 

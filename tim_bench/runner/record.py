@@ -1,5 +1,5 @@
 """What a run record says about the run's environment: code revision, package versions, device, ids and times
-(the schema itself is ``leaderboard.record.RunRecord``)."""
+(the schema itself is the contract's ``RunRecord``)."""
 from __future__ import annotations
 
 import importlib.metadata

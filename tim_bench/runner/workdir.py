@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from tim_bench_registry import TimBenchError
-from tim_bench_registry.outputs import check_output_folder, mark_output_folder
 
 from ..io import TMP_PREFIX, TMP_SUFFIX, check_writable, remove_orphaned_tmp
+from ..outputs import check_output_folder, mark_output_folder
 
 log = logging.getLogger("tim_bench")
 RUNS_ROOT = Path("work_dirs")
@@ -27,7 +27,7 @@ STAMP_RE = re.compile(r"^(\d{8}_\d{6})(?:_(\d+))?$")
 LOCK, RESULT, LAST, BEST, CONFIG = "tim-bench.lock", "result.json", "last.pth", "best.pth", "config.py"
 #: Files a training run writes; a fresh run refuses to start among another run's copies of them.
 RUN_FILES = ("best*.pth", LAST, RESULT, "metrics.jsonl", "predictions_*.npz")
-#: The tim_bench_registry.outputs kind of a work dir; run folders written before the marker are known by their files.
+#: The tim_bench.outputs kind of a work dir; run folders written before the marker are known by their files.
 OUTPUT_KIND = "run"
 RUN_SIGNS = (*RUN_FILES, LOCK, "test_*.json", *(f"{TMP_PREFIX}{name}.*{TMP_SUFFIX}" for name in RUN_FILES))
 

@@ -13,7 +13,7 @@ extract = dict(
         window=1.0, hop=0.2, include_end=False,
         source_height=None,        # utils/ave/extract_frames.py: ffmpeg frames at the video's own size
         # TEST.NUM_FEATURES (omnivore/README.md): 4 on train (copy 0 plain, 3 with RandAugment rand-m15-mstd0.5-inc1,
-        # datasets/ave.py), 1 on val/test; seed makes the copies reproducible (tim_bench_registry/augment.py)
+        # datasets/ave.py), 1 on val/test; seed makes the copies reproducible (tim_bench_plugins/extractors/common/augment.py)
         num_copies=dict(train=4, val=1, test=1), seed=0,
         batch_size=4, device="auto", dtype="auto",
     ),

@@ -23,7 +23,7 @@ extract = dict(
         # first scaled to that height with FFmpeg's bicubic scaler (their JPEG compression is not reproduced).
         source_height=256,
         # TEST.NUM_FEATURES (omnivore/README.md): 4 on train (copy 0 plain, 3 with RandAugment rand-m15-mstd0.5-inc1,
-        # datasets/epickitchens.py), 1 on val/test; seed makes the copies reproducible (tim_bench_registry/augment.py)
+        # datasets/epickitchens.py), 1 on val/test; seed makes the copies reproducible (tim_bench_plugins/extractors/common/augment.py)
         num_copies=dict(train=4, val=1, test=1), seed=0,
         batch_size=4,              # TEST.BATCH_SIZE (speed only)
         device="auto", dtype="auto",  # a GPU in bfloat16 when there is one, else the CPU in float32

@@ -19,7 +19,7 @@ extract = dict(
         # linspace(0, delta, 3)[k] samples into the interval (audio_loader_*.get_start_end_idx); copies 1.. get
         # SpecAugment: time warp, 2 frequency and 2 time masks
         # (datasets/epicsounds.py, spec_augment.py; seed makes the copies reproducible,
-        # tim_bench_registry/augment.py).
+        # tim_bench_plugins/extractors/common/augment.py).
         num_copies=dict(train=3, val=1, test=1), seed=0,
         batch_size=64, device="auto", dtype="auto",   # TEST.BATCH_SIZE 64
     ),

@@ -19,7 +19,7 @@ extract = dict(
         window=1.0, hop=0.2, include_end=False,  # the grid of configs/extract/epic_omnivore.py (same interval pickle)
         source_height=256,         # EPIC's released frames are 256 px high (see epic_omnivore.py)
         # feature_extraction.py --num_aug (default 4) on train: copy 0 plain, 3 with RandAugment rand-m7-n4-mstd0.5-inc1
-        # (enable_augmentation=i > 0); 1 on val/test; seed makes the copies reproducible (tim_bench_registry/augment.py)
+        # (enable_augmentation=i > 0); 1 on val/test; seed makes the copies reproducible (tim_bench_plugins/extractors/common/augment.py)
         num_copies=dict(train=4, val=1, test=1), seed=0,
         batch_size=8, device="auto", dtype="auto",
     ),

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import TimBenchError
+from tim_bench_registry import TimBenchError
 
 if TYPE_CHECKING:  # imported where used: torch and Pillow are not needed to import the registry
     import torch

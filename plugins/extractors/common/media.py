@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError, TimBenchError
+from tim_bench_registry import DataError, TimBenchError
 
 AV_FIX = 'install PyAV with pip install av (or the extract extra: pip install -e ".[extract]")'
 
@@ -133,7 +133,7 @@ def resize_short_side(frame: np.ndarray, size: int, rounding: str = "round") -> 
     short = min(h, w)
     if short == size:
         return frame
-    long_side = {"round": round, "floor": math.floor}[rounding](size * max(h, w) / short)
+    long_side = math.floor(size * max(h, w) / short) if rounding == "floor" else round(size * max(h, w) / short)
     return _bilinear(frame, (size, long_side) if h <= w else (long_side, size))
 
 
@@ -223,7 +223,7 @@ def decode_audio(path: Path, sample_rate: int) -> np.ndarray:
                             f"the wrong files?).")
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        chunks = []
+        chunks: list[np.ndarray] = []
         try:
             for frame in container.decode(stream):
                 chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures, hookimpl
-from tim_bench_registry.spans import pool_spans
+from .common.spans import pool_spans
 
 #: Added before the log so that silent frames stay finite.
 LOG_OFFSET = 1e-6

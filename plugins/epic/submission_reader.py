@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .challenges import SUBMISSION_MEMBER, Challenge, ScoreBlock, check_header, first_ids
-from .errors import DataError
+from tim_bench_registry import DataError
+
+from .submission_format import SUBMISSION_MEMBER, ChallengeFormat, ScoreBlock, check_header, first_ids
 
 #: Environment variable that raises (or lowers) the cap on a submission's JSON size, in MiB.
 MAX_SIZE_ENV = "TIM_BENCH_MAX_SUBMISSION_MIB"
@@ -174,7 +175,7 @@ def _block_scores(block: ScoreBlock, results: Mapping[str, Any], ids: np.ndarray
     return values
 
 
-def submission_arrays(document: Any, source: str) -> tuple[Challenge, dict[str, np.ndarray]]:
+def submission_arrays(document: Any, source: str) -> tuple[ChallengeFormat, dict[str, np.ndarray]]:
     """The challenge and ``{"ids": [N] str, block: [N, C] float64 ...}`` of a parsed test.json object.
 
     The one validator of a submission's content, shared by `submit` (before writing) and `evaluate`.
@@ -208,7 +209,7 @@ def submission_arrays(document: Any, source: str) -> tuple[Challenge, dict[str, 
     return challenge, arrays
 
 
-def read_submission(path: str | Path, max_mib: int | None = None) -> tuple[Challenge, dict[str, np.ndarray]]:
+def read_submission(path: str | Path, max_mib: int | None = None) -> tuple[ChallengeFormat, dict[str, np.ndarray]]:
     """Read and validate the submission at ``path`` (see ``submission_arrays``); ``max_mib`` caps its JSON size."""
     text = read_submission_text(path, max_mib)
     return submission_arrays(parse_submission_json(text, str(path)), str(path))

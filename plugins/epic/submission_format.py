@@ -1,11 +1,9 @@
-"""The challenge-submission framework: what a challenge's test.json holds (names, version, id column, score
-blocks), and the one check of its header that both `submit` (before writing) and `evaluate` (after reading)
-apply. A benchmark plugin registers its challenges in ``CHALLENGES``; this module knows none itself.
+"""The EPIC challenges' submission format: what a test.json holds (names, version, id column, score blocks),
+and the one check of its header that both `submit` (before writing) and `evaluate` (after reading) apply.
 
->>> from tim_bench_registry import CHALLENGES, Challenge, ScoreBlock
->>> CHALLENGES.register("my-challenge", Challenge("my-challenge", "my_json_name", "0.1", "segment_id",
-...                     (ScoreBlock("event", "visual_event", 10),), has_t_mod=False, writer="MyWriter"))
-... # doctest: +SKIP
+The engine sees an EPIC challenge only through the contract's ``Challenge`` Protocol (``name``, ``writer``,
+``id_column``, ``has_t_mod``, ``scorer``, ``read``: ``challenges.EPICChallenge``); the format itself
+(shared/reference/epic_challenges.md section 1) is this plugin's.
 """
 from __future__ import annotations
 
@@ -13,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import DataError
-from .plugin_manager import plugin_manager
-from .registries import CHALLENGES
+import numpy as np
+
+from tim_bench_registry import CHALLENGES, ChallengeScorer, DataError, plugin_manager
 
 SUBMISSION_MEMBER = "test.json"
 SLS_FIELDS = ("sls_pt", "sls_tl", "sls_td")
@@ -24,7 +22,7 @@ T_MODS = {0: "audio", 1: "video", 2: "audio-visual"}
 _SHOWN_IDS = 5
 
 
-def first_ids(ids: Sequence[object]) -> str:
+def first_ids(ids: Sequence[object] | np.ndarray) -> str:
     """The first few ids, comma-separated, for error messages."""
     return ", ".join(str(i) for i in ids[:_SHOWN_IDS])
 
@@ -44,8 +42,8 @@ class ScoreBlock:
 
 
 @dataclass(frozen=True)
-class Challenge:
-    """One challenge's submission format (shared/reference/epic_challenges.md section 1)."""
+class ChallengeFormat:
+    """One EPIC challenge's submission format (shared/reference/epic_challenges.md section 1); a ``Challenge``."""
 
     name: str            # the CLI's --challenge value
     json_name: str       # the "challenge" field of test.json
@@ -54,20 +52,26 @@ class Challenge:
     blocks: tuple[ScoreBlock, ...]
     has_t_mod: bool
     writer: str          # its WRITERS entry
-    scorer: Any = None   # a ChallengeScorer class: how `tim-bench evaluate` scores it (None: it cannot)
+    scorer: type[ChallengeScorer] | None = None  # how `tim-bench evaluate` scores it (None: it cannot)
 
 
-def challenge_from_json(json_name: object, source: str) -> Challenge:
+def challenge_from_json(json_name: object, source: str) -> ChallengeFormat:
     """The challenge whose test.json ``challenge`` field is ``json_name``."""
-    plugin_manager()  # challenges register when their benchmark plugin loads
-    for challenge in CHALLENGES.module_dict.values():
+    formats = _formats()
+    for challenge in formats:
         if challenge.json_name == json_name:
             return challenge
-    known = ", ".join(f"'{c.json_name}'" for c in CHALLENGES.module_dict.values()) or "none (no challenge is installed)"
+    known = ", ".join(f"'{c.json_name}'" for c in formats) or "none (no challenge is installed)"
     raise DataError(f"{source} is for challenge {json_name!r}, which tim-bench does not score; it reads {known}.")
 
 
-def header_fields(challenge: Challenge) -> tuple[str, ...]:
+def _formats() -> list[ChallengeFormat]:
+    """The registered challenges in this format (another plugin's challenges read their own files)."""
+    plugin_manager()  # challenges register when their benchmark plugin loads
+    return [c for c in CHALLENGES.module_dict.values() if isinstance(c, ChallengeFormat)]
+
+
+def header_fields(challenge: ChallengeFormat) -> tuple[str, ...]:
     """The top-level keys of this challenge's test.json besides ``results``, in the official writer's order."""
     return ("version", "challenge", *SLS_FIELDS, *(("t_mod",) if challenge.has_t_mod else ()))
 
@@ -77,7 +81,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check_header(document: Mapping[str, Any], source: str) -> Challenge:
+def check_header(document: Mapping[str, Any], source: str) -> ChallengeFormat:
     """The challenge of a test.json object whose header is exactly what the official server expects.
 
     ``version`` and ``challenge`` must be the challenge's strings, ``sls_pt/sls_tl/sls_td`` integers 0..5,
@@ -85,7 +89,7 @@ def check_header(document: Mapping[str, Any], source: str) -> Challenge:
     """
     if "challenge" not in document:
         raise DataError(f"{source} has no 'challenge' field; a submission names its challenge "
-                        f"({', '.join(repr(c.json_name) for c in CHALLENGES.module_dict.values())}).")
+                        f"({', '.join(repr(c.json_name) for c in _formats())}).")
     challenge = challenge_from_json(document["challenge"], source)
     wanted = header_fields(challenge)
     missing = [k for k in (*wanted, "results") if k not in document]

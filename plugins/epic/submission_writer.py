@@ -1,4 +1,4 @@
-"""Writing a challenge submission zip, checked before anything is written: the framework a writer plugin uses.
+"""Writing an EPIC challenge submission zip, checked before anything is written (the writers in ``writers``).
 
 The zip holds one ``test.json``, written as the official EPIC ``create_submission.py`` does it:
 ``json.dumps`` with default separators, ZIP_DEFLATED at compresslevel 5.
@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .challenges import SUBMISSION_MEMBER, Challenge, check_header, first_ids
-from .errors import DataError, TimBenchError
-from .files import write_atomic
-from .predictions import Predictions, rows_in_order
+from tim_bench_registry import DataError, Predictions, TimBenchError, rows_in_order
+from tim_bench_registry.files import write_atomic
+
+from .submission_format import SUBMISSION_MEMBER, ChallengeFormat, check_header, first_ids
 from .submission_reader import submission_arrays
 
 
@@ -26,7 +26,7 @@ def refuse_overwrite(out: str | Path, force: bool) -> None:
         raise TimBenchError(f"{out} already exists; pass --force (force=True) to overwrite it.")
 
 
-def submission_header(challenge: Challenge, sls_pt: int = 2, sls_tl: int = 3, sls_td: int = 4,
+def submission_header(challenge: ChallengeFormat, sls_pt: int = 2, sls_tl: int = 3, sls_td: int = 4,
                       t_mod: int = 0) -> dict[str, Any]:
     """The fields of test.json before ``results``, checked by the same ``check_header`` that `evaluate` applies."""
     header: dict[str, Any] = {"version": challenge.version, "challenge": challenge.json_name,
@@ -50,7 +50,7 @@ def t_mod_of(predictions: Predictions, t_mod: int | None) -> int:
     return t_mod
 
 
-def submission_scores(challenge: Challenge, predictions: Predictions) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def submission_scores(challenge: ChallengeFormat, predictions: Predictions) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The segment ids and each score block's [N, C] scores in that order, with class counts and values checked."""
     first = predictions.task(challenge.blocks[0].task)
     ids = np.asarray(first.ids, dtype=str)
@@ -94,7 +94,7 @@ def check_ids_match(ids: np.ndarray, timestamps: str | Path, id_column: str) -> 
                         f"{first_ids(extra)}); predict the test split, not another one.")
 
 
-def build_submission(header: dict[str, Any], challenge: Challenge, ids: np.ndarray,
+def build_submission(header: dict[str, Any], challenge: ChallengeFormat, ids: np.ndarray,
                      scores: dict[str, np.ndarray]) -> dict[str, Any]:
     """The test.json object: the header, then ``results`` id -> {block: {"0": score, ...}}."""
     rows = {block.key: np.asarray(scores[block.key], dtype=np.float64).tolist() for block in challenge.blocks}
@@ -114,7 +114,7 @@ def write_submission_zip(submission: dict[str, Any], out: str | Path, force: boo
     return write_atomic(out, _write)
 
 
-def write_submission(challenge: Challenge, header: dict[str, Any], predictions: Predictions, out: str | Path,
+def write_submission(challenge: ChallengeFormat, header: dict[str, Any], predictions: Predictions, out: str | Path,
                      timestamps: str | Path | None = None, force: bool = False) -> Path:
     """Check ``predictions`` (and their ids against ``timestamps`` if given), then write the zip to ``out``."""
     refuse_overwrite(out, force)

@@ -5,7 +5,7 @@ plugin packages) holds ``MARKER``, naming what kind of output it is. A command w
 when that folder holds the marker of its kind (or, for folders written before the marker existed, a file only that
 kind of output has); no flag overrides this, so a real dataset or a source tree is never overwritten.
 
->>> from tim_bench_registry.outputs import check_output_folder, mark_output_folder
+>>> from tim_bench.outputs import check_output_folder, mark_output_folder
 >>> folder = check_output_folder("/tmp/new_synthetic", "synthetic dataset")  # doctest: +SKIP
 >>> mark_output_folder(folder, "synthetic dataset")  # doctest: +SKIP
 """
@@ -16,8 +16,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import TimBenchError
-from .files import write_json
+from tim_bench_registry import TimBenchError
+from tim_bench_registry.files import write_json
 
 #: The file that marks a folder as written by tim-bench, holding {"kind": ..., "written_by": "tim-bench"}.
 MARKER = ".tim-bench-output.json"

@@ -1,15 +1,23 @@
 """The run record (result.json): what was run, on what, with which code, and every metric.
 
-``RunRecord`` is the one schema the runner writes and the results store reads::
+``RunRecord`` is the one schema the runner writes, the results store reads and the ``tim_bench_run_finished``
+hook hands to plugins (as ``record``)::
 
     record = RunRecord.from_dict(json.loads(Path("result.json").read_text()))
     record.metrics[record.main_metric]
+
+``schema`` says which version of these keys a record follows (``RUN_RECORD_SCHEMA`` for a new one; records
+written before the key existed load with None and are written back without it, as they were).
 """
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
 from typing import Any, ClassVar
+
+#: The version of the record's keys a new record is written with; bumped when a key changes meaning or goes away
+#: (adding an optional key does not bump it).
+RUN_RECORD_SCHEMA = 1
 
 
 @dataclasses.dataclass
@@ -30,8 +38,9 @@ class RunRecord:
     split: str
     metrics: dict[str, float | None]
     created: str
+    schema: int | None = RUN_RECORD_SCHEMA  # None: a record written before the key existed (read as it was)
     config_path: str | None = None
-    features: Any = None
+    features: Any = None  # the config's feature readers (a dict per stream, or a list of them)
     model: str | None = None
     val_metrics: dict[str, float] | None = None
     main_metric: str | None = None
@@ -47,7 +56,7 @@ class RunRecord:
     predictions: str | None = None
     # optional: recorded since later versions
     recipe_hash: str | None = None  # since the data fingerprint: without data_root, with data_fingerprint's sha256
-    data_fingerprint: dict[str, Any] | None = None  # what the data is (tim_bench.data.fingerprint)
+    data_fingerprint: dict[str, Any] | None = None  # what the data is (the engine's data fingerprint)
     data_root: str | None = None
     synthetic_data: bool | None = None
     stream_best: dict[str, Any] | None = None
@@ -71,10 +80,10 @@ class RunRecord:
         "torch_version", "package_versions", "git_revision", "git_dirty", "work_dir", "predictions", "created")
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RunRecord":
-        """A record from its JSON form (old records lack later keys: they load as None)."""
+    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
+        """A record from its JSON form (old records lack later keys, ``schema`` included: they load as None)."""
         known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        return cls(**{k: v for k, v in data.items() if k in known},
+        return cls(**{"schema": None, **{k: v for k, v in data.items() if k in known}},
                    extra={k: v for k, v in data.items() if k not in known})
 
     def to_dict(self) -> dict[str, Any]:

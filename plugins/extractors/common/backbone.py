@@ -1,16 +1,10 @@
-"""What an extractor plugin is, and the helpers every backbone extractor shares (devices, checkpoints, manifests).
+"""What every backbone extractor plugin shares: devices, batched runs, official checkpoints and their manifests.
 
-An extractor (registered in ``FEATURES`` like ``LogMelAudio``; run by ``tim-bench extract-features``)
-is built as ``cls(**cfg)`` and has::
-
-    extractor.stream -> str                              # "visual" | "audio"
-    extractor.dim -> int                                 # D, the last axis of values
-    extractor.extract(media: Path) -> VideoFeatures      # times [T, 2], values [T, A, D] or [T, A, H, W, D]
-
-A backbone extractor also keeps ``extractor.timing`` (a ``Timing``; optional for others): the seconds
-its last ``extract`` spent decoding and in the model, and the frames it read, which the engine's
-progress bar and ``bench/extractors.py`` report. It streams: clips are decoded, batched and embedded a batch at a
-time (``run_batched``), so a long video never sits decoded in memory.
+The extractor interface itself is the contract's ``FeatureExtractor`` Protocol. A backbone extractor also
+keeps ``extractor.timing`` (a ``Timing``; optional for others): the seconds its last ``extract`` spent
+decoding and in the model, and the frames it read, which the engine's progress bar and
+``bench/extractors.py`` report. It streams: clips are decoded, batched and embedded a batch at a time
+(``run_batched``), so a long video never sits decoded in memory.
 
 Official checkpoints are read by ``load_checkpoint`` (``torch.load(weights_only=True)``) and checked
 against the key -> shape manifest kept beside the plugin (``read_manifest``), so a checkpoint of the
@@ -23,12 +17,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .contracts import VideoFeatures
-from .errors import DataError, TimBenchError
+from tim_bench_registry import DataError, TimBenchError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -56,16 +49,6 @@ def grid_clips(media: Path, window: float, hop: float, include_end: bool,
     clips = [sample(int(a), int(b), info.frames) for a, b in frames]
     timing = Timing(decode_s=time.perf_counter() - tic, frames=len(set(np.concatenate(clips).tolist())) if clips else 0)
     return times, clips, timing
-
-
-@runtime_checkable
-class Extractor(Protocol):
-    """The interface of an extractor plugin (see the module docstring)."""
-
-    stream: str
-    dim: int
-
-    def extract(self, media: Path) -> VideoFeatures: ...
 
 
 def resolve_device(device: str) -> str:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
-from tim_bench_registry.spans import pool_spans
+from .common.spans import pool_spans
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
 

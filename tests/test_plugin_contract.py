@@ -1,0 +1,155 @@
+"""The plugin contract is versioned and enforced: a part that breaks its Protocol, or a plugin declaring contract
+versions that exclude this one, is refused with one sentence when it registers, and never stops other commands."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from test_broken_plugin import install_broken_plugin
+
+from helpers import tim_bench
+from tim_bench_registry import (CONTRACT_VERSION, FEATURES, METRICS, RUN_RECORD_SCHEMA, PluginContractError,
+                                RunRecord, build, import_custom)
+from tim_bench_registry.version import simple_supports, supports
+
+NO_TASKS = '''
+from tim_bench_registry import DATASETS
+
+
+@DATASETS.register_module()
+class NoTasks:
+    def __init__(self, data_root):
+        self.data_root = data_root
+
+    def splits(self):
+        return ("train",)
+
+    def load(self, split):
+        raise AssertionError("never read: the plugin is refused before any data")
+'''
+
+WRONG_METRIC = '''
+from tim_bench_registry import METRICS
+
+
+@METRICS.register_module()
+class OneArgumentMetric:
+    main_metric = "top1"
+
+    def __call__(self, predictions):
+        return {"top1": 0.0}
+'''
+
+FUTURE_CONTRACT = '''
+from tim_bench_registry import DATASETS
+
+TIM_BENCH_CONTRACT = ">=2,<3"
+
+
+@DATASETS.register_module()
+class FromTheFuture:
+    def __init__(self, data_root):
+        pass
+
+    def splits(self):
+        return ("train",)
+
+    def tasks(self):
+        return ()
+
+    def load(self, split):
+        raise AssertionError("never read")
+'''
+
+
+def _skipped_with_one_sentence(tmp_path, source: str, *needles: str) -> str:
+    """Install ``source`` as a third-party entry point; `plugins` and `zoo` still work, the plugin is named once."""
+    install_broken_plugin(tmp_path / "site", textwrap.dedent(source))
+    env = {"PYTHONPATH": str(tmp_path / "site")}
+    listing = tim_bench("plugins", "AVE*", env=env)
+    assert "AVEAccuracy" in listing.stdout and "skipped plugins (1)" in listing.stdout
+    assert "Traceback" not in listing.stderr
+    warning = [line for line in listing.stderr.splitlines() if "is skipped" in line]
+    assert len(warning) == 1 and "broken = broken_bench (broken-bench)" in warning[0], listing.stderr
+    for needle in needles:
+        assert needle in warning[0], warning[0]
+    zoo = tim_bench("zoo", "ave_vgg", env=env)
+    assert "ave_vgg" in zoo.stdout and zoo.stderr.count("is skipped") == 1
+    return warning[0]
+
+
+def _registered_in_fresh_process(tmp_path, registry: str, name: str) -> bool:
+    script = (f"import tim_bench_registry as r; r.plugin_manager(); print({name!r} in r.{registry}.module_dict)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(tmp_path / "site"), "PATH": ""}, check=True)
+    return done.stdout.strip() == "True"
+
+
+def test_a_dataset_plugin_without_tasks_is_skipped_naming_the_method_and_protocol(tmp_path):
+    _skipped_with_one_sentence(tmp_path, NO_TASKS, "broken_bench.NoTasks", "does not define tasks()",
+                               "DatasetPlugin Protocol")
+    assert not _registered_in_fresh_process(tmp_path, "DATASETS", "NoTasks")
+
+
+def test_a_metric_with_a_wrong_signature_is_skipped(tmp_path):
+    _skipped_with_one_sentence(tmp_path, WRONG_METRIC, "OneArgumentMetric", "defines __call__(predictions)",
+                               "__call__(predictions, annotations)", "Metric Protocol")
+
+
+def test_an_entry_point_declaring_another_contract_version_is_skipped_and_takes_back_its_parts(tmp_path):
+    _skipped_with_one_sentence(tmp_path, FUTURE_CONTRACT, "supports tim-bench plugin contract >=2,<3",
+                               f"not this tim-bench's {CONTRACT_VERSION}")
+    assert not _registered_in_fresh_process(tmp_path, "DATASETS", "FromTheFuture")
+
+
+def test_custom_imports_of_a_nonconforming_module_stops_with_the_sentence(tmp_path, monkeypatch):
+    (tmp_path / "no_tasks_custom.py").write_text(textwrap.dedent(NO_TASKS).replace("NoTasks", "NoTasksCustom"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginContractError, match=r"NoTasksCustom \(registered in DATASETS\) does not define tasks\(\)"):
+        import_custom(["no_tasks_custom"])
+
+
+def test_an_attribute_set_in_init_is_checked_on_the_built_object():
+    @FEATURES.register_module(name="FeaturesWithoutDim")
+    class FeaturesWithoutDim:
+        def __init__(self, data_root: str) -> None:
+            self.data_root = data_root
+
+        def open(self, split: str, video_id: str) -> None:
+            raise AssertionError("never read")
+
+    try:
+        with pytest.raises(PluginContractError, match="has no attribute 'dim'.*FeatureSource Protocol"):
+            build(FEATURES, dict(type="FeaturesWithoutDim"), data_root="/nonexistent")
+    finally:
+        FEATURES.remove("FeaturesWithoutDim")
+
+
+def test_a_metric_registered_in_process_is_refused_at_once():
+    with pytest.raises(PluginContractError, match="does not define __call__"):
+        @METRICS.register_module()
+        class NotCallable:
+            main_metric = "top1"
+    assert "NotCallable" not in METRICS.module_dict
+
+
+@pytest.mark.parametrize(("spec", "expected"), [(">=1,<2", True), (">=1.0", True), ("==1.0.0", True), (">=2", False),
+                                                ("<1", False), (">=0.9, !=1.0.0", False)])
+def test_contract_ranges_read_the_same_with_and_without_packaging(spec, expected):
+    assert supports(spec, "1.0.0") is expected and simple_supports(spec, "1.0.0") is expected
+
+
+def test_a_range_that_is_not_one_is_a_value_error():
+    with pytest.raises(ValueError, match="not a version specifier"):
+        simple_supports("version one", "1.0.0")
+
+
+def test_run_records_carry_a_schema_and_old_ones_stay_readable():
+    old = {"run_id": "r", "config_name": "c", "config_hash": "h", "dataset": "AVE", "seed": 0, "split": "val",
+           "metrics": {"top1": 50.0}, "created": "2024-01-01T00:00:00"}
+    assert RunRecord.from_dict(old).schema is None and "schema" not in RunRecord.from_dict(old).to_dict()
+    new = RunRecord(**old)
+    assert new.to_dict()["schema"] == RUN_RECORD_SCHEMA == 1
+    assert RunRecord.from_dict(new.to_dict()) == new
