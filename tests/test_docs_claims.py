@@ -1,0 +1,96 @@
+"""The docs agree with the code: every repository path, Python module or name, ``tim-bench`` command and config
+key that README.md or a page of docs/ names in backticks exists. (tests/test_docs_guide.py runs the guide's code.)"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from tim_bench.cli.main import COMMANDS
+from tim_bench.schema import SECTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+#: Top-level folders of the repository a doc may point into.
+FOLDERS = ("tim_bench", "registry", "plugins", "bench", "tests", "configs", "docs", ".ci")
+PATH = re.compile(rf"^(?:{'|'.join(re.escape(f) for f in FOLDERS)})/[\w./-]*$")
+MODULE = re.compile(r"^(?:tim_bench|tim_bench_registry|tim_bench_plugins)(?:\.\w+)*$")
+COMMAND = re.compile(r"^tim-bench ([a-z][a-z-]*)")
+CONFIG_KEY = re.compile(rf"^({'|'.join(SECTIONS)})\.(\w+)(?:=\S*)?$")
+
+
+def spans() -> list[tuple[str, str]]:
+    """(doc name, text) of every inline code span and every line of a code block in the docs."""
+    out = []
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        blocks = re.findall(r"^```\w*\n(.*?)^```", text, re.S | re.M)
+        inline = re.sub(r"^```\w*\n.*?^```", "", text, flags=re.S | re.M)
+        out += [(doc.name, s.strip()) for s in re.findall(r"`([^`\n]+)`", inline)]
+        out += [(doc.name, line.strip()) for block in blocks for line in block.splitlines()]
+    return out
+
+
+def resolves(dotted: str) -> bool:
+    """Whether ``dotted`` is an importable module, or a name (attribute chain) inside one."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        module = ".".join(parts[:cut])
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if found:
+            obj = importlib.import_module(module)
+            for name in parts[cut:]:
+                if not hasattr(obj, name):
+                    return False
+                obj = getattr(obj, name)
+            return True
+    return False
+
+
+def test_the_docs_name_things_at_all() -> None:
+    """The patterns below still find what they check (a doc rewrite cannot make this test vacuous)."""
+    found = spans()
+    assert sum(bool(PATH.match(s)) for _, s in found) >= 10
+    assert sum(bool(MODULE.match(s)) for _, s in found) >= 10
+    assert sum(bool(COMMAND.match(s)) for _, s in found) >= 10
+    assert sum(bool(CONFIG_KEY.match(s)) for _, s in found) >= 3
+
+
+def written_by_the_docs() -> list[str]:
+    """Files the docs' own ``# file: PATH`` blocks create (the guide's example plugin), which a doc may name."""
+    return [m for doc in DOCS for m in re.findall(r"^# file: (\S+)", doc.read_text(encoding="utf-8"), re.M)]
+
+
+def test_every_path_a_doc_names_exists() -> None:
+    written = written_by_the_docs()
+    missing = sorted({f"{doc}: {s}" for doc, s in spans() if PATH.match(s) and "*" not in s
+                      and not (ROOT / s.rstrip("/")).exists() and not any(w.endswith("/" + s) for w in written)})
+    assert not missing, "docs name paths that do not exist:\n" + "\n".join(missing)
+
+
+def test_every_module_and_name_a_doc_names_exists() -> None:
+    missing = sorted({f"{doc}: {s}" for doc, s in spans() if MODULE.match(s) and not resolves(s)})
+    assert not missing, "docs name modules or names that do not exist:\n" + "\n".join(missing)
+
+
+def test_every_command_a_doc_names_exists() -> None:
+    commands = {c.replace("_", "-") for c in COMMANDS}
+    missing = sorted({f"{doc}: {s}" for doc, s in spans()
+                      if (m := COMMAND.match(s)) and m.group(1) not in commands})
+    assert not missing, "docs name tim-bench commands that do not exist:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("section", sorted(SECTIONS))
+def test_every_config_key_a_doc_names_exists(section: str) -> None:
+    fields = {f.name for f in dataclasses.fields(SECTIONS[section])}
+    missing = sorted({f"{doc}: {s}" for doc, s in spans()
+                      if (m := CONFIG_KEY.match(s)) and m.group(1) == section and m.group(2) not in fields})
+    assert not missing, f"docs name {section} keys the config schema does not have:\n" + "\n".join(missing)
+
