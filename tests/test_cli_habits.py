@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -110,6 +111,19 @@ def test_default_results_store_is_per_user_and_independent_of_the_current_direct
     assert default_store() == tmp_path / "xdg" / "tim-bench" / "results"
     monkeypatch.setenv(RESULTS_ENV, str(tmp_path / "env"))
     assert default_store() == tmp_path / "env"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the Linux folders (platformdirs places them elsewhere on macOS and Windows)")
+def test_per_user_folders_stay_where_they_were_on_linux(tmp_path, monkeypatch):
+    """platformdirs keeps ~/.local/share/tim-bench and ~/.cache/tim-bench, and honours the XDG variables."""
+    from tim_bench.user_dirs import user_cache_dir, user_data_dir
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    assert user_data_dir() == tmp_path / "home" / ".local" / "share" / "tim-bench"
+    assert user_cache_dir() == tmp_path / "home" / ".cache" / "tim-bench"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert user_cache_dir() == tmp_path / "cache" / "tim-bench"
 
 
 def test_results_dir_flag_wins_over_the_environment(tmp_path, monkeypatch, capsys):

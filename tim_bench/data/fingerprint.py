@@ -21,7 +21,6 @@ import hashlib
 import json
 import logging
 import os
-import sys
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -32,6 +31,8 @@ from mmengine.config import Config
 
 from tim_bench_registry import DATASETS, DataError, TimBenchError, build, import_custom, plugin_manager
 from tim_bench_registry.files import write_json
+
+from ..user_dirs import user_cache_dir
 
 log = logging.getLogger("tim_bench")
 #: Bump when the summary of a file changes meaning (old cache entries and fingerprints are then not reused).
@@ -182,23 +183,12 @@ def _hdf5_summary(path: Path) -> str:
     return ";".join(sorted(parts))
 
 
-def cache_dir() -> Path:
-    """The per-user cache folder of tim-bench (``$XDG_CACHE_HOME/tim-bench``, ``~/Library/Caches/tim-bench``,
-    ``%LOCALAPPDATA%/tim-bench/cache``)."""
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "tim-bench" / "cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "tim-bench"
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "tim-bench"
-
-
 class _Cache:
     """File summaries of one feature file or folder, reused while a file's size, mtime and inode are unchanged."""
 
     def __init__(self, base: Path) -> None:
         key = hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:24]
-        self.path = cache_dir() / "fingerprints" / f"{key}.json"
+        self.path = user_cache_dir() / "fingerprints" / f"{key}.json"
         self.old: dict[str, Any] = {}
         try:
             data = json.loads(self.path.read_text())

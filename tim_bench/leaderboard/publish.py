@@ -17,7 +17,7 @@ from tim_bench_registry import FORMATS, lookup
 from ..io import write_atomic
 from . import builtin_formats  # noqa: F401  (registers the built-in FORMATS entries)
 from .errors import LeaderboardError
-from .store import user_data_dir
+from ..user_dirs import user_data_dir
 from .tables import Table
 
 #: Environment variable naming the folder the file formats go to when no --out or --out-dir is given.
@@ -25,7 +25,7 @@ LEADERBOARD_ENV = "TIM_BENCH_LEADERBOARD"
 
 
 def default_leaderboard_dir() -> Path:
-    """``$TIM_BENCH_LEADERBOARD``, else ``leaderboard`` in the per-user data folder (``store.user_data_dir``)."""
+    """``$TIM_BENCH_LEADERBOARD``, else ``leaderboard`` in the per-user data folder (``user_dirs.user_data_dir``)."""
     if os.environ.get(LEADERBOARD_ENV):
         return Path(os.environ[LEADERBOARD_ENV]).expanduser().absolute()
     return user_data_dir() / "leaderboard"

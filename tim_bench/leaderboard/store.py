@@ -13,7 +13,6 @@ import logging
 import math
 import os
 import re
-import sys
 from datetime import datetime
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 from tim_bench_registry import RunRecord
 
 from ..io import atomic_path, probe_writable
+from ..user_dirs import user_data_dir
 from .errors import LeaderboardError
 
 #: Environment variable naming the results store folder (read when no --results-dir or results_dir is given).
@@ -43,22 +43,9 @@ def recipe_of(record: Mapping[str, Any]) -> str:
     return str(record.get("recipe_hash") or record["config_hash"])
 
 
-def user_data_dir() -> Path:
-    """tim-bench's per-user data folder: ``$XDG_DATA_HOME/tim-bench`` (default ``~/.local/share/tim-bench``) on
-    Linux, ``~/Library/Application Support/tim-bench`` on macOS, ``%LOCALAPPDATA%/tim-bench`` on Windows."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        xdg = os.environ.get("XDG_DATA_HOME", "")
-        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"  # relative: ignored (XDG spec)
-    return base / "tim-bench"
-
-
 def default_store() -> Path:
     """The store when none is named: ``$TIM_BENCH_RESULTS``, else ``results`` in the per-user data folder
-    (``user_data_dir``). Never relative to the current directory."""
+    (``user_dirs.user_data_dir``). Never relative to the current directory."""
     if os.environ.get(RESULTS_ENV):
         return Path(os.environ[RESULTS_ENV]).expanduser().absolute()
     return user_data_dir() / "results"

@@ -22,6 +22,7 @@ from typing import Any
 from tim_bench_registry import WEIGHTS, TimBenchError, Weights, lookup, plugin_manager
 
 from ..io import sha256_file, write_atomic
+from ..user_dirs import user_cache_dir
 
 CACHE_ENV = "TIM_BENCH_ZOO"
 MIRROR_ENV = "TIM_BENCH_ZOO_MIRROR"
@@ -48,8 +49,7 @@ def cache_dir() -> Path:
     """``$TIM_BENCH_ZOO``, else ``zoo`` in the per-user cache folder; never relative to the current directory."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV]).expanduser().absolute()
-    import platformdirs
-    return Path(platformdirs.user_cache_dir("tim-bench", appauthor=False)) / "zoo"
+    return user_cache_dir() / "zoo"
 
 
 def weights(name: str) -> Weights:
