@@ -78,33 +78,38 @@ def _example(names: list[str]) -> str:
 
 
 def pickled_globals(path: Path) -> list[str]:
-    """Python names (``module.name``) a well-formed pickle in ``path`` would import; empty for a file that
-    is no pickle at all (garbage, truncated), which no flag can make loadable."""
+    """Python names (``module.name``) beyond plain weights that the pickle in ``path`` would import; empty for a
+    file that is no pickle at all (garbage, truncated), which no flag can make loadable. A zip checkpoint is read
+    by torch's own scan; the legacy (non-zip) format, which torch's scan does not read, by ``legacy_globals``."""
+    if zipfile.is_zipfile(path):
+        try:
+            return list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+        except Exception:  # noqa: BLE001 - a broken archive fails in torch's reader in many ways; all mean "no pickle"
+            return []
     try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                names = [n for n in archive.namelist() if n.endswith("data.pkl")]
-                streams = [archive.read(names[0])] if names else []
-        else:
-            streams = [path.read_bytes()]
-    except (OSError, zipfile.BadZipFile, KeyError):
+        return legacy_globals(path.read_bytes())
+    except OSError:
         return []
+
+
+def legacy_globals(data: bytes) -> list[str]:
+    """Every name the pickles of a legacy torch checkpoint import (several pickles in a row, then raw storages);
+    empty when not even one whole pickle is there."""
     found: list[str] = []
-    for data in streams:
-        stream, done = io.BytesIO(data), 0
-        while stream.tell() < len(data):  # the legacy format is several pickles in a row, then raw storages
-            try:
-                strings: list[str] = []
-                for op, arg, _ in pickletools.genops(stream):
-                    if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
-                        strings.append(arg)
-                    elif op.name == "GLOBAL":
-                        found.append(arg.replace(" ", "."))
-                    elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
-                        found.append(f"{strings[-2]}.{strings[-1]}")
-                done += 1
-            except (ValueError, IndexError, EOFError, UnicodeDecodeError):
-                if done == 0:
-                    return []  # not even one whole pickle: garbage
-                break
+    stream, done = io.BytesIO(data), 0
+    while stream.tell() < len(data):
+        try:
+            strings: list[str] = []
+            for op, arg, _ in pickletools.genops(stream):
+                if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
+                    strings.append(arg)
+                elif op.name == "GLOBAL":
+                    found.append(arg.replace(" ", "."))
+                elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    found.append(f"{strings[-2]}.{strings[-1]}")
+            done += 1
+        except (ValueError, IndexError, EOFError, UnicodeDecodeError):
+            if done == 0:
+                return []  # not even one whole pickle: garbage
+            break
     return found
