@@ -1,4 +1,5 @@
-"""Shared test fixtures: paths to the real annotation files beside the repo; a results store per test."""
+"""Shared test fixtures: the real annotation files (a few rows of each, shipped in tests/data); a results store per
+test. The fast set runs by default (pyproject's addopts); the header says how to run the slow set."""
 from __future__ import annotations
 
 import os
@@ -7,14 +8,24 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+#: A few real rows of every annotation file the tests read (tests/data/README.md: what, and the datasets' credit);
+#: TIM_BENCH_TEST_DATA points the tests at a folder of the full files instead.
+ANNOTATIONS = Path(os.environ.get("TIM_BENCH_TEST_DATA") or REPO / "tests" / "data")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say which set runs and how to run the other (the default deselects the slow end-to-end tests)."""
+    lines = [f"annotation files: {ANNOTATIONS}"]
+    if config.getoption("markexpr") == "not slow":
+        lines.append('fast set only (slow tests deselected): run the slow set with `python -m pytest -m slow`, '
+                     'everything with `python -m pytest -m "slow or not slow"`')
+    return lines
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real annotation files not found at {SHARED_DATA}")
-    return SHARED_DATA
+    """The folder of real annotation files (``ave/``, ``epic-kitchens-100/``, ``epic-sounds/``)."""
+    return ANNOTATIONS
 
 
 @pytest.fixture(scope="session", autouse=True)

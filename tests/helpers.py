@@ -50,3 +50,9 @@ def tiny_epic_experiment(folder: Path, overrides: dict) -> Any:
     cfg = load_config(configs / "epic_av.py", {"data_root": str(root), "features.visual.dim": 6,
                                                "features.audio.dim": 5, **overrides})
     return Experiment(cfg)
+
+
+def full_release(root: Path) -> bool:
+    """Whether ``root`` holds the full annotation files (the figures of the official releases apply), not the fixture."""
+    with open(root / "epic-kitchens-100" / "EPIC_100_validation.csv") as f:
+        return sum(1 for _ in f) == 9668 + 1

@@ -94,3 +94,13 @@ def test_every_config_key_a_doc_names_exists(section: str) -> None:
                       if (m := CONFIG_KEY.match(s)) and m.group(1) == section and m.group(2) not in fields})
     assert not missing, f"docs name {section} keys the config schema does not have:\n" + "\n".join(missing)
 
+
+
+def test_the_readme_test_command_is_what_ci_runs() -> None:
+    """README's "Install and run the tests" block is, character for character, the command .ci/run executes."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"\*\*Install and run the tests\*\*.*?```bash\n(.*?)\n```", readme, re.S)
+    assert block, "README.md has no 'Install and run the tests' command block"
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert block.group(1).strip() in ci, f"{block.group(1)!r} is not a line of .ci/run"
+    assert "-m slow" in block.group(1) and '-m "not slow"' in block.group(1)  # both sets, explicitly

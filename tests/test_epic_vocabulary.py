@@ -21,7 +21,6 @@ from tim_bench_plugins.epic.epic_kitchens import EPIC100
 from tim_bench_registry import DATASETS, MODELS, DataError, build
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-SHARED_EPIC = REFERENCE.parent / "data" / "epic-kitchens-100"
 CONFIGS = {"epic_av": ("epic_av", 1024), "epic_visual": ("epic_visual", 1024),
            "epic_av_omnivore_videomae": ("epic_av", 2048)}
 
@@ -90,15 +89,14 @@ def test_without_the_mapping_the_error_names_the_action_vocabulary_option(tmp_pa
     assert "action_vocabulary" in message and "num_actions=3806" in message
 
 
-def test_omnivore_action_list_maps_keys_to_ids_and_labels_splits_without_action_class(tmp_path):
-    if not (SHARED_EPIC / "EPIC_100_verb_classes.csv").is_file():
-        pytest.skip(f"{SHARED_EPIC} not found")
+def test_omnivore_action_list_maps_keys_to_ids_and_labels_splits_without_action_class(tmp_path, shared_data):
+    shared_epic = shared_data / "epic-kitchens-100"
     folder = tmp_path / "epic-kitchens-100"
     folder.mkdir()
     for name in ("EPIC_100_verb_classes.csv", "EPIC_100_noun_classes.csv", "EPIC_100_video_info.csv"):
-        (folder / name).write_bytes((SHARED_EPIC / name).read_bytes())
+        (folder / name).write_bytes((shared_epic / name).read_bytes())
     (folder / "actions.csv").write_text("take,plate\nput,plate\nwash,spoon\n")  # Omnivore: 'verb_key,noun_key'
-    val = pd.read_csv(SHARED_EPIC / "EPIC_100_validation.csv").head(40)
+    val = pd.read_csv(shared_epic / "EPIC_100_validation.csv").head(40)
     val.to_csv(folder / "val.csv", index=False)
     dataset = EPIC100(str(tmp_path), split_files={"val": "val.csv", "train": None, "test": None},
                       action_vocabulary="actions.csv", num_actions=3806)

@@ -26,7 +26,6 @@ from tim_bench.safe_load import load_checkpoint
 from tim_bench_registry import DATASETS, MODELS, build
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-SHARED_AVE = REFERENCE.parent / "data" / "ave"
 #: original head -> tim-bench head, per recipe: the role mapping the converter must get right
 HEADS = {
     "epic_av": {"fc_visual_verb": "visual_verb", "fc_visual_noun": "visual_noun", "fc_visual_action": "visual_action",
@@ -82,11 +81,9 @@ def test_perception_checkpoint_loads_into_configs_perception_av(tmp_path):
 
 @pytest.mark.parametrize("name, dims", [("ave_vgg", {"visual": 512, "audio": 128}),
                                         ("ave_omnivore_asf", {"visual": 1024, "audio": 2304})])
-def test_ave_checkpoints_load_into_the_shipped_ave_configs(name, dims, tmp_path):
-    if not (SHARED_AVE / "Annotations.txt").is_file():
-        pytest.skip(f"{SHARED_AVE} not found")
+def test_ave_checkpoints_load_into_the_shipped_ave_configs(name, dims, tmp_path, shared_data):
     cfg = load_config(f"configs/{name}.py")
-    tasks = build(DATASETS, cfg.dataset, data_root=str(SHARED_AVE)).tasks()
+    tasks = build(DATASETS, cfg.dataset, data_root=str(shared_data / "ave")).tasks()
     model = build(MODELS, cfg.model, input_dims=dims, tasks=tasks)
     path = tmp_path / "ave.pth.tar"
     check_loads(model, name, path, released_checkpoint(name, path))
