@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers import ANNOTATIONS
+
 REPO = Path(__file__).resolve().parents[1]
-#: A few real rows of every annotation file the tests read (tests/data/README.md: what, and the datasets' credit);
-#: TIM_BENCH_TEST_DATA points the tests at a folder of the full files instead.
-ANNOTATIONS = Path(os.environ.get("TIM_BENCH_TEST_DATA") or REPO / "tests" / "data")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

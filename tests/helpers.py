@@ -56,3 +56,8 @@ def full_release(root: Path) -> bool:
     """Whether ``root`` holds the full annotation files (the figures of the official releases apply), not the fixture."""
     with open(root / "epic-kitchens-100" / "EPIC_100_validation.csv") as f:
         return sum(1 for _ in f) == 9668 + 1
+
+
+#: A few real rows of every annotation file the tests read (tests/data/README.md: what, and the datasets' credit);
+#: TIM_BENCH_TEST_DATA points the tests at a folder of the full files instead.
+ANNOTATIONS = Path(os.environ.get("TIM_BENCH_TEST_DATA") or Path(__file__).resolve().parent / "data")

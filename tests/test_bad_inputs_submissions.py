@@ -18,15 +18,14 @@ import pandas as pd
 import pytest
 
 from bad_input import CliOutcome, assert_clear_error, run_cli
+from helpers import ANNOTATIONS
 from tim_bench_registry.predictions import Predictions, TaskPredictions
 from tim_bench_plugins.epic.submission_reader import MAX_SIZE_ENV
 from tim_bench_registry import Task
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = ANNOTATIONS  # a few real rows (tests/data), or the full files
 EPIC_LABELS = DATA / "epic-kitchens-100" / "EPIC_100_validation.csv"
 SOUNDS_LABELS = DATA / "epic-sounds" / "EPIC_Sounds_validation.csv"
-pytestmark = pytest.mark.skipif(not (EPIC_LABELS.is_file() and SOUNDS_LABELS.is_file()),
-                                reason=f"real EPIC annotation files not found under {DATA}")
 N = 4  # segments in a case's submission (scored with --allow-partial unless the case is about coverage)
 
 

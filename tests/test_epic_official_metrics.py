@@ -2,11 +2,12 @@
 the real validation subsets, an independent loop-based re-implementation, and the METRICS plugins."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from helpers import ANNOTATIONS, full_release
 from scipy.special import softmax
 
 from tim_bench_plugins.epic.metrics import EPIC100Metrics, EPICJointMetrics, EPICSoundsMetrics
@@ -14,13 +15,11 @@ from tim_bench_plugins.epic.official import epic100_metrics, epic100_subsets, ep
 from tim_bench_registry.predictions import Predictions, TaskPredictions
 from tim_bench_registry import METRICS, DataError, SplitAnnotations, Task, build
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = ANNOTATIONS  # a few real rows (tests/data), or the full files
 EPIC = DATA / "epic-kitchens-100"
 SOUNDS = DATA / "epic-sounds"
-needs_epic = pytest.mark.skipif(not (EPIC / "EPIC_100_validation.csv").is_file(),
-                                reason=f"real EPIC-100 annotations not found at {EPIC}")
-needs_sounds = pytest.mark.skipif(not (SOUNDS / "EPIC_Sounds_validation.csv").is_file(),
-                                  reason=f"real EPIC-Sounds annotations not found at {SOUNDS}")
+needs_full_release = pytest.mark.skipif(not full_release(DATA), reason="checks figures of the full official files "
+                                        "(tests/data holds a few rows); set TIM_BENCH_TEST_DATA to them to run it")
 
 
 # ---------------------------------------------------------------- EPIC-100 action ranking
@@ -138,7 +137,7 @@ def epic_subset_files() -> dict:
                     "participant_id"].tolist())
 
 
-@needs_epic
+@needs_full_release
 def test_real_validation_subset_sizes(epic_val, epic_subset_files):
     masks = epic100_subsets(epic_val.verb_class, epic_val.noun_class, epic_val.participant_id, **epic_subset_files)
     sizes = {name: int(mask.sum()) for name, mask in masks.items()}
@@ -208,7 +207,6 @@ def _score_matrices(kind: str, verb_labels: np.ndarray, noun_labels: np.ndarray)
     return verbs, nouns
 
 
-@needs_epic
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["random", "informative"])
 def test_vectorised_equals_loop_reference_on_real_labels(kind, epic_val, epic_subset_files):
@@ -289,7 +287,7 @@ def _reference_auc(positive: np.ndarray, score: np.ndarray) -> float:
     return float((below + 0.5 * equal).sum() / (positive.sum() * len(negatives)))
 
 
-@needs_sounds
+@needs_full_release  # every one of the 44 classes labelled
 @pytest.mark.parametrize("exclude_background", [False, True])
 def test_sounds_equal_a_loop_reference_on_real_labels(exclude_background):
     labels = pd.read_csv(SOUNDS / "EPIC_Sounds_validation.csv")["class_id"].to_numpy()

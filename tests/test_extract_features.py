@@ -2,7 +2,6 @@
 NpyFeatures reads back; the torch-only log-mel path (WAV decoding, resampling, mel bins); TimmVideo."""
 from __future__ import annotations
 
-import importlib.util
 import math
 import subprocess
 import sys
@@ -137,9 +136,8 @@ def test_timm_video_without_timm_names_the_extra(monkeypatch: pytest.MonkeyPatch
         TimmVideo(model="resnet18", fps=10)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("timm") is None,
-                    reason="timm is not installed; it is the optional timm extra (pip install -e '.[timm]')")
 def test_timm_video_extracts_frame_folders(tmp_path: Path) -> None:
+    pytest.importorskip("timm", reason="timm is not installed; it is the optional timm extra (pip install -e '.[timm]')")
     from PIL import Image
     for video, colour in (("P01_01", (200, 30, 30)), ("P01_02", (30, 30, 200))):
         for i in range(1, 26):  # 2.5 s at 10 fps

@@ -108,7 +108,8 @@ def test_a_checkpoint_of_another_model_is_refused_with_the_keys_that_differ(tmp_
 
 
 def test_videomae_loads_a_transformers_folder_with_its_fc_norm(tmp_path: Path) -> None:
-    import transformers
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed; it is the optional "
+                                       "extract extra (pip install -e '.[extract]')")
     from extractor_media import write_video
 
     from tim_bench_plugins.extractors.videomae import VideoMAEVideo

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 from extractor_media import CLASSES, frame_of, write_video
+
+av = pytest.importorskip("av", reason="PyAV is not installed; it is the optional extract extra (pip install -e '.[extract]')")
 
 from tim_bench_registry import DataError
 from tim_bench_plugins.extractors.common.media import (center_crop, decode_audio, interval_frames, interval_grid, iter_clips,

@@ -117,7 +117,8 @@ def test_tensorboard_without_the_package_is_a_clear_error_before_training(data_r
 
 @pytest.mark.slow
 def test_tensorboard_logs_the_iterations_and_epochs(data_root, tmp_path):
-    pytest.importorskip("tensorboard")
+    pytest.importorskip("tensorboard", reason="tensorboard is not installed; it is the optional tensorboard extra "
+                                              "(pip install -e '.[tensorboard]')")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     wd = tmp_path / "tb"
     _train("train", data_root, wd, 3, "--cfg-options", "train_cfg.tensorboard=True")

@@ -239,7 +239,8 @@ def test_local_jobs_run_in_parallel_and_two_suites_side_by_side_run_each_pair_on
 
 @pytest.mark.slow
 def test_submitit_local_executor_runs_the_suite_through_the_slurm_path(tmp_path: Path) -> None:
-    pytest.importorskip("submitit")
+    pytest.importorskip("submitit", reason="submitit is not installed; it is the optional slurm extra "
+                                           "(pip install -e '.[slurm]')")
     data = make_ave(tmp_path / "data", videos=30, visual_dim=4, audio_dim=4)
     config = str(tiny_configs(tmp_path, data)[0])
     proc = tim_bench("suite", config, "--seeds", "0", "1", "--launcher", "slurm", "--cluster", "local",
