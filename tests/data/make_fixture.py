@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-#: EPIC-100 validation videos that EPIC-Sounds also labels: the first one (P01_11), the unseen participants P18
-#: and P32 among them.
-VAL_VIDEOS = ["P01_11", "P02_13", "P03_26", "P04_26", "P04_32", "P11_21", "P13_02", "P18_08", "P26_30", "P26_38", "P28_23",
+#: EPIC-100 validation videos that EPIC-Sounds also labels: the first four of the file (what `make-synthetic epic
+#: --max-videos 4` keeps), the unseen participants P18 and P32 among them.
+VAL_VIDEOS = ["P01_11", "P01_12", "P01_13", "P01_14", "P02_13", "P03_26", "P04_26", "P04_32", "P11_21", "P13_02", "P18_08", "P26_30", "P26_38", "P28_23",
               "P32_03", "P32_07"]
 TRAIN_VIDEOS = 4  # the first videos of the UDA training subset
 #: test-timestamp videos: the first of each file, and P34_103 (the official EPIC-Sounds segment past its video's end)
