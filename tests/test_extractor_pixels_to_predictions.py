@@ -69,7 +69,7 @@ def test_features_extracted_from_pixels_train_tim_far_above_chance(tmp_path: Pat
                        "features.audio.intervals=vggish/intervals_{split}.csv", "features.audio.dim=32",
                        # a small TIM on 18 videos: no dropout and no mixup, or a few epochs learn nothing
                        "model.d_model=32", "model.num_layers=1", "model.nhead=2", "model.feat_dropout=0.0",
-                       "model.seq_dropout=0.0", "loss.mixup_alpha=0.0", "train_cfg.max_epochs=5",
+                       "model.seq_dropout=0.0", "loss.mixup_alpha=0.0", "train_cfg.max_epochs=8",
                        "train_cfg.batch_size=2", "train_cfg.warmup_epochs=1", "train_cfg.lr=3e-3"])
     assert outcome.code == 0, outcome.output
     metrics = json.loads((work / "result.json").read_text())["metrics"]

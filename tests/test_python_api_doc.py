@@ -1,6 +1,7 @@
 """docs/python-api.md runs as written: its python blocks, in order, in a fresh interpreter in an empty folder."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -41,7 +42,9 @@ def test_the_notebook_page_runs_end_to_end(tmp_path):
     assert len(blocks) >= 4
     script = tmp_path / "notebook.py"
     script.write_text("\n".join(f"# --- block {i}\n{b}" for i, b in enumerate(blocks)))
-    done = run_bounded([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # the page calls `tim-bench`
+    done = run_bounded([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
+                       env={**os.environ, "PATH": path})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "acc_fused" in done.stdout and (tmp_path / "results").is_dir()
     assert len(list((tmp_path / "results").glob("*.json"))) == 2
