@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
-from ..schema import COUNT, NON_NEGATIVE, cli_number
+from ..schema import COUNT, NON_NEGATIVE, POSITIVE, POSITIVE_INT, cli_number
 from .common import STORE_DEFAULT, add_cfg_options
 from .leaderboard import add_reference_args
 
@@ -58,27 +58,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     launch.add_argument("--launcher-config", metavar="FILE",
                         help="a python file with launcher = dict(partition=..., gpus_per_job=..., time_min=..., "
                              "account=..., sbatch=dict(qos='high'), setup=['module load cuda'])")
-    launch.add_argument("--jobs", type=positive_int, metavar="N",
+    launch.add_argument("--jobs", type=cli_number(POSITIVE_INT), metavar="N",
                         help="local: jobs at once (default: one per GPU, else 1); CPU jobs share the CPU threads")
-    launch.add_argument("--gpus-per-job", type=non_negative_int, metavar="N",
+    launch.add_argument("--gpus-per-job", type=cli_number(COUNT), metavar="N",
                         help="GPUs per run (default 1 on SLURM and where GPUs are visible); more than 1 runs "
                              "torchrun with N processes")
     launch.add_argument("--partition", help="SLURM partition")
     launch.add_argument("--account", help="SLURM account")
-    launch.add_argument("--time", dest="time_min", type=positive_int, metavar="MINUTES",
+    launch.add_argument("--time", dest="time_min", type=cli_number(POSITIVE_INT), metavar="MINUTES",
                         help="SLURM time limit per job in minutes (default 1440)")
-    launch.add_argument("--cpus-per-job", type=positive_int, metavar="N", help="SLURM CPUs per job")
-    launch.add_argument("--mem-gb", type=float, metavar="GB", help="SLURM memory per job")
+    launch.add_argument("--cpus-per-job", type=cli_number(POSITIVE_INT), metavar="N", help="SLURM CPUs per job")
+    launch.add_argument("--mem-gb", type=cli_number(POSITIVE), metavar="GB", help="SLURM memory per job")
     launch.add_argument("--sbatch", nargs="+", default=[], metavar="KEY=VALUE",
                         help="extra #SBATCH options, e.g. qos=high constraint=a100")
     launch.add_argument("--setup", action="append", default=[], metavar="LINE",
                         help="a shell line the sbatch script runs first, e.g. 'module load cuda' (repeatable)")
-    launch.add_argument("--max-parallel", type=positive_int, metavar="N",
+    launch.add_argument("--max-parallel", type=cli_number(POSITIVE_INT), metavar="N",
                         help="SLURM: at most N jobs of the array at once")
     launch.add_argument("--cluster", choices=("slurm", "local"),
                         help="submitit cluster of --launcher slurm: local runs the same jobs as processes of this "
                              "machine (a test of the SLURM path without a cluster)")
-    launch.add_argument("--poll", dest="poll_s", type=float, metavar="SECONDS",
+    launch.add_argument("--poll", dest="poll_s", type=cli_number(POSITIVE), metavar="SECONDS",
                         help="seconds between two looks at the jobs (default: 1 locally, 30 on SLURM)")
     launch.add_argument("--dry-run", action="store_true",
                         help="print the jobs (and the sbatch script) without running or submitting anything")
@@ -88,20 +88,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="show where this suite's jobs stand (every launched suite of the store without "
                              "CONFIGs) and exit")
     p.set_defaults(func=run)
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a whole number >= 1")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a whole number >= 0")
-    return value
 
 
 def _settings(args: argparse.Namespace) -> LaunchSettings:
