@@ -5,8 +5,11 @@ what a decorator cannot do.
 
 >>> from tim_bench_registry import hookimpl
 >>> @hookimpl
-... def tim_bench_config_dirs():
-...     return ["/path/to/my_plugin/configs"]
+... def tim_bench_run_finished(result, work_dir):
+...     print(work_dir, result["metrics"])
+
+A plugin's recipe folders are not a hook: its pyproject declares them as ``tim_bench.configs`` entry points, so
+that finding a recipe by name imports no plugin (docs/writing-plugins.md).
 """
 from __future__ import annotations
 
@@ -29,9 +32,17 @@ def tim_bench_register(registries: Mapping[str, Any]) -> None:
     Historic: pluggy calls it for every plugin, also for one registered after the first call."""
 
 
-@hookspec
+#: The warning a plugin implementing the retired ``tim_bench_config_dirs`` hook gets when it registers.
+CONFIG_DIRS_DEPRECATION = DeprecationWarning(
+    "the tim_bench_config_dirs hook is deprecated since plugin contract 1.1 and is removed in 2.0: declare the "
+    "config folders in the plugin's pyproject as [project.entry-points.\"tim_bench.configs\"] entry points "
+    "(NAME = \"my_package.configs\"), which tim-bench finds without importing the plugin.")
+
+
+@hookspec(warn_on_impl=CONFIG_DIRS_DEPRECATION)
 def tim_bench_config_dirs() -> list[str]:  # type: ignore[empty-body]  # a hookspec has no body
-    """Folders of config files this plugin ships; ``tim-bench run NAME`` searches them by file stem."""
+    """Deprecated: folders of config files this plugin ships (searched by file stem); declare them as
+    ``tim_bench.configs`` entry points instead. Still honoured, with a warning, until contract 2.0."""
 
 
 @hookspec

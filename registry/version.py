@@ -16,7 +16,7 @@ import operator
 import re
 from collections.abc import Callable
 
-CONTRACT_VERSION = "1.0.0"
+CONTRACT_VERSION = "1.1.0"
 #: The module attribute in which a plugin declares the contract versions it supports (a PEP 440 specifier).
 DECLARATION = "TIM_BENCH_CONTRACT"
 

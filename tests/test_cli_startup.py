@@ -1,5 +1,5 @@
-"""The command line answers before anything heavy loads: --help and a mistyped command import no torch,
-pandas, mmengine or plugin; typos get a did-you-mean; a filter that matches nothing says so."""
+"""The command line answers before anything heavy loads: --help, a mistyped command and a mistyped config name
+import no torch, pandas, mmengine or plugin; typos get a did-you-mean; a filter that matches nothing says so."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from bad_input import run_cli
 from helpers import run_bounded, tim_bench
 
@@ -86,3 +87,23 @@ def test_run_dir_without_config_is_one_clear_error(tmp_path):
     assert outcome.code == 2 and f"{tmp_path} is a folder without config.py" in outcome.output, outcome.output
     outcome = run_cli(["test", CONFIG])
     assert outcome.code == 2 and "No CHECKPOINT given" in outcome.output, outcome.output
+
+
+@pytest.mark.parametrize("command", ["run", "train", "test", "predict", "check-data", "suite", "extract-features"])
+def test_mistyped_config_name_is_answered_with_the_closest_recipes_before_heavy_imports(command):
+    heavy, rc, output = _loaded_after([command, "ave_vgx"])
+    assert rc == 2 and heavy == [], heavy
+    assert "Config ave_vgx does not exist" in output and "Did you mean ave_vgg" in output, output
+
+
+def test_shipped_recipes_are_found_by_name_without_importing_a_plugin():
+    code = ("import json, sys\n"
+            "from tim_bench.recipe_folders import find_declared_recipe\n"
+            "paths = [str(find_declared_recipe(n)) for n in ('ave_vgg', 'epic_av', 'perception_omnivore', "
+            "'extract_logmel_demo')]\n"
+            f"print(json.dumps([paths, sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})]))\n")
+    proc = run_bounded([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    paths, heavy = json.loads(proc.stdout)
+    assert heavy == [], heavy
+    assert [Path(p).parent.name for p in paths] == ["configs", "configs", "extract", "configs"], paths
+    assert all(Path(p).is_file() for p in paths)

@@ -15,6 +15,9 @@ from mmengine.config import Config
 
 from tim_bench_registry import plugin_manager
 
+from .recipe_folders import (CONFIG_ENTRY_POINT_GROUP, RecipeNotFoundError, declared_recipe_folders,
+                             find_declared_recipe, not_found_message, recipe_candidates,
+                             third_party_plugins_installed)
 from .schema import TOP_LEVEL_KEYS, ConfigError, resolve
 
 __all__ = ["ConfigError", "check_run_settings", "config_dirs", "config_hash", "find_config", "load_config",
@@ -23,30 +26,51 @@ log = logging.getLogger("tim_bench")
 
 
 def config_dirs() -> list[Path]:
-    """The folders every plugin ships recipes in (the ``tim_bench_config_dirs`` hook), first-party and third-party
-    alike, in plugin load order."""
-    return [Path(d) for extra in plugin_manager().hook.tim_bench_config_dirs() for d in extra]
+    """Every recipe folder: the declared ones (``tim_bench.configs`` entry points, found without importing a
+    plugin), then those a third-party plugin still returns from the deprecated ``tim_bench_config_dirs`` hook."""
+    declared = [f.path for f in declared_recipe_folders()]
+    hooked = [folder for _, folder in hook_config_dirs()] if third_party_plugins_installed() else []
+    return list(dict.fromkeys([*declared, *hooked]))
+
+
+def hook_config_dirs() -> list[tuple[str, Path]]:
+    """(plugin name, folder) of each folder a plugin returns from the deprecated ``tim_bench_config_dirs`` hook
+    (this loads every plugin), with one warning per plugin naming the entry point declaration that replaces it."""
+    hook = plugin_manager().hook.tim_bench_config_dirs
+    dirs: list[tuple[str, Path]] = []
+    for impl in reversed(hook.get_hookimpls()):
+        found = [Path(d) for d in impl.function()]
+        if found and impl.plugin_name not in _WARNED_HOOK_USERS:
+            _WARNED_HOOK_USERS.add(impl.plugin_name)
+            log.warning("warning: plugin %s returns its config folders from the deprecated tim_bench_config_dirs "
+                        "hook (removed in plugin contract 2.0); declare them in its pyproject instead, e.g. "
+                        "[project.entry-points.\"%s\"] NAME = \"%s.configs\".", impl.plugin_name,
+                        CONFIG_ENTRY_POINT_GROUP, impl.plugin_name.split(".")[0])
+        dirs += [(impl.plugin_name, folder) for folder in found]
+    return dirs
+
+
+_WARNED_HOOK_USERS: set[str] = set()
 
 
 def find_config(name: str | Path) -> Path:
     """A config path as given, else the recipe of that stem in ./configs, else in the plugins' config folders
-    (a name two plugins both ship is an error naming both)."""
-    path = Path(name)
-    if path.is_file():
-        return path
-    stem = path.stem
-    local = Path("configs") / f"{stem}.py"
-    if local.is_file():
-        return local
+    (a name two plugins both ship is an error naming both; one nobody ships names the closest recipes)."""
+    try:
+        return find_declared_recipe(str(name))
+    except RecipeNotFoundError as exc:
+        if not third_party_plugins_installed():
+            raise ConfigError(str(exc)) from None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     dirs = config_dirs()
-    found = list(dict.fromkeys(d / f"{stem}.py" for d in dirs if (d / f"{stem}.py").is_file()))
+    found = recipe_candidates(Path(name).stem, dirs)
     if len(found) > 1:
-        raise ConfigError(f"Config name {stem} is shipped by more than one plugin ({', '.join(map(str, found))}); "
-                          f"give the file path instead.")
-    if found:
-        return found[0]
-    raise ConfigError(f"Config {name} does not exist (also looked for {stem}.py in ./configs and "
-                      f"{', '.join(map(str, dirs))}); `tim-bench zoo` lists every shipped recipe.")
+        raise ConfigError(f"Config name {Path(name).stem} is shipped by more than one plugin "
+                          f"({', '.join(map(str, found))}); give the file path instead.")
+    if not found:
+        raise ConfigError(not_found_message(str(name), dirs))
+    return found[0]
 
 
 def _base_files(path: Path) -> list[Path]:

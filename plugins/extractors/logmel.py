@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures, hookimpl
+from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
 from .common.spans import pool_spans
 
 #: Added before the log so that silent frames stay finite.
@@ -116,9 +116,3 @@ class LogMelAudio:
         frames = self.log_mel(audio).numpy()
         times, values = pool_spans(frames, self.hop / self.sample_rate, duration, self.feat_gap, self.feat_span)
         return VideoFeatures(times=times, values=values)
-
-
-@hookimpl
-def tim_bench_config_dirs() -> list[str]:
-    """The demo extraction recipe (``tim-bench extract-features extract_logmel_demo``), shipped as package data."""
-    return [str(Path(__file__).parent / "configs")]

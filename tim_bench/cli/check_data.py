@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..schema import NON_NEGATIVE, cli_number
+from ..rules import NON_NEGATIVE, cli_number
 from .common import add_config_args
 
 EXIT_PROBLEMS = 1

@@ -5,7 +5,7 @@ import argparse
 
 from tabulate import tabulate
 
-from ..schema import NON_NEGATIVE, cli_number
+from ..rules import NON_NEGATIVE, cli_number
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

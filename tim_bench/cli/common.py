@@ -3,20 +3,24 @@ from __future__ import annotations
 
 import argparse
 
-from mmengine.config import DictAction
+from collections.abc import Callable
+from pathlib import Path
 
-from ..schema import COUNT, cli_number
+from ..recipe_folders import RecipeNotFoundError, find_declared_recipe, third_party_plugins_installed
+from ..rules import COUNT, cli_number
 
 
-class CfgOptionsAction(DictAction):
-    """mmengine's DictAction, with an item lacking ``=`` answered by a usage error that names it."""
+class CfgOptionsAction(argparse.Action):
+    """mmengine's DictAction (imported only when the option is given, so that parsing stays light), with an item
+    lacking ``=`` answered by a usage error that names it."""
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values, option_string=None):
         bad = [v for v in values or [] if "=" not in v or v.startswith("=")]
         if bad:
             parser.error(f"--cfg-options {bad[0]!r} is not KEY=VALUE (e.g. train_cfg.max_epochs=5); every item "
                          f"needs a key, '=' and a value.")
-        super().__call__(parser, namespace, values, option_string)
+        from mmengine.config import DictAction
+        DictAction(self.option_strings, self.dest, nargs=self.nargs)(parser, namespace, values, option_string)
 
 
 def add_cfg_options(parser: argparse.ArgumentParser,
@@ -36,11 +40,31 @@ TRAIN_WORK_DIR = ("where checkpoints, log.txt, metrics.jsonl and result.json go,
                   "config's work_dir, else a new folder work_dirs/<config>/<time>)")
 
 
+def config_argument(run_dir: bool = False) -> Callable[[str], str]:
+    """An argparse ``type`` for CONFIG: a config file, a shipped recipe's name (or, with ``run_dir``, a folder),
+    given back unchanged; a name no declared recipe folder holds is a usage error with the closest names,
+    answered before torch or any plugin loads (unless a third-party plugin may still ship it via the old hook)."""
+    def check(value: str) -> str:
+        if run_dir and Path(value).is_dir():
+            return value
+        try:
+            find_declared_recipe(value)
+        except RecipeNotFoundError as exc:
+            if not third_party_plugins_installed():
+                raise argparse.ArgumentTypeError(str(exc)) from None
+        except ValueError:  # a name two plugins ship: the command's own lookup says which
+            pass
+        return value
+    check.__name__ = "config"
+    return check
+
+
 def add_config_args(parser: argparse.ArgumentParser, work_dir: str | None = TRAIN_WORK_DIR,
                     run_dir: bool = False) -> None:
     """CONFIG (with ``run_dir`` also a run folder), --cfg-options and, with a help text saying what the command
     writes there, --work-dir."""
-    parser.add_argument("config", help="config file (configs/ave_vgg.py) or the name of a shipped config (ave_vgg)"
+    parser.add_argument("config", type=config_argument(run_dir),
+                        help="config file (configs/ave_vgg.py) or the name of a shipped config (ave_vgg)"
                         + ("; or a run folder (work_dirs/ave_vgg/<time>): its resolved config.py, and its best.pth "
                            "when no CHECKPOINT is given" if run_dir else "") + f"; {CONFIG_IS_PYTHON}")
     if work_dir is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..schema import COUNT, POSITIVE_INT, Rule, cli_number
+from ..rules import COUNT, POSITIVE_INT, Rule, cli_number
 from .common import STORE_DEFAULT
 
 

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import add_cfg_options
+from .common import add_cfg_options, config_argument
 
 #: exit status when some videos failed (the others were extracted and written)
 EXIT_VIDEOS_FAILED = 1
@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "failures are listed at the end.",
                        epilog=f"Exit status: 0 every video extracted or skipped; {EXIT_VIDEOS_FAILED} some video "
                               f"failed (listed); 2 bad config or input.")
-    p.add_argument("config", help="config file with an extract section (configs/extract_logmel_demo.py) or its name")
+    p.add_argument("config", type=config_argument(), help="config file with an extract section (configs/extract_logmel_demo.py) or its name")
     add_cfg_options(p, "data_root=data/epic extract.split=val")
     p.add_argument("--overwrite", action="store_true", help="extract again videos whose output already exists")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,

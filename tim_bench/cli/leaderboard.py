@@ -4,9 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 from .common import LEADERBOARD_DEFAULT, STORE_DEFAULT
-from ..outputs import check_output_file, check_output_folder, mark_output_folder
 
 #: The tim_bench.outputs kind of an --out-dir the leaderboard writes.
 OUTPUT_KIND = "leaderboard"
@@ -57,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from ..leaderboard.reference import load_references
     from ..leaderboard.store import load_records
     from ..leaderboard.tables import build_tables, parse_since, select_records
+    from ..outputs import mark_output_folder
 
     form = lookup(FORMATS, args.format)  # an unknown format is an error even when no run matches
     for folder in args.results_dir or ():  # a store named explicitly must exist (a typo is not "no runs")
@@ -88,6 +87,7 @@ def output_target(args: argparse.Namespace, default_out: str | None) -> Path | N
     from tim_bench_registry import FORMATS
 
     from ..leaderboard.publish import default_leaderboard_dir
+    from ..outputs import check_output_file, check_output_folder
     inputs = [*(args.results_dir or ()), *args.reference_dir]
     if args.out == "-":
         return None

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-from tim_bench_registry import TimBenchError
-
 from .common import add_checkpoint_args, add_config_args
 
 
@@ -31,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runner.experiment import predict
     if args.original_dict:
         if args.out and same_file(args.out, args.original_dict):
+            from tim_bench_registry import TimBenchError
             raise TimBenchError(f"--out and --original-dict both name {args.out}; give each output its own file.")
         check_output_file(args.original_dict, [args.config, args.checkpoint], force=True, option="--original-dict",
                           example="original_dict.pkl")

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from tabulate import tabulate
-
-from ..schema import COUNT, NON_NEGATIVE, POSITIVE, POSITIVE_INT, cli_number
-from .common import STORE_DEFAULT, add_cfg_options
+from ..rules import COUNT, NON_NEGATIVE, POSITIVE, POSITIVE_INT, cli_number
+from .common import STORE_DEFAULT, add_cfg_options, config_argument
 from .leaderboard import add_reference_args
 
 if TYPE_CHECKING:
@@ -36,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                               f"(with --against-reference) a measured metric is outside the tolerance of its "
                               f"published value; {EXIT_DETACHED} detached (jobs go on; run the same command again "
                               f"to follow them).")
-    p.add_argument("configs", nargs="*", metavar="CONFIG", help="config files or shipped config names")
+    p.add_argument("configs", nargs="*", metavar="CONFIG", type=config_argument(), help="config files or shipped config names")
     p.add_argument("--seeds", nargs="+", type=cli_number(COUNT), metavar="SEED",
                    help="seeds to run (default: each config's seed)")
     p.add_argument("--rerun", action="store_true", help="run again even when the store already holds the run")
@@ -141,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace, outcomes: list) -> int:
+    from tabulate import tabulate  # imported when a table is printed: parsing stays light
     from ..leaderboard.publish import publish
     from ..leaderboard.reference import load_references
     from ..leaderboard.suite import check_against_reference, synthetic_runs
@@ -196,6 +195,7 @@ def _dry_run(plan, settings: LaunchSettings, folder) -> None:
 
 def _status(args: argparse.Namespace, store) -> int:
     """Where the jobs of this suite (or every launched suite of the store) stand."""
+    from tabulate import tabulate  # imported when a table is printed: parsing stays light
     from ..launch.plan import suite_id
     from ..launch.state import SuiteFolder, all_suites
     from ..launch.suite import status_lines
@@ -224,6 +224,7 @@ def _status(args: argparse.Namespace, store) -> int:
 
 def _report_checks(checks: list[Check]) -> bool:
     """Print the reference checks; True when every one passed."""
+    from tabulate import tabulate  # imported when a table is printed: parsing stays light
     if not checks:
         print("No measured metric has a published value of the same dataset and split to check against.")
         return True

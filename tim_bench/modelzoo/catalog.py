@@ -1,9 +1,10 @@
 """Every shipped recipe with its benchmark, published numbers, released checkpoint, extractor weights and the
 commands that reproduce each number: what ``tim-bench zoo`` prints and ``tim_bench.zoo_frame`` returns.
 
-Recipes are the config files in the folders plugins return from ``tim_bench_config_dirs`` (first-party and
-third-party alike); published numbers are the reference rows that name the recipe; weights are the
-``WEIGHTS`` entries that name it.
+Recipes are the config files in the folders distributions declare as ``tim_bench.configs`` entry points
+(first-party and third-party alike; folders from the deprecated ``tim_bench_config_dirs`` hook too);
+published numbers are the reference rows that name the recipe; weights are the ``WEIGHTS`` entries that
+name it.
 """
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
-from tim_bench_registry import REFERENCES, WEIGHTS, Reference, Weights, plugin_manager
+from tim_bench_registry import REFERENCES, WEIGHTS, Reference, Weights
+
+from ..config import hook_config_dirs
+from ..recipe_folders import declared_recipe_folders
 
 from .download import cache_dir
 
@@ -43,10 +47,10 @@ class Recipe:
         return out
 
 
-def _plugin_dirs() -> list[tuple[str, Path]]:
-    """(plugin name, folder) of every config folder a plugin ships."""
-    hook = plugin_manager().hook.tim_bench_config_dirs
-    return [(impl.plugin_name, Path(d)) for impl in reversed(hook.get_hookimpls()) for d in impl.function()]
+def _recipe_folders() -> list[tuple[str, Path]]:
+    """(benchmark, folder) of every config folder: the declared ones, then any from the deprecated hook."""
+    declared = [(f.benchmark, f.path) for f in declared_recipe_folders()]
+    return declared + [(benchmark_of(plugin), folder) for plugin, folder in hook_config_dirs()]
 
 
 def benchmark_of(plugin: str) -> str:
@@ -57,18 +61,18 @@ def benchmark_of(plugin: str) -> str:
 
 def recipes(pattern: str = "*") -> list[Recipe]:
     """Every shipped recipe whose name matches ``pattern`` (a wildcard), training recipes first, by benchmark."""
-    dirs = _plugin_dirs()  # loads every plugin, which registers its reference rows and weights
+    dirs = _recipe_folders()  # loads every plugin, which registers its reference rows and weights
     refs = [REFERENCES.get(n) for n in sorted(REFERENCES.module_dict)]
     weights = [WEIGHTS.get(n) for n in sorted(WEIGHTS.module_dict)]
     found: dict[str, Recipe] = {}
-    for plugin, folder in dirs:
+    for benchmark, folder in dirs:
         for path in sorted(folder.glob("*.py")) if folder.is_dir() else ():
             name = path.stem
             if name.startswith("_") or name in found or not fnmatch.fnmatch(name, pattern):
                 continue
             kind = "extract" if folder.name == "extract" or name.startswith("extract") else "train"
             found[name] = Recipe(
-                name, kind, benchmark_of(plugin), path, tuple(r for r in refs if name in r.configs),
+                name, kind, benchmark, path, tuple(r for r in refs if name in r.configs),
                 tuple(w for w in weights if w.kind == "checkpoint" and name in w.recipes),
                 tuple(w for w in weights if w.kind == "extractor" and name in w.recipes))
     return sorted(found.values(), key=lambda r: (r.kind != "train", r.benchmark, r.name))
