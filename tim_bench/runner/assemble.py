@@ -26,7 +26,7 @@ from ..data.sampler import WindowBatchSampler, make_batch_sampler
 from ..data.windows import WindowSpec, Windows, cached_windows
 from ..evaluation.combined import CombinedMetrics
 from ..model.tim import TIM
-from .distributed import DistInfo
+from ..distributed import DistInfo
 from .memory import available_host_memory, check_fits, estimate, model_size, row_size, window_bound
 from .precision import store_dtype
 

@@ -12,7 +12,7 @@ from tim_bench_registry.predictions import Predictions, TaskPredictions
 from ..data.dataset import move_batch
 from ..model.tim import TIM
 from .assemble import SplitData
-from .distributed import DistInfo, all_reduce_sum
+from ..distributed import DistInfo, all_reduce_sum
 
 
 @torch.no_grad()

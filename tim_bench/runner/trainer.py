@@ -27,7 +27,7 @@ from ..model.tim import TIM
 from .assemble import Experiment, SplitData
 from ..safe_load import load_checkpoint
 from .checkpoint import save_checkpoint, save_checkpoint_as
-from .distributed import DistInfo, all_reduce_sum, barrier, per_process_batch
+from ..distributed import DistInfo, all_reduce_sum, barrier, per_process_batch
 from .workdir import resolved_config
 from .inference import predict_split
 from .load_from import load_initial_weights
