@@ -11,7 +11,7 @@ from tim_bench_registry.predictions import Predictions, TaskPredictions
 
 from ..data.dataset import move_batch
 from ..model.tim import TIM
-from .assemble import SplitData
+from ..data.split import SplitData
 from ..distributed import DistInfo, all_reduce_sum
 
 
