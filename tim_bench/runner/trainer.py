@@ -30,7 +30,7 @@ from ..safe_load import load_checkpoint
 from .checkpoint import save_checkpoint, save_checkpoint_as
 from ..distributed import DistInfo, all_reduce_sum, barrier, per_process_batch
 from .workdir import resolved_config
-from .inference import predict_split
+from ..evaluation.predict import predict_split
 from .load_from import load_initial_weights
 from .precision import precision_for
 from .progress import IterationLog

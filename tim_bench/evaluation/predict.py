@@ -1,4 +1,5 @@
-"""Run a model over every window of a split and average each segment's logits over the windows that query it."""
+"""The evaluator: run a model over every window of a split and average each segment's logits over the windows
+that query it."""
 from __future__ import annotations
 
 import numpy as np
