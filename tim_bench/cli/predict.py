@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..outputs import check_output_file, same_file
 
-    from ..runner.experiment import predict
+    from ..runner.jobs import predict
     if args.original_dict:
         if args.out and same_file(args.out, args.original_dict):
             raise TimBenchError(f"--out and --original-dict both name {args.out}; give each output its own file.")
