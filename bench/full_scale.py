@@ -17,7 +17,7 @@ import torch
 
 from tim_bench.config import load_config
 from tim_bench.runner.assemble import Experiment
-from tim_bench.runner.distributed import DistInfo
+from tim_bench.distributed import DistInfo
 
 REPO = Path(__file__).resolve().parents[1]
 

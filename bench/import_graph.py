@@ -22,10 +22,10 @@ PACKAGES = {"tim_bench": ROOT / "tim_bench", "tim_bench_registry": ROOT / "regis
             "tim_bench_plugins": ROOT / "plugins"}
 #: Engine units, lowest first: a unit may import the ones before it, never one after it.
 #: ``tim_bench.__init__`` (the package itself, unit "tim_bench.__init__") re-exports the Python API: the top.
-ENGINE_ORDER = ("tim_bench", "tim_bench.io", "tim_bench.user_dirs", "tim_bench.safe_load", "tim_bench.config",
-                "tim_bench.data", "tim_bench.model", "tim_bench.original", "tim_bench.evaluation", "tim_bench.leaderboard",
-                "tim_bench.modelzoo", "tim_bench.extract", "tim_bench.runner", "tim_bench.components",
-                "tim_bench.launch", "tim_bench.api", "tim_bench.cli", "tim_bench.__init__")
+ENGINE_ORDER = ("tim_bench", "tim_bench.io", "tim_bench.user_dirs", "tim_bench.safe_load", "tim_bench.distributed",
+                "tim_bench.config", "tim_bench.data", "tim_bench.model", "tim_bench.original", "tim_bench.evaluation",
+                "tim_bench.leaderboard", "tim_bench.modelzoo", "tim_bench.extract", "tim_bench.runner",
+                "tim_bench.components", "tim_bench.launch", "tim_bench.api", "tim_bench.cli", "tim_bench.__init__")
 
 
 def modules() -> dict[str, Path]:

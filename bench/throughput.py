@@ -41,7 +41,7 @@ from tim_bench.model import layers
 from tim_bench.model.compiled import compile_mode, train_forward
 from tim_bench.model.losses import TIMLoss
 from tim_bench.runner.assemble import Experiment
-from tim_bench.runner.distributed import DistInfo
+from tim_bench.distributed import DistInfo
 from tim_bench.runner.trainer import Trainer
 from tim_bench_plugins.epic.synthetic import make_epic
 

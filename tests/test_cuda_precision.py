@@ -38,7 +38,7 @@ def test_cuda_default_is_fp16_autocast_with_a_grad_scaler_and_float32_features(t
 
 
 def test_cuda_bf16_is_an_explicit_option_recorded_in_the_run(tmp_path):
-    from tim_bench.runner.experiment import run_experiment
+    from tim_bench.runner.jobs import run_experiment
     if not torch.cuda.is_bf16_supported():
         pytest.skip("this GPU has no bf16")
     fit, dtypes, last = _train(tmp_path, "bf16")

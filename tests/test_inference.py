@@ -8,8 +8,8 @@ import torch
 
 from tim_bench.config import load_config
 from tim_bench.runner.assemble import Experiment
-from tim_bench.runner.distributed import DistInfo
-from tim_bench.runner.inference import predict_split
+from tim_bench.distributed import DistInfo
+from tim_bench.evaluation.predict import predict_split
 from tim_bench_plugins.ave.synthetic import make_ave
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py"

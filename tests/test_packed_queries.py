@@ -6,7 +6,7 @@ import torch
 
 from helpers import tiny_epic_experiment
 from tim_bench.model.losses import TIMLoss
-from tim_bench.runner.distributed import DistInfo
+from tim_bench.distributed import DistInfo
 from tim_bench.model.tim import TIM, Mix
 from tim_bench_registry import IGNORE_LABEL, Task
 

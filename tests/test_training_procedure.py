@@ -14,7 +14,7 @@ from bad_input import assert_clear_error, run_cli
 from tim_bench.data.sampler import BucketBatchSampler, UniformBatchSampler
 from tim_bench.evaluation.selection import StreamBest, original_view
 from tim_bench.leaderboard.tables import build_tables
-from tim_bench.runner.experiment import run_experiment
+from tim_bench.runner.jobs import run_experiment
 from tim_bench.runner.schedule import original_lr, warmup_cosine
 from tim_bench.runner.trainer import raise_stream_bests
 from tim_bench_registry import TimBenchError

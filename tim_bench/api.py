@@ -60,7 +60,7 @@ def run(config: str | Path, cfg_options: Mapping[str, Any] | None = None, *, wor
     """Train ``config`` (a path or a shipped recipe name), evaluate its best checkpoint and store the record, as
     ``tim-bench run`` does. ``overrides`` are config keys (``seed=1``, ``train_cfg=dict(max_epochs=5)``).
     None on the ranks other than 0 of a distributed run (rank 0 writes and returns the record)."""
-    from .runner.experiment import run_experiment
+    from .runner.jobs import run_experiment
     record = run_experiment(config, _options(cfg_options, overrides), str(work_dir) if work_dir else None,
                             str(results_dir) if results_dir else None, resume=resume, overwrite=overwrite)
     if not record:
@@ -75,7 +75,7 @@ def test(config: str | Path, checkpoint: str | Path, cfg_options: Mapping[str, A
     """Score ``checkpoint`` (a file or a zoo checkpoint name, fetched and verified) on ``split`` (default: the
     config's val split), as ``tim-bench test``."""
     from .io import sha256_file
-    from .runner.experiment import test_checkpoint
+    from .runner.jobs import test_checkpoint
     from .modelzoo.download import resolve_checkpoint
     path, _ = resolve_checkpoint(checkpoint)
     scored, metrics = test_checkpoint(config, path, _options(cfg_options, overrides),
@@ -93,7 +93,7 @@ def predict(config: str | Path, checkpoint: str | Path, cfg_options: Mapping[str
     (default ``WORK_DIR/predictions_<split>.npz``) and returned, as ``tim-bench predict``."""
     from tim_bench_registry.predictions import Predictions
 
-    from .runner.experiment import predict as predict_split
+    from .runner.jobs import predict as predict_split
     path = predict_split(config, checkpoint, split, out, _options(cfg_options, overrides),
                          str(work_dir) if work_dir else None, trust)
     return Predictions.load(path)

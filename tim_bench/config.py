@@ -185,7 +185,7 @@ SPEED_ONLY_KEYS = {"train_cfg": ("num_workers", "log_interval", "checkpoint_inte
                                 "tensorboard", "keep_checkpoints")}
 
 
-#: where the runner puts the number of processes a run trains on (``tim_bench.runner.distributed``); not a user key
+#: where the runner puts the number of processes a run trains on (``tim_bench.distributed``); not a user key
 WORLD_SIZE_KEY = "_world_size"
 
 

@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's flush at exit
         if "torch.distributed" in sys.modules:  # only commands that ran the model joined a process group
-            from ..runner.distributed import shutdown
+            from ..distributed import shutdown
             shutdown()
         return code
     except TimBenchError as exc:

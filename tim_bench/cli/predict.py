@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..outputs import check_output_file, same_file
 
-    from ..runner.experiment import predict
+    from ..runner.jobs import predict
     if args.original_dict:
         if args.out and same_file(args.out, args.original_dict):
             from tim_bench_registry import TimBenchError

@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runner.experiment import run_experiment
+    from ..runner.jobs import run_experiment
     from .output import print_metrics
     options = merge_seed("run", args.seed, args.cfg_options)
     record = run_experiment(args.config, options, args.work_dir, args.results_dir, resume=args.resume,

@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runner.experiment import test_checkpoint
+    from ..runner.jobs import test_checkpoint
     from .output import print_metrics
     split, metrics = test_checkpoint(args.config, args.checkpoint, args.cfg_options, args.work_dir, args.split,
                               args.trust_checkpoint)

@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runner.experiment import train
+    from ..runner.jobs import train
     from .output import print_metrics
     options = merge_seed("train", args.seed, args.cfg_options)
     summary = train(args.config, options, args.work_dir, resume=args.resume, overwrite=args.overwrite)

@@ -100,7 +100,7 @@ def _default_runner(job: Job) -> Runner:
     """In this process, or through torchrun when the job asks for several GPUs (processes)."""
     if job.gpus > 1:
         return lambda *args: torchrun(job.gpus, *args)
-    from ..runner.experiment import run_experiment
+    from ..runner.jobs import run_experiment
     return run_experiment
 
 

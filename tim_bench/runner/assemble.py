@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,11 @@ from ..data.dataset import QueryTable, WindowBatches, finish_batch
 from ..data.store import FeatureStore
 from ..data.suspicious import split_warnings
 from ..data.sampler import WindowBatchSampler, make_batch_sampler
-from ..data.windows import WindowSpec, Windows, cached_windows
+from ..data.split import SplitData
+from ..data.windows import WindowSpec, cached_windows
 from ..evaluation.combined import CombinedMetrics
 from ..model.tim import TIM
-from .distributed import DistInfo
+from ..distributed import DistInfo
 from .memory import available_host_memory, check_fits, estimate, model_size, row_size, window_bound
 from .precision import store_dtype
 
@@ -41,18 +41,6 @@ def same_segments(a: SplitAnnotations, b: SplitAnnotations) -> bool:
         seg = x.segments
         return set(zip(seg["stream"], seg["segment_id"].astype(str), seg["video_id"].astype(str)))
     return len(a.segments) == len(b.segments) and keys(a) == keys(b)
-
-
-@dataclass
-class SplitData:
-    """One split, ready to iterate; ``dataset`` (its features in a store) is made by the first ``loader``."""
-
-    name: str
-    annotations: SplitAnnotations
-    windows: Windows
-    queries: QueryTable
-    train: bool
-    dataset: WindowBatches | None = None
 
 
 class BatchLoader:

@@ -24,12 +24,13 @@ from ..io import write_atomic
 from ..model.compiled import compile_mode, train_forward
 from ..model.losses import TIMLoss
 from ..model.tim import TIM
-from .assemble import Experiment, SplitData
+from ..data.split import SplitData
+from .assemble import Experiment
 from ..safe_load import load_checkpoint
 from .checkpoint import save_checkpoint, save_checkpoint_as
-from .distributed import DistInfo, all_reduce_sum, barrier, per_process_batch
+from ..distributed import DistInfo, all_reduce_sum, barrier, per_process_batch
 from .workdir import resolved_config
-from .inference import predict_split
+from ..evaluation.predict import predict_split
 from .load_from import load_initial_weights
 from .precision import precision_for
 from .progress import IterationLog

@@ -1,4 +1,5 @@
-"""Run a model over every window of a split and average each segment's logits over the windows that query it."""
+"""The evaluator: run a model over every window of a split and average each segment's logits over the windows
+that query it."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,8 @@ from tim_bench_registry.predictions import Predictions, TaskPredictions
 
 from ..data.dataset import move_batch
 from ..model.tim import TIM
-from .assemble import SplitData
-from .distributed import DistInfo, all_reduce_sum
+from ..data.split import SplitData
+from ..distributed import DistInfo, all_reduce_sum
 
 
 @torch.no_grad()
