@@ -29,7 +29,7 @@ from ..original.convert import load_weights
 from ..outputs import check_output_file
 from ..modelzoo.download import resolve_checkpoint
 from ..data.split import SplitData
-from .assemble import Experiment
+from .experiment import Experiment
 from ..safe_load import check_checkpoint_file, load_checkpoint
 from .checkpoint import (check_finite, check_run_checkpoint, describe_checkpoints, differing_keys, keep_policy,
                          prune_checkpoints, state_dict_of)
