@@ -36,7 +36,7 @@ from .checkpoint import (check_finite, check_run_checkpoint, describe_checkpoint
 from ..distributed import DistInfo, init_distributed
 from ..evaluation.predict import predict_split
 from .load_from import load_from_record
-from .record import device_name, model_description, new_run_id, now_iso, package_versions, source_state, version_text
+from .provenance import device_name, model_description, new_run_id, now_iso, package_versions, source_state, version_text
 from .rounding import round_metrics
 from .scoring import predict_stream_bests, score_stream_bests
 from .split_facts import (describe_split, describe_submission, empty_metric_groups, split_summary,
