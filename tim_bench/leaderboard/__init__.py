@@ -2,7 +2,8 @@
 
 One job per module:
 
-* ``headline``: which metrics each dataset's table shows (the spec its benchmark plugin registers);
+* ``spec``: each dataset's leaderboard spec, which metrics its table shows (its benchmark plugin's
+  ``leaderboard.py`` registers it in ``LEADERBOARDS``);
 * ``store`` reads and writes the contract's ``RunRecord`` (``tim_bench_registry.run_record``), the schema of
   result.json and of every stored record;
 * ``store``: run records on disk, one JSON file per run, never overwritten;
