@@ -132,8 +132,8 @@ def select_records(records: Iterable[Mapping[str, Any]], *, datasets: Sequence[s
 def build_tables(records: Iterable[Mapping[str, Any]], references: Iterable[Reference], *,
                  datasets: Sequence[str] = (), metrics: Sequence[str] = ()) -> list[Table]:
     """One table per dataset that has runs, plus each dataset named in ``datasets`` (even with only
-    reference rows). ``metrics`` narrows the columns; by default a table shows its headline metrics
-    that any of its rows reports."""
+    reference rows). ``metrics`` narrows the columns; by default a table shows the metrics of its leaderboard
+    spec that any of its rows reports."""
     records, references = list(records), list(references)
     by_dataset: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
