@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from tim_bench.config import load_config
-from tim_bench.runner.assemble import Experiment
+from tim_bench.runner.experiment import Experiment
 from tim_bench.distributed import DistInfo
 
 REPO = Path(__file__).resolve().parents[1]

@@ -31,7 +31,7 @@ from throughput import DIMS, REPO, pad_to, step_fn, unpacked  # noqa: E402  (the
 
 from tim_bench.config import load_config  # noqa: E402
 from tim_bench.model.losses import TIMLoss  # noqa: E402
-from tim_bench.runner.assemble import Experiment  # noqa: E402
+from tim_bench.runner.experiment import Experiment  # noqa: E402
 from tim_bench.distributed import DistInfo  # noqa: E402
 from tim_bench_plugins.epic.synthetic import make_epic  # noqa: E402
 

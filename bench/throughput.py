@@ -40,7 +40,7 @@ from tim_bench.config import load_config
 from tim_bench.model import layers
 from tim_bench.model.compiled import compile_mode, train_forward
 from tim_bench.model.losses import TIMLoss
-from tim_bench.runner.assemble import Experiment
+from tim_bench.runner.experiment import Experiment
 from tim_bench.distributed import DistInfo
 from tim_bench.runner.trainer import Trainer
 from tim_bench_plugins.epic.synthetic import make_epic

@@ -42,7 +42,7 @@ def tim_bench(*args: str, cwd: str | Path | None = None, env: dict | None = None
 def tiny_epic_experiment(folder: Path, overrides: dict) -> Any:
     """An Experiment over 4 synthetic EPIC videos with 6-d visual and 5-d audio features (fast gather/step tests)."""
     from tim_bench.config import load_config
-    from tim_bench.runner.assemble import Experiment
+    from tim_bench.runner.experiment import Experiment
     from tim_bench_plugins.epic.synthetic import make_epic
 
     root = make_epic(folder, videos=4, visual_dim=6, audio_dim=5)

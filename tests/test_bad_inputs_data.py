@@ -618,7 +618,7 @@ def test_run_refuses_the_same_input_before_training(bases, tmp_path, name):
 def test_a_damaged_window_cache_is_rebuilt_with_a_warning(bases, tmp_path):
     """A truncated cache file and a temp file left by a killed write: the next run warns, rebuilds, tidies up."""
     from tim_bench.config import load_config
-    from tim_bench.runner.assemble import Experiment
+    from tim_bench.runner.experiment import Experiment
     cfg = load_config("configs/perception_av.py", {"data_root": str(bases["perception"]), "features.visual.dim": 8,
                                                    "features.audio.dim": 4})
     cache = tmp_path / "cache"
@@ -815,7 +815,7 @@ def test_the_engine_refuses_a_leak_whichever_split_is_loaded_first(bases, tmp_pa
     """`run` loads the test split before training: the engine's own train/eval disjointness check (for plugins
     that do not check it themselves) must then fire when the training split comes second."""
     from tim_bench.config import load_config
-    from tim_bench.runner.assemble import Experiment
+    from tim_bench.runner.experiment import Experiment
     from tim_bench_plugins.perception_test.dataset import PerceptionTest
     from tim_bench_registry import DATASETS, DataError
 

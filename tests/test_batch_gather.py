@@ -12,7 +12,7 @@ from tim_bench_plugins.epic.synthetic import make_epic
 from tim_bench.config import load_config
 from tim_bench.data.dataset import WindowBatches
 from tim_bench.data.store import FeatureStore
-from tim_bench.runner.assemble import Experiment
+from tim_bench.runner.experiment import Experiment
 from tim_bench.distributed import DistInfo
 from tim_bench_plugins.ave.synthetic import make_ave
 from tim_bench_registry import DataError

@@ -16,7 +16,7 @@ from tim_bench.data.store import FeatureStore
 from tim_bench.model import compiled
 from tim_bench.model.losses import TIMLoss
 from tim_bench.runner import trainer as trainer_module
-from tim_bench.runner.assemble import Experiment
+from tim_bench.runner.experiment import Experiment
 from tim_bench.runner.trainer import Trainer
 from tim_bench_registry import TimBenchError
 

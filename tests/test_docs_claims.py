@@ -1,26 +1,39 @@
 """The docs agree with the code: every repository path, Python module or name, ``tim-bench`` command and config
-key that README.md or a page of docs/ names in backticks exists. (tests/test_docs_guide.py runs the guide's code.)"""
+key that README.md, a page of docs/ or leaderboard/README.md names in backticks exists, and the per-user folders
+they name are the ones the code uses. (tests/test_docs_guide.py runs the guide's code.)"""
 from __future__ import annotations
 
 import dataclasses
 import importlib
 import importlib.util
 import re
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from tim_bench.cli.main import COMMANDS
+from tim_bench.data.fingerprint import _Cache as FingerprintCache
+from tim_bench.leaderboard.publish import LEADERBOARD_ENV, default_leaderboard_dir
+from tim_bench.leaderboard.store import RESULTS_ENV, default_store
+from tim_bench.modelzoo.download import CACHE_ENV, cache_dir
 from tim_bench.schema import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "leaderboard" / "README.md"]
 #: Top-level folders of the repository a doc may point into.
-FOLDERS = ("tim_bench", "registry", "plugins", "bench", "tests", "configs", "docs", ".ci")
+FOLDERS = ("tim_bench", "registry", "plugins", "bench", "tests", "configs", "docs", ".ci", "leaderboard")
 PATH = re.compile(rf"^(?:{'|'.join(re.escape(f) for f in FOLDERS)})/[\w./-]*$")
 #: The entry-point groups tim-bench reads (declared by its own pyproject): a doc may name them beside modules.
 ENTRY_POINT_GROUPS = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"])
+#: Installed package names a doc may use for the folders they are installed from.
+INSTALLED = {"tim_bench_registry": "registry", "tim_bench_plugins": "plugins"}
+INSTALLED_PATH = re.compile(rf"^(?:{'|'.join(INSTALLED)})/[\w./-]*\.py$")
+#: A module path relative to the engine, e.g. ``runner/schedule.py``.
+ENGINE_PATH = re.compile(r"^(\w+)/[\w/]*\.py$")
+#: A per-user folder on Linux, e.g. ``~/.local/share/tim-bench/results``.
+USER_DIR = re.compile(r"~/\.(?:local/share|cache)/tim-bench/\w+")
 MODULE = re.compile(r"^(?:tim_bench|tim_bench_registry|tim_bench_plugins)(?:\.\w+)*$")
 COMMAND = re.compile(r"^tim-bench ([a-z][a-z-]*)")
 CONFIG_KEY = re.compile(rf"^({'|'.join(SECTIONS)})\.(\w+)(?:=\S*)?$")
@@ -78,6 +91,33 @@ def test_every_path_a_doc_names_exists() -> None:
     assert not missing, "docs name paths that do not exist:\n" + "\n".join(missing)
 
 
+def test_every_module_path_a_doc_names_by_installed_or_engine_relative_name_exists() -> None:
+    """``tim_bench_plugins/extractors/common/augment.py`` (installed names) and ``runner/schedule.py`` (inside the
+    engine: its first folder is one of tim_bench/'s packages) name files as surely as repository paths do."""
+    engine = {p.name for p in (ROOT / "tim_bench").iterdir() if (p / "__init__.py").is_file()}
+    named = [(doc, s, ROOT / INSTALLED[s.split("/")[0]] / s.partition("/")[2]) for doc, s in spans()
+             if INSTALLED_PATH.match(s)]
+    named += [(doc, s, ROOT / "tim_bench" / s) for doc, s in spans()
+              if (m := ENGINE_PATH.match(s)) and m.group(1) in engine]
+    assert len(named) >= 2
+    missing = sorted({f"{doc}: {s}" for doc, s, path in named if not path.is_file()})
+    assert not missing, "docs name engine or installed module files that do not exist:\n" + "\n".join(missing)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the docs name the Linux per-user folders")
+def test_every_per_user_folder_a_doc_names_is_where_the_code_puts_it(tmp_path: Path, monkeypatch) -> None:
+    """``~/.local/share/tim-bench/results`` and the like, as the code places them with no variable set."""
+    for name in (RESULTS_ENV, LEADERBOARD_ENV, CACHE_ENV, "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    used = {default_store(), default_leaderboard_dir(), cache_dir(), FingerprintCache(tmp_path).path.parent}
+    named = {(doc, m) for doc in DOCS for m in USER_DIR.findall(doc.read_text(encoding="utf-8"))}
+    assert len({m for _, m in named}) >= 3
+    wrong = sorted(f"{doc.name}: {m}" for doc, m in named if tmp_path / m[2:] not in used)
+    assert not wrong, f"docs name per-user folders the code does not use (it uses {sorted(map(str, used))}):\n" + \
+        "\n".join(wrong)
+
+
 def test_every_module_and_name_a_doc_names_exists() -> None:
     missing = sorted({f"{doc}: {s}" for doc, s in spans()
                       if MODULE.match(s) and s not in ENTRY_POINT_GROUPS and not resolves(s)})
@@ -97,7 +137,6 @@ def test_every_config_key_a_doc_names_exists(section: str) -> None:
     missing = sorted({f"{doc}: {s}" for doc, s in spans()
                       if (m := CONFIG_KEY.match(s)) and m.group(1) == section and m.group(2) not in fields})
     assert not missing, f"docs name {section} keys the config schema does not have:\n" + "\n".join(missing)
-
 
 
 def test_the_readme_test_command_is_what_ci_runs() -> None:

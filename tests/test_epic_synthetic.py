@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 
 from bad_input import run_cli
 from tim_bench.config import load_config
-from tim_bench.runner.assemble import Experiment
+from tim_bench.runner.experiment import Experiment
 from tim_bench_plugins.epic.synthetic import feature_intervals, make_epic
 from tim_bench_plugins.epic.epic_kitchens import EPIC100
 from tim_bench_plugins.epic.epic_sounds import EPICSounds

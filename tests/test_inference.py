@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from tim_bench.config import load_config
-from tim_bench.runner.assemble import Experiment
+from tim_bench.runner.experiment import Experiment
 from tim_bench.distributed import DistInfo
 from tim_bench.evaluation.predict import predict_split
 from tim_bench_plugins.ave.synthetic import make_ave

@@ -31,7 +31,7 @@ def cli(*argv: str) -> int:
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch) -> Path:
-    """A store at the default place, leaderboard/results under the (temporary) current directory."""
+    """A store at the default place ($TIM_BENCH_RESULTS: TMP/leaderboard/results, see conftest), run from TMP."""
     monkeypatch.chdir(tmp_path)
     for record in records():
         add_record(record)

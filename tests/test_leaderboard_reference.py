@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tim_bench.leaderboard.errors import LeaderboardError
-from tim_bench.leaderboard.headline import headline_for
+from tim_bench.leaderboard.spec import leaderboard_spec
 from tim_bench.leaderboard.reference import load_references, reference_for_metric, references_for
 
 PUBLISHED = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "tim_published.md"
@@ -27,7 +27,7 @@ def test_every_published_row_ships_with_source_and_caveat() -> None:
     assert refs["tim_ave_vgg"].configs == ("ave_vgg",) and refs["tim_ave_omnivore_asf"].configs == ("ave_omnivore_asf",)
     for ref in refs.values():
         assert ref.source and "not runs measured" in ref.caveat and ref.tolerance == 3.0
-        spec = headline_for(ref.dataset)
+        spec = leaderboard_spec(ref.dataset)
         assert set(ref.metrics) <= set(spec.metrics), f"{ref.id} uses a metric its dataset does not report"
 
 
@@ -42,7 +42,7 @@ def test_reference_values_appear_in_the_published_table() -> None:
 
 def test_joint_epic_table_takes_rows_of_both_benchmarks_and_defaults_for_deltas() -> None:
     refs = load_references()
-    joint = headline_for("EPIC100+EPICSounds")
+    joint = leaderboard_spec("EPIC100+EPICSounds")
     assert [r.id for r in references_for(joint, refs)] == ["tim_epic100_av", "tim_epic_sounds_audio",
                                                            "tim_epic_sounds_av"]
     # each recipe is compared with the row of its own setting: audio-only with audio-only, the joint 2048-d

@@ -149,7 +149,7 @@ def test_scoring_the_training_split_is_warned_recorded_and_marked_in_the_leaderb
 
 
 def test_an_evaluation_split_with_the_training_segments_is_the_training_data_not_a_leak(tmp_path):
-    from tim_bench.runner.assemble import same_segments
+    from tim_bench.runner.experiment import same_segments
     from tim_bench_plugins.ave.dataset import AVE
     from tim_bench_plugins.ave.synthetic import make_ave
     from tim_bench_registry.contracts import check_disjoint

@@ -85,6 +85,22 @@ def test_a_pair_is_claimed_once_and_a_dead_or_failed_claim_is_taken_over(tmp_pat
     assert isinstance(claims.try_claim(tmp_path, "r3", 0, claims.holder_info()), claims.Claim)
 
 
+def test_a_claim_file_is_whole_json_readable_by_the_stores_other_users(tmp_path: Path) -> None:
+    """Claims are written through the contract's atomic writer: mode 0666 less the umask (not mkstemp's 0600, which
+    would hide a claim from a suite another user runs on a shared store), and no temporary file is left behind."""
+    claim = claims.try_claim(tmp_path, "r1", 0, claims.holder_info(job="a"))
+    assert isinstance(claim, claims.Claim)
+    claim.update(work_dir="/w")
+    claim.finish(claims.DONE, run_id="run-1")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert claim.path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in claim.path.parent.iterdir()] == ["0000.json"]
+    on_disk = json.loads(claim.path.read_text())
+    assert on_disk == claim.holder and (on_disk["work_dir"], on_disk["run_id"], on_disk["status"]) == \
+        ("/w", "run-1", claims.DONE)
+
+
 def test_many_processes_racing_for_one_pair_give_one_claim(tmp_path: Path) -> None:
     script = ("import sys; from tim_bench.leaderboard import claims; "
               "c = claims.try_claim(sys.argv[1], 'race', 0, claims.holder_info()); "

@@ -62,7 +62,7 @@ class VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, namespace, values, option_string=None) -> None:
-        from ..runner.record import version_text
+        from ..runner.provenance import version_text
         print(version_text())
         parser.exit()
 

@@ -17,7 +17,6 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,15 +26,24 @@ from typing import Any
 
 from tim_bench_registry import TimBenchError
 
+from ..io import atomic_path
+
 CLAIMS = ".claims"
 RUNNING, DONE, FAILED = "running", "done", "failed"
 #: Seconds between two touches of a running claim, and the age at which an untouched claim counts as dead.
 HEARTBEAT_S, STALE_S = 30.0, 600.0
+#: Claim files a pair may hold (generations 0000 to 9999).
+GENERATIONS = 10_000
 
 
 def claims_dir(store: str | Path, recipe: str, seed: int) -> Path:
     """The folder of one pair's claims in the store ``store``."""
     return Path(store) / CLAIMS / f"{recipe}-s{int(seed)}"
+
+
+def claim_path(folder: Path, generation: int) -> Path:
+    """The file of one generation of a pair's claims."""
+    return folder / f"{generation:04d}.json"
 
 
 def process_start(pid: int) -> str | None:
@@ -125,14 +133,18 @@ def read_claim(path: Path) -> Seen | None:
 
 def current(store: str | Path, recipe: str, seed: int) -> Seen | None:
     """The newest claim of a pair (None when nobody claimed it)."""
-    folder = claims_dir(store, recipe, seed)
-    last = None
-    for gen in range(10_000):
-        seen = read_claim(folder / f"{gen:04d}.json")
+    return _newest(claims_dir(store, recipe, seed))[1]
+
+
+def _newest(folder: Path) -> tuple[int, Seen | None]:
+    """(generation, claim) of the newest claim file in a pair's folder; (-1, None) when there is none."""
+    newest: tuple[int, Seen | None] = (-1, None)
+    for gen in range(GENERATIONS):
+        seen = read_claim(claim_path(folder, gen))
         if seen is None:
-            return last
-        last = seen
-    return last
+            break
+        newest = (gen, seen)
+    return newest
 
 
 @dataclass
@@ -157,7 +169,7 @@ class Claim:
     def update(self, **changes: Any) -> None:
         """Rewrite this claim (still running) with more details, e.g. its work dir."""
         self.holder.update(changes)
-        _replace(self.path, self.holder)
+        _write_claim(self.path, self.holder, replace=True)
 
     def finish(self, status: str, **details: Any) -> None:
         """Mark the claim ``done`` (with the run id) or ``failed`` (with the error): a failed pair may be claimed
@@ -165,7 +177,7 @@ class Claim:
         self._stop.set()
         self.holder.update(status=status, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                            **details)
-        _replace(self.path, self.holder)
+        _write_claim(self.path, self.holder, replace=True)
 
 
 @dataclass(frozen=True)
@@ -184,7 +196,7 @@ def try_claim(store: str | Path, recipe: str, seed: int, info: dict[str, Any], r
     """Claim (recipe, seed) for this process, or say who holds it.
 
     The newest claim decides: none, ``failed`` or dead: this process creates the next generation (only one of
-    several contenders can); ``running`` and alive, or ``done`` (unless ``rerun``): refused.
+    several contenders can; the others look again); ``running`` and alive, or ``done`` (unless ``rerun``): refused.
     """
     folder = claims_dir(store, recipe, seed)
     try:
@@ -192,50 +204,33 @@ def try_claim(store: str | Path, recipe: str, seed: int, info: dict[str, Any], r
     except OSError as exc:
         raise TimBenchError(f"Cannot create the claims folder {folder} in the results store ({exc.strerror}); "
                             f"fix its permissions or give another --results-dir.") from None
-    previous: Seen | None = None
-    gen = 0
-    while gen < 10_000:
-        path = folder / f"{gen:04d}.json"
-        if _create(path, info):
-            claim = Claim(path, dict(info), previous)
+    while True:
+        gen, newest = _newest(folder)
+        if newest is not None and _holds(newest, rerun):
+            return Refused(newest)
+        if gen + 1 >= GENERATIONS:
+            raise TimBenchError(f"{folder} holds {GENERATIONS} claims of one run; clean it up.")
+        path = claim_path(folder, gen + 1)
+        if _write_claim(path, info, replace=False):
+            claim = Claim(path, dict(info), newest)
             claim.start_heartbeat()
             return claim
-        seen = read_claim(path)
-        if seen is None:
-            continue  # created and removed meanwhile (only by hand): try the same generation again
-        if seen.status == RUNNING:
-            reason = dead_reason(seen.holder, seen.age_s)
-            nxt = read_claim(folder / f"{gen + 1:04d}.json")
-            if reason is None and nxt is None:
-                return Refused(seen)
-        elif seen.status == DONE and not rerun and read_claim(folder / f"{gen + 1:04d}.json") is None:
-            return Refused(seen)
-        previous = seen
-        gen += 1
-    raise TimBenchError(f"{folder} holds 10000 claims of one run; clean it up.")
 
 
-def _create(path: Path, content: dict[str, Any]) -> bool:
-    """Create ``path`` holding ``content`` unless it exists (atomically, NFS included); True when created."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+def _holds(seen: Seen, rerun: bool) -> bool:
+    """Whether a pair's newest claim keeps others off: its holder is running and alive, or it is done (unless
+    ``rerun``)."""
+    if seen.status == RUNNING:
+        return dead_reason(seen.holder, seen.age_s) is None
+    return seen.status == DONE and not rerun
+
+
+def _write_claim(path: Path, content: dict[str, Any], replace: bool) -> bool:
+    """Write a claim file atomically (a reader sees all of it or none, NFS included): ``replace`` rewrites the
+    holder's own file; otherwise the file is created only where none exists. True when written."""
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(content))
-        os.link(tmp, path)
-        return True
+        with atomic_path(path, exclusive=not replace) as tmp:
+            tmp.write_text(json.dumps(content))
     except FileExistsError:
         return False
-    finally:
-        os.unlink(tmp)
-
-
-def _replace(path: Path, content: dict[str, Any]) -> None:
-    """Rewrite the holder's own claim file atomically (a reader sees the old or the new content, never half)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(content))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return True

@@ -38,7 +38,7 @@ from tim_bench_registry.scores import topk_correct
 from ..io import sha256_file
 from .configdiff import config_diff
 from .errors import LeaderboardError
-from .headline import headline_for
+from .spec import leaderboard_spec
 from .store import recipe_of
 
 log = logging.getLogger("tim_bench.leaderboard")
@@ -225,7 +225,7 @@ def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any], *, reps: int = 10_0
     if a["dataset"] != b["dataset"] or a["split"] != b["split"]:
         raise LeaderboardError(f"Run {names[0]} is {a['dataset']} {a['split']} but {names[1]} is {b['dataset']} "
                                f"{b['split']}; compare two runs of the same dataset and split.")
-    spec = headline_for(str(a["dataset"]), set(a["metrics"]) | set(b["metrics"]), a.get("main_metric"))
+    spec = leaderboard_spec(str(a["dataset"]), set(a["metrics"]) | set(b["metrics"]), a.get("main_metric"))
     order = [m for m in spec.metrics if m in a["metrics"] or m in b["metrics"]]
     order += sorted((set(a["metrics"]) | set(b["metrics"])) - set(order))
     rows = []

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .headline import headline_for
+from .spec import leaderboard_spec
 from .reference import Reference, reference_for_metric
 
 
@@ -41,7 +41,7 @@ def check_against_reference(records: Iterable[Mapping[str, Any]], references: Se
     for record in records:
         if record.get("synthetic_data"):
             continue
-        spec = headline_for(str(record["dataset"]), record["metrics"], record.get("main_metric"))
+        spec = leaderboard_spec(str(record["dataset"]), record["metrics"], record.get("main_metric"))
         for metric, value in record["metrics"].items():
             ref = reference_for_metric(spec, references, metric, str(record.get("config_name")))
             if ref is None or value is None or ref.split != record["split"]:

@@ -22,7 +22,7 @@ from .errors import LeaderboardError
 from tim_bench_registry import DatasetSpec
 
 from .chance import KINDS, chance_level
-from .headline import headline_for
+from .spec import leaderboard_spec
 from .reference import Reference, reference_for_metric, references_for
 from .store import recipe_of
 
@@ -132,8 +132,8 @@ def select_records(records: Iterable[Mapping[str, Any]], *, datasets: Sequence[s
 def build_tables(records: Iterable[Mapping[str, Any]], references: Iterable[Reference], *,
                  datasets: Sequence[str] = (), metrics: Sequence[str] = ()) -> list[Table]:
     """One table per dataset that has runs, plus each dataset named in ``datasets`` (even with only
-    reference rows). ``metrics`` narrows the columns; by default a table shows its headline metrics
-    that any of its rows reports."""
+    reference rows). ``metrics`` narrows the columns; by default a table shows the metrics of its leaderboard
+    spec that any of its rows reports."""
     records, references = list(records), list(references)
     by_dataset: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
@@ -158,7 +158,8 @@ def build_tables(records: Iterable[Mapping[str, Any]], references: Iterable[Refe
 def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[Reference],
                  wanted: Sequence[str]) -> Table:
     mains = Counter(str(r["main_metric"]) for r in runs if r.get("main_metric"))
-    spec = headline_for(dataset, {m for r in runs for m in r["metrics"]}, mains.most_common(1)[0][0] if mains else None)
+    main = mains.most_common(1)[0][0] if mains else None
+    spec = leaderboard_spec(dataset, {m for r in runs for m in r["metrics"]}, main)
     refs = references_for(spec, references)
     reported = {m for r in runs for m, v in r["metrics"].items() if v is not None}
     reported |= {m for r in refs for m in r.metrics}

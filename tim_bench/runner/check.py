@@ -9,7 +9,7 @@ from tim_bench_registry import DataError, SplitAnnotations, TimBenchError
 from tim_bench_registry.contracts import check_disjoint
 
 from ..data.check import CheckReport, check_split
-from .assemble import Experiment, same_segments
+from .experiment import Experiment, same_segments
 
 
 def check_data(cfg: Config, splits: Iterable[str] | None = None, tolerance: float = 1.0,

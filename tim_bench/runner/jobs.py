@@ -29,14 +29,14 @@ from ..original.convert import load_weights
 from ..outputs import check_output_file
 from ..modelzoo.download import resolve_checkpoint
 from ..data.split import SplitData
-from .assemble import Experiment
+from .experiment import Experiment
 from ..safe_load import check_checkpoint_file, load_checkpoint
 from .checkpoint import (check_finite, check_run_checkpoint, describe_checkpoints, differing_keys, keep_policy,
                          prune_checkpoints, state_dict_of)
 from ..distributed import DistInfo, init_distributed
 from ..evaluation.predict import predict_split
 from .load_from import load_from_record
-from .record import device_name, model_description, new_run_id, now_iso, package_versions, source_state, version_text
+from .provenance import device_name, model_description, new_run_id, now_iso, package_versions, source_state, version_text
 from .rounding import round_metrics
 from .scoring import predict_stream_bests, score_stream_bests
 from .split_facts import (describe_split, describe_submission, empty_metric_groups, split_summary,

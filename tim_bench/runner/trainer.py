@@ -25,7 +25,7 @@ from ..model.compiled import compile_mode, train_forward
 from ..model.losses import TIMLoss
 from ..model.tim import TIM
 from ..data.split import SplitData
-from .assemble import Experiment
+from .experiment import Experiment
 from ..safe_load import load_checkpoint
 from .checkpoint import save_checkpoint, save_checkpoint_as
 from ..distributed import DistInfo, all_reduce_sum, barrier, per_process_batch

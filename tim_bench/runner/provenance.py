@@ -1,4 +1,4 @@
-"""What a run record says about the run's environment: code revision, package versions, device, ids and times
+"""A run's provenance, as its run record states it: code revision, package versions, device, ids and times
 (the schema itself is the contract's ``RunRecord``)."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-#: The repository root of a source checkout (tim_bench/runner/record.py -> ../../..).
+#: The repository root of a source checkout (tim_bench/runner/provenance.py -> ../../..).
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("tim-bench", "torch", "numpy", "pandas", "mmengine", "mmengine-lite", "scikit-learn", "h5py", "pluggy")
 

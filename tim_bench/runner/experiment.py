@@ -1,4 +1,5 @@
-"""Config -> the pieces of an experiment: dataset plugin, feature sources, tasks, windows, loaders, model."""
+"""``Experiment``: a config assembled into its pieces (dataset plugin, feature sources, tasks, windows, loaders,
+model)."""
 from __future__ import annotations
 
 import logging

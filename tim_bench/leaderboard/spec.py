@@ -1,4 +1,5 @@
-"""Which metrics a dataset's leaderboard table shows: the spec its benchmark plugin registered, else a default."""
+"""A dataset's leaderboard spec (which metrics its table shows): the one its benchmark plugin registered in
+``LEADERBOARDS`` (from the plugin's ``leaderboard.py``), else a default."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -6,7 +7,7 @@ from collections.abc import Iterable
 from tim_bench_registry import LEADERBOARDS, DatasetSpec, plugin_manager
 
 
-def headline_for(dataset: str, present: Iterable[str] = (), main_metric: str | None = None) -> DatasetSpec:
+def leaderboard_spec(dataset: str, present: Iterable[str] = (), main_metric: str | None = None) -> DatasetSpec:
     """The registered spec of ``dataset``; an unregistered one shows its main metric, then the rest by name."""
     plugin_manager()  # benchmark plugins register their specs when they load
     spec = LEADERBOARDS.get(dataset)
