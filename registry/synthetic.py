@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from .files import write_json
+from .errors import DataError
 from .options import finite, integer
 from .registries import GENERATORS
+
+log = logging.getLogger("tim_bench")
 
 #: Largest feature width a generator writes (the widest recipe uses 2304): wider would fill the disk, not test TIM.
 MAX_DIM = 16384
@@ -45,6 +50,20 @@ def register_generator(name: str, description: str, add_arguments: Callable[[arg
         "add_arguments": staticmethod(add_arguments), "run": staticmethod(run)})
     GENERATORS.register_module(name=name, module=generator)
     return generator
+
+
+def check_free_space(out: str | Path, nbytes: int, detail: str, smaller: str) -> None:
+    """Say how many bytes of features a generator is about to write to ``out`` and refuse, before it writes
+    anything, more than the disk there has free; ``smaller`` names the options that write less."""
+    out = Path(out)
+    existing = next((p for p in (out, *out.absolute().parents) if p.exists()), Path.cwd())
+    free = shutil.disk_usage(existing).free
+    size = f"{nbytes / 1e9:.2f} GB" if nbytes >= 1e9 else f"{nbytes / 1e6:.1f} MB"
+    log.info("writing %s of features (%s) to %s; %.1f GB free there%s", size, detail, out, free / 1e9,
+             f" - lower {smaller} to write less" if nbytes > 1e9 else "")
+    if nbytes > free:
+        raise DataError(f"The features need {nbytes / 1e9:.1f} GB but {out} has {free / 1e9:.1f} GB free; lower "
+                        f"{smaller}, or choose another folder.")
 
 
 def prototypes(rng: np.random.Generator, num_classes: int, dim: int) -> np.ndarray:
