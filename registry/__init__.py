@@ -6,6 +6,7 @@ Everything a plugin needs is importable from here (or a submodule: ``tables``, `
 """
 from .building import build, lookup, register_rename
 from .catalog import Catalog
+from .checkpoints import UntrustedCheckpointError, check_checkpoint_file, load_checkpoint
 from .conformance import PluginContractError
 from .contracts import (IGNORE_LABEL, STREAMS, DatasetPlugin, FeatureSource, SplitAnnotations, Task,
                         VideoFeatures)
@@ -33,3 +34,4 @@ __all__ = [
     "import_custom", "lookup", "origin_of", "plugin_manager", "register_reference_files", "register_rename",
     "rows_in_order", "RunRecord", "RUN_RECORD_SCHEMA", "CONTRACT_VERSION", "PluginContractError",
 ]
+__all__ += ["UntrustedCheckpointError", "check_checkpoint_file", "load_checkpoint"]  # the checkpoint trust gate

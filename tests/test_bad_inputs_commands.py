@@ -49,6 +49,18 @@ def test_a_generator_refuses_an_unusable_number(tmp_path: Path, name: str, optio
     assert not out.exists()
 
 
+@pytest.mark.parametrize("name", ["ave", "perception"])
+def test_a_generator_says_what_it_writes_and_refuses_more_than_the_disk_holds(tmp_path: Path, name: str) -> None:
+    small = run_cli(["make-synthetic", name, str(tmp_path / "small"), *SMALL])
+    assert small.code == 0 and "MB of features (30 videos" in small.output and "GB free there" in small.output, \
+        small.output
+    out = tmp_path / "huge"  # about 2e16 bytes: more than any disk has free
+    huge = run_cli(["make-synthetic", name, str(out), "--videos", "1000000000", "--visual-dim", "16384"])
+    assert_clear_error(huge, "GB of features", "GB free", str(out), "lower --videos, --visual-dim or --audio-dim",
+                       code=2)
+    assert not out.exists()
+
+
 # new-plugin KIND NAME: a package that could not be imported as itself, or that re-registers taken names
 PLUGIN_NAME_CASES = [
     ("dataset", "json", "standard library"),

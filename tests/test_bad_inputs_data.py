@@ -456,6 +456,14 @@ def npy_wrong_dim_in(split: str) -> Callable[[Path], list[str]]:
     return edit
 
 
+def npy_nan_in(split: str) -> Callable[[Path], list[str]]:
+    def edit(root: Path) -> list[str]:
+        path = first_file(root, f"features/audio/{split}/*.npy")
+        np.save(path, _nan(np.load(path)))
+        return [path.stem, "NaN or inf"]
+    return edit
+
+
 def ave_empty_annotations(root: Path) -> list[str]:
     (root / "Annotations.txt").write_text("\n")
     return ["Annotations.txt", "no annotation lines"]
@@ -578,6 +586,7 @@ CASES = {
     "ave-empty-annotations": Case("ave", ave_empty_annotations),
     "npy-symlink-leaving-data-root": Case("epic", feature_symlink_outside),
     "npy-wrong-dim-in-test-split": Case("epic", npy_wrong_dim_in("test")),
+    "npy-nan-in-test-split": Case("epic", npy_nan_in("test")),
 }
 
 
@@ -600,7 +609,8 @@ def test_check_data_names_the_problem(bases, tmp_path, name):
 RUN_CASES = ["ave-category-typo", "ave-train-val-share-rows", "ave-order-fractional", "sounds-train-without-class-id",
              "epic-verb-out-of-range", "epic-id-parent-dirs", "npy-garbage", "ave-visual-truncated",
              "epic-timestamp-four-fields", "epic-val-header-only", "ave-empty-val-order",
-             "perception-split-without-segments", "npy-wrong-dim-in-test-split", "sounds-test-header-only"]
+             "perception-split-without-segments", "npy-wrong-dim-in-test-split", "npy-nan-in-test-split",
+             "sounds-test-header-only"]
 
 
 @pytest.mark.parametrize("name", RUN_CASES)

@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import pickle
+import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -100,6 +101,31 @@ def test_bad_checkpoint_is_one_clear_error(trained, tmp_path, command, make, nam
     assert_clear_error(outcome, *names, code=2)
     if absent:
         assert absent not in outcome.output, outcome.output
+
+
+#: The refusal sentence of a checkpoint pickling objects, up to the caller's own way to trust it.
+REFUSAL = re.compile(r"(\S*bad\.pth holds pickled Python objects besides weights .*?); if you trust where it came "
+                     r"from, (.*)\.")
+
+
+def test_extractors_refuse_a_pickled_object_checkpoint_with_the_sentence_of_test(trained, tmp_path):
+    ave, wd = trained
+    bad = tmp_path / "bad.pth"
+    _with_globals(False)(wd / "best.pth", bad)
+    tested = run_cli(["test", CONFIG, str(bad), "--work-dir", str(tmp_path / "out"), "--cfg-options", *_options(ave)])
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "videos" / "clip.mp4").write_bytes(b"")  # the checkpoint is refused before any video is opened
+    extractor = dict(type="VGG19Pool5", checkpoint=str(bad), device="cpu",
+                     model=dict(widths=(8, "M", 8, "M", 16, "M", 16, "M", 16, "M"), hidden=16))
+    config = tmp_path / "extract_vgg19.py"
+    config.write_text(f"data_root = {str(tmp_path)!r}\nextract = dict(extractor={extractor!r}, "
+                      f"inputs='videos/{{video_id}}.mp4', split='val', out_folder='features/vgg19')\n")
+    extracted = run_cli(["extract-features", str(config)])
+    assert_clear_error(tested, "bad.pth", "Meter", code=2)
+    assert_clear_error(extracted, "bad.pth", "Meter", code=2)
+    (refusal, trust_by_flag), (same, trust_by_resaving) = (REFUSAL.search(o.output).groups() for o in (tested, extracted))
+    assert same == refusal
+    assert trust_by_flag.startswith("pass --trust-checkpoint") and "torch.save its state dict alone" in trust_by_resaving
 
 
 def test_checkpoint_of_another_model_names_the_keys(trained, tmp_path):

@@ -54,6 +54,21 @@ def test_audio_is_resampled_by_ffmpeg_and_keeps_its_tone(clip: Path) -> None:
     assert np.fft.rfftfreq(24000, 1 / 24000)[spectrum.argmax()] == pytest.approx(CLASSES[1][3], abs=2)
 
 
+def test_stereo_is_mixed_down_as_the_16_bit_wav_of_ffmpeg_ac_1(tmp_path: Path) -> None:
+    """The originals read ``ffmpeg -ac 1``'s 16-bit WAV, whose downmix is (L + R) / 2 (not float's (L + R) / sqrt(2))."""
+    t = np.arange(16000) / 16000
+    left, right = 0.5 * np.sin(2 * np.pi * 440 * t), 0.25 * np.sin(2 * np.pi * 1000 * t)
+    wav = tmp_path / "stereo.wav"
+    with av.open(str(wav), "w") as out:
+        stream = out.add_stream("pcm_s16le", rate=16000, layout="stereo")
+        pcm = np.round(np.stack([left, right], 1) * 32767).astype(np.int16).reshape(1, -1)  # interleaved L, R
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="stereo")
+        frame.sample_rate = 16000
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            out.mux(packet)
+    np.testing.assert_allclose(decode_audio(wav, 16000), (left + right) / 2, atol=1e-4)
+
+
 def test_a_file_ffmpeg_cannot_read_is_a_data_error(tmp_path: Path) -> None:
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video at all")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from tim_bench_registry import DataError
 from tim_bench_registry.files import atomic_path, write_npy
-from tim_bench_registry.synthetic import noisy, prototypes, random_ids, write_marker
+from tim_bench_registry.synthetic import check_free_space, noisy, prototypes, random_ids, write_marker
 
 from .dataset import CATEGORIES
 
@@ -48,12 +48,23 @@ def _events(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, n
     return category, start, end
 
 
+def feature_bytes(videos: int, visual_dim: int, audio_dim: int, omnivore_asf: bool) -> int:
+    """Bytes of float32 features and labels ``make_ave`` writes (told to the user before writing)."""
+    per_second = 49 * visual_dim + audio_dim + len(CATEGORIES) + 1
+    vectors = SECONDS * 5 * (1024 + 2304) if omnivore_asf else 0  # the .npy layout: 0.2-s steps
+    return 4 * videos * (SECONDS * per_second + vectors)
+
+
 def make_ave(out: str | Path, videos: int = 400, seed: int = 0, visual_dim: int = 512, audio_dim: int = 128,
              signal: float = 1.0, omnivore_asf: bool = False) -> Path:
     """Write synthetic AVE with ``videos`` videos under ``out`` and return ``out``."""
     if videos < len(CATEGORIES):
         raise DataError(f"Synthetic AVE needs at least {len(CATEGORIES)} videos (one per category); got {videos}.")
     out = Path(out)
+    check_free_space(out, feature_bytes(videos, visual_dim, audio_dim, omnivore_asf),
+                     f"{videos} videos, 7x7x{visual_dim} visual maps + {audio_dim}-d audio"
+                     + (" + the Omnivore/Auditory SlowFast .npy layout" if omnivore_asf else ""),
+                     smaller="--videos, --visual-dim or --audio-dim")
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     ids = random_ids(rng, videos)

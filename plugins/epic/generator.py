@@ -9,24 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tim_bench_registry import GENERATORS
-from tim_bench_registry.options import finite, integer
-from tim_bench_registry.synthetic import MAX_DIM, MAX_SIGNAL
+from tim_bench_registry.options import integer
+from tim_bench_registry.synthetic import DIM, MAX_DIM, add_common_arguments, register_generator
 
 DEFAULT_VIDEOS = 20
 
-DIM, SIGNAL = integer(minimum=1, maximum=MAX_DIM), finite(minimum=0, maximum=MAX_SIGNAL)
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("out", help="output folder (becomes the EPIC configs' data_root)")
-    parser.add_argument("--videos", type=integer(minimum=1),
-                        help=f"number of generated videos (default {DEFAULT_VIDEOS}); not with --annotations")
-    parser.add_argument("--seed", type=integer(minimum=0), default=0,
-                        help="seed of the random generator (default 0); the same seed writes the same data")
-    parser.add_argument("--visual-dim", type=DIM, default=1024, help="visual feature width (TIM's EPIC recipe: 1024)")
-    parser.add_argument("--audio-dim", type=DIM, default=2304, help="audio feature width (Auditory SlowFast: 2304)")
-    parser.add_argument("--signal", type=SIGNAL, default=0.5, help="prototype strength relative to unit noise")
+    add_common_arguments(parser, out_help="output folder (becomes the EPIC configs' data_root)", videos=None,
+                         videos_help=f"number of generated videos (default {DEFAULT_VIDEOS}); not with --annotations",
+                         visual_dim=1024, visual_help="visual feature width (TIM's EPIC recipe: 1024)",
+                         audio_dim=2304, audio_help="audio feature width (Auditory SlowFast: 2304)",
+                         signal=0.5, signal_help="prototype strength relative to unit noise")
     parser.add_argument("--annotations", metavar="DIR",
                         help="folder with the real epic-kitchens-100/ and epic-sounds/ annotation files: keep their "
                              "segments and durations, generate only the features")
@@ -68,13 +62,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-DESCRIPTION = __doc__.strip().splitlines()[0]
-
-
-@GENERATORS.register_module(name="epic")
-class EPICGenerator:
-    """`tim-bench make-synthetic epic OUT`: the generator above, as a GENERATORS entry."""
-
-    description = DESCRIPTION
-    add_arguments = staticmethod(add_arguments)
-    run = staticmethod(run)
+register_generator("epic", __doc__, add_arguments, run)

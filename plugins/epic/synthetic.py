@@ -26,7 +26,6 @@ recomputed for the carved split; class, tail, video-info and the test unseen lis
 """
 from __future__ import annotations
 
-import logging
 import math
 import shutil
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from tqdm import tqdm
 
 from tim_bench_registry import DataError
 from tim_bench_registry.files import atomic_path, write_atomic, write_npy
-from tim_bench_registry.synthetic import prototypes, write_marker
+from tim_bench_registry.synthetic import check_free_space, prototypes, write_marker
 from tim_bench_registry.tables import seconds
 
 from .epic_kitchens import NUM_NOUNS, NUM_VERBS
@@ -46,7 +45,6 @@ from .epic_sounds import NUM_CLASSES as NUM_SOUNDS
 from .official import BACKGROUND_CLASS as BACKGROUND_SOUND
 SPLITS = ("train", "val", "test")
 FEAT_GAP, FEAT_SPAN = 0.2, 1.0
-log = logging.getLogger("tim_bench")
 COPIES = {"visual": 4, "audio": 3}  # stored augmentation copies in train; 1 in val and test
 EPIC = "epic-kitchens-100"
 SOUNDS = "epic-sounds"
@@ -304,14 +302,8 @@ def write_features(out: Path, rng: np.random.Generator, ann: Annotations, dims: 
                    signal: float, progress: bool = False) -> None:
     """Per split and video, both streams' ``.npy`` features and interval CSVs (every video of a split gets both)."""
     total = sum(len(set(ann.visual[s].video_id) | set(ann.audio[s].video_id)) for s in ann.visual)
-    size = feature_bytes(ann, dims)
-    free = shutil.disk_usage(out if out.exists() else Path.cwd()).free
-    log.info("writing %.2f GB of features (%d videos, %s) to %s; %.1f GB free there%s", size / 1e9, total,
-             " + ".join(f"{d}-d {s}" for s, d in dims.items()), out, free / 1e9,
-             " - lower --dims (e.g. --dims 16,16) or --max-videos to write less" if size > 1e9 else "")
-    if size > free:
-        raise DataError(f"The features need {size / 1e9:.1f} GB but {out} has {free / 1e9:.1f} GB free; lower "
-                        f"--dims (e.g. --dims 16,16) or --max-videos, or choose another folder.")
+    check_free_space(out, feature_bytes(ann, dims), f"{total} videos, " + " + ".join(
+        f"{d}-d {s}" for s, d in dims.items()), smaller="--dims (e.g. --dims 16,16) or --max-videos")
     bar = tqdm(total=total, desc="write features", unit="video", disable=not progress)
     verb, noun = prototypes(rng, NUM_VERBS, dims["visual"]), prototypes(rng, NUM_NOUNS, dims["visual"])
     sound = prototypes(rng, NUM_SOUNDS, dims["audio"])

@@ -31,7 +31,7 @@ import torch.nn as nn
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
 from .common.augment import copy_rng, shifted_start, spec_augment, video_key
-from .common.backbone import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
+from .common.backbone import (Timing, batches, check_state_dict, read_state_dict, resolve_device,
                                            resolve_dtype, run_batched)
 from .common.media import decode_audio, interval_grid, media_duration
 
@@ -201,7 +201,7 @@ class AuditorySlowFastAudio:
             torch.manual_seed(0)
             self.model = AuditorySlowFast(num_classes=num_classes, **(model or {})).eval()
         if checkpoint != "random":
-            state = load_checkpoint(checkpoint, nested=("model_state",))
+            state = read_state_dict(checkpoint, nested=("model_state",))
             check_state_dict(state, self.model.state_dict(), f"Auditory SlowFast checkpoint {checkpoint}")
             self.model.load_state_dict(state, strict=True)
         self.model.to(self.device, self.dtype)

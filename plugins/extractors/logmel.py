@@ -1,11 +1,13 @@
-"""Log-mel audio features from WAV files, computed with torch alone (no torchaudio, no librosa).
+"""Log-mel audio features of a WAV (or any media file with an audio stream), computed with torch (no torchaudio,
+no librosa).
 
-``LogMelAudio`` reads a PCM WAV (8/16/24/32-bit, any channel count: mixed down to mono), resamples it
-to ``sample_rate`` with a windowed-sinc filter, takes a power spectrogram (``torch.stft``, Hann window,
-``n_fft`` samples every ``hop`` samples) and a triangular HTK mel filterbank of ``n_mels`` bins, and
-logs it. Feature k is centred at ``k * feat_gap`` seconds and spans ``feat_span`` seconds around that
-centre, clipped to the clip (the original TIM's feature intervals); its value is the **average** of
-the log-mel frames whose centres fall in the span, so D = ``n_mels``. Output is deterministic.
+``LogMelAudio`` decodes the first audio stream with the extractors' PyAV decoder (``common.media.decode_audio``:
+FFmpeg mixes it down to mono and resamples it to ``sample_rate``, as ``ffmpeg -ac 1 -ar RATE`` does), takes a
+power spectrogram (``torch.stft``, Hann window, ``n_fft`` samples every ``hop`` samples) and a triangular HTK
+mel filterbank of ``n_mels`` bins, and logs it. Feature k is centred at ``k * feat_gap`` seconds and spans
+``feat_span`` seconds around that centre, clipped to the clip (the original TIM's feature intervals); its value
+is the **average** of the log-mel frames whose centres fall in the span, so D = ``n_mels``. Output is
+deterministic. Decoding needs the optional ``av`` package (the extract extra).
 
 >>> extractor = LogMelAudio(n_mels=64, feat_gap=0.2)            # doctest: +SKIP
 >>> features = extractor.extract(Path("P01_01.wav"))             # doctest: +SKIP
@@ -14,58 +16,17 @@ the log-mel frames whose centres fall in the span, so D = ``n_mels``. Output is 
 """
 from __future__ import annotations
 
-import math
-import wave
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
+
+from .common.media import decode_audio, media_duration
 from .common.spans import pool_spans
 
 #: Added before the log so that silent frames stay finite.
 LOG_OFFSET = 1e-6
-WAV_FIX = "convert it to a PCM WAV, e.g. ffmpeg -i IN -ac 1 -ar 16000 -c:a pcm_s16le OUT.wav"
-
-
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    """Mono float32 samples in [-1, 1] and the sample rate of a PCM WAV file."""
-    try:
-        with wave.open(str(path), "rb") as f:
-            rate, width, channels = f.getframerate(), f.getsampwidth(), f.getnchannels()
-            raw = f.readframes(f.getnframes())
-    except (wave.Error, EOFError) as exc:
-        raise DataError(f"{path} is not a PCM WAV file wave can read ({exc}); {WAV_FIX}.") from None
-    if width == 1:  # 8-bit WAV is unsigned
-        samples = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128) / 128
-    elif width == 3:  # 24-bit little-endian: widen to int32 then shift back for the sign
-        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
-        samples = ((b[:, 0] << 8 | b[:, 1] << 16 | b[:, 2] << 24) >> 8).astype(np.float32) / 2 ** 23
-    else:
-        samples = np.frombuffer(raw, f"<i{width}").astype(np.float32) / 2 ** (8 * width - 1)
-    if samples.size == 0:
-        raise DataError(f"{path} holds no audio samples; re-export it or drop the video.")
-    return samples.reshape(-1, channels).mean(1), rate
-
-
-def resample(x: torch.Tensor, orig: int, new: int, taps: int = 6, rolloff: float = 0.99) -> torch.Tensor:
-    """Band-limited resampling of a 1-d signal by a Hann-windowed sinc filter (polyphase, one conv1d)."""
-    if orig == new:
-        return x
-    g = math.gcd(orig, new)
-    orig, new = orig // g, new // g
-    cutoff = min(orig, new) * rolloff  # in units of the reduced rates, below the lower Nyquist
-    width = math.ceil(taps * orig / cutoff)
-    t = (torch.arange(-width, width + orig, dtype=torch.float64)[None] / orig
-         - torch.arange(new, dtype=torch.float64)[:, None] / new) * cutoff
-    t = t.clamp(-taps, taps)
-    window = torch.cos(t * math.pi / taps / 2) ** 2
-    kernel = torch.special.sinc(t) * window * cutoff / orig  # [new phases, 2 * width + orig]
-    padded = F.pad(x.float()[None, None], (width, width + orig))
-    out = F.conv1d(padded, kernel[:, None].float(), stride=orig)  # [1, new, frames]: phase p of each output frame
-    return out[0].T.reshape(-1)[: math.ceil(new * x.numel() / orig)]
 
 
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float) -> torch.Tensor:
@@ -84,7 +45,7 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_ma
 
 @EXTRACTORS.register_module()
 class LogMelAudio:
-    """Extractor: one log-mel feature (D = ``n_mels``, averaged over its span) every ``feat_gap`` s of a WAV."""
+    """Extractor: one log-mel feature (D = ``n_mels``, averaged over its span) every ``feat_gap`` s of a file's audio."""
 
     stream = "audio"
 
@@ -106,10 +67,11 @@ class LogMelAudio:
         return torch.log(spec.abs().square().T @ self.filterbank + LOG_OFFSET)
 
     def extract(self, media: Path) -> VideoFeatures:
-        """Features of one WAV file: times ``[T, 2]`` seconds covering the clip, values ``[T, 1, n_mels]``."""
-        samples, rate = read_wav(media)
-        duration = len(samples) / rate
-        audio = resample(torch.from_numpy(samples), rate, self.sample_rate)
+        """Features of one media file's audio: times ``[T, 2]`` seconds covering the clip, values
+        ``[T, 1, n_mels]``."""
+        samples = decode_audio(media, self.sample_rate)
+        duration = media_duration(media, samples, self.sample_rate)
+        audio = torch.from_numpy(samples)
         if audio.numel() < self.n_fft:
             raise DataError(f"{media} is {duration:.3f} s long, shorter than one {self.n_fft}-sample STFT frame; "
                             f"drop the video or lower n_fft.")

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from tim_bench_registry import EXTRACTORS, TimBenchError, VideoFeatures
 from .common.augment import copy_rng, omnivore_policy, rand_augment_clip, video_key
-from .common.backbone import (Timing, batches, check_state_dict, grid_clips, load_checkpoint,
+from .common.backbone import (Timing, batches, check_state_dict, grid_clips, read_state_dict,
                                            resolve_device, resolve_dtype, run_batched)
 from .common.media import center_crop, iter_clips, resize_height, resize_short_side
 
@@ -286,7 +286,7 @@ class OmnivoreVideo:
             torch.manual_seed(0)
             self.model = Omnivore(**arch).eval()
         if checkpoint != "random":
-            state = load_checkpoint(checkpoint)
+            state = read_state_dict(checkpoint)
             flat = {f"{part}.{k}": v for part in ("trunk", "heads") for k, v in state.get(part, {}).items()}
             check_state_dict(flat, self.model.state_dict(), f"Omnivore checkpoint {checkpoint}")
             self.model.load_state_dict(flat, strict=True)

@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tim_bench_registry import EXTRACTORS, TimBenchError, VideoFeatures
-from .common.backbone import (Timing, batches, check_state_dict, grid_clips, load_checkpoint,
+from .common.backbone import (Timing, batches, check_state_dict, grid_clips, read_state_dict,
                                            resolve_device, resolve_dtype, run_batched, vgg_conv_stack)
 from .common.media import iter_clips
 
@@ -80,7 +80,7 @@ class VGG19Pool5:
             torch.manual_seed(0)
             self.model = VGG19(**(model or {})).eval()
         if checkpoint != "random":
-            state = load_checkpoint(checkpoint)
+            state = read_state_dict(checkpoint)
             check_state_dict(state, self.model.state_dict(), f"VGG-19 checkpoint {checkpoint}")
             self.model.load_state_dict(state, strict=True)
         self.model.to(self.device, self.dtype)

@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
-from .common.backbone import (Timing, batches, check_state_dict, load_checkpoint, resolve_device,
+from .common.backbone import (Timing, batches, check_state_dict, read_state_dict, resolve_device,
                                            resolve_dtype, run_batched, vgg_conv_stack)
 from .common.media import decode_audio, interval_grid, media_duration
 
@@ -107,7 +107,7 @@ class VGGishAudio:
             torch.manual_seed(0)
             self.model = VGGish(final_relu=final_relu, **(model or {})).eval()
         if checkpoint != "random":
-            state = load_checkpoint(checkpoint)
+            state = read_state_dict(checkpoint)
             check_state_dict(state, self.model.state_dict(), f"VGGish checkpoint {checkpoint}")
             self.model.load_state_dict(state, strict=True)
         self.model.to(self.device, self.dtype)
@@ -120,7 +120,7 @@ class VGGishAudio:
     @staticmethod
     def read_pca(path: str) -> tuple[np.ndarray, np.ndarray]:
         """(eigen vectors [128, 128], means [128, 1]) of a torchvggish ``vggish_pca_params`` checkpoint."""
-        state = load_checkpoint(path)
+        state = read_state_dict(path)
         if "pca_eigen_vectors" not in state or "pca_means" not in state:
             raise DataError(f"{path} has keys {sorted(state)}, not pca_eigen_vectors and pca_means; it is not "
                             f"torchvggish's vggish_pca_params file.")

@@ -33,7 +33,7 @@ import torch.nn as nn
 
 from tim_bench_registry import EXTRACTORS, DataError, TimBenchError, VideoFeatures
 from .common.augment import copy_rng, rand_augment_clip, video_key, videomae_policy
-from .common.backbone import (Timing, batches, check_state_dict, grid_clips, load_checkpoint,
+from .common.backbone import (Timing, batches, check_state_dict, grid_clips, read_state_dict,
                                            resolve_device, resolve_dtype, run_batched)
 from .common.media import center_crop, iter_clips, resize_short_side
 
@@ -159,7 +159,7 @@ class VideoMAEVideo:
                 self.model = build_official(config)
             if weights != "random":
                 own = self.model.state_dict()
-                raw = load_checkpoint(weights, nested=("model", "module"), allow=(argparse.Namespace,))
+                raw = read_state_dict(weights, nested=("model", "module"), allow=(argparse.Namespace,))
                 state = convert_official(raw, list(own))
                 check_state_dict(state, own, f"VideoMAE checkpoint {weights}")
                 self.model.load_state_dict(state, strict=True)

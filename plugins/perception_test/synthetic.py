@@ -18,7 +18,7 @@ import pandas as pd
 
 from tim_bench_registry import DataError
 from tim_bench_registry.files import atomic_path, write_npy
-from tim_bench_registry.synthetic import noisy, prototypes, write_marker
+from tim_bench_registry.synthetic import check_free_space, noisy, prototypes, write_marker
 
 from .dataset import NUM_ACTIONS, NUM_SOUNDS
 
@@ -65,12 +65,20 @@ def _features(rng: np.random.Generator, duration: float, segments: list[tuple[fl
     return times, noisy(rng, protos[label], signal)[:, None]
 
 
+def feature_bytes(videos: int, visual_dim: int, audio_dim: int) -> int:
+    """Bytes of float32 features ``make_perception`` writes, about: its videos last 25 s on average (15-35 s)."""
+    return 4 * videos * int(np.ceil(25.0 / FEAT_GAP)) * (visual_dim + audio_dim)
+
+
 def make_perception(out: str | Path, videos: int = 100, seed: int = 0, visual_dim: int = 1024,
                     audio_dim: int = 2304, signal: float = 1.0) -> Path:
     """Write synthetic Perception Test with ``videos`` videos under ``out`` and return ``out``."""
     if videos < 2:
         raise DataError(f"Synthetic Perception Test needs at least 2 videos (one per split); got {videos}.")
     out = Path(out)
+    check_free_space(out, feature_bytes(videos, visual_dim, audio_dim),
+                     f"{videos} videos of 15-35 s, {visual_dim}-d visual + {audio_dim}-d audio",
+                     smaller="--videos, --visual-dim or --audio-dim")
     rng = np.random.default_rng(seed)
     protos = {"visual": prototypes(rng, NUM_ACTIONS + 1, visual_dim),
               "audio": prototypes(rng, NUM_SOUNDS + 1, audio_dim)}

@@ -111,11 +111,8 @@ class FeatureStore:
         for i, v in enumerate(tqdm(self.videos, desc=f"read {stream} features", disable=not progress, leave=False)):
             vf = source.open(split, v)
             x = np.asarray(vf.values)  # a lazy h5py / memmap array is read once, whole
+            check_finite(x, v, stream, split)
             flat = x.reshape(-1, *x.shape[2:])
-            if not np.isfinite(flat).all():
-                bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(1))
-                raise DataError(f"Features of video {v} ({stream} stream, split {split}) hold NaN or inf at rows "
-                                f"{bad[:10].tolist()}; re-extract them.")
             offset[i], time_offset[i] = row, trow
             if self.on_gpu:
                 values[row:row + len(flat)] = torch.from_numpy(np.array(flat)).to(self.device, self.dtype)
@@ -138,6 +135,22 @@ class FeatureStore:
             return values[index]
         got = torch.from_numpy(values.take(np.asarray(rows)))
         return got.view(torch.bfloat16) if self.dtype == torch.bfloat16 else got
+
+
+def check_finite(values: np.ndarray, video: str, stream: str, split: str) -> None:
+    """Refuse one video's feature values ``[T, ...]`` holding NaN or inf, naming the video and its first bad rows."""
+    if not np.isfinite(values).all():
+        bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(1))
+        raise DataError(f"Features of video {video} ({stream} stream, split {split}) hold NaN or inf at rows "
+                        f"{bad[:10].tolist()}; re-extract them.")
+
+
+def check_split_finite(sources: Mapping[str, FeatureSource], split: str, videos: Sequence[str]) -> None:
+    """Read every stream's features of ``videos`` once and refuse NaN or inf: for a split whose store is only
+    filled after training (``run``'s test split), so bad values stop the run before it trains, not after."""
+    for stream, source in sources.items():
+        for video in dict.fromkeys(videos):
+            check_finite(np.asarray(source.open(split, video).values), video, stream, split)
 
 
 class HostValues:

@@ -20,6 +20,7 @@ from tim_bench_registry.synthetic import is_synthetic
 
 from ..config import SPEED_ONLY_KEYS, WORLD_SIZE_KEY, check_run_settings, config_hash, load_config, recipe_hash
 from ..data.fingerprint import data_fingerprint
+from ..data.store import check_split_finite
 from ..io import check_writable, sha256_file, write_atomic, write_json
 from ..leaderboard.chance import label_counts
 from ..leaderboard.run_finished import check_registered as check_store_registered
@@ -288,6 +289,8 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
     test_name, val_name = exp.split_name("test"), exp.split_name("val")
     # the test split (annotations, feature files and widths) is checked before training, not after it
     test = exp.load_split(test_name, train=False) if test_name else None
+    if test is not None and test_name not in (exp.split_name("train"), val_name):  # training reads those two
+        check_split_finite(exp.sources, test_name, test.windows.video_ids.tolist())
     # what the data is when training starts (the recipe's identity, independent of data_root); rank 0 records it
     fingerprint = data_fingerprint(cfg, exp.plugin) if dist.is_main else {}
     trained = Trainer(exp, wd, device, dist).fit(resume=resume)
@@ -452,8 +455,9 @@ def predict(config: str | Path, checkpoint: str | Path | None, split: str, out: 
     ``config`` may be a run folder, as for ``test_checkpoint``; the run's own predictions there are kept;
     ``checkpoint`` is a file or a zoo checkpoint name."""
     inputs = resolve_inputs(config, checkpoint)
-    if out:  # a folder, the config or the checkpoint is refused now, not after the whole prediction
-        check_output_file(out, [inputs.config, inputs.checkpoint], force=True, option="--out",
+    if out:  # a folder, the config, the checkpoint or a file in data_root is refused now, not after the prediction
+        data_root = load_config(inputs.config, cfg_options).get("data_root")
+        check_output_file(out, [inputs.config, inputs.checkpoint, data_root], force=True, option="--out",
                           example=f"predictions_{split}.npz")
     resolved, zoo = resolve_checkpoint(inputs.checkpoint)
     checkpoint = check_checkpoint_file(resolved)

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from torch import nn
+from tim_bench_registry.checkpoints import load_checkpoint
 
 from ..io import sha256_file
 from ..schema import ConfigError
 from ..original.convert import load_weights
 from ..modelzoo.download import resolve_checkpoint
-from ..safe_load import UntrustedCheckpointError, load_checkpoint
 from .checkpoint import state_dict_of
 
 
@@ -43,12 +43,7 @@ def load_initial_weights(model: nn.Module, value: Any) -> dict[str, Any] | None:
     if spec is None:
         return None
     path, trust = resolve_checkpoint(spec[0])[0], spec[1]
-    try:
-        checkpoint = load_checkpoint(path, trust=trust)
-    except UntrustedCheckpointError as exc:
-        raise UntrustedCheckpointError(f"load_from {path} holds pickled Python objects besides weights (the original "
-                                       f"TIM saves its meters); if you trust its source, set load_from=dict(path="
-                                       f"'{path}', trust=True).") from exc
+    checkpoint = load_checkpoint(path, how_to_trust=f"set load_from=dict(path='{path}', trust=True)", trust=trust)
     load_weights(model, state_dict_of(checkpoint, path), f"load_from {path}")
     return load_from_record(value)
 

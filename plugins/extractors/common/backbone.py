@@ -6,7 +6,7 @@ decoding and in the model, and the frames it read, which the engine's progress b
 ``bench/extractors.py`` report. It streams: clips are decoded, batched and embedded a batch at a time
 (``run_batched``), so a long video never sits decoded in memory.
 
-Official checkpoints are read by ``load_checkpoint`` (``torch.load(weights_only=True)``) and checked
+Official checkpoints are read by ``read_state_dict`` (the contract's trust gate: ``weights_only``) and checked
 against the key -> shape manifest kept beside the plugin (``read_manifest``), so a checkpoint of the
 wrong model is refused with the keys that differ instead of loading half its weights.
 """
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tim_bench_registry import DataError, TimBenchError
+from tim_bench_registry import DataError, TimBenchError, load_checkpoint
 
 if TYPE_CHECKING:
     from torch import nn
@@ -110,25 +110,20 @@ def run_batched(model: Any, inputs: Iterable[Any], device: str, dtype: Any, timi
     return torch.cat(out).numpy()
 
 
-def load_checkpoint(path: str | Path, nested: Iterable[str] = (), allow: Iterable[type] = ()) -> dict[str, Any]:
-    """The state dict in a checkpoint file, read with ``weights_only=True``; ``nested`` keys are unwrapped in turn
-    when present (e.g. ``("model_state",)`` for SlowFast's ``.pyth``, ``("model", "module")`` for VideoMAE).
+#: How an extractor's user trusts a checkpoint that pickles Python objects: extractors read weights only.
+TRUST_BY_RESAVING = ("load it yourself with torch.load(path, weights_only=False), torch.save its state dict alone and "
+                     "point the extractor's checkpoint at that file")
+
+
+def read_state_dict(path: str | Path, nested: Iterable[str] = (), allow: Iterable[type] = ()) -> dict[str, Any]:
+    """The state dict in a checkpoint file, read through the contract's trust gate (``weights_only``); ``nested``
+    keys are unwrapped in turn when present (e.g. ``("model_state",)`` for SlowFast's ``.pyth``, ``("model",
+    "module")`` for VideoMAE).
 
     ``allow`` lists the few plain classes a known checkpoint format pickles beside its tensors (VideoMAE's
     ``save_model`` stores its ``argparse.Namespace``); nothing else is unpickled.
     """
-    import torch
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"Checkpoint {path} does not exist; fix the extractor's checkpoint path (docs/"
-                        f"feature-extractors.md says where each official checkpoint comes from).")
-    try:
-        with torch.serialization.safe_globals(list(allow)):
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle and zip errors differ by torch version; all mean the same to the user
-        raise DataError(f"Checkpoint {path} cannot be read with torch.load(weights_only=True) ({exc}); it holds "
-                        f"more than tensors and plain containers, so it is not the official checkpoint this "
-                        f"extractor reads.") from None
+    state: Any = load_checkpoint(path, how_to_trust=TRUST_BY_RESAVING, allow=allow)
     for key in nested:
         if isinstance(state, Mapping) and key in state and isinstance(state[key], Mapping):
             state = state[key]

@@ -213,8 +213,9 @@ def iter_clips(path: Path, clips: Sequence[np.ndarray],
 def decode_audio(path: Path, sample_rate: int) -> np.ndarray:
     """Mono float32 samples of the first audio stream at ``sample_rate``, resampled by FFmpeg (PyAV AudioResampler).
 
-    Channels are downmixed by FFmpeg's mono layout, as ``ffmpeg -ac 1 -ar RATE`` does when extracting audio
-    (TIM ``feature_extractors/auditory_slowfast/utils/extract_audio.py``).
+    The samples are those the originals read from the 16-bit WAV that ``ffmpeg -ac 1 -ar RATE`` writes (TIM
+    ``feature_extractors/auditory_slowfast/utils/extract_audio.py``; torchvggish reads int16 / 32768): FFmpeg
+    downmixes to 16-bit mono, which normalises the mix to (L + R) / 2; a float output would give (L + R) / sqrt(2).
     """
     av = _av()
     with open_media(path) as container:
@@ -222,7 +223,7 @@ def decode_audio(path: Path, sample_rate: int) -> np.ndarray:
             raise DataError(f"{path} has no audio stream; an audio extractor needs one (extract.inputs points at "
                             f"the wrong files?).")
         stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
         chunks: list[np.ndarray] = []
         try:
             for frame in container.decode(stream):
@@ -232,4 +233,4 @@ def decode_audio(path: Path, sample_rate: int) -> np.ndarray:
             raise DataError(f"{path}: decoding the audio failed ({exc}); re-encode it or drop the video.") from None
     if not chunks:
         raise DataError(f"{path} holds no audio samples; re-encode it or drop the video.")
-    return np.concatenate(chunks).astype(np.float32)
+    return (np.concatenate(chunks).astype(np.float32) / 32768).astype(np.float32)
