@@ -2,7 +2,8 @@
 
 Everything a plugin needs is importable from here (or a submodule: ``tables``, ``paths``, ``files``,
 ``scores``, ``synthetic``, ``options``, ``leaderboard``, ``original``, ``zoo``). Installed as
-``tim_bench_registry``; it imports nothing from the engine or the plugins.
+``tim_bench_registry``; it imports nothing from the engine or the plugins. A retired name keeps working, with a
+``DeprecationWarning``, until the next major ``CONTRACT_VERSION`` (``retired``).
 """
 from typing import TYPE_CHECKING
 
