@@ -2,8 +2,11 @@
 
 Everything a plugin needs is importable from here (or a submodule: ``tables``, ``paths``, ``files``,
 ``scores``, ``synthetic``, ``options``, ``leaderboard``, ``original``, ``zoo``). Installed as
-``tim_bench_registry``; it imports nothing from the engine or the plugins.
+``tim_bench_registry``; it imports nothing from the engine or the plugins. A retired name keeps working, with a
+``DeprecationWarning``, until the next major ``CONTRACT_VERSION`` (``retired``).
 """
+from typing import TYPE_CHECKING
+
 from .building import build, lookup, register_rename
 from .catalog import Catalog
 from .checkpoints import UntrustedCheckpointError, check_checkpoint_file, load_checkpoint
@@ -12,12 +15,14 @@ from .contracts import (IGNORE_LABEL, STREAMS, DatasetPlugin, FeatureSource, Spl
                         VideoFeatures)
 from .errors import DataError, LeaderboardError, TimBenchError, UnknownPluginError
 from .hookspecs import hookimpl, hookspec
-from .leaderboard import Chance, DatasetSpec, LeaderboardFormat, Reference, register_reference_files
+from .leaderboard import Chance, LeaderboardFormat, LeaderboardSpec, Reference
+from .references import register_reference_files
 from .plugin_manager import import_custom, origin_of, plugin_manager
 from .predictions import Predictions, TaskPredictions, rows_in_order
 from .protocols import (Challenge, ChallengeScorer, FeatureExtractor, Metric, StreamBest, SubmissionWriter,
                         SyntheticGenerator)
 from .run_record import RUN_RECORD_SCHEMA, RunRecord
+from .retired import retired_name
 from .registries import (CHALLENGES, DATASETS, EXTRACTORS, FEATURES, FORMATS, GENERATORS, HEADS, LEADERBOARDS,
                          METRICS, MODELS, ORIGINAL_DATASETS, REFERENCES, REGISTRIES, WEIGHTS, WRITERS)
 from .version import CONTRACT_VERSION
@@ -26,7 +31,7 @@ from .zoo import Weights
 __all__ = [
     "CHALLENGES", "DATASETS", "EXTRACTORS", "FEATURES", "FORMATS", "GENERATORS", "HEADS", "LEADERBOARDS", "METRICS",
     "MODELS", "ORIGINAL_DATASETS", "REFERENCES", "REGISTRIES", "WEIGHTS", "WRITERS", "IGNORE_LABEL", "STREAMS",
-    "Catalog", "Challenge", "Chance", "ChallengeScorer", "DataError", "DatasetPlugin", "DatasetSpec",
+    "Catalog", "Challenge", "Chance", "ChallengeScorer", "DataError", "DatasetPlugin", "LeaderboardSpec",
     "FeatureExtractor", "FeatureSource", "LeaderboardError", "LeaderboardFormat", "Metric", "Predictions",
     "Reference",
     "SplitAnnotations", "StreamBest", "SubmissionWriter", "SyntheticGenerator", "Task", "TaskPredictions",
@@ -35,3 +40,10 @@ __all__ = [
     "rows_in_order", "RunRecord", "RUN_RECORD_SCHEMA", "CONTRACT_VERSION", "PluginContractError",
 ]
 __all__ += ["UntrustedCheckpointError", "check_checkpoint_file", "load_checkpoint"]  # the checkpoint trust gate
+
+if TYPE_CHECKING:  # retired names (retired.py), for type checkers; at run time ``__getattr__`` warns and answers
+    from .leaderboard import DatasetSpec
+
+
+def __getattr__(name: str) -> object:
+    return retired_name(globals(), name)

@@ -8,12 +8,15 @@ from __future__ import annotations
 import difflib
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from .conformance import check_object
 from .errors import UnknownPluginError
 from .plugin_manager import plugin_manager
-from .registries import AnyRegistry
+from .catalog import Catalog
+from .registries import AnyRegistry, Registry
+
+T = TypeVar("T")
 
 #: (registry name, old name) -> new name: renamed entries keep old configs working, with a warning.
 _RENAMED: dict[tuple[str, str], str] = {}
@@ -24,8 +27,17 @@ def register_rename(registry: AnyRegistry, old: str, new: str) -> None:
     _RENAMED[(registry.name, old)] = new
 
 
+@overload
+def lookup(registry: Registry[T], name: str) -> type[T]: ...
+
+
+@overload
+def lookup(registry: Catalog[T], name: str) -> T: ...
+
+
 def lookup(registry: AnyRegistry, name: str) -> Any:
-    """The entry registered as ``name``; a renamed one warns, an unknown one lists what exists."""
+    """The entry registered as ``name`` (a class of a ``Registry[T]``, an object of a ``Catalog[T]``); a renamed one
+    warns, an unknown one lists what exists."""
     if (registry.name, name) in _RENAMED:
         new = _RENAMED[(registry.name, name)]
         warnings.warn(f"{registry.name} '{name}' was renamed to '{new}'; update the config.", DeprecationWarning,
@@ -56,7 +68,7 @@ def _letters_in_order(letters: str, word: str) -> bool:
     return all(ch in rest for ch in letters)
 
 
-def build(registry: AnyRegistry, cfg: Mapping[str, Any], **default_args: Any) -> Any:
+def build(registry: Registry[T], cfg: Mapping[str, Any], **default_args: Any) -> T:
     """Build the component named by ``cfg['type']``; ``default_args`` fill keys cfg leaves out."""
     if "type" not in cfg:
         raise UnknownPluginError(f"A {registry.name} config needs a 'type' key; got keys {sorted(cfg)}.")

@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Generic, TypeVar
 
 from .conformance import check_object
 
+T = TypeVar("T")
 
-class Catalog:
-    """Named objects of one kind; ``module_dict`` and ``get`` read like an mmengine ``Registry``."""
+class Catalog(Generic[T]):
+    """Named objects of one kind ``T``; ``module_dict`` and ``get`` read like an mmengine ``Registry``."""
 
     def __init__(self, name: str, protocol: type | None = None) -> None:
         self.name = name
         self.protocol = protocol  # each entry is checked against it as it registers
-        self._entries: dict[str, Any] = {}
+        self._entries: dict[str, T] = {}
         self._modules: dict[str, str] = {}
 
-    def register(self, name: str, obj: Any, *, force: bool = False, module: str | None = None) -> None:
+    def register(self, name: str, obj: T, *, force: bool = False, module: str | None = None) -> None:
         """Add ``obj`` as ``name``; a second entry of that name needs ``force`` (a plugin replacing a built-in)."""
         if name in self._entries and not force and self._entries[name] is not obj:
             raise KeyError(f"{self.name} '{name}' is already registered by {self._modules[name]}; pass force=True "
@@ -35,7 +36,7 @@ class Catalog:
         self._entries[name] = obj
         self._modules[name] = module or sys._getframe(1).f_globals.get("__name__", "")
 
-    def get(self, name: str) -> Any | None:
+    def get(self, name: str) -> T | None:
         """The entry registered as ``name``, or None."""
         return self._entries.get(name)
 
@@ -49,7 +50,7 @@ class Catalog:
         return self._modules[name]
 
     @property
-    def module_dict(self) -> Mapping[str, Any]:
+    def module_dict(self) -> Mapping[str, T]:
         """Every entry by name (read-only view)."""
         return dict(self._entries)
 

@@ -22,7 +22,7 @@ class PluginContractError(TimBenchError):
     """A registered part does not provide what its registry's Protocol requires."""
 
 
-def protocol_members(protocol: type) -> tuple[dict[str, Any], tuple[str, ...]]:
+def _protocol_members(protocol: type) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The methods (name -> function as declared) and the data attributes a Protocol requires."""
     methods: dict[str, Any] = {}
     attributes: list[str] = []
@@ -34,6 +34,8 @@ def protocol_members(protocol: type) -> tuple[dict[str, Any], tuple[str, ...]]:
                 continue
             if isinstance(value, staticmethod | classmethod) or inspect.isfunction(value):
                 methods[name] = value
+            elif isinstance(value, property) and name not in attributes:  # a read-only data member
+                attributes.append(name)
         attributes += [n for n in getattr(base, "__annotations__", {}) if n not in methods and n not in attributes]
     return methods, tuple(attributes)
 
@@ -56,7 +58,7 @@ def _shown(name: str, function: Callable[..., Any], bound: bool) -> str:
     return f"{name}({', '.join(p.name for p in _parameters(function, bound))})"
 
 
-def method_problem(cls: type, name: str, declared: Any) -> str | None:
+def _method_problem(cls: type, name: str, declared: Any) -> str | None:
     """Why ``cls`` does not provide method ``name`` as declared (None: it does): missing, or a signature that
     cannot take the declared arguments (required ones positionally, defaulted ones by keyword)."""
     spec, spec_bound = _callable_of(declared)
@@ -77,33 +79,33 @@ def method_problem(cls: type, name: str, declared: Any) -> str | None:
     return None
 
 
-def class_problem(cls: type, protocol: type) -> str | None:
+def _class_problem(cls: type, protocol: type) -> str | None:
     """The first way class ``cls`` breaks ``protocol``'s methods (None: it follows them)."""
-    methods, _ = protocol_members(protocol)
+    methods, _ = _protocol_members(protocol)
     for name, declared in methods.items():
-        problem = method_problem(cls, name, declared)
+        problem = _method_problem(cls, name, declared)
         if problem:
             return problem
     return None
 
 
-def object_problem(obj: object, protocol: type) -> str | None:
+def _object_problem(obj: object, protocol: type) -> str | None:
     """The first way a built object breaks ``protocol`` (a missing attribute or method; None: it follows it)."""
-    methods, attributes = protocol_members(protocol)
+    methods, attributes = _protocol_members(protocol)
     for name in attributes:
         if not hasattr(obj, name):
             return f"has no attribute '{name}'"
-    return class_problem(type(obj), protocol) if not inspect.isclass(obj) else None
+    return _class_problem(type(obj), protocol) if not inspect.isclass(obj) else None
 
 
-def contract_error(what: str, registry: str, problem: str, protocol: type) -> PluginContractError:
+def _contract_error(what: str, registry: str, problem: str, protocol: type) -> PluginContractError:
     """One sentence naming the part, its registry, the problem and the Protocol."""
     return PluginContractError(
         f"{what} (registered in {registry.upper()}S) {problem}, which the {protocol.__name__} Protocol of "
         f"tim_bench_registry requires; fix the plugin (docs/writing-plugins.md lists each Protocol) or uninstall it.")
 
 
-def qualified_name(obj: object) -> str:
+def _qualified_name(obj: object) -> str:
     """``module.Class`` of a class, or of an object's class."""
     cls = obj if inspect.isclass(obj) else type(obj)
     return f"{cls.__module__}.{cls.__qualname__}"
@@ -113,15 +115,15 @@ def check_class(cls: object, protocol: type | None, registry: str) -> None:
     """Raise ``PluginContractError`` if class ``cls`` breaks ``protocol`` (functions and a None protocol pass)."""
     if protocol is None or not inspect.isclass(cls):
         return
-    problem = class_problem(cls, protocol)
+    problem = _class_problem(cls, protocol)
     if problem:
-        raise contract_error(f"Plugin class {qualified_name(cls)}", registry, problem, protocol)
+        raise _contract_error(f"Plugin class {_qualified_name(cls)}", registry, problem, protocol)
 
 
 def check_object(obj: object, protocol: type | None, registry: str, what: str = "") -> None:
     """Raise ``PluginContractError`` if the built (or registered) object ``obj`` breaks ``protocol``."""
     if protocol is None:
         return
-    problem = object_problem(obj, protocol)
+    problem = _object_problem(obj, protocol)
     if problem:
-        raise contract_error(what or f"Plugin object {qualified_name(obj)}", registry, problem, protocol)
+        raise _contract_error(what or f"Plugin object {_qualified_name(obj)}", registry, problem, protocol)

@@ -40,7 +40,7 @@ A **head plugin** (registered in ``HEADS``) is an ``nn.Module`` built as
   ``start <= stop``, starts and stops non-decreasing; ``values`` has ``T`` rows, 3 or 5 axes and the
   source's ``dim`` as its last axis; every value is finite (NaN/inf are refused when read).
 * Streams of one video are read at the same rows, so their feature grids agree in count and in
-  times within ``GRID_TOLERANCE`` seconds (``common_grid``).
+  times within 0.01 s (the engine checks: ``tim_bench.data.grid``).
 * Every labelled segment is queried by at least one window (the window builder checks).
 * A dataset plugin names the file and row of a bad annotation (``tim_bench_registry.tables`` has
   helpers); a feature plugin refuses ids that would leave its folder before opening anything
@@ -48,7 +48,6 @@ A **head plugin** (registered in ``HEADS``) is an ``nn.Module`` built as
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -60,9 +59,7 @@ from .errors import DataError
 STREAMS: tuple[str, ...] = ("visual", "audio")
 #: Label value for "no label in this task" (the other stream's rows, unlabelled test rows).
 IGNORE_LABEL = -1
-SEGMENT_COLUMNS: tuple[str, ...] = ("segment_id", "video_id", "start", "stop", "stream")
-#: Seconds by which the feature times of two streams of one video may differ and still count as one grid.
-GRID_TOLERANCE = 0.01
+_SEGMENT_COLUMNS: tuple[str, ...] = ("segment_id", "video_id", "start", "stop", "stream")
 #: Seconds a labelled segment may end after its video's end (timestamp and duration rounding; the official
 #: EPIC-Sounds validation file runs up to 0.28 s past); beyond it, a segment lying mostly outside is refused.
 STOP_TOLERANCE = 1.0
@@ -106,7 +103,7 @@ class SplitAnnotations:
         """Raise DataError naming ``source`` and the first bad row if the table breaks the contract; with
         ``training`` also if a task has no labelled segment (a split used for training must be labelled)."""
         seg = self.segments
-        missing = [c for c in SEGMENT_COLUMNS + tuple(t.key for t in self.tasks) if c not in seg.columns]
+        missing = [c for c in _SEGMENT_COLUMNS + tuple(t.key for t in self.tasks) if c not in seg.columns]
         if missing:
             raise DataError(f"{source}: segments table lacks columns {missing}.")
         if seg.empty:
@@ -240,23 +237,6 @@ class VideoFeatures:
         if dim is not None and shape[-1] != dim:
             raise DataError(f"{where}: {shape[-1]}-d features but this stream is configured as {dim}-d; fix the "
                             f"config's dim or the file.")
-
-
-def common_grid(grids: Mapping[str, np.ndarray], video_id: str) -> np.ndarray:
-    """The one feature grid of a video's streams (every stream is read at the same rows); DataError naming
-    the video and streams when they differ in count or in times by more than ``GRID_TOLERANCE`` s."""
-    (first, times), *others = grids.items()
-    for stream, other in others:
-        if len(other) != len(times):
-            raise DataError(f"Video {video_id} has {len(times)} {first} features but {len(other)} {stream} "
-                            f"features; both streams are read at the same rows, so extract them on one time grid.")
-        off = np.abs(np.asarray(other, np.float64) - np.asarray(times, np.float64)).max(initial=0.0)
-        if not off <= GRID_TOLERANCE:
-            row = int(np.abs(np.asarray(other, np.float64) - times).max(1).argmax())
-            raise DataError(f"Video {video_id}: feature {row} is {np.round(times[row], 3).tolist()} s in {first} but "
-                            f"{np.round(other[row], 3).tolist()} s in {stream}; both streams are read at the same "
-                            f"rows, so extract them on one time grid (within {GRID_TOLERANCE} s).")
-    return np.asarray(times, np.float64)
 
 
 @runtime_checkable

@@ -23,7 +23,7 @@ from .errors import TimBenchError
 #: errno values that mean "the disk is full", answered with one sentence naming the path.
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 #: errno values that mean "this folder cannot be written".
-NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 #: Prefix and suffix of the temporary files ``atomic_path`` creates (a killed write leaves one behind).
 TMP_PREFIX, TMP_SUFFIX = ".", ".tmp"
 
@@ -66,7 +66,7 @@ def _write_error(exc: OSError, path: Path) -> TimBenchError | None:
     if exc.errno in NO_SPACE:
         return TimBenchError(f"no space left on {path.parent} while writing {path}; the previous {path.name} (if "
                              f"any) is kept. Free some space and run again.")
-    if exc.errno in NOT_WRITABLE:
+    if exc.errno in _NOT_WRITABLE:
         return TimBenchError(f"cannot write {path}: {path.parent} is not writable ({exc.strerror}); choose "
                              f"another folder or fix its permissions.")
     return None

@@ -2,26 +2,23 @@
 
 A benchmark plugin registers them at import time::
 
-    >>> from tim_bench_registry import LEADERBOARDS, DatasetSpec
-    >>> LEADERBOARDS.register("MyData", DatasetSpec("MyData", "My dataset", ("top1", "top5"), {"top1": "top-1"}))
+    >>> from tim_bench_registry import LEADERBOARDS, LeaderboardSpec
+    >>> LEADERBOARDS.register("MyData", LeaderboardSpec("MyData", "My dataset", ("top1", "top5"), {"top1": "top-1"}))
     ... # doctest: +SKIP
-    >>> register_reference_files("my_plugin")  # every my_plugin/reference/*.json row  # doctest: +SKIP
+    >>> register_reference_files("my_plugin")  # every my_plugin/reference/*.json row (``references``)
+    ... # doctest: +SKIP
 
 Higher is better for every metric. A ``LeaderboardFormat`` renders the engine's tables (``render(tables,
 folder)``, ``folder`` being where the output goes, for relative links) and names its default file.
 """
 from __future__ import annotations
 
-import importlib.resources
-import json
-import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import LeaderboardError
-from .registries import REFERENCES
+from .retired import retired_name
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,7 @@ class Chance:
 
 
 @dataclass(frozen=True)
-class DatasetSpec:
+class LeaderboardSpec:
     """How one dataset (a dataset plugin type name, as in a run record) appears in leaderboards.
 
     ``references`` names the datasets whose published reference rows apply to this one's table
@@ -68,6 +65,14 @@ class DatasetSpec:
         return self.labels.get(metric, metric)
 
 
+if TYPE_CHECKING:  # the retired name, for type checkers; at run time ``__getattr__`` answers it with a warning
+    DatasetSpec = LeaderboardSpec
+
+
+def __getattr__(name: str) -> object:
+    return retired_name(globals(), name)
+
+
 @dataclass(frozen=True)
 class LeaderboardFormat:
     """One way to print leaderboard tables: ``render(tables, folder) -> text`` and its default output file
@@ -77,9 +82,6 @@ class LeaderboardFormat:
     render: Callable[[Any, Path], str]
     default_out: str | None
     description: str = ""
-
-
-_KEYS = ("id", "dataset", "split", "setting", "metrics", "source", "caveat", "default", "tolerance")
 
 
 @dataclass(frozen=True)
@@ -106,52 +108,3 @@ class Reference:
     def label(self) -> str:
         """How the row is named in a table: unmistakably published (or computed), not measured."""
         return f"[published] {self.model}, {self.setting}"
-
-
-def parse_reference(data: Any, origin: str) -> Reference:
-    """A reference row from its JSON object; LeaderboardError naming ``origin`` when it breaks the schema."""
-    if not isinstance(data, dict) or data.get("reference") is not True:
-        raise LeaderboardError(f"{origin} is not a reference row (it needs \"reference\": true); move it out of the "
-                               f"reference folder.")
-    missing = [k for k in _KEYS if k not in data]
-    if missing:
-        raise LeaderboardError(f"Reference row {origin} lacks keys {missing}; add them (see a shipped row, e.g. "
-                               f"`tim-bench plugins` lists them under references, for the schema).")
-    configs = data.get("configs", [])
-    if not isinstance(configs, list) or not all(isinstance(c, str) for c in configs):
-        raise LeaderboardError(f"Reference row {origin}: \"configs\" must be a list of config names (the recipes "
-                               f"whose setting the row reports).")
-    return Reference(**{k: data[k] for k in _KEYS}, notes=data.get("notes", {}),
-                     tolerance_note=data.get("tolerance_note", ""), configs=tuple(configs),
-                     model=str(data.get("model", "TIM")))
-
-
-def read_reference(text: str, origin: str) -> Reference:
-    """Parse one reference row file's text."""
-    try:
-        return parse_reference(json.loads(text), origin)
-    except json.JSONDecodeError as exc:
-        raise LeaderboardError(f"Reference row {origin} is not valid JSON ({exc}); fix the file.") from None
-
-
-def reference_files(files: Iterable[tuple[str, str]]) -> list[Reference]:
-    """Rows from ``(origin, text)`` pairs; ids must be unique among them."""
-    rows: dict[str, Reference] = {}
-    for origin, text in files:
-        ref = read_reference(text, origin)
-        if ref.id in rows:
-            raise LeaderboardError(f"Reference row {origin} reuses the id '{ref.id}'; give it a unique id.")
-        rows[ref.id] = ref
-    return list(rows.values())
-
-
-def register_reference_files(package: str, folder: str = "reference") -> list[Reference]:
-    """Register in REFERENCES every ``*.json`` row in ``folder`` of ``package`` (installed as package data)."""
-    root = importlib.resources.files(package) / folder
-    files = [(f"{package}/{folder}/{f.name}", f.read_text(encoding="utf-8"))
-             for f in sorted(root.iterdir(), key=lambda f: f.name) if f.name.endswith(".json")]
-    module = sys._getframe(1).f_globals.get("__name__", package)
-    rows = reference_files(files)
-    for ref in rows:
-        REFERENCES.register(ref.id, ref, module=module)
-    return rows

@@ -21,9 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .contracts import Task
-from .errors import UnknownPluginError
-from .plugin_manager import plugin_manager
-from .registries import ORIGINAL_DATASETS
 
 #: the original's annotation files of one stream (split -> file, relative to the data_root) and its video-info
 #: file -> the DATASETS config reading them
@@ -68,28 +65,3 @@ class OriginalDataset:
     unconvertible_options: Mapping[str, str] = field(default_factory=dict)  # generator option -> why refused
     checkpoint_hints: Mapping[str, str] = field(default_factory=dict)  # task key -> advice on a class mismatch
     default: bool = False                       # the original parser's default --dataset
-
-
-def original_datasets() -> dict[str, OriginalDataset]:
-    """Every registered original ``--dataset``, by name (plugins loaded first)."""
-    plugin_manager()
-    return dict(ORIGINAL_DATASETS.module_dict)
-
-
-def original_dataset(name: str) -> OriginalDataset:
-    """The registered original ``--dataset`` ``name``; an unknown one names the registered ones."""
-    known = original_datasets()
-    if name not in known:
-        raise UnknownPluginError(f"No plugin registers the original TIM's --dataset {name!r}; registered: "
-                                 f"{', '.join(sorted(known)) or 'none'}.")
-    return known[name]
-
-
-def original_of_generator(generator: str) -> OriginalDataset:
-    """The original ``--dataset`` whose layout ``make-synthetic GENERATOR --layout original`` writes."""
-    known = original_datasets()
-    for entry in known.values():
-        if entry.generator == generator:
-            return entry
-    raise UnknownPluginError(f"--layout original has no original TIM layout for generator {generator!r}; it "
-                             f"converts {', '.join(sorted(e.generator for e in known.values())) or 'none'}.")

@@ -10,7 +10,7 @@ from pathlib import Path
 from .errors import DataError
 
 #: Characters an id must not hold when it names a file (path separators, NUL).
-FORBIDDEN = ("/", "\\", "\x00")
+_FORBIDDEN = ("/", "\\", "\x00")
 
 
 def safe_join(folder: str | Path, name: str, suffix: str = "", what: str = "video id",
@@ -20,7 +20,7 @@ def safe_join(folder: str | Path, name: str, suffix: str = "", what: str = "vide
     The file may be a symlink that stays inside ``root`` (default ``folder``; e.g. data_root, so git-annex or
     DVC layouts work); one leaving it is refused as such."""
     text = str(name)
-    if not text.strip() or text in (".", "..") or any(c in text for c in FORBIDDEN) or Path(text).is_absolute():
+    if not text.strip() or text in (".", "..") or any(c in text for c in _FORBIDDEN) or Path(text).is_absolute():
         raise DataError(f"{what} {text!r} cannot name a file in {folder}: ids must be plain names without path "
                         f"separators, NUL or '..'; fix the id in the annotations.")
     path = Path(folder) / f"{text}{suffix}"

@@ -26,7 +26,7 @@ from .registries import REGISTRIES
 from .version import CONTRACT_VERSION, DECLARATION, supports
 
 ENTRY_POINT_GROUP = "tim_bench"
-BUILTIN_DISTRIBUTION = "tim-bench"
+_BUILTIN_DISTRIBUTION = "tim-bench"
 
 _lock = threading.Lock()
 _manager: pluggy.PluginManager | None = None
@@ -34,10 +34,10 @@ _manager: pluggy.PluginManager | None = None
 _origins: dict[str, str] = {}
 #: "name = module (distribution)" of each third-party entry point skipped -> why
 _skipped: dict[str, str] = {}
-log = logging.getLogger("tim_bench")
+_log = logging.getLogger("tim_bench")
 
 
-def check_contract_version(module: ModuleType) -> None:
+def _check_contract_version(module: ModuleType) -> None:
     """Raise ``PluginContractError`` if ``module`` declares contract versions that exclude this one."""
     spec = getattr(module, DECLARATION, None)
     if spec is None:
@@ -70,7 +70,7 @@ def _load(pm: pluggy.PluginManager, ep: importlib.metadata.EntryPoint, origin: s
     before = _entries()
     try:
         module = ep.load()
-        check_contract_version(module)
+        _check_contract_version(module)
         _register(pm, module, origin)
     except BaseException:
         _take_back(before)
@@ -100,11 +100,11 @@ def plugin_manager() -> pluggy.PluginManager:
             pm.hook.tim_bench_register.call_historic(kwargs=dict(registries=REGISTRIES))
             for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
                 dist = ep.dist.name if ep.dist is not None else "unknown"
-                origin = "built-in" if dist == BUILTIN_DISTRIBUTION else f"entry point {ep.name} ({dist})"
+                origin = "built-in" if dist == _BUILTIN_DISTRIBUTION else f"entry point {ep.name} ({dist})"
                 try:
                     _load(pm, ep, origin)
                 except Exception as exc:  # a broken plugin must name itself
-                    if dist == BUILTIN_DISTRIBUTION:
+                    if dist == _BUILTIN_DISTRIBUTION:
                         raise UnknownPluginError(
                             f"Built-in plugin '{ep.name} = {ep.value}' failed to load ({exc!r}); tim-bench is not "
                             f"installed completely: reinstall it.") from exc
@@ -116,10 +116,10 @@ def plugin_manager() -> pluggy.PluginManager:
 def _skip(plugin: str, exc: BaseException) -> None:
     _skipped[plugin] = str(exc) if isinstance(exc, PluginContractError) else repr(exc)
     if isinstance(exc, PluginContractError):  # already one sentence naming the part and the Protocol
-        log.warning("warning: plugin entry point '%s' is skipped: %s Commands that need it will not find its "
+        _log.warning("warning: plugin entry point '%s' is skipped: %s Commands that need it will not find its "
                     "parts.", plugin, exc)
         return
-    log.warning("warning: plugin entry point '%s' failed to load (%r) and is skipped: commands that need it will "
+    _log.warning("warning: plugin entry point '%s' failed to load (%r) and is skipped: commands that need it will "
                 "not find its parts. Fix or uninstall that package.", plugin, exc)
 
 
@@ -137,7 +137,7 @@ def import_custom(modules: Iterable[str], allow_failed_imports: bool = False) ->
         before = _entries()
         try:
             module = importlib.import_module(name)
-            check_contract_version(module)
+            _check_contract_version(module)
         except PluginContractError:  # one sentence already; the config needs this module, so it stops here
             _take_back(before)
             if allow_failed_imports:

@@ -70,7 +70,7 @@ class FeatureExtractor(Protocol):
 
 @runtime_checkable
 class SyntheticGenerator(Protocol):
-    """What a GENERATORS entry provides (class attributes and static methods are enough).
+    """What a GENERATORS entry provides: class attributes and static methods, used on the class (never built).
 
     ``add_arguments`` declares its options (the first positional is the output folder, ``out``);
     ``run`` writes the data, marked with ``tim_bench_registry.synthetic.write_marker``, and returns an
@@ -79,15 +79,19 @@ class SyntheticGenerator(Protocol):
 
     description: str
 
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None: ...
 
-    def run(self, args: argparse.Namespace) -> int: ...
+    @staticmethod
+    def run(args: argparse.Namespace) -> int: ...
 
 
 @runtime_checkable
 class ChallengeScorer(Protocol):
     """How `tim-bench evaluate` scores one challenge: ``add_arguments`` declares its own options; it is built with
     the parsed options (its own included), reads the labels, says which segments must be present and scores."""
+
+    def __init__(self, options: argparse.Namespace) -> None: ...
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None: ...
@@ -96,7 +100,7 @@ class ChallengeScorer(Protocol):
 
     def required(self, labels: pd.DataFrame) -> pd.Index: ...
 
-    def __call__(self, scores: Mapping[str, np.ndarray], rows: pd.DataFrame) -> Mapping[str, float]: ...
+    def __call__(self, scores: Mapping[str, np.ndarray], rows: pd.DataFrame) -> dict[str, float]: ...
 
 
 @runtime_checkable
@@ -107,13 +111,23 @@ class Challenge(Protocol):
     ``read`` returns ``{"ids": [N] segment ids, <score block>: [N, C] scores ...}``, refusing a file of another
     challenge or one its server would refuse (a ``DataError`` naming the file); ``max_mib`` caps the size it reads
     (None: the challenge's default). ``id_column`` names the segment ids' column in its labels file;
-    ``has_t_mod``: its submission records the training modality (``submit --t-mod``).
+    ``has_t_mod``: its submission records the training modality (``submit --t-mod``). Its data members are read-only
+    (a frozen dataclass follows them).
     """
 
-    name: str
-    writer: str
-    id_column: str
-    has_t_mod: bool
-    scorer: type[ChallengeScorer] | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def writer(self) -> str: ...
+
+    @property
+    def id_column(self) -> str: ...
+
+    @property
+    def has_t_mod(self) -> bool: ...
+
+    @property
+    def scorer(self) -> type[ChallengeScorer] | None: ...
 
     def read(self, path: Path, max_mib: int | None = None) -> Mapping[str, np.ndarray]: ...

@@ -13,6 +13,7 @@ leaderboard formats, published reference rows, challenge formats, the original T
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from mmengine.registry import Registry as _MMRegistry
 
@@ -21,13 +22,22 @@ from .conformance import check_class
 from .contracts import DatasetPlugin, FeatureSource
 from .protocols import Challenge, FeatureExtractor, Metric, SubmissionWriter, SyntheticGenerator
 
-SCOPE = "tim_bench"
+if TYPE_CHECKING:  # entry types only: these modules import the registries themselves
+    from torch import nn
+
+    from .leaderboard import LeaderboardFormat, LeaderboardSpec, Reference
+    from .original import OriginalDataset
+    from .zoo import Weights
+
+_SCOPE = "tim_bench"
+T = TypeVar("T")
 
 
-class Registry(_MMRegistry):
-    """An mmengine ``Registry`` that checks each class against ``protocol`` as it registers (``conformance``)."""
+class Registry(_MMRegistry, Generic[T]):
+    """An mmengine ``Registry`` of classes building ``T``, each checked against ``protocol`` as it registers
+    (``conformance``); ``lookup`` gives ``type[T]`` and ``build`` a ``T``, so a type checker follows both."""
 
-    def __init__(self, name: str, protocol: type | None = None, scope: str = SCOPE) -> None:
+    def __init__(self, name: str, protocol: type | None = None, scope: str = _SCOPE) -> None:
         super().__init__(name, scope=scope)
         self.protocol = protocol
 
@@ -41,29 +51,29 @@ class Registry(_MMRegistry):
         self._module_dict.pop(name, None)
 
 
-#: either kind of registry: classes (``Registry``) or named objects (``Catalog``)
-AnyRegistry = Registry | Catalog
+#: either kind of registry, of any entry type: classes (``Registry``) or named objects (``Catalog``)
+AnyRegistry = Registry[Any] | Catalog[Any]
 
-DATASETS = Registry("dataset", DatasetPlugin)
-FEATURES = Registry("feature", FeatureSource)
-EXTRACTORS = Registry("extractor", FeatureExtractor)
-HEADS = Registry("head")  # torch nn.Module classes: cls(in_dim=..., num_classes=..., **cfg)
-MODELS = Registry("model")
-METRICS = Registry("metric", Metric)
-WRITERS = Registry("writer", SubmissionWriter)
-GENERATORS = Registry("generator", SyntheticGenerator)
-#: dataset name -> DatasetSpec: which metrics its leaderboard table shows
-LEADERBOARDS = Catalog("leaderboard")
+DATASETS: Registry[DatasetPlugin] = Registry("dataset", DatasetPlugin)
+FEATURES: Registry[FeatureSource] = Registry("feature", FeatureSource)
+EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", FeatureExtractor)
+HEADS: Registry[nn.Module] = Registry("head")  # built as cls(in_dim=..., num_classes=..., **cfg)
+MODELS: Registry[nn.Module] = Registry("model")
+METRICS: Registry[Metric] = Registry("metric", Metric)
+WRITERS: Registry[SubmissionWriter] = Registry("writer", SubmissionWriter)
+GENERATORS: Registry[SyntheticGenerator] = Registry("generator", SyntheticGenerator)
+#: dataset name -> LeaderboardSpec: which metrics its leaderboard table shows
+LEADERBOARDS: Catalog[LeaderboardSpec] = Catalog("leaderboard")
 #: format name -> LeaderboardFormat: a renderer and its default output file
-FORMATS = Catalog("format")
+FORMATS: Catalog[LeaderboardFormat] = Catalog("format")
 #: reference id -> Reference: a published row shown beside measured runs
-REFERENCES = Catalog("reference")
+REFERENCES: Catalog[Reference] = Catalog("reference")
 #: `--challenge` name -> Challenge: a submission file format that `submit` writes and `evaluate` scores
-CHALLENGES = Catalog("challenge", Challenge)
+CHALLENGES: Catalog[Challenge] = Catalog("challenge", Challenge)
 #: the original TIM's `--dataset` name -> OriginalDataset: what from-tim-args and --layout original need of it
-ORIGINAL_DATASETS = Catalog("original dataset")
+ORIGINAL_DATASETS: Catalog[OriginalDataset] = Catalog("original dataset")
 #: zoo name -> Weights: a released TIM checkpoint or extractor backbone (`tim-bench zoo`, `tim-bench download`)
-WEIGHTS = Catalog("weights")
+WEIGHTS: Catalog[Weights] = Catalog("weights")
 
 #: Every registry by its plural name, in the order `tim-bench plugins` prints them.
 REGISTRIES: Mapping[str, AnyRegistry] = {

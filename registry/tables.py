@@ -18,10 +18,10 @@ import pandas as pd
 from .contracts import IGNORE_LABEL
 from .errors import DataError
 
-PICKLE_SUFFIXES = (".pkl", ".pickle")
+_PICKLE_SUFFIXES = (".pkl", ".pickle")
 
 
-def row_name(ids: pd.Series, position: int) -> str:
+def _row_name(ids: pd.Series, position: int) -> str:
     """``row N (id)`` for the row at ``position`` (0-based) of a table whose ids are ``ids``."""
     return f"row {position + 1} ({ids.iloc[position]})"
 
@@ -31,7 +31,7 @@ def read_table(path: str | Path, trust_pickle: bool, what: str, missing_hint: st
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{what} file {path} does not exist; {missing_hint or 'fix the path in the config.'}")
-    if path.suffix not in PICKLE_SUFFIXES:
+    if path.suffix not in _PICKLE_SUFFIXES:
         try:
             return pd.read_csv(path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
@@ -57,7 +57,7 @@ def with_ids(table: pd.DataFrame, id_column: str) -> pd.DataFrame:
 
 
 #: ``HH:MM:SS`` or ``HH:MM:SS.ff`` (hours any count of digits, minutes and seconds two at most).
-TIMESTAMP = r"^(\d+):(\d{1,2}):(\d{1,2}(?:\.\d*)?)$"
+_TIMESTAMP = r"^(\d+):(\d{1,2}):(\d{1,2}(?:\.\d*)?)$"
 
 
 def _timestamp_problem(text: str) -> str:
@@ -82,7 +82,7 @@ def seconds(column: pd.Series, ids: pd.Series, path: str | Path) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.astype(float).to_numpy()
     else:
-        hms = column.astype(str).str.strip().str.extract(TIMESTAMP).apply(pd.to_numeric, errors="coerce")
+        hms = column.astype(str).str.strip().str.extract(_TIMESTAMP).apply(pd.to_numeric, errors="coerce")
         hms[(hms[1] > 59) | (hms[2] >= 60)] = np.nan
         values = (hms[0] * 3600 + hms[1] * 60 + hms[2]).to_numpy(float)
     bad = ~np.isfinite(values) | (values < 0)
@@ -90,7 +90,7 @@ def seconds(column: pd.Series, ids: pd.Series, path: str | Path) -> np.ndarray:
         i = int(np.flatnonzero(bad)[0])
         raw = column.iloc[i]
         why = _timestamp_problem(str(raw).strip()) if isinstance(raw, str) else "not HH:MM:SS.ff (or seconds >= 0)"
-        raise DataError(f"{path}: {row_name(ids, i)} has {column.name} '{raw}': {why}; fix the timestamp.")
+        raise DataError(f"{path}: {_row_name(ids, i)} has {column.name} '{raw}': {why}; fix the timestamp.")
     return values.astype(np.float64)
 
 
@@ -106,7 +106,7 @@ def class_ids(table: pd.DataFrame, column: str, ids: pd.Series, path: str | Path
     bad = (values.isna() | (values != values.round())).to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{path}: {row_name(ids, i)} has {column} '{raw.iloc[i]}', not a class id; fix the "
+        raise DataError(f"{path}: {_row_name(ids, i)} has {column} '{raw.iloc[i]}', not a class id; fix the "
                         f"annotation.")
     labels = values.to_numpy(np.int64)
     low = IGNORE_LABEL if allow_ignore else 0
@@ -116,7 +116,7 @@ def class_ids(table: pd.DataFrame, column: str, ids: pd.Series, path: str | Path
         i = int(np.flatnonzero(out)[0])
         limit = f"0..{num_classes - 1}" if num_classes is not None else "0 or above"
         extra = f" ({IGNORE_LABEL} = no label)" if allow_ignore else ""
-        raise DataError(f"{path}: {row_name(ids, i)}: {column} {labels[i]} outside {limit}{extra}; fix the "
+        raise DataError(f"{path}: {_row_name(ids, i)}: {column} {labels[i]} outside {limit}{extra}; fix the "
                         f"annotation or the class list.")
     return labels
 
@@ -130,7 +130,7 @@ def text_ids(table: pd.DataFrame, column: str, ids: pd.Series, path: str | Path,
     bad = (raw.isna() | (text == "")).to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        where = f"row {i + 1}" if column == ids.name else row_name(ids, i)
+        where = f"row {i + 1}" if column == ids.name else _row_name(ids, i)
         raise DataError(f"{path}: {where} has no {column}; every row needs one.")
     if unique:
         dup = text.duplicated(keep=False).to_numpy()
@@ -156,7 +156,7 @@ def segments_of(table: pd.DataFrame, path: str | Path, id_column: str, stream: s
     reversed_ = stop <= start
     if reversed_.any():
         i = int(np.flatnonzero(reversed_)[0])
-        raise DataError(f"{path}: {row_name(ids, i)} starts at {start[i]:g} s and stops at {stop[i]:g} s; a "
+        raise DataError(f"{path}: {_row_name(ids, i)} starts at {start[i]:g} s and stops at {stop[i]:g} s; a "
                         f"segment needs start < stop: fix its timestamps.")
     return pd.DataFrame({"segment_id": ids.to_numpy(), "video_id": video.to_numpy(), "start": start, "stop": stop,
                          "stream": stream})
@@ -172,6 +172,6 @@ def read_durations(path: str | Path, trust_pickle: bool) -> dict[str, float]:
     bad = ~(np.isfinite(duration) & (duration > 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{path}: {row_name(ids, i)} has duration '{table['duration'].iloc[i]}'; a video's "
+        raise DataError(f"{path}: {_row_name(ids, i)} has duration '{table['duration'].iloc[i]}'; a video's "
                         f"duration must be a number of seconds above 0.")
     return dict(zip(ids, duration.tolist()))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-KINDS = ("checkpoint", "extractor")
+_KINDS = ("checkpoint", "extractor")
 
 
 @dataclass(frozen=True)
@@ -45,5 +45,5 @@ class Weights:
     note: str = ""
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"Weights {self.name}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}.")
+        if self.kind not in _KINDS:
+            raise ValueError(f"Weights {self.name}: kind must be one of {', '.join(_KINDS)}, not {self.kind!r}.")

@@ -12,7 +12,7 @@ from test_broken_plugin import install_broken_plugin
 from helpers import tim_bench
 from tim_bench_registry import (CONTRACT_VERSION, FEATURES, METRICS, RUN_RECORD_SCHEMA, PluginContractError,
                                 RunRecord, build, import_custom)
-from tim_bench_registry.version import simple_supports, supports
+from tim_bench_registry.version import supports
 
 NO_TASKS = '''
 from tim_bench_registry import DATASETS
@@ -135,15 +135,37 @@ def test_a_metric_registered_in_process_is_refused_at_once():
     assert "NotCallable" not in METRICS.module_dict
 
 
+def test_a_challenge_without_a_read_only_member_is_refused_naming_it():
+    """The Challenge Protocol's data members are read-only properties (a frozen dataclass follows them); an entry
+    lacking one is refused as it registers, like a missing annotated attribute."""
+    from dataclasses import dataclass
+
+    from tim_bench_registry import CHALLENGES
+
+    @dataclass(frozen=True)
+    class NoIdColumn:
+        name: str = "no-id-column"
+        writer: str = "CSVWriter"
+        has_t_mod: bool = False
+        scorer: None = None
+
+        def read(self, path, max_mib=None):
+            raise AssertionError("never read")
+
+    with pytest.raises(PluginContractError, match="has no attribute 'id_column'.*Challenge Protocol"):
+        CHALLENGES.register("no-id-column", NoIdColumn())
+    assert "no-id-column" not in CHALLENGES
+
+
 @pytest.mark.parametrize(("spec", "expected"), [(">=1,<2", True), (">=1.0", True), ("==1.0.0", True), (">=2", False),
                                                 ("<1", False), (">=0.9, !=1.0.0", False)])
-def test_contract_ranges_read_the_same_with_and_without_packaging(spec, expected):
-    assert supports(spec, "1.0.0") is expected and simple_supports(spec, "1.0.0") is expected
+def test_contract_ranges_are_version_specifiers(spec, expected):
+    assert supports(spec, "1.0.0") is expected
 
 
 def test_a_range_that_is_not_one_is_a_value_error():
     with pytest.raises(ValueError, match="not a version specifier"):
-        simple_supports("version one", "1.0.0")
+        supports("version one", "1.0.0")
 
 
 def test_run_records_carry_a_schema_and_old_ones_stay_readable():
@@ -153,3 +175,19 @@ def test_run_records_carry_a_schema_and_old_ones_stay_readable():
     new = RunRecord(**old)
     assert new.to_dict()["schema"] == RUN_RECORD_SCHEMA == 1
     assert RunRecord.from_dict(new.to_dict()) == new
+
+
+def test_the_retired_dataset_spec_still_imports_with_a_warning_naming_leaderboard_spec():
+    """Contract 1.1 renamed DatasetSpec (LEADERBOARDS' entry type) to LeaderboardSpec; the old name keeps working,
+    from the package and from its module, warning until contract 2 (docs/writing-plugins.md section 7)."""
+    import tim_bench_registry
+    from tim_bench_registry import LEADERBOARDS, LeaderboardSpec, plugin_manager
+    for module in ("tim_bench_registry", "tim_bench_registry.leaderboard"):
+        with pytest.warns(DeprecationWarning, match="DatasetSpec is LeaderboardSpec since contract 1.1"):
+            old = getattr(sys.modules[module], "DatasetSpec")
+        assert old is LeaderboardSpec
+    with pytest.raises(AttributeError, match="no attribute 'DatasetSpek'"):
+        getattr(tim_bench_registry, "DatasetSpek")
+    plugin_manager()
+    assert LEADERBOARDS.get("AVE") is not None and isinstance(LEADERBOARDS.get("AVE"), LeaderboardSpec)
+    assert "DatasetSpec" not in tim_bench_registry.__all__ and "LeaderboardSpec" in tim_bench_registry.__all__

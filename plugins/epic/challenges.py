@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,7 @@ class EPIC100Scorer:
     label_columns = ("participant_id", "verb_class", "noun_class")
 
     @staticmethod
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
+    def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
         parser.add_argument("--tail-verbs", type=Path, help=f"tail verb classes (default: {TAIL_VERBS} beside --labels)")
         parser.add_argument("--tail-nouns", type=Path, help=f"tail noun classes (default: {TAIL_NOUNS} beside --labels)")
         parser.add_argument("--unseen-participants", type=Path,
@@ -93,7 +94,7 @@ class EPIC100Scorer:
         """Every labelled segment must be in the submission."""
         return labels.index
 
-    def __call__(self, scores: dict[str, np.ndarray], rows: pd.DataFrame) -> dict[str, float]:
+    def __call__(self, scores: Mapping[str, np.ndarray], rows: pd.DataFrame) -> dict[str, float]:
         args = self.args
         unseen_name = "EPIC_100_unseen_participant_ids_" + ("test" if "test" in args.labels.name else "validation") + \
             ".csv"
@@ -117,7 +118,7 @@ class EPICSoundsScorer:
     label_columns = ("class_id",)
 
     @staticmethod
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
+    def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
         parser.add_argument("--exclude-background", action="store_true",
                             help=f"drop segments labelled background ({BACKGROUND_CLASS}) before scoring")
 
@@ -134,7 +135,7 @@ class EPICSoundsScorer:
             return labels.index[labels["class_id"].to_numpy() != BACKGROUND_CLASS]
         return labels.index
 
-    def __call__(self, scores: dict[str, np.ndarray], rows: pd.DataFrame) -> dict[str, float]:
+    def __call__(self, scores: Mapping[str, np.ndarray], rows: pd.DataFrame) -> dict[str, float]:
         return epic_sounds_metrics(scores["interaction"], rows["class_id"].to_numpy(), self.args.exclude_background)
 
 

@@ -3,7 +3,7 @@
 EPIC-Sounds mAUC is a fraction in [0, 1] (as the official evaluator reports it), every other metric a
 percentage, so a tolerance in points is meaningless for mAUC.
 """
-from tim_bench_registry import LEADERBOARDS, Chance, DatasetSpec, register_reference_files
+from tim_bench_registry import LEADERBOARDS, Chance, LeaderboardSpec, register_reference_files
 
 EPIC100_METRICS = tuple(f"all_{t}_accuracy_at_{k}" for k in (1, 5) for t in ("verb", "noun", "action")) + tuple(
     f"{split}_{t}_accuracy_at_1" for split in ("tail", "unseen") for t in ("verb", "noun", "action")) + (
@@ -30,11 +30,11 @@ SOUNDS_CHANCE = {"all_interaction_accuracy_at_1": Chance("audio_interaction"),
                  "all_interaction_mCA": Chance("audio_interaction", per_class=True)}
 
 SPECS = (
-    DatasetSpec("EPIC100", "EPIC-KITCHENS-100 action recognition", EPIC100_METRICS, EPIC100_LABELS,
+    LeaderboardSpec("EPIC100", "EPIC-KITCHENS-100 action recognition", EPIC100_METRICS, EPIC100_LABELS,
                 main_metric="all_action_accuracy_at_1", chance=EPIC100_CHANCE),
-    DatasetSpec("EPICSounds", "EPIC-Sounds audio interaction recognition", SOUNDS_METRICS, SOUNDS_LABELS,
+    LeaderboardSpec("EPICSounds", "EPIC-Sounds audio interaction recognition", SOUNDS_METRICS, SOUNDS_LABELS,
                 main_metric="all_interaction_accuracy_at_1", chance=SOUNDS_CHANCE),
-    DatasetSpec("EPIC100+EPICSounds", "EPIC-KITCHENS-100 + EPIC-Sounds (one joint model)",
+    LeaderboardSpec("EPIC100+EPICSounds", "EPIC-KITCHENS-100 + EPIC-Sounds (one joint model)",
                 EPIC100_METRICS + SOUNDS_METRICS, {**EPIC100_LABELS, **SOUNDS_LABELS},
                 references=("EPIC100", "EPICSounds"), main_metric="all_action_accuracy_at_1",
                 chance={**EPIC100_CHANCE, **SOUNDS_CHANCE}),

@@ -1,7 +1,7 @@
 """Perception Test's leaderboard table and its published reference rows (``reference/*.json``)."""
-from tim_bench_registry import LEADERBOARDS, Chance, DatasetSpec, register_reference_files
+from tim_bench_registry import LEADERBOARDS, Chance, LeaderboardSpec, register_reference_files
 
-SPEC = DatasetSpec("PerceptionTest", "Perception Test action and sound recognition",
+SPEC = LeaderboardSpec("PerceptionTest", "Perception Test action and sound recognition",
                    ("action_top1", "action_top5", "sound_top1", "sound_top5", "action_mca", "sound_mca"),
                    {"action_top1": "action@1", "action_top5": "action@5", "sound_top1": "sound@1",
                     "sound_top5": "sound@5", "action_mca": "action mCA", "sound_mca": "sound mCA"},

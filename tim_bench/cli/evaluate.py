@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from tim_bench_registry import CHALLENGES, Challenge, DataError, lookup, plugin_manager
+from tim_bench_registry import CHALLENGES, Challenge, ChallengeScorer, DataError, lookup, plugin_manager
 
 _SHOWN_IDS = 5
 
@@ -69,10 +69,11 @@ class HelpWithChallengeOptions(argparse.Action):
         parser.exit()
 
 
-def challenge_options(challenge: Challenge, args: argparse.Namespace) -> argparse.Namespace:
-    """``args`` with the challenge's own options parsed from the rest of the command line."""
+def challenge_options(challenge: Challenge, scorer: type[ChallengeScorer],
+                      args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with the options of the challenge's ``scorer`` parsed from the rest of the command line."""
     parser = argparse.ArgumentParser(prog=f"tim-bench evaluate --challenge {challenge.name}", add_help=False)
-    challenge.scorer.add_arguments(parser)
+    scorer.add_arguments(parser)
     extra, unknown = parser.parse_known_args(getattr(args, "extra_args", []))
     if unknown:
         takes = [a.option_strings[0] for a in parser._actions if a.option_strings] or ["no options of its own"]
@@ -107,9 +108,10 @@ def coverage_of(args: argparse.Namespace, ids: np.ndarray, labels: pd.DataFrame,
 def evaluate(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, float]]:
     """The official metrics of ``args.submission`` against ``args.labels``, and its coverage of the labels."""
     challenge: Challenge = lookup(CHALLENGES, args.challenge)
-    if challenge.scorer is None:
+    scorer_class = challenge.scorer
+    if scorer_class is None:
         raise DataError(f"Challenge {challenge.name} has no scorer; its plugin does not say how to score it.")
-    scorer = challenge.scorer(challenge_options(challenge, args))
+    scorer = scorer_class(challenge_options(challenge, scorer_class, args))
     scores = challenge.read(args.submission, args.max_json_mib)
     labels = scorer.labels(challenge.id_column, challenge.name)
     ids = scores["ids"]

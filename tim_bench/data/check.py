@@ -19,8 +19,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 from tim_bench_registry import (IGNORE_LABEL, DataError, FeatureSource, SplitAnnotations, Task, VideoFeatures)
-from tim_bench_registry.contracts import common_grid
 
+from .grid import common_grid
 from .suspicious import split_warnings
 from .windows import WindowSpec, build_windows
 

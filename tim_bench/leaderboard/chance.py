@@ -1,6 +1,6 @@
 """Chance levels of a split: what predicting its most frequent class(es), or guessing uniformly, would score.
 
-A run records its scored split's class counts per task (``label_counts``); a benchmark's ``DatasetSpec.chance``
+A run records its scored split's class counts per task (``label_counts``); a benchmark's ``LeaderboardSpec.chance``
 says which task and which kind of accuracy each metric is, and this module turns the counts into the levels::
 
     counts = label_counts(predictions)          # {"visual_event": [12, 0, 30, ...], ...}

@@ -1,7 +1,7 @@
 """Published reference rows: gathered from the benchmark plugins and extra folders, matched to a dataset's table.
 
 Each benchmark plugin ships its rows as JSON files in its own ``reference/`` folder and registers them
-in ``REFERENCES`` (``tim_bench_registry.leaderboard.register_reference_files``). Extra folders of rows in
+in ``REFERENCES`` (``tim_bench_registry.references.register_reference_files``). Extra folders of rows in
 the same schema can be passed in (``--reference-dir``).
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from tim_bench_registry import REFERENCES, DatasetSpec, Reference, plugin_manager
-from tim_bench_registry.leaderboard import reference_files
+from tim_bench_registry import REFERENCES, LeaderboardSpec, Reference, plugin_manager
+from tim_bench_registry.references import reference_files
 
 from .errors import LeaderboardError
 
@@ -20,7 +20,8 @@ __all__ = ["Reference", "load_references", "reference_for_metric", "references_f
 def load_references(extra_dirs: Iterable[str | Path] = ()) -> list[Reference]:
     """The rows the installed benchmark plugins ship, then those in ``extra_dirs``; ids must be unique."""
     plugin_manager()  # benchmark plugins register their rows when they load
-    shipped = [REFERENCES.get(name) for name in sorted(REFERENCES.module_dict)]
+    registered = REFERENCES.module_dict
+    shipped = [registered[name] for name in sorted(registered)]
     sources: list[tuple[str, str]] = []
     for folder in extra_dirs:
         folder = Path(folder)
@@ -36,13 +37,13 @@ def load_references(extra_dirs: Iterable[str | Path] = ()) -> list[Reference]:
     return list(refs.values())
 
 
-def references_for(spec: DatasetSpec, refs: Iterable[Reference]) -> list[Reference]:
+def references_for(spec: LeaderboardSpec, refs: Iterable[Reference]) -> list[Reference]:
     """The rows shown in ``spec``'s table, in the order of ``spec.reference_datasets``."""
     refs = list(refs)
     return [r for d in spec.reference_datasets for r in refs if r.dataset == d]
 
 
-def reference_for_metric(spec: DatasetSpec, refs: Iterable[Reference], metric: str,
+def reference_for_metric(spec: LeaderboardSpec, refs: Iterable[Reference], metric: str,
                          config_name: str | None = None) -> Reference | None:
     """The row that deltas and checks of ``config_name``'s runs use for ``metric``: a row naming that config
     in ``configs``, else a default row that names no configs; never a row of another recipe's setting."""

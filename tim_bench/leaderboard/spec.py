@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tim_bench_registry import LEADERBOARDS, DatasetSpec, plugin_manager
+from tim_bench_registry import LEADERBOARDS, LeaderboardSpec, plugin_manager
 
 
-def leaderboard_spec(dataset: str, present: Iterable[str] = (), main_metric: str | None = None) -> DatasetSpec:
+def leaderboard_spec(dataset: str, present: Iterable[str] = (), main_metric: str | None = None) -> LeaderboardSpec:
     """The registered spec of ``dataset``; an unregistered one shows its main metric, then the rest by name."""
     plugin_manager()  # benchmark plugins register their specs when they load
     spec = LEADERBOARDS.get(dataset)
     if spec is not None:
         return spec
     rest = sorted(set(present) - {main_metric})
-    return DatasetSpec(dataset, dataset, ((main_metric,) if main_metric else ()) + tuple(rest))
+    return LeaderboardSpec(dataset, dataset, ((main_metric,) if main_metric else ()) + tuple(rest))

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .configdiff import SPEED_KEYS, distinguishing_keys, flat_config
 from .errors import LeaderboardError
-from tim_bench_registry import DatasetSpec
+from tim_bench_registry import LeaderboardSpec
 
 from .chance import KINDS, chance_level
 from .spec import leaderboard_spec
@@ -84,7 +84,7 @@ class Table:
     """One dataset's leaderboard: reference rows, chance rows, then measured rows, best ``sort_metric`` first.
     ``notes`` say what the chance rows are and anything a reader must know about the measured rows."""
 
-    spec: DatasetSpec
+    spec: LeaderboardSpec
     metrics: tuple[str, ...]
     rows: tuple[Row, ...]
     sort_metric: str | None
@@ -236,7 +236,7 @@ def _recipe_groups(runs: Sequence[Mapping[str, Any]]
     return groups, notes
 
 
-def _chance_rows(spec: DatasetSpec, metrics: Sequence[str], runs: Sequence[Mapping[str, Any]]
+def _chance_rows(spec: LeaderboardSpec, metrics: Sequence[str], runs: Sequence[Mapping[str, Any]]
                  ) -> tuple[list[Row], list[str]]:
     """The majority-class and uniform-chance rows of each distinct scored split (split and class counts) of the
     table's runs, and the notes that say what they are or why a table has none."""
@@ -245,7 +245,7 @@ def _chance_rows(spec: DatasetSpec, metrics: Sequence[str], runs: Sequence[Mappi
         return [], []
     if not used:
         return [], [f"No chance rows: the {spec.name} plugin declares no chance level for these metrics "
-                    f"(DatasetSpec.chance)."]
+                    f"(LeaderboardSpec.chance)."]
     splits: dict[tuple[str, str], tuple[str, dict[str, list[int]]]] = {}
     unrecorded = []
     for record in runs:

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 import torch
 
 from tim_bench_registry import TimBenchError
-from tim_bench_registry.original import original_datasets
 
 from ..model.tim import TIM
+from .registered import original_datasets
 
 
 class CheckpointMismatchError(TimBenchError):

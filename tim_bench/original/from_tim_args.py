@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from tim_bench_registry import STREAMS, Task, TimBenchError
-from tim_bench_registry.original import original_dataset, original_datasets
+
+from .registered import original_dataset, original_datasets
 
 MODES = ("train", "validate", "extract_feats")
 #: Flags that change nothing tim-bench computes; the generated file names them.
@@ -435,7 +436,7 @@ def build_command(args: argparse.Namespace, mode: str, config_path: str) -> tupl
         launcher = ["env", "CUDA_VISIBLE_DEVICES=", "tim-bench"]
     else:
         launcher = ["tim-bench"]
-    out, notes = str(args.output_dir), []
+    out, notes = str(args.output_dir), list[str]()
     if mode == "train":
         return launcher + ["run", config_path, "--work-dir", out], notes
     split = eval_split(args)

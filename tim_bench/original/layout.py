@@ -31,8 +31,10 @@ import pandas as pd
 
 from tim_bench_registry import DATASETS, FEATURES, FeatureSource, TimBenchError, build, plugin_manager
 from tim_bench_registry.files import write_atomic, write_npy
-from tim_bench_registry.original import OriginalDataset, StreamFiles, original_of_generator
+from tim_bench_registry.original import OriginalDataset, StreamFiles
 from tim_bench_registry.synthetic import write_marker
+
+from .registered import original_of_generator
 
 #: tim-bench split -> the word in the original's file names (its --validate picks the split by it)
 SPLIT_WORDS = {"train": "train", "val": "validation", "test": "test"}

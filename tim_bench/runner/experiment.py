@@ -16,10 +16,11 @@ from torch.utils.data import DataLoader
 from tim_bench_registry import (DATASETS, FEATURES, METRICS, MODELS, STREAMS, DataError, FeatureSource,
                                 SplitAnnotations, Task, TimBenchError, build, import_custom, plugin_manager)
 
-from tim_bench_registry.contracts import check_disjoint, common_grid
+from tim_bench_registry.contracts import check_disjoint
 
 from ..data.joint import JointDataset
 from ..data.dataset import QueryTable, WindowBatches, finish_batch
+from ..data.grid import common_grid
 from ..data.store import FeatureStore
 from ..data.suspicious import split_warnings
 from ..data.sampler import WindowBatchSampler, make_batch_sampler
