@@ -23,7 +23,7 @@ and prints end-to-end windows/s as a fraction of (a) and (a) over (o).
 from __future__ import annotations
 
 import argparse
-import contextlib
+import functools
 import json
 import logging
 import statistics
@@ -38,10 +38,12 @@ import torch.nn.functional as F
 
 from tim_bench.config import load_config
 from tim_bench.model import layers
-from tim_bench.model.compiled import compile_mode, train_forward
+from tim_bench.model.compiled import compile_mode, inference_forward, train_forward
 from tim_bench.model.losses import TIMLoss
 from tim_bench.runner.assemble import Experiment
 from tim_bench.runner.distributed import DistInfo
+from tim_bench.runner import trainer as trainer_module
+from tim_bench.runner.inference import predict_split
 from tim_bench.runner.trainer import Trainer
 from tim_bench_plugins.ave.synthetic import make_ave
 from tim_bench_plugins.epic.synthetic import make_epic
@@ -108,10 +110,11 @@ def pad_to(batch: dict, split_max: dict[str, int]) -> dict:
     return out
 
 
-def step_fn(model, criterion, optimizer, device, dtype: torch.dtype | None, scaler, mode: str | None = None):
+def step_fn(model, criterion, optimizer, device, dtype: torch.dtype | None, scaler, mode: str | None = None,
+            backend: str = "inductor"):
     """One training step with the Trainer's maths (mixup, TIMLoss, clipping, fused AdamW), its forward+loss
     compiled with torch.compile ``mode`` when set (as train_cfg.compile)."""
-    forward = train_forward(model, model, criterion, dtype, mode)
+    forward = train_forward(model, model, criterion, dtype, mode, backend)
 
     def step(batch: dict) -> None:
         loss = forward(batch)["loss"]  # mixed with the batch's own mixup draw, as the Trainer does
@@ -202,6 +205,8 @@ def main() -> int:
     ap.add_argument("--compile", default="", metavar="MODE[,MODE]",
                     help="also time the step with train_cfg.compile=MODE (True = default, reduce-overhead, "
                          "max-autotune-no-cudagraphs), and a Trainer epoch with the first MODE")
+    ap.add_argument("--backend", default="inductor",
+                    help="torch.compile backend of the --compile figures (aot_eager: a quick CPU check of the script)")
     ap.add_argument("--data", help="reuse synthetic data here (written if missing)")
     ap.add_argument("--step-only", action="store_true", help="time only the model steps (a) and (o)")
     ap.add_argument("--threads", type=int, help="CPU threads for torch (1 is steadier on a shared machine)")
@@ -274,9 +279,9 @@ def main() -> int:
     criterion = TIMLoss(model.tasks, loss_cfg.label_smoothing, dict(loss_cfg.stream_weights), loss_cfg.lambda_drloc,
                         loss_cfg.m_drloc)
 
-    def fresh(m: torch.nn.Module, dtype, scaled: bool, mode: str | None = None):
+    def fresh(m: torch.nn.Module, dtype, scaled: bool, mode: str | None = None, backend: str = "inductor"):
         opt = torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=1e-4, fused=device.type == "cuda")
-        return step_fn(m, criterion, opt, device, dtype, torch.amp.GradScaler("cuda", enabled=scaled), mode)
+        return step_fn(m, criterion, opt, device, dtype, torch.amp.GradScaler("cuda", enabled=scaled), mode, backend)
 
     # (a), (o) and the masked attention alone, interleaved step by step so that drift on a shared machine cancels
     orig = original_model(model)
@@ -305,7 +310,7 @@ def main() -> int:
     medians = time_interleaved(runs, device, args.warmup)
     if "O" in medians:
         results["original_code"].update(step_ms=medians["O"] * 1000, windows_per_s=batch / medians["O"],
-                                        rendering_over_code=medians["O"] / medians["o"])
+                                        rendering_over_code=medians["o"] / medians["O"])
         results["step_over_original_code"] = medians["O"] / medians["a"]
     step_s, orig_s, orig_bf = medians["a"], medians["o"], medians["m"]
     results["other_layout_step_ms"] = medians["p"] * 1000
@@ -325,22 +330,10 @@ def main() -> int:
         if args.out:
             Path(args.out).write_text(json.dumps(results, indent=1))
         return 0
-    # (i) inference at batch 256
+    # (i) inference at batch 256 as the runs do it (predict_split: loader, forward, on-device segment averaging)
     val = exp.load_split("val", train=False)
-    infer_batches = []
-    for b in exp.loader(val, 256, False, DistInfo()):
-        infer_batches.append(b)
-        if len(infer_batches) >= 8:
-            break
-    model.eval()
-    ctx = (lambda: torch.autocast("cuda", dtype=amp)) if amp else contextlib.nullcontext
-
-    def infer(b: dict) -> None:
-        with torch.no_grad(), ctx():
-            model(b["features"], b["feature_times"], b["query_times"], query_index=b["query_index"])
-    infer_batches = (infer_batches * 8)[:max(8, len(infer_batches))]  # a small val split: repeat its batches
-    infer_s = time_steps(infer, infer_batches, device, warmup=2)
-    results["inference_windows_per_s"] = infer_batches[0]["index"].shape[0] / infer_s
+    results["inference_windows_per_s"] = time_inference(exp, model, val, device, inference_forward(model, None))
+    results["val_windows"] = len(val.windows)
     t0 = phase("inference", t0)
 
     # (c) a full epoch through the real Trainer (epoch 2 timed: epoch 1 warms up kernels)
@@ -359,17 +352,29 @@ def main() -> int:
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1))
     if args.compile:  # last: a compile failure or its time cannot cost the figures above
-        compile_steps(args, exp, model, fresh, batches, split_max, amp, device, results)
+        compile_steps(args, exp, model, fresh, batches, split_max, amp, device, results, val)
     report(results)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1))
     return 0
 
 
+def time_inference(exp: Experiment, model, val, device: torch.device, forward, batch: int = 256) -> float:
+    """Windows/s of ``predict_split`` over the val split with ``forward`` (the second pass: the first compiles)."""
+    loader = exp.loader(val, batch, False, DistInfo(), 0, device.type == "cuda")
+    predict_split(model, loader, val, exp.dataset_name, device, progress=False, forward=forward)
+    sync(device)
+    t0 = time.perf_counter()
+    predict_split(model, loader, val, exp.dataset_name, device, progress=False, forward=forward)
+    sync(device)
+    return len(val.windows) / (time.perf_counter() - t0)
+
+
 def compile_steps(args, exp: Experiment, model, fresh, batches: list[dict], split_max: dict[str, int], amp,
-                  device: torch.device, results: dict) -> None:
-    """(a') each --compile mode's step on split-max-padded batches, interleaved with (a) again; (c') a Trainer
-    epoch with the first mode. A failing mode is reported, not fatal."""
+                  device: torch.device, results: dict, val) -> None:
+    """(a') each --compile mode's step on split-max-padded batches, interleaved with (a) again; (i') inference
+    and (c') a Trainer epoch with the first mode. A failing mode is reported, not fatal."""
+    scaled = device.type == "cuda"
     padded = [pad_to(b, {s: -(-n // 8) * 8 for s, n in split_max.items()}) for b in batches]
     modes = [compile_mode(True if m == "True" else m) for m in args.compile.split(",")]
     results["compiled"] = {}
@@ -377,7 +382,7 @@ def compile_steps(args, exp: Experiment, model, fresh, batches: list[dict], spli
         t0 = time.perf_counter()
         entry = results["compiled"][mode] = {}
         try:
-            step = fresh(model, amp, scaled, mode)
+            step = fresh(model, amp, scaled, mode, args.backend)
             for b in padded[:3]:  # compiles
                 step(b)
             sync(device)
@@ -390,7 +395,18 @@ def compile_steps(args, exp: Experiment, model, fresh, batches: list[dict], spli
             entry["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         phase(f"compiled step, {mode}: {entry}", t0)
     t0 = time.perf_counter()
+    try:  # (i') inference compiled as the runs compile it: queries padded to the split maximum, last batch padded
+        val.dataset.pad_queries()
+        forward = inference_forward(model, modes[0], args.backend)
+        results["compiled_inference_windows_per_s"] = time_inference(exp, model, val, device, forward)
+        if forward.mode is None:
+            results["compiled_inference_error"] = "the compile failed and inference ran eagerly (see the warning)"
+    except Exception as exc:  # a benchmark reports the failure and keeps the other figures
+        results["compiled_inference_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    t0 = phase(f"compiled inference, {modes[0]}", t0)
     exp.cfg.train_cfg.compile = modes[0]
+    trainer_module.train_forward = functools.partial(train_forward, backend=args.backend)  # --backend: CPU tests
+    trainer_module.inference_forward = functools.partial(inference_forward, backend=args.backend)
     try:
         with tempfile.TemporaryDirectory() as wd:
             fit = Trainer(exp, Path(wd), device, progress=False).fit()
@@ -400,6 +416,7 @@ def compile_steps(args, exp: Experiment, model, fresh, batches: list[dict], spli
         results["compiled_epoch_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     finally:
         exp.cfg.train_cfg.compile = False
+        trainer_module.train_forward, trainer_module.inference_forward = train_forward, inference_forward
     phase(f"trainer with compile={modes[0]}, 2 epochs", t0)
 
 
@@ -462,10 +479,40 @@ def report(r: dict) -> None:
     for mode, c in r.get("compiled", {}).items():
         if "step_ms" in c:
             print(f"compile={mode}: step {c['eager_step_ms'] / c['step_ms']:.2f}x eager (compiled in {c['compile_s']:.0f} s)")
-    print(f"{'(i) inference, batch 256':42s} {'':9s}         {r['inference_windows_per_s']:10,.0f} windows/s")
+    print(f"{'(i) inference, batch 256, eager':42s} {'':9s}         {r['inference_windows_per_s']:10,.0f} windows/s")
+    if "compiled_inference_windows_per_s" in r:
+        print(f"{'(i) inference, batch 256, compiled':42s} {'':9s}         "
+              f"{r['compiled_inference_windows_per_s']:10,.0f} windows/s")
+    if "compiled_inference_error" in r:
+        print(f"compiled inference failed: {r['compiled_inference_error']}")
     print(f"end to end / model step: {r['end_to_end_over_step']:.0%}   model step vs original: "
           f"{r['step_over_original']:.2f}x   store built in {r['store_build_s']:.1f} s"
           + (f"   step at {r['share_of_bf16_peak']:.1%} of bf16 peak" if "share_of_bf16_peak" in r else ""))
+    print("\n".join(original_note(r)))
+    print(issue_table(r))
+
+
+def issue_table(r: dict) -> str:
+    """Issue 23's table: original code, its rendering, the default eager step, the default fast path, the default
+    run's Trainer epoch and inference, in windows/s and as a multiple of the original code's (else the rendering's)."""
+    code = r.get("original_code", {}).get("windows_per_s")
+    anchor, name = (code, "(O)") if code else (r["original_windows_per_s"], "(o)")
+    compiled = r.get("compiled", {}).get("default", {})
+    fast = r["batch"] / compiled["step_ms"] * 1000 if "step_ms" in compiled else None
+    cuda = r["device"] != "" and not r["device"].startswith("cpu")
+    rows = [("original code (JacobChalk/TIM)", code), ("bench rendering of the original", r["original_windows_per_s"]),
+            ("default eager step", r["step_windows_per_s"]),
+            ("default fast path (compiled step)" if cuda else "default fast path (CPU: the eager step)",
+             fast if cuda else r["step_windows_per_s"]),
+            ("Trainer epoch, default run" + (" (compiled)" if cuda else " (eager)"),
+             r.get("compiled_epoch_windows_per_s") if cuda else r["epoch_windows_per_s"]),
+            ("inference, default" + (" (compiled)" if cuda else " (eager)"),
+             r.get("compiled_inference_windows_per_s") if cuda else r["inference_windows_per_s"])]
+    lines = [f"\n| {r['recipe']}, {r['dims']} dims, batch {r['batch']}, {r['device']} | windows/s | x {name} |",
+             "|---|---|---|"]
+    for label, wps in rows:
+        lines.append(f"| {label} | {wps:,.0f} | {wps / anchor:.2f} |" if wps else f"| {label} | not measured | |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
