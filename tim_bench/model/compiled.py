@@ -132,7 +132,7 @@ class CompiledInference(CompiledOrEager):
     what = "inference"
 
     def __call__(self, batch: Mapping) -> dict[str, torch.Tensor]:
-        if self.mode is not None and not self._static(batch):
+        if self.mode is not None and self.windows is not None and len(batch["index"]) < self.windows:
             batch = pad_windows(batch, self.windows)
         return super().__call__(batch)
 
