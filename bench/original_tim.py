@@ -19,10 +19,14 @@ Re-driven here, transcribed from ``scripts/train.py`` ``train_epoch`` and ``init
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import importlib.util
+import json
 import math
 import sys
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,18 +53,26 @@ def code_root(checkout: Path) -> Path:
                      f"a JacobChalk/TIM checkout (its root or its recognition/ folder).")
 
 
-def _stand_in(name: str, **attrs: Any) -> None:
-    """Register module ``name`` (and parents) holding ``attrs`` unless the real one imports."""
+@contextlib.contextmanager
+def _stand_ins(modules: dict[str, dict[str, Any]]) -> Iterator[None]:
+    """Register module ``name`` (and parents) holding ``attrs`` for each entry whose real module does not import,
+    for the imports inside the block only (other code, e.g. requests probing simplejson, never sees them)."""
+    added = []
+    for name, attrs in modules.items():
+        if importlib.util.find_spec(name.split(".")[0]) is not None:
+            continue
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):
+            if ".".join(parts[:i]) not in sys.modules:
+                sys.modules[".".join(parts[:i])] = types.ModuleType(".".join(parts[:i]))
+                added.append(".".join(parts[:i]))
+        for k, v in attrs.items():
+            setattr(sys.modules[name], k, v)
     try:
-        importlib.import_module(name)
-        return
-    except ImportError:
-        pass
-    parts = name.split(".")
-    for i in range(1, len(parts) + 1):
-        sys.modules.setdefault(".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
-    for k, v in attrs.items():
-        setattr(sys.modules[name], k, v)
+        yield
+    finally:
+        for name in added:
+            sys.modules.pop(name, None)
 
 
 @dataclass
@@ -76,13 +88,11 @@ class OriginalCode:
 def load(checkout: Path) -> OriginalCode:
     """Import the checkout's model, mixup criterion and DRLoc loss (the checkout goes first on sys.path)."""
     root = code_root(Path(checkout).resolve())
-    import json
-    _stand_in("simplejson", dumps=json.dumps)
-    _stand_in("fvcore.common.file_io", PathManager=None)
     sys.path.insert(0, str(root))
-    tim = importlib.import_module("time_interval_machine.models.tim")
-    mixup = importlib.import_module("time_interval_machine.utils.mixup")
-    drloc = importlib.import_module("time_interval_machine.models.helpers.losses.drloc")
+    with _stand_ins({"simplejson": {"dumps": json.dumps}, "fvcore.common.file_io": {"PathManager": None}}):
+        tim = importlib.import_module("time_interval_machine.models.tim")
+        mixup = importlib.import_module("time_interval_machine.utils.mixup")
+        drloc = importlib.import_module("time_interval_machine.models.helpers.losses.drloc")
     if not Path(tim.__file__).resolve().is_relative_to(root):
         raise SystemExit(f"time_interval_machine was imported from {tim.__file__}, not from {root}.")
     return OriginalCode(root, tim.TIM, mixup.mixup_criterion, drloc)
