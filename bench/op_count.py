@@ -27,7 +27,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import DIMS, REPO, pad_to, step_fn, unpacked  # noqa: E402  (the bench's shared step)
+from throughput import RECIPES, REPO, pad_to, step_fn, unpacked  # noqa: E402  (the bench's shared step)
 
 from tim_bench.config import load_config  # noqa: E402
 from tim_bench.model.losses import TIMLoss  # noqa: E402
@@ -41,6 +41,9 @@ NO_KERNEL = {"view", "_unsafe_view", "_reshape_alias", "as_strided", "detach", "
              "expand", "unsqueeze", "squeeze", "slice", "select", "unbind", "split", "split_with_sizes", "narrow",
              "empty", "empty_like", "empty_strided", "resize_", "lift_fresh", "_to_copy_noop", "resolve_conj",
              "resolve_neg", "_record_function_enter_new", "_record_function_exit", "_local_scalar_dense"}
+#: ATen operators that make the host wait for the device (a value read, or an output sized by the data)
+HOST_SYNC = {"_local_scalar_dense", "nonzero", "masked_select", "_unique", "_unique2", "unique_dim", "unique_consecutive"}
+DIMS = RECIPES["epic_av"]["dims"]
 
 
 class LaunchCounter(TorchDispatchMode):
@@ -51,11 +54,14 @@ class LaunchCounter(TorchDispatchMode):
     def __init__(self) -> None:
         super().__init__()
         self.counts: collections.Counter = collections.Counter()
+        self.syncs: collections.Counter = collections.Counter()  # HOST_SYNC operators (on a GPU: the host waits)
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001 (torch's signature)
         name = func.overloadpacket.__name__
         if name not in NO_KERNEL:
             self.counts[name] += 1
+        if name in HOST_SYNC:
+            self.syncs[name] += 1
         return func(*args, **(kwargs or {}))
 
 
@@ -88,8 +94,10 @@ def _inside_compiled(event) -> bool:  # noqa: ANN001 (a profiler event)
     return False
 
 
-def count_step(step: Callable[[dict], None], batches: list[dict], compiled: bool = False) -> collections.Counter:
-    """Kernel launches per step, averaged over ``batches`` after two warm-up steps (lazy state, compiles)."""
+def count_step(step: Callable[[dict], None], batches: list[dict],
+               compiled: bool = False) -> tuple[collections.Counter, collections.Counter]:
+    """Kernel launches and host syncs per step (the syncs counted on the eager layouts only), averaged over
+    ``batches`` after two warm-up steps (lazy state, compiles)."""
     for b in batches[:2]:
         step(b)
     timed = batches[2:]
@@ -98,13 +106,14 @@ def count_step(step: Callable[[dict], None], batches: list[dict], compiled: bool
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             for b in timed:
                 step(b)
-        total = compiled_kernels(prof)
+        total, syncs = compiled_kernels(prof), collections.Counter()
     else:
         with LaunchCounter() as counter:
             for b in timed:
                 step(b)
-        total = counter.counts
-    return collections.Counter({k: round(v / len(timed)) for k, v in total.items()})
+        total, syncs = counter.counts, counter.syncs
+    per_step = lambda c: collections.Counter({k: round(v / len(timed)) for k, v in c.items()})  # noqa: E731
+    return per_step(total), per_step(syncs)
 
 
 def build(dims: dict, videos: int, annotations: str, data: Path) -> tuple[Experiment, list[dict], dict[str, int]]:
@@ -156,10 +165,13 @@ def main() -> int:
             layouts["compiled"] = (fresh("default"), [pad_to(b, split_max) for b in batches])
         result = {}
         for name, (step, data) in layouts.items():
-            ops = count_step(step, data, compiled=name == "compiled")
+            ops, syncs = count_step(step, data, compiled=name == "compiled")
             result[name] = {"total": sum(ops.values()), "ops": dict(ops.most_common())}
+            if name != "compiled":
+                result[name]["host_syncs"] = dict(syncs)
             print(f"{name}: {result[name]['total']} operator launches per training step "
-                  f"({args.dims} dims, batch {dims['batch']}, {dims['layers']} layers)")
+                  f"({args.dims} dims, batch {dims['batch']}, {dims['layers']} layers)"
+                  + (f", host syncs {dict(syncs) or 0}" if name != "compiled" else ""))
             for op, n in ops.most_common(args.top):
                 print(f"    {n:5d}  {op}")
     if args.json:

@@ -23,7 +23,7 @@ and prints end-to-end windows/s as a fraction of (a) and (a) over (o).
 from __future__ import annotations
 
 import argparse
-import contextlib
+import functools
 import json
 import logging
 import statistics
@@ -38,16 +38,30 @@ import torch.nn.functional as F
 
 from tim_bench.config import load_config
 from tim_bench.model import layers
-from tim_bench.model.compiled import compile_mode, train_forward
+from tim_bench.model.compiled import compile_mode, inference_forward, train_forward
 from tim_bench.model.losses import TIMLoss
 from tim_bench.runner.experiment import Experiment
 from tim_bench.distributed import DistInfo
+from tim_bench.runner import trainer as trainer_module
+from tim_bench.evaluation.predict import predict_split
 from tim_bench.runner.trainer import Trainer
+from tim_bench_plugins.ave.synthetic import make_ave
 from tim_bench_plugins.epic.synthetic import make_epic
 
+import original_tim  # bench/original_tim.py: the original TIM's own code, from a checkout (--original)
+
 REPO = Path(__file__).resolve().parents[1]
-DIMS = {"real": dict(visual=1024, audio=2304, d_model=512, layers=4, heads=8, batch=64),
-        "small": dict(visual=64, audio=96, d_model=64, layers=2, heads=4, batch=16)}
+#: per recipe: its config, its synthetic data, and its dims (real: the recipe's own; small: a CPU's; tiny: a test's)
+RECIPES = {
+    "epic_av": dict(config="epic_av.py", dims={
+        "real": dict(visual=1024, audio=2304, d_model=512, layers=4, heads=8, batch=64),
+        "small": dict(visual=64, audio=96, d_model=64, layers=2, heads=4, batch=16),
+        "tiny": dict(visual=8, audio=8, d_model=16, layers=1, heads=2, batch=8)}),
+    "ave_vgg": dict(config="ave_vgg.py", dims={
+        "real": dict(visual=512, audio=128, d_model=256, layers=4, heads=8, batch=64),
+        "small": dict(visual=64, audio=32, d_model=64, layers=2, heads=4, batch=16),
+        "tiny": dict(visual=8, audio=8, d_model=16, layers=1, heads=2, batch=8)}),
+}
 FLOP_PER_WINDOW = 16.9e9  # forward, 230 tokens (original_performance.md); a training step is ~3x
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12}
 
@@ -96,10 +110,11 @@ def pad_to(batch: dict, split_max: dict[str, int]) -> dict:
     return out
 
 
-def step_fn(model, criterion, optimizer, device, dtype: torch.dtype | None, scaler, mode: str | None = None):
+def step_fn(model, criterion, optimizer, device, dtype: torch.dtype | None, scaler, mode: str | None = None,
+            backend: str = "inductor"):
     """One training step with the Trainer's maths (mixup, TIMLoss, clipping, fused AdamW), its forward+loss
     compiled with torch.compile ``mode`` when set (as train_cfg.compile)."""
-    forward = train_forward(model, model, criterion, dtype, mode)
+    forward = train_forward(model, model, criterion, dtype, mode, backend)
 
     def step(batch: dict) -> None:
         loss = forward(batch)["loss"]  # mixed with the batch's own mixup draw, as the Trainer does
@@ -174,8 +189,13 @@ def profile_steps(step, batches: list[dict], device: torch.device, rows: int = 2
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dims", choices=DIMS, default="real" if torch.cuda.is_available() else "small")
-    ap.add_argument("--videos", type=int, default=8, help="real validation videos to carve into train and val")
+    ap.add_argument("--recipe", choices=RECIPES, default="epic_av")
+    ap.add_argument("--dims", choices=("real", "small", "tiny"), default="real" if torch.cuda.is_available() else "small")
+    ap.add_argument("--videos", type=int, default=8,
+                    help="epic_av: real validation videos to carve into train and val; ave_vgg: 10x as many synthetic")
+    ap.add_argument("--original", metavar="CHECKOUT",
+                    help="a JacobChalk/TIM checkout (or its recognition/ folder): also time the original's own model "
+                         "and training step on the same batches (bench/original_tim.py says what runs as is)")
     ap.add_argument("--annotations", default=str(REPO.parent / "shared" / "data"))
     ap.add_argument("--batch", type=int, help="training batch (default: 64 real, 16 small)")
     ap.add_argument("--steps", type=int, default=20, help="timed model steps per formulation")
@@ -185,6 +205,8 @@ def main() -> int:
     ap.add_argument("--compile", default="", metavar="MODE[,MODE]",
                     help="also time the step with train_cfg.compile=MODE (True = default, reduce-overhead, "
                          "max-autotune-no-cudagraphs), and a Trainer epoch with the first MODE")
+    ap.add_argument("--backend", default="inductor",
+                    help="torch.compile backend of the --compile figures (aot_eager: a quick CPU check of the script)")
     ap.add_argument("--data", help="reuse synthetic data here (written if missing)")
     ap.add_argument("--step-only", action="store_true", help="time only the model steps (a) and (o)")
     ap.add_argument("--threads", type=int, help="CPU threads for torch (1 is steadier on a shared machine)")
@@ -195,26 +217,31 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     if args.threads:
         torch.set_num_threads(args.threads)
-    dims = DIMS[args.dims]
+    recipe = RECIPES[args.recipe]
+    dims = recipe["dims"][args.dims]
     batch = args.batch or dims["batch"]
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     amp = torch.float16 if device.type == "cuda" else None  # the default: fp16 autocast + GradScaler on CUDA
     scaled = device.type == "cuda"
     results: dict = {"device": torch.cuda.get_device_name() if device.type == "cuda" else f"cpu x{torch.get_num_threads()}",
-                     "dims": args.dims, "batch": batch}
+                     "recipe": args.recipe, "dims": args.dims, "batch": batch}
     tmp = tempfile.TemporaryDirectory()
-    root = Path(args.data or tmp.name) / "epic"
+    root = Path(args.data or tmp.name) / args.recipe
     t0 = time.perf_counter()
-    if not (root / "features").is_dir():
+    if args.recipe == "epic_av" and not (root / "features").is_dir():
         make_epic(root, annotations=args.annotations, max_videos=args.videos, visual_dim=dims["visual"],
                   audio_dim=dims["audio"])
-    print(f"synthetic EPIC ({args.videos} real videos) ready in {time.perf_counter() - t0:.1f} s")
-    overrides = {"data_root": str(root), "features.visual.dim": dims["visual"], "features.audio.dim": dims["audio"],
+    elif args.recipe == "ave_vgg" and not (root / "Annotations.txt").is_file():
+        make_ave(root, videos=max(10 * args.videos, 40), visual_dim=dims["visual"], audio_dim=dims["audio"])
+    print(f"synthetic {args.recipe} ({args.videos} videos) ready in {time.perf_counter() - t0:.1f} s")
+    dim_keys = {"features.visual.dim": dims["visual"], "features.audio.dim": dims["audio"]} \
+        if args.recipe == "epic_av" else {}  # AVE's feature files carry their dims
+    overrides = {"data_root": str(root), **dim_keys,
                  "model.d_model": dims["d_model"], "model.num_layers": dims["layers"], "model.nhead": dims["heads"],
                  "train_cfg.batch_size": batch, "train_cfg.max_epochs": 2, "train_cfg.num_workers": args.workers,
                  "train_cfg.feature_store": args.feature_store, "splits.val": None, "splits.test": None,
                  "train_cfg.compile": False}  # (c) is the eager Trainer; --compile adds (c') with compile on
-    cfg = load_config(REPO / "configs" / "epic_av.py", overrides)
+    cfg = load_config(REPO / "configs" / recipe["config"], overrides)
     exp = Experiment(cfg, cache_dir=Path(tmp.name) / "cache")
     train = exp.load_split("train", train=True)
     t0 = time.perf_counter()
@@ -231,8 +258,9 @@ def main() -> int:
     batches, tokens, packed = [], [], []
     tasks = train.queries.tasks
     for b in loader:
-        tokens.append(100 + sum(b["labels"][k].shape[1] for k in b["labels"]))
-        packed.append(100 + sum(b["query_index"][t.stream].shape[0] for t in tasks) / b["index"].shape[0])
+        feature_tokens = sum(t.shape[1] for t in b["feature_times"].values())
+        tokens.append(feature_tokens + sum(b["labels"][k].shape[1] for k in b["labels"]))
+        packed.append(feature_tokens + sum(b["query_index"][t.stream].shape[0] for t in tasks) / b["index"].shape[0])
         if len(batches) < args.steps + args.warmup:
             batches.append(b)
     sync(device)
@@ -247,11 +275,13 @@ def main() -> int:
     # (a) the model step alone, on those batches
     torch.manual_seed(0)
     model = exp.build_model().to(device).train()
-    criterion = TIMLoss(model.tasks, 0.2, {"visual": 1.0, "audio": 0.01}, 0.3, 32)
+    loss_cfg = cfg.loss
+    criterion = TIMLoss(model.tasks, loss_cfg.label_smoothing, dict(loss_cfg.stream_weights), loss_cfg.lambda_drloc,
+                        loss_cfg.m_drloc)
 
-    def fresh(m: torch.nn.Module, dtype, scaled: bool, mode: str | None = None):
+    def fresh(m: torch.nn.Module, dtype, scaled: bool, mode: str | None = None, backend: str = "inductor"):
         opt = torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=1e-4, fused=device.type == "cuda")
-        return step_fn(m, criterion, opt, device, dtype, torch.amp.GradScaler("cuda", enabled=scaled), mode)
+        return step_fn(m, criterion, opt, device, dtype, torch.amp.GradScaler("cuda", enabled=scaled), mode, backend)
 
     # (a), (o) and the masked attention alone, interleaved step by step so that drift on a shared machine cancels
     orig = original_model(model)
@@ -267,7 +297,21 @@ def main() -> int:
             "p": (fresh(model, amp, scaled), other)}
     if device.type == "cpu":  # train_cfg.amp="bf16": bf16 autocast on the CPU
         runs["a16"] = (fresh(model, torch.bfloat16, False), batches)
+    if args.original:  # (O) the original's own model and step, on the same batches in its loader's layout
+        code = original_tim.load(Path(args.original))
+        num_feats = next(iter(batches[0]["feature_times"].values())).shape[1]
+        oargs = original_tim.original_args(model, cfg, num_feats)
+        torch.manual_seed(0)
+        omodel = original_tim.build_model(code, oargs, device)
+        results["original_code"] = {"checkout": str(code.root), "run_as_is": original_tim.RUN_AS_IS,
+                                    "re_driven": original_tim.RE_DRIVEN}
+        runs["O"] = (original_tim.OriginalStep(code, oargs, omodel, device),
+                     [original_tim.original_batch(b, model, split_max) for b in batches])
     medians = time_interleaved(runs, device, args.warmup)
+    if "O" in medians:
+        results["original_code"].update(step_ms=medians["O"] * 1000, windows_per_s=batch / medians["O"],
+                                        rendering_over_code=medians["o"] / medians["O"])
+        results["step_over_original_code"] = medians["O"] / medians["a"]
     step_s, orig_s, orig_bf = medians["a"], medians["o"], medians["m"]
     results["other_layout_step_ms"] = medians["p"] * 1000
     if "a16" in medians:
@@ -286,22 +330,10 @@ def main() -> int:
         if args.out:
             Path(args.out).write_text(json.dumps(results, indent=1))
         return 0
-    # (i) inference at batch 256
+    # (i) inference at batch 256 as the runs do it (predict_split: loader, forward, on-device segment averaging)
     val = exp.load_split("val", train=False)
-    infer_batches = []
-    for b in exp.loader(val, 256, False, DistInfo()):
-        infer_batches.append(b)
-        if len(infer_batches) >= 8:
-            break
-    model.eval()
-    ctx = (lambda: torch.autocast("cuda", dtype=amp)) if amp else contextlib.nullcontext
-
-    def infer(b: dict) -> None:
-        with torch.no_grad(), ctx():
-            model(b["features"], b["feature_times"], b["query_times"], query_index=b["query_index"])
-    infer_batches = (infer_batches * 8)[:max(8, len(infer_batches))]  # a small val split: repeat its batches
-    infer_s = time_steps(infer, infer_batches, device, warmup=2)
-    results["inference_windows_per_s"] = infer_batches[0]["index"].shape[0] / infer_s
+    results["inference_windows_per_s"] = time_inference(exp, model, val, device, inference_forward(model, None))
+    results["val_windows"] = len(val.windows)
     t0 = phase("inference", t0)
 
     # (c) a full epoch through the real Trainer (epoch 2 timed: epoch 1 warms up kernels)
@@ -320,17 +352,29 @@ def main() -> int:
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1))
     if args.compile:  # last: a compile failure or its time cannot cost the figures above
-        compile_steps(args, exp, model, fresh, batches, split_max, amp, device, results)
+        compile_steps(args, exp, model, fresh, batches, split_max, amp, device, results, val)
     report(results)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1))
     return 0
 
 
+def time_inference(exp: Experiment, model, val, device: torch.device, forward, batch: int = 256) -> float:
+    """Windows/s of ``predict_split`` over the val split with ``forward`` (the second pass: the first compiles)."""
+    loader = exp.loader(val, batch, False, DistInfo(), 0, device.type == "cuda")
+    predict_split(model, loader, val, exp.dataset_name, device, progress=False, forward=forward)
+    sync(device)
+    t0 = time.perf_counter()
+    predict_split(model, loader, val, exp.dataset_name, device, progress=False, forward=forward)
+    sync(device)
+    return len(val.windows) / (time.perf_counter() - t0)
+
+
 def compile_steps(args, exp: Experiment, model, fresh, batches: list[dict], split_max: dict[str, int], amp,
-                  device: torch.device, results: dict) -> None:
-    """(a') each --compile mode's step on split-max-padded batches, interleaved with (a) again; (c') a Trainer
-    epoch with the first mode. A failing mode is reported, not fatal."""
+                  device: torch.device, results: dict, val) -> None:
+    """(a') each --compile mode's step on split-max-padded batches, interleaved with (a) again; (i') inference
+    and (c') a Trainer epoch with the first mode. A failing mode is reported, not fatal."""
+    scaled = device.type == "cuda"
     padded = [pad_to(b, {s: -(-n // 8) * 8 for s, n in split_max.items()}) for b in batches]
     modes = [compile_mode(True if m == "True" else m) for m in args.compile.split(",")]
     results["compiled"] = {}
@@ -338,7 +382,7 @@ def compile_steps(args, exp: Experiment, model, fresh, batches: list[dict], spli
         t0 = time.perf_counter()
         entry = results["compiled"][mode] = {}
         try:
-            step = fresh(model, amp, scaled, mode)
+            step = fresh(model, amp, scaled, mode, args.backend)
             for b in padded[:3]:  # compiles
                 step(b)
             sync(device)
@@ -351,7 +395,18 @@ def compile_steps(args, exp: Experiment, model, fresh, batches: list[dict], spli
             entry["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         phase(f"compiled step, {mode}: {entry}", t0)
     t0 = time.perf_counter()
+    try:  # (i') inference compiled as the runs compile it: queries padded to the split maximum, last batch padded
+        val.dataset.pad_queries()
+        forward = inference_forward(model, modes[0], args.backend)
+        results["compiled_inference_windows_per_s"] = time_inference(exp, model, val, device, forward)
+        if forward.mode is None:
+            results["compiled_inference_error"] = "the compile failed and inference ran eagerly (see the warning)"
+    except Exception as exc:  # a benchmark reports the failure and keeps the other figures
+        results["compiled_inference_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    t0 = phase(f"compiled inference, {modes[0]}", t0)
     exp.cfg.train_cfg.compile = modes[0]
+    trainer_module.train_forward = functools.partial(train_forward, backend=args.backend)  # --backend: CPU tests
+    trainer_module.inference_forward = functools.partial(inference_forward, backend=args.backend)
     try:
         with tempfile.TemporaryDirectory() as wd:
             fit = Trainer(exp, Path(wd), device, progress=False).fit()
@@ -361,15 +416,20 @@ def compile_steps(args, exp: Experiment, model, fresh, batches: list[dict], spli
         results["compiled_epoch_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     finally:
         exp.cfg.train_cfg.compile = False
+        trainer_module.train_forward, trainer_module.inference_forward = train_forward, inference_forward
     phase(f"trainer with compile={modes[0]}, 2 epochs", t0)
 
 
 def step_rows(r: dict) -> list[tuple[str, float, float]]:
     """(name, ms/step, windows/s) of each eager step formulation timed."""
     other = "packed" if r["eager_layout"] == "padded" else "batch-max padded"
-    rows = [(f"(a) default eager step ({r['eager_layout']})", r["step_ms"], r["step_windows_per_s"]),
+    rows = []
+    if "step_ms" in r.get("original_code", {}):
+        c = r["original_code"]
+        rows.append(("(O) original code (JacobChalk/TIM) step", c["step_ms"], c["windows_per_s"]))
+    rows += [(f"(a) default eager step ({r['eager_layout']})", r["step_ms"], r["step_windows_per_s"]),
             (f"    ours, {other} queries", r["other_layout_step_ms"], r["batch"] / r["other_layout_step_ms"] * 1000),
-            ("(o) original step (mask, split-max pad)", r["original_step_ms"], r["original_windows_per_s"]),
+            ("(o) bench rendering of the original step", r["original_step_ms"], r["original_windows_per_s"]),
             ("    masked attention, batch-max pad", r["masked_attention_step_ms"], r["batch"] / r["masked_attention_step_ms"] * 1000)]
     if "cpu_bf16_step_ms" in r:
         rows.append(('    (a) with train_cfg.amp="bf16" (CPU)', r["cpu_bf16_step_ms"], r["batch"] / r["cpu_bf16_step_ms"] * 1000))
@@ -381,9 +441,20 @@ def step_table(r: dict) -> str:
     lines = [f"{r['device']}, {r['dims']} dims, batch {r['batch']}: mean {r['mean_tokens_per_window']:.1f} tokens/window "
              f"padded to the batch maximum, {r['mean_computed_tokens_per_window']:.1f} computed when packed; split max "
              f"queries {r['split_max_queries']}"]
+    anchor, label = (r["original_code"]["step_ms"], "(O)") if "step_ms" in r.get("original_code", {}) \
+        else (r["original_step_ms"], "(o)")
     for name, ms, wps in step_rows(r):
-        lines.append(f"{name:42s} {ms:9.1f} ms/step {wps:10,.0f} windows/s   {ms / r['original_step_ms']:.2f}x (o)'s time")
-    return "\n".join(lines)
+        lines.append(f"{name:42s} {ms:9.1f} ms/step {wps:10,.0f} windows/s   {ms / anchor:.2f}x {label}'s time")
+    return "\n".join(lines + original_note(r))
+
+
+def original_note(r: dict) -> list[str]:
+    """What of the original code ran as is and what was re-driven, and how far its rendering (o) is from it."""
+    c = r.get("original_code")
+    if not c or "step_ms" not in c:
+        return ["(O) not timed: give --original CHECKOUT (a JacobChalk/TIM checkout) to time the original's own code"]
+    return [f"(O) original code from {c['checkout']}; run as is: {c['run_as_is']}; re-driven: {c['re_driven']}",
+            f"(o) the bench's rendering takes {c['rendering_over_code']:.2f}x (O)'s step time"]
 
 
 def report(r: dict) -> None:
@@ -408,10 +479,40 @@ def report(r: dict) -> None:
     for mode, c in r.get("compiled", {}).items():
         if "step_ms" in c:
             print(f"compile={mode}: step {c['eager_step_ms'] / c['step_ms']:.2f}x eager (compiled in {c['compile_s']:.0f} s)")
-    print(f"{'(i) inference, batch 256':42s} {'':9s}         {r['inference_windows_per_s']:10,.0f} windows/s")
+    print(f"{'(i) inference, batch 256, eager':42s} {'':9s}         {r['inference_windows_per_s']:10,.0f} windows/s")
+    if "compiled_inference_windows_per_s" in r:
+        print(f"{'(i) inference, batch 256, compiled':42s} {'':9s}         "
+              f"{r['compiled_inference_windows_per_s']:10,.0f} windows/s")
+    if "compiled_inference_error" in r:
+        print(f"compiled inference failed: {r['compiled_inference_error']}")
     print(f"end to end / model step: {r['end_to_end_over_step']:.0%}   model step vs original: "
           f"{r['step_over_original']:.2f}x   store built in {r['store_build_s']:.1f} s"
           + (f"   step at {r['share_of_bf16_peak']:.1%} of bf16 peak" if "share_of_bf16_peak" in r else ""))
+    print("\n".join(original_note(r)))
+    print(issue_table(r))
+
+
+def issue_table(r: dict) -> str:
+    """Issue 23's table: original code, its rendering, the default eager step, the default fast path, the default
+    run's Trainer epoch and inference, in windows/s and as a multiple of the original code's (else the rendering's)."""
+    code = r.get("original_code", {}).get("windows_per_s")
+    anchor, name = (code, "(O)") if code else (r["original_windows_per_s"], "(o)")
+    compiled = r.get("compiled", {}).get("default", {})
+    fast = r["batch"] / compiled["step_ms"] * 1000 if "step_ms" in compiled else None
+    cuda = r["device"] != "" and not r["device"].startswith("cpu")
+    rows = [("original code (JacobChalk/TIM)", code), ("bench rendering of the original", r["original_windows_per_s"]),
+            ("default eager step", r["step_windows_per_s"]),
+            ("default fast path (compiled step)" if cuda else "default fast path (CPU: the eager step)",
+             fast if cuda else r["step_windows_per_s"]),
+            ("Trainer epoch, default run" + (" (compiled)" if cuda else " (eager)"),
+             r.get("compiled_epoch_windows_per_s") if cuda else r["epoch_windows_per_s"]),
+            ("inference, default" + (" (compiled)" if cuda else " (eager)"),
+             r.get("compiled_inference_windows_per_s") if cuda else r["inference_windows_per_s"])]
+    lines = [f"\n| {r['recipe']}, {r['dims']} dims, batch {r['batch']}, {r['device']} | windows/s | x {name} |",
+             "|---|---|---|"]
+    for label, wps in rows:
+        lines.append(f"| {label} | {wps:,.0f} | {wps / anchor:.2f} |" if wps else f"| {label} | not measured | |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

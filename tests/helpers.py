@@ -52,6 +52,26 @@ def tiny_epic_experiment(folder: Path, overrides: dict) -> Any:
     return Experiment(cfg)
 
 
+def train_watching_dtypes(folder: Path, amp: object, device: Any, layers: int = 1) -> tuple[Any, set]:
+    """Train a tiny EPIC model one epoch with ``train_cfg.amp=amp`` on ``device``; (the fit, the dtypes its first
+    encoder layer computed in). The run's work dir is ``folder / "wd"``."""
+    import torch
+    from tim_bench.runner.trainer import Trainer
+
+    exp = tiny_epic_experiment(folder / "data", {"train_cfg.amp": amp, "train_cfg.max_epochs": 1, "splits.val": None,
+                                        "splits.test": None, "model.d_model": 16, "model.num_layers": layers})
+    seen: list = []
+    build = exp.build_model
+
+    def build_and_watch():
+        model = build()
+        model.encoder.layers[0].linear1.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+        return model
+    exp.build_model = build_and_watch
+    fit = Trainer(exp, folder / "wd", torch.device(device), progress=False).fit()
+    return fit, set(seen)
+
+
 def full_release(root: Path) -> bool:
     """Whether ``root`` holds the full annotation files (the figures of the official releases apply), not the fixture."""
     with open(root / "epic-kitchens-100" / "EPIC_100_validation.csv") as f:

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_throughput_bench_measures_step_loader_epoch_and_inference(tmp_path, shared_data):
     out = tmp_path / "figures.json"
-    done = run_bounded([sys.executable, str(ROOT / "bench" / "throughput.py"), "--dims", "small", "--videos", "3",
+    done = run_bounded([sys.executable, str(ROOT / "bench" / "throughput.py"), "--dims", "tiny", "--threads", "1", "--videos", "3",
                         "--steps", "2", "--warmup", "1", "--annotations", str(shared_data), "--out", str(out),
                         "--data", str(tmp_path / "data")], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -25,4 +25,5 @@ def test_throughput_bench_measures_step_loader_epoch_and_inference(tmp_path, sha
         assert figures[key] > 0, key
     # packing computes no more tokens than padding to the batch maximum
     assert 0 < figures["mean_computed_tokens_per_window"] <= figures["mean_tokens_per_window"]
-    assert "(o) original step" in done.stdout and "end to end / model step" in done.stdout
+    assert "(o) bench rendering of the original step" in done.stdout and "end to end / model step" in done.stdout
+    assert "| bench rendering of the original |" in done.stdout  # issue 23's table (anchor: the rendering)

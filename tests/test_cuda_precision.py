@@ -7,26 +7,14 @@ import json
 import pytest
 import torch
 
-from helpers import tiny_epic_experiment
+from helpers import tiny_epic_experiment, train_watching_dtypes
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
 def _train(tmp_path, amp):
-    from tim_bench.runner.trainer import Trainer
-    exp = tiny_epic_experiment(tmp_path / str(amp), {"train_cfg.amp": amp, "train_cfg.max_epochs": 1,
-                                                     "splits.val": None, "splits.test": None,
-                                                     "model.d_model": 16, "model.num_layers": 2})
-    seen = []
-    build = exp.build_model
-
-    def build_and_watch():
-        model = build()
-        model.encoder.layers[0].linear1.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
-        return model
-    exp.build_model = build_and_watch
-    fit = Trainer(exp, tmp_path / f"wd_{amp}", torch.device("cuda", 0), progress=False).fit()
-    return fit, set(seen), torch.load(tmp_path / f"wd_{amp}" / "last.pth", weights_only=True)
+    fit, dtypes = train_watching_dtypes(tmp_path / str(amp), amp, "cuda:0", layers=2)
+    return fit, dtypes, torch.load(tmp_path / str(amp) / "wd" / "last.pth", weights_only=True)
 
 
 def test_cuda_default_is_fp16_autocast_with_a_grad_scaler_and_float32_features(tmp_path):

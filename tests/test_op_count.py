@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 #: launches per step measured at small dims (batch 16, 2 layers, EPIC AV) when this test was written, plus ~2 %
@@ -26,3 +27,27 @@ def test_eager_step_launches_stay_below_their_ceiling(tmp_path):
         assert 0 < total <= ceiling, f"{layout}: {total} launches per step (ceiling {ceiling}); see {counts[layout]}"
         assert {"mm", "addmm", "bmm"} & set(counts[layout]["ops"])  # the products are counted, not only views
     assert counts["padded"]["total"] < counts["packed"]["total"]  # CUDA's eager layout: no index gathers
+    assert counts["padded"]["host_syncs"] == counts["packed"]["host_syncs"] == {}  # the step never reads the device
+
+
+def test_trainer_epoch_reads_the_device_only_at_log_lines_and_epoch_ends(tmp_path):
+    """No host sync per step: the epoch's loss is summed on the device and read at the log lines (every
+    log_interval steps and the epoch's last) and once at the epoch's end. Counted on the CPU with the bench's
+    dispatch counter (on a GPU each read makes the host wait for the device's queue)."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from helpers import tiny_epic_experiment
+    from op_count import LaunchCounter
+    from tim_bench.runner.trainer import Trainer
+
+    reads, steps = {}, {}
+    for interval in (1, 1000):
+        exp = tiny_epic_experiment(tmp_path / f"data{interval}", {
+            "model.d_model": 16, "model.num_layers": 1, "model.nhead": 2, "train_cfg.max_epochs": 2,
+            "train_cfg.batch_size": 4, "splits.val": None, "splits.test": None, "train_cfg.log_interval": interval})
+        with LaunchCounter() as counter:
+            Trainer(exp, tmp_path / f"wd{interval}", torch.device("cpu"), progress=False).fit()
+        reads[interval] = sum(counter.syncs.values())
+        steps[interval] = 2 * -(-len(exp.load_split("train", train=True).windows) // 4)
+    assert steps[1] >= 8
+    assert reads[1000] <= 3 * 2  # at most three reads per epoch (its last log line, its mean loss), none per step
+    assert reads[1] - reads[1000] == steps[1] - 2  # a log line on every step reads once more per step

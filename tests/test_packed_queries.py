@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers import tiny_epic_experiment
+from helpers import tiny_epic_experiment, train_watching_dtypes
 from tim_bench.model.losses import TIMLoss
 from tim_bench.distributed import DistInfo
 from tim_bench.model.tim import TIM, Mix
@@ -113,22 +113,10 @@ def test_mixup_draw_is_seeded_by_epoch_and_batch(tmp_path):
 
 def test_cpu_bf16_autocast_is_explicit_and_recorded(tmp_path):
     """train_cfg.amp="bf16" runs the CPU step under bf16 autocast (the default stays fp32) and says so."""
-    from tim_bench.runner.trainer import Trainer
     dtypes = {}
     for amp in (True, "bf16"):
-        exp = tiny_epic_experiment(tmp_path / str(amp), {"train_cfg.amp": amp, "train_cfg.max_epochs": 1,
-                                                         "splits.val": None, "splits.test": None,
-                                                         "model.d_model": 16, "model.num_layers": 1})
-        seen = []
-        model_build = exp.build_model
-
-        def build_and_watch():
-            model = model_build()
-            model.encoder.layers[0].linear1.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
-            return model
-        exp.build_model = build_and_watch
-        fit = Trainer(exp, tmp_path / f"wd_{amp}", torch.device("cpu"), progress=False).fit()
-        dtypes[amp] = (set(seen), fit.procedure["autocast"])
+        fit, seen = train_watching_dtypes(tmp_path / str(amp), amp, "cpu")
+        dtypes[amp] = (seen, fit.procedure["autocast"])
         assert torch.isfinite(torch.tensor(fit.history[0]["train_loss"]))
     assert dtypes[True] == ({torch.float32}, "off")
     assert dtypes["bf16"] == ({torch.bfloat16}, "bfloat16")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
@@ -74,17 +74,21 @@ class TrainForward(nn.Module):
                                   len(model.streams), mix)
 
 
-class CompiledTrainForward:
-    """``TrainForward`` compiled with static shapes; a compile that fails warns once, by name, and the run goes on
-    eagerly (``mode`` is then None, which the run record reports)."""
+class CompiledOrEager:
+    """``eager`` compiled with static shapes; a compile that fails warns once, by name, and the run goes on
+    eagerly (``mode`` is then None, which the run record reports). Batches of another window count than the first
+    (the short last batch of an epoch) run eagerly rather than compile once more."""
 
-    def __init__(self, step: TrainForward, mode: str, backend: str) -> None:
+    what = "training"
+
+    def __init__(self, eager: nn.Module, mode: str, backend: str) -> None:
         options = {"mode": mode} if backend == "inductor" else {}
-        self.eager, self.mode = step, mode
-        self.compiled = torch.compile(step, dynamic=False, backend=backend, **options)
+        self.eager, self.mode = eager, mode
+        self.windows: int | None = None  # the static batch: the first batch's window count
+        self.compiled = torch.compile(eager, dynamic=False, backend=backend, **options)
 
     def __call__(self, batch: Mapping) -> dict[str, torch.Tensor]:
-        if self.mode is None:
+        if self.mode is None or not self._static(batch):
             return self.eager(batch)
         if self.mode == "reduce-overhead":  # each call is a new iteration: the last step's outputs may be overwritten
             torch.compiler.cudagraph_mark_step_begin()
@@ -93,11 +97,62 @@ class CompiledTrainForward:
         except compile_errors() as exc:
             cause = getattr(exc, "inner_exception", None) or exc.__cause__ or exc  # what the compiler itself raised
             first = (str(cause).strip().splitlines() or [""])[0]
-            log.warning("warning: torch.compile (mode %r) failed, so training goes on eagerly (same maths, slower): "
-                        "%s: %s. Set train_cfg.compile=False to skip compiling.", self.mode, type(cause).__name__,
-                        first[:240])
+            log.warning("warning: torch.compile (mode %r) failed, so %s goes on eagerly (same maths, slower): "
+                        "%s: %s. Set train_cfg.compile=False to skip compiling.", self.mode, self.what,
+                        type(cause).__name__, first[:240])
             self.mode = None
             return self.eager(batch)
+
+    def _static(self, batch: Mapping) -> bool:
+        """Whether ``batch`` has the compiled graph's window count (the first batch sets it)."""
+        windows = len(batch["index"])
+        self.windows = self.windows or windows
+        return windows == self.windows
+
+
+class CompiledTrainForward(CompiledOrEager):
+    """``TrainForward`` compiled: the short last batch of an epoch steps eagerly (the same maths, no recompile)."""
+
+
+class InferenceForward(nn.Module):
+    """The model's logits for a batch of windows, every query slot computed (the padded layout, static shapes)."""
+
+    def __init__(self, model: TIM) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Mapping) -> dict[str, torch.Tensor]:
+        return self.model(batch["features"], batch["feature_times"], batch["query_times"]).logits
+
+
+class CompiledInference(CompiledOrEager):
+    """``InferenceForward`` compiled: a batch with fewer windows than the first is padded with empty windows
+    (windows do not see each other and their slots are never read), so the last batch does not recompile."""
+
+    what = "inference"
+
+    def __call__(self, batch: Mapping) -> dict[str, torch.Tensor]:
+        if self.mode is not None and self.windows is not None and len(batch["index"]) < self.windows:
+            batch = pad_windows(batch, self.windows)
+        return super().__call__(batch)
+
+
+def pad_windows(batch: Mapping, windows: int) -> dict:
+    """``batch``'s model inputs with zero windows appended up to ``windows`` (real windows keep their rows)."""
+    extra = windows - len(batch["index"])
+    grow = lambda t: torch.cat([t, t.new_zeros((extra, *t.shape[1:]))])  # noqa: E731
+    out = {k: {s: grow(t) for s, t in batch[k].items()} for k in ("features", "feature_times", "query_times")}
+    out["index"] = grow(batch["index"])
+    return out
+
+
+def inference_forward(model: TIM, mode: str | None, backend: str = "inductor") -> Callable[[Mapping], dict]:
+    """Logits of a batch, per task [windows, query slots, classes]: eager, only the real query tokens computed
+    (``query_index``); with ``mode``, compiled on the padded layout (queries padded by ``pad_queries``)."""
+    if mode is None:
+        return lambda batch: model(batch["features"], batch["feature_times"], batch["query_times"],
+                                   query_index=batch["query_index"]).logits
+    return CompiledInference(InferenceForward(model), mode, backend)
 
 
 def train_forward(net: nn.Module, model: TIM, criterion: TIMLoss, amp_dtype: torch.dtype | None,

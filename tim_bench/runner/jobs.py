@@ -25,6 +25,7 @@ from ..io import check_writable, sha256_file, write_atomic, write_json
 from ..leaderboard.chance import label_counts
 from ..leaderboard.run_finished import check_registered as check_store_registered
 from ..leaderboard.store import check_writable as check_store_writable, is_recorded
+from ..model.compiled import compile_mode, inference_forward
 from ..model.tim import TIM
 from ..original.convert import load_weights
 from ..outputs import check_output_file
@@ -241,8 +242,12 @@ def _config_mismatch(ckpt: dict[str, Any], checkpoint: str | Path, cfg: Config) 
 
 def _predict(exp: Experiment, model: TIM, data: SplitData, device: torch.device, dist: DistInfo) -> Predictions:
     loader = exp.loader(data, exp.cfg.test_cfg.batch_size, False, dist)
+    mode = compile_mode(exp.cfg.train_cfg.get("compile", "auto"), device.type, dist.world_size)
+    if mode is not None:  # compiled as training is (on one CUDA device by default): static query padding
+        data.dataset.pad_queries()
     return predict_split(model, loader, data, exp.dataset_name, device, dist,
-                         progress=sys.stderr.isatty())  # a bar in a terminal, no \r lines in a log
+                         progress=sys.stderr.isatty(),  # a bar in a terminal, no \r lines in a log
+                         forward=inference_forward(model, mode))
 
 
 def train(config: str | Path, cfg_options: dict | None = None, work_dir: str | None = None,

@@ -21,7 +21,7 @@ from ..config import config_hash
 from ..data.dataset import move_batch
 from ..evaluation.selection import StreamBest, present, stream_bests_of
 from ..io import write_atomic
-from ..model.compiled import compile_mode, train_forward
+from ..model.compiled import compile_mode, inference_forward, train_forward
 from ..model.losses import TIMLoss
 from ..model.tim import TIM
 from ..data.split import SplitData
@@ -185,10 +185,11 @@ class Trainer:
                         tc.batch_size, self.dist.world_size, per_process_batch(tc.batch_size, self.dist),
                         per_process_batch(tc.batch_size, self.dist) * self.dist.world_size)
         train_loader = exp.loader(train, tc.batch_size, True, self.dist, workers, pin)
-        if mode is not None:  # before any batch: worker processes copy the dataset when an epoch starts
-            log.info("train_cfg.compile=%r: training queries padded to %s per stream (static shapes)", mode,
-                     train.dataset.pad_queries())
         val_loader = exp.loader(val, self.cfg.test_cfg.batch_size, False, self.dist, workers, pin) if val else None
+        if mode is not None:  # before any batch: worker processes copy the dataset when an epoch starts
+            log.info("train_cfg.compile=%r: queries padded to the split maximum per stream (static shapes), "
+                     "training %s%s; an epoch's short last batch steps eagerly, validation pads it", mode,
+                     train.dataset.pad_queries(), f", validation {val.dataset.pad_queries()}" if val else "")
 
         model = exp.build_model()
         load_initial_weights(model, self.cfg.get("load_from"))  # fine-tuning; --resume overrides it
@@ -210,8 +211,8 @@ class Trainer:
         forward = train_forward(net, model, criterion, self.precision.autocast, mode,
                                 packed=self.device.type != "cuda")  # CUDA is launch-bound: no index gathers
         self.compiled_as = mode or False
-        return _Loop(train, val, train_loader, val_loader, model, net, optimizer, scheduler, scaler, forward, iters,
-                     warmup_iters, total_iters)
+        return _Loop(train, val, train_loader, val_loader, model, net, optimizer, scheduler, scaler, forward,
+                     inference_forward(model, mode), iters, warmup_iters, total_iters)
 
     def _restore(self, loop: _Loop, resume: bool) -> TrainingState:
         """A fresh ``TrainingState``, or with ``resume`` the one last.pth holds (weights, optimiser, schedule too)."""
@@ -279,7 +280,7 @@ class Trainer:
         if epoch % tc.val_interval and epoch != tc.max_epochs:
             return False, []
         preds = predict_split(loop.model, loop.val_loader, loop.val, self.exp.dataset_name, self.device, self.dist,
-                              self.progress)
+                              self.progress, loop.infer)
         entry["val"] = self.metric(preds, loop.val.annotations)
         value = entry["val"][self.main_metric]
         improved = value > state.best["value"]
@@ -340,6 +341,7 @@ class _Loop:
     scheduler: Any
     scaler: torch.amp.GradScaler
     forward: Any
+    infer: Any  # a batch's logits for validation (compiled with the training forward)
     iters: int
     warmup_iters: int
     total_iters: int
