@@ -88,16 +88,22 @@ def test_compiled_forward_equals_eager(epic):
 
 
 @pytest.mark.slow
-def test_trainer_with_compile_trains_on_padded_batches(epic, tmp_path, monkeypatch):
-    """The Trainer's compile path end to end (aot_eager on CPU: inductor's code generation is the GPU bench's)."""
+def test_trainer_with_compile_trains_on_padded_batches(epic, tmp_path, monkeypatch, caplog):
+    """The Trainer's compile path end to end (aot_eager on CPU: inductor's code generation is the GPU bench's); the
+    first compile's time is logged, and is part of the epoch's time."""
     monkeypatch.setattr(trainer_module, "train_forward", functools.partial(compiled.train_forward,
                                                                            backend="aot_eager"))
     cfg = load_config(CONFIGS / "epic_av.py", {**{k: epic.cfg[k] for k in ("data_root",)},
                                                "features.visual.dim": 6, "features.audio.dim": 5, **NO_DROPOUT,
                                                "train_cfg.compile": True, "train_cfg.max_epochs": 1,
                                                "train_cfg.batch_size": 8, "splits.val": None, "splits.test": None})
-    fit = Trainer(Experiment(cfg), tmp_path, torch.device("cpu"), progress=False).fit()
+    with caplog.at_level("INFO", logger="tim_bench"):
+        fit = Trainer(Experiment(cfg), tmp_path, torch.device("cpu"), progress=False).fit()
     assert fit.epochs_trained == 1 and np.isfinite(fit.history[0]["train_loss"])
+    compiled_line = [r.getMessage() for r in caplog.records if "graph compiled in" in r.getMessage()]
+    assert len(compiled_line) == 1 and "the training graph compiled in" in compiled_line[0], compiled_line
+    seconds = float(compiled_line[0].split("compiled in ")[1].split(" s")[0])
+    assert 0 < seconds <= fit.history[0]["time_s"] + 0.05, (seconds, fit.history[0])
 
 
 @pytest.mark.parametrize("value", ["fast", 1, "max-autotune"], ids=["unknown-mode", "int", "cudagraph-autotune"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 
 import torch
@@ -85,6 +86,7 @@ class CompiledOrEager:
         options = {"mode": mode} if backend == "inductor" else {}
         self.eager, self.mode = eager, mode
         self.windows: int | None = None  # the static batch: the first batch's window count
+        self.compile_s: float | None = None  # how long the first (compiling) call took
         self.compiled = torch.compile(eager, dynamic=False, backend=backend, **options)
 
     def __call__(self, batch: Mapping) -> dict[str, torch.Tensor]:
@@ -93,7 +95,7 @@ class CompiledOrEager:
         if self.mode == "reduce-overhead":  # each call is a new iteration: the last step's outputs may be overwritten
             torch.compiler.cudagraph_mark_step_begin()
         try:
-            return self.compiled(batch)
+            return self.compiled(batch) if self.compile_s is not None else self._compile(batch)
         except compile_errors() as exc:
             cause = getattr(exc, "inner_exception", None) or exc.__cause__ or exc  # what the compiler itself raised
             first = (str(cause).strip().splitlines() or [""])[0]
@@ -102,6 +104,15 @@ class CompiledOrEager:
                         type(cause).__name__, first[:240])
             self.mode = None
             return self.eager(batch)
+
+    def _compile(self, batch: Mapping) -> dict[str, torch.Tensor]:
+        """The first compiled call, which compiles: its time is logged (and is part of that epoch's time)."""
+        start = time.perf_counter()
+        out = self.compiled(batch)
+        self.compile_s = time.perf_counter() - start
+        log.info("torch.compile (mode %r): the %s graph compiled in %.1f s, counted in the time of the epoch that "
+                 "first ran it", self.mode, self.what, self.compile_s)
+        return out
 
     def _static(self, batch: Mapping) -> bool:
         """Whether ``batch`` has the compiled graph's window count (the first batch sets it)."""
