@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from tim_bench_registry import DataError
+from tim_bench_registry.checkpoints import pickled_globals
 
 from ..model.losses import drloc_loss
 from ..model.original_args import tim_from_original_kwargs
@@ -42,7 +43,7 @@ def load_fixture(path: str | Path) -> dict:
     try:
         fixture = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        objects = _pickled_objects(path)
+        objects = pickled_globals(path)
         if objects:
             raise DataError(f"Fixture {path} holds pickled Python objects ({', '.join(objects[:3])}), not only tensors "
                             f"and plain values, so it is not a parity fixture and is not unpickled (that could run "
@@ -57,14 +58,6 @@ def load_fixture(path: str | Path) -> dict:
         raise DataError(f"Fixture {path} is not a parity fixture: it lacks the dicts {missing} (it needs "
                         f"{', '.join(FIXTURE_KEYS)}, as {EXAMPLE} has).")
     return fixture
-
-
-def _pickled_objects(path: Path) -> list[str]:
-    """The Python objects (``module.name``) a torch file would unpickle; empty where it is no torch file."""
-    try:
-        return torch.serialization.get_unsafe_globals_in_checkpoint(path)
-    except Exception:  # noqa: BLE001 - not a torch file at all
-        return []
 
 
 def check_fixture(path: str | Path) -> dict[str, float]:
