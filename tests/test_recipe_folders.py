@@ -25,6 +25,15 @@ from tim_bench_registry import hookimpl
 def tim_bench_config_dirs():
     return [str(Path(__file__).parent / "legacy_configs")]
 '''
+BROKEN = '''
+"""A plugin whose deprecated hook returns no list: its recipes are skipped with a warning, nothing else stops."""
+from tim_bench_registry import hookimpl
+
+
+@hookimpl
+def tim_bench_config_dirs():
+    return 42
+'''
 RECIPE = 'dataset = dict(type="AVE")\n'
 
 
@@ -37,6 +46,7 @@ def site(tmp_path_factory) -> Path:
         (pkg / folder).mkdir(parents=True)
         (pkg / folder / f"{recipe}.py").write_text(RECIPE)
     (pkg / "__init__.py").write_text(textwrap.dedent(PLUGIN))
+    (pkg / "broken.py").write_text(textwrap.dedent(BROKEN))
     (base / "src" / "pyproject.toml").write_text(textwrap.dedent('''
         [build-system]
         requires = ["setuptools>=68"]
@@ -46,6 +56,7 @@ def site(tmp_path_factory) -> Path:
         version = "0.1"
         [project.entry-points.tim_bench]
         toy = "toy_recipes"
+        toy_broken = "toy_recipes.broken"
         [project.entry-points."tim_bench.configs"]
         toy = "toy_recipes.configs"
         [tool.setuptools]
@@ -86,11 +97,14 @@ def test_the_deprecated_hook_still_finds_its_recipes_with_a_warning(site):
 
 
 def test_zoo_lists_declared_and_hook_recipes_of_a_third_party_package(site):
+    """...and a plugin whose hook returns no list is named in a warning, without stopping the listing."""
     proc = run_bounded([tim_bench_exe(), "zoo", "toy_*", "--json"], capture_output=True, text=True,
                        env={**os.environ, "PYTHONPATH": str(site)})
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert {(r["recipe"], r["benchmark"]) for r in rows} == {("toy_declared", "toy"), ("toy_legacy", "toy_recipes")}
+    assert "plugin toy_recipes.broken's tim_bench_config_dirs hook returned 42, not a list" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_a_mistyped_name_gets_the_closest_names_with_a_third_party_package_installed(site, tmp_path):

@@ -22,7 +22,8 @@ PACKAGES = {"tim_bench_registry": "registry", "tim_bench_plugins": "plugins", "t
 ENGINE_MODULES = ("tim_bench.extract", "tim_bench.schema", "tim_bench.model.tim", "tim_bench.components",
                   "tim_bench.original.from_tim_args", "tim_bench.modelzoo.download", "tim_bench.cli.leaderboard",
                   "tim_bench.cli.make_synthetic", "tim_bench.cli.evaluate", "tim_bench.cli.submit",
-                  "tim_bench.cli.plugins", "tim_bench.leaderboard.reference")
+                  "tim_bench.cli.plugins", "tim_bench.leaderboard.reference", "tim_bench.config",
+                  "tim_bench.recipe_folders", "tim_bench.rules", "tim_bench.cli.common", "tim_bench.modelzoo.catalog")
 
 
 def mypy(tmp_path: Path, *targets: str) -> subprocess.CompletedProcess[str]:

@@ -39,7 +39,13 @@ def hook_config_dirs() -> list[tuple[str, Path]]:
     hook = plugin_manager().hook.tim_bench_config_dirs
     dirs: list[tuple[str, Path]] = []
     for impl in reversed(hook.get_hookimpls()):
-        found = [Path(d) for d in impl.function()]
+        returned = impl.function()
+        if not isinstance(returned, (list, tuple)) or not all(isinstance(d, (str, Path)) for d in returned):
+            log.warning("warning: plugin %s's tim_bench_config_dirs hook returned %r, not a list of folder paths; "
+                        "its recipes are skipped (declare its config folders as %s entry points instead).",
+                        impl.plugin_name, returned, CONFIG_ENTRY_POINT_GROUP)
+            continue
+        found = [Path(d) for d in returned]
         if found and impl.plugin_name not in _WARNED_HOOK_USERS:
             _WARNED_HOOK_USERS.add(impl.plugin_name)
             log.warning("warning: plugin %s returns its config folders from the deprecated tim_bench_config_dirs "

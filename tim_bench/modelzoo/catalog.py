@@ -62,8 +62,8 @@ def benchmark_of(plugin: str) -> str:
 def recipes(pattern: str = "*") -> list[Recipe]:
     """Every shipped recipe whose name matches ``pattern`` (a wildcard), training recipes first, by benchmark."""
     dirs = _recipe_folders()  # loads every plugin, which registers its reference rows and weights
-    refs = [REFERENCES.get(n) for n in sorted(REFERENCES.module_dict)]
-    weights = [WEIGHTS.get(n) for n in sorted(WEIGHTS.module_dict)]
+    refs = [ref for n in sorted(REFERENCES.module_dict) if (ref := REFERENCES.get(n)) is not None]
+    weights = [w for n in sorted(WEIGHTS.module_dict) if (w := WEIGHTS.get(n)) is not None]
     found: dict[str, Recipe] = {}
     for benchmark, folder in dirs:
         for path in sorted(folder.glob("*.py")) if folder.is_dir() else ():
