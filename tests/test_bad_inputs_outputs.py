@@ -102,6 +102,10 @@ CASES: list[tuple[str, Case]] = [
     ("predict-out-inside-data-root", lambda t: (
         ["predict", CONFIG, str(_pickle(t)), "--out", str(t / "real" / "predictions.npz"), "--cfg-options",
          f"data_root={_real_dataset(t)}"], ["--out", "lies inside the input", str(t / "real")], [_annotations(t)])),
+    ("predict-original-dict-inside-data-root", lambda t: (
+        ["predict", CONFIG, str(_pickle(t)), "--original-dict", str(t / "real" / "original.pkl"), "--cfg-options",
+         f"data_root={_real_dataset(t)}"], ["--original-dict", "lies inside the input", str(t / "real")],
+        [_annotations(t)])),
     ("predict-original-dict-is-the-checkpoint", lambda t: (
         ["predict", CONFIG, str(_pickle(t)), "--original-dict", str(t / "AVE_train.pkl")],
         ["--original-dict", "AVE_train.pkl", "is the input"], [t / "AVE_train.pkl"])),

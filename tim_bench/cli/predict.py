@@ -26,13 +26,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..outputs import check_output_file, same_file
 
-    from ..runner.jobs import predict
+    from ..runner.jobs import predict, prediction_inputs
     if args.original_dict:
         if args.out and same_file(args.out, args.original_dict):
             from tim_bench_registry import TimBenchError
             raise TimBenchError(f"--out and --original-dict both name {args.out}; give each output its own file.")
-        check_output_file(args.original_dict, [args.config, args.checkpoint], force=True, option="--original-dict",
-                          example="original_dict.pkl")
+        check_output_file(args.original_dict, prediction_inputs(args.config, args.checkpoint, args.cfg_options),
+                          force=True, option="--original-dict", example="original_dict.pkl")
     path = predict(args.config, args.checkpoint, args.split, args.out, args.cfg_options, args.work_dir,
                    args.trust_checkpoint)
     if path is not None:  # rank 0 only

@@ -454,6 +454,14 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path | None, cfg_optio
     return split, metrics
 
 
+def prediction_inputs(config: str | Path, checkpoint: str | Path | None,
+                      cfg_options: dict | None = None) -> list[str | Path | None]:
+    """What a prediction reads, which no output of it may be or lie inside: the config, the checkpoint and the
+    config's data_root."""
+    inputs = resolve_inputs(config, checkpoint)
+    return [inputs.config, inputs.checkpoint, load_config(inputs.config, cfg_options).get("data_root")]
+
+
 def predict(config: str | Path, checkpoint: str | Path | None, split: str, out: str | Path | None = None,
             cfg_options: dict | None = None, work_dir: str | None = None, trust: bool = False) -> Path | None:
     """Write per-segment predictions of ``split`` to ``out`` (default: work dir); the path, or None off rank 0.
@@ -461,8 +469,7 @@ def predict(config: str | Path, checkpoint: str | Path | None, split: str, out: 
     ``checkpoint`` is a file or a zoo checkpoint name."""
     inputs = resolve_inputs(config, checkpoint)
     if out:  # a folder, the config, the checkpoint or a file in data_root is refused now, not after the prediction
-        data_root = load_config(inputs.config, cfg_options).get("data_root")
-        check_output_file(out, [inputs.config, inputs.checkpoint, data_root], force=True, option="--out",
+        check_output_file(out, prediction_inputs(config, checkpoint, cfg_options), force=True, option="--out",
                           example=f"predictions_{split}.npz")
     resolved, zoo = resolve_checkpoint(inputs.checkpoint)
     checkpoint = check_checkpoint_file(resolved)
