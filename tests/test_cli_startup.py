@@ -107,3 +107,10 @@ def test_shipped_recipes_are_found_by_name_without_importing_a_plugin():
     assert heavy == [], heavy
     assert [Path(p).parent.name for p in paths] == ["configs", "configs", "extract", "configs"], paths
     assert all(Path(p).is_file() for p in paths)
+
+
+def test_a_missing_config_path_is_never_the_shipped_recipe_of_its_name(tmp_path):
+    """`run mine/ave_vgg.py` (a folder typo) must not train the shipped ave_vgg: no such file, and how to ask for it."""
+    heavy, rc, output = _loaded_after(["run", str(tmp_path / "mine" / "ave_vgg.py")])
+    assert rc == 2 and heavy == [], heavy
+    assert "ave_vgg.py does not exist: no such file" in output and "give its name alone: ave_vgg" in output, output

@@ -59,6 +59,7 @@ def site(tmp_path_factory) -> Path:
         toy_broken = "toy_recipes.broken"
         [project.entry-points."tim_bench.configs"]
         toy = "toy_recipes.configs"
+        "toy.missing" = "toy_recipes.no_such_folder"
         [tool.setuptools]
         packages = ["toy_recipes"]
         [tool.setuptools.package-data]
@@ -112,4 +113,13 @@ def test_a_mistyped_name_gets_the_closest_names_with_a_third_party_package_insta
                        env={**os.environ, "PYTHONPATH": str(site)})
     assert proc.returncode == 2, proc.stderr
     assert "Config toy_legacx does not exist" in proc.stderr and "Did you mean toy_legacy" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_declared_folder_missing_on_disk_is_named_once(site, tmp_path):
+    proc = run_bounded([tim_bench_exe(), "check-data", "toy_declared"], capture_output=True, text=True, cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(site)})
+    warning = ("tim_bench.configs entry point 'toy.missing = toy_recipes.no_such_folder' (toy-recipes) names no "
+               "folder on disk")
+    assert proc.stderr.count(warning) == 1, proc.stderr
     assert "Traceback" not in proc.stderr

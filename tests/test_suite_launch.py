@@ -320,14 +320,16 @@ def test_the_same_data_under_another_path_is_the_same_recipe(tmp_path: Path) -> 
     assert len({r["recipe_hash"] for r in load_records()}) == 2
 
 
-def test_a_several_gpu_job_is_a_torchrun_command_the_run_parser_reads_back() -> None:
+def test_a_several_gpu_job_is_a_torchrun_command_the_run_parser_reads_back(tmp_path) -> None:
     from tim_bench.cli.main import build_parser
     from tim_bench.launch.job import torchrun_command
 
     options = {"seed": 3, "train_cfg.lr": 0.0005, "train_cfg.amp": False, "data_root": "/scratch/ave",
                "windows.some_list": [1, 2]}
-    command = torchrun_command(2, "/c/ave_vgg.py", options, "/w/run", "/store", resume=True)
+    config = tmp_path / "ave_vgg.py"  # the parser checks that a config path exists
+    config.write_text('_base_ = ["ave_vgg"]\n')
+    command = torchrun_command(2, str(config), options, "/w/run", "/store", resume=True)
     assert command[1:6] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m"]
     args = build_parser().parse_args(command[command.index("tim_bench.cli.main") + 1:])
-    assert (args.config, args.work_dir, args.results_dir, args.resume) == ("/c/ave_vgg.py", "/w/run", "/store", True)
+    assert (args.config, args.work_dir, args.results_dir, args.resume) == (str(config), "/w/run", "/store", True)
     assert args.cfg_options == options

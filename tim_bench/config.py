@@ -16,7 +16,7 @@ from mmengine.config import Config
 from tim_bench_registry import plugin_manager
 
 from .recipe_folders import (CONFIG_ENTRY_POINT_GROUP, RecipeNotFoundError, declared_recipe_folders,
-                             find_declared_recipe, not_found_message, recipe_candidates,
+                             find_declared_recipe, not_found_message, recipe_candidates, recipe_name,
                              third_party_plugins_installed)
 from .schema import TOP_LEVEL_KEYS, ConfigError, resolve
 
@@ -70,7 +70,10 @@ def find_config(name: str | Path) -> Path:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     dirs = config_dirs()
-    found = recipe_candidates(Path(name).stem, dirs)
+    try:
+        found = recipe_candidates(recipe_name(str(name), dirs), dirs)
+    except RecipeNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
     if len(found) > 1:
         raise ConfigError(f"Config name {Path(name).stem} is shipped by more than one plugin "
                           f"({', '.join(map(str, found))}); give the file path instead.")

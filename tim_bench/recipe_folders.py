@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib.metadata
 import importlib.util
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,15 +54,25 @@ def package_folder(dotted: str) -> Path | None:
 
 
 def declared_recipe_folders() -> list[RecipeFolder]:
-    """Every existing folder declared in the ``tim_bench.configs`` group, by entry point name (a declared folder
-    that is missing on disk is skipped: the package that declares it is installed incompletely)."""
+    """Every existing folder declared in the ``tim_bench.configs`` group, by entry point name; a declared folder
+    that is missing on disk (the package is installed incompletely, or the declaration is wrong) is skipped with
+    one warning naming the entry point and its distribution."""
     folders = []
     for ep in sorted(importlib.metadata.entry_points(group=CONFIG_ENTRY_POINT_GROUP), key=lambda e: e.name):
         path = package_folder(ep.value)
+        dist = ep.dist.name if ep.dist is not None else "unknown"
         if path is not None:
-            dist = ep.dist.name if ep.dist is not None else "unknown"
             folders.append(RecipeFolder(ep.name.split(".")[0], path, dist))
+        elif (ep.name, dist) not in _WARNED_MISSING:
+            _WARNED_MISSING.add((ep.name, dist))
+            logging.getLogger("tim_bench").warning(
+                "warning: %s entry point '%s = %s' (%s) names no folder on disk; its recipes are not found by name. "
+                "Reinstall that package, or fix the declaration (a dotted path to the configs folder).",
+                CONFIG_ENTRY_POINT_GROUP, ep.name, ep.value, dist)
     return list({f.path: f for f in folders}.values())
+
+
+_WARNED_MISSING: set[tuple[str, str]] = set()
 
 
 def third_party_plugins_installed() -> bool:
@@ -95,6 +106,18 @@ def not_found_message(name: str, folders: list[Path]) -> str:
             f"`tim-bench zoo` lists every shipped recipe.")
 
 
+def recipe_name(name: str, folders: list[Path]) -> str:
+    """The recipe name a CONFIG argument that is no file stands for: a bare name (``ave_vgg``, ``ave_vgg.py``) is
+    looked up; a path with a folder that does not exist (``mine/ave_vgg.py``) is an error, never silently the
+    shipped recipe of the same name."""
+    path = Path(name)
+    if path.parent != Path("."):
+        shipped = recipe_candidates(path.stem, folders)
+        hint = f" (to run the shipped recipe {path.stem}, give its name alone: {path.stem})" if shipped else ""
+        raise RecipeNotFoundError(f"Config {name} does not exist: no such file{hint}.")
+    return path.stem
+
+
 def find_declared_recipe(name: str) -> Path:
     """``name`` if it is a file, else its recipe in ./configs or a declared folder; raises ``RecipeNotFoundError``
     (with a did-you-mean) when none has it, and ``ValueError`` naming both when two folders do."""
@@ -102,7 +125,7 @@ def find_declared_recipe(name: str) -> Path:
     if path.is_file():
         return path
     folders = [f.path for f in declared_recipe_folders()]
-    found = recipe_candidates(path.stem, folders)
+    found = recipe_candidates(recipe_name(name, folders), folders)
     if len(found) > 1:
         raise ValueError(f"Config name {path.stem} is shipped by more than one plugin "
                          f"({', '.join(map(str, found))}); give the file path instead.")
