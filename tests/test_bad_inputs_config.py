@@ -221,3 +221,18 @@ def test_config_name_that_cannot_be_a_run_id_is_sanitised(ave, tmp_path, monkeyp
     assert_warned(outcome, "ave_vgg (1)", "'ave_vgg_1'")
     runs = [p for p in (tmp_path / "work_dirs" / "ave_vgg_1").iterdir() if p.name != "window_cache"]
     assert len(runs) == 1 and (runs[0] / "best.pth").is_file()
+
+
+def test_training_without_a_train_split_is_refused_before_a_work_dir_exists(ave, tmp_path):
+    outcome = _train(ave, tmp_path / "wd", "splits.train=None")
+    assert_clear_error(outcome, "splits.train", "training needs one", code=2)
+    assert not (tmp_path / "wd").exists()
+
+
+
+@pytest.mark.slow
+def test_testing_with_no_split_to_score_names_the_key(ave, tmp_path):
+    assert _train(ave, tmp_path / "run").code == 0
+    outcome = run_cli(["test", CONFIG, str(tmp_path / "run" / "best.pth"), "--work-dir", str(tmp_path / "wd"),
+                       "--cfg-options", f"data_root={ave}", *TINY_MODEL, "splits.val=None", "splits.test=None"])
+    assert_clear_error(outcome, "splits.test", "this command needs", "'train', 'val', 'test'", code=2)

@@ -18,12 +18,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"tim_bench_registry": "registry", "tim_bench_plugins": "plugins", "tim_bench": "tim_bench"}
-#: engine modules that call build / lookup (the runner's are left to a later pass: their own Optional handling)
+#: engine modules that call build / lookup, and the runner's jobs, experiment and trainer
 ENGINE_MODULES = ("tim_bench.extract", "tim_bench.schema", "tim_bench.model.tim", "tim_bench.components",
                   "tim_bench.original.from_tim_args", "tim_bench.modelzoo.download", "tim_bench.cli.leaderboard",
                   "tim_bench.cli.make_synthetic", "tim_bench.cli.evaluate", "tim_bench.cli.submit",
                   "tim_bench.cli.plugins", "tim_bench.leaderboard.reference", "tim_bench.config",
-                  "tim_bench.recipe_folders", "tim_bench.rules", "tim_bench.cli.common", "tim_bench.modelzoo.catalog")
+                  "tim_bench.recipe_folders", "tim_bench.rules", "tim_bench.cli.common", "tim_bench.modelzoo.catalog",
+                  "tim_bench.runner.jobs", "tim_bench.runner.experiment", "tim_bench.runner.trainer")
 
 
 def mypy(tmp_path: Path, *targets: str) -> subprocess.CompletedProcess[str]:

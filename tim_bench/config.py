@@ -171,11 +171,15 @@ def available_cpus() -> int:
 
 
 def check_run_settings(cfg: Config) -> None:
-    """Warnings about a training config that runs but not as meant, before any training starts.
+    """Warnings about a training config that runs but not as meant, before any training starts (and an error
+    when it names no training split).
 
     ``num_workers`` above the available CPUs is clamped (in ``cfg``): more loader processes than CPUs
     only compete with the training step.
     """
+    if not (cfg.get("splits") or {}).get("train"):
+        raise ConfigError("The config gives no splits.train, and training needs one: set it (e.g. --cfg-options "
+                            "splits.train=train) to the dataset's training split.")
     tc = cfg.train_cfg
     if tc.get("warmup_epochs", 0) > tc.max_epochs:
         log.warning("warning: train_cfg.warmup_epochs=%s exceeds train_cfg.max_epochs=%s: the learning rate never "

@@ -19,3 +19,9 @@ class SplitData:
     queries: QueryTable
     train: bool
     dataset: WindowBatches | None = None
+
+    def batches(self) -> WindowBatches:
+        """``dataset``, which the split's first loader made (calling this before any loader is a bug)."""
+        if self.dataset is None:
+            raise RuntimeError(f"split {self.name} has no dataset yet: make its loader first (Experiment.loader).")
+        return self.dataset

@@ -109,8 +109,9 @@ class Experiment:
         #: evaluation splits that are the training data (the same split, or the same segments): warned and recorded
         self.training_data_splits: set[str] = set()
         for role in EVAL_ROLES:
-            if self.split_name(role) and self.split_name(role) == self.split_name("train"):
-                self._warn_training_data(role, self.split_name(role), "is the training split")
+            split = self.split_name(role)
+            if split and split == self.split_name("train"):
+                self._warn_training_data(role, split, "is the training split")
 
     def feature_description(self) -> dict[str, str]:
         """{stream: 'Type(file-or-folder, D-d)'} for records and tables."""
@@ -147,6 +148,14 @@ class Experiment:
     def split_name(self, role: str) -> str | None:
         """The dataset split playing ``role`` (train / val / test) in this config, or None."""
         return (self.cfg.get("splits") or {}).get(role)
+
+    def require_split(self, role: str) -> str:
+        """The dataset split playing ``role``; an error naming the config key when the config gives none."""
+        split = self.split_name(role)
+        if split is None:
+            raise TimBenchError(f"The config gives no splits.{role}, which this command needs: set it (e.g. "
+                                f"--cfg-options splits.{role}=...) to one of {self.plugin.splits()}.")
+        return split
 
     def load_split(self, split: str, train: bool) -> SplitData:
         """Annotations -> validated table -> windows (cached by content hash) -> dataset."""

@@ -50,7 +50,7 @@ from .workdir import (RESULT, Recorded, WorkDirLock, acquire_lock, check_reuse, 
 log = logging.getLogger("tim_bench")
 
 
-def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None, *, command: str = "",
+def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | Path | None, *, command: str = "",
            trains: bool = False, resume: bool = False, overwrite: bool = False, results_dir: str | None = None,
            outputs: tuple[tuple[str | Path, str], ...] = (), run_dir: Path | None = None,
            ) -> tuple[Config, Path, DistInfo, torch.device]:
@@ -89,8 +89,9 @@ def _setup(config: str | Path, cfg_options: dict | None, work_dir: str | None, *
     return cfg, wd, dist, device
 
 
-def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: bool, resume: bool, overwrite: bool,
-                      outputs: tuple[tuple[str | Path, str], ...], recorded: Recorded | None = None) -> Path:
+def _prepare_work_dir(cfg: Config, work_dir: str | Path | None, command: str, trains: bool, resume: bool,
+                      overwrite: bool, outputs: tuple[tuple[str | Path, str], ...],
+                      recorded: Recorded | None = None) -> Path:
     """Rank 0: choose (and for training lock and vet) the work dir, check the other outputs, start the log;
     ``recorded`` tells whether the results store holds a finished run's record (for ``run --resume``)."""
     for folder, what in outputs:  # before a new run folder is made: a refused command leaves nothing behind
@@ -123,7 +124,7 @@ def _prepare_work_dir(cfg: Config, work_dir: str | None, command: str, trains: b
     return wd
 
 
-def _check_outside_data(wd: Path, data_root: str | None, work_dir: str | None) -> None:
+def _check_outside_data(wd: Path, data_root: str | None, work_dir: str | Path | None) -> None:
     """Refuse a work dir that is ``data_root`` or inside it: checkpoints, logs and window caches would be written
     into the dataset's folder."""
     if not data_root or not Path(data_root).is_dir():
@@ -244,7 +245,7 @@ def _predict(exp: Experiment, model: TIM, data: SplitData, device: torch.device,
     loader = exp.loader(data, exp.cfg.test_cfg.batch_size, False, dist)
     mode = compile_mode(exp.cfg.train_cfg.get("compile", "auto"), device.type, dist.world_size)
     if mode is not None:  # compiled as training is (on one CUDA device by default): static query padding
-        data.dataset.pad_queries()
+        data.batches().pad_queries()
     return predict_split(model, loader, data, exp.dataset_name, device, dist,
                          progress=sys.stderr.isatty(),  # a bar in a terminal, no \r lines in a log
                          forward=inference_forward(model, mode))
@@ -294,8 +295,8 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
     test_name, val_name = exp.split_name("test"), exp.split_name("val")
     # the test split (annotations, feature files and widths) is checked before training, not after it
     test = exp.load_split(test_name, train=False) if test_name else None
-    if test is not None and test_name not in (exp.split_name("train"), val_name):  # training reads those two
-        check_split_finite(exp.sources, test_name, test.windows.video_ids.tolist())
+    if test is not None and test.name not in (exp.split_name("train"), val_name):  # training reads those two
+        check_split_finite(exp.sources, test.name, test.windows.video_ids.tolist())
     # what the data is when training starts (the recipe's identity, independent of data_root); rank 0 records it
     fingerprint = data_fingerprint(cfg, exp.plugin) if dist.is_main else {}
     trained = Trainer(exp, wd, device, dist).fit(resume=resume)
@@ -323,7 +324,7 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
         if Path(block["checkpoint"]) in removed:
             block["checkpoint"] = None
     submissions: list[dict[str, Any]] = []
-    if test_preds is not None:
+    if test_preds is not None and test is not None:
         test_preds.save(wd / f"predictions_{test.name}.npz")
         submissions = write_submissions(exp, test_preds, wd)
     split = scored.name
@@ -437,7 +438,7 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path | None, cfg_optio
     model = load_model(exp, checkpoint, device, trust)
     digest = sha256_file(checkpoint)
     log.info("test: checkpoint %s%s, sha256 %s", checkpoint, f" (zoo {zoo})" if zoo else "", digest)
-    split = split or exp.split_name("val") or exp.split_name("test")
+    split = split or exp.split_name("val") or exp.require_split("test")
     log.info("test: scoring %s on split '%s'", checkpoint, split)
     data = exp.load_split(split, train=False)
     if not data.annotations.labelled:

@@ -32,7 +32,7 @@ def predict_stream_bests(trained: TrainResult, work_dir: Path, main_preds: Predi
 
 
 def score_stream_bests(trained: TrainResult, work_dir: Path, by_epoch: dict[int, Predictions], metric: Any,
-                       annotations: SplitAnnotations) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
+                       annotations: SplitAnnotations) -> tuple[dict[str, dict[str, Any]], dict[str, float | None]]:
     """(stream_best blocks {name: {epoch, metric, value, metrics, checkpoint}}, the original's metric view).
 
     ``value`` is the validation value that selected the epoch; ``metrics`` are the scored split's metrics
@@ -51,4 +51,4 @@ def score_stream_bests(trained: TrainResult, work_dir: Path, by_epoch: dict[int,
         blocks[sel.name] = {"epoch": epoch, "metric": sel.metric, "value": block["value"],
                             "metrics": {k: v for k, v in scored[epoch].items() if sel.owns(k)},
                             "checkpoint": str((work_dir / stream_best_file(sel.name)).resolve())}
-    return blocks, original_view(blocks, selections)
+    return blocks, dict(original_view(blocks, selections))  # the record's type: a metric may be undefined (None)

@@ -170,7 +170,7 @@ class Trainer:
     def _build(self) -> _Loop:
         """Load the splits and build the loaders, model, loss, optimiser, schedule and training forward."""
         exp, tc = self.exp, self.tc
-        train = exp.load_split(exp.split_name("train"), train=True)
+        train = exp.load_split(exp.require_split("train"), train=True)
         val_name = exp.split_name("val")
         val = exp.load_split(val_name, train=False) if val_name else None
         workers = int(tc.get("num_workers", 0))
@@ -189,7 +189,7 @@ class Trainer:
         if mode is not None:  # before any batch: worker processes copy the dataset when an epoch starts
             log.info("train_cfg.compile=%r: queries padded to the split maximum per stream (static shapes), "
                      "training %s%s; an epoch's short last batch steps eagerly, validation pads it", mode,
-                     train.dataset.pad_queries(), f", validation {val.dataset.pad_queries()}" if val else "")
+                     train.batches().pad_queries(), f", validation {val.batches().pad_queries()}" if val else "")
 
         model = exp.build_model()
         load_initial_weights(model, self.cfg.get("load_from"))  # fine-tuning; --resume overrides it
@@ -233,7 +233,7 @@ class Trainer:
         exp, tc = self.exp, self.tc
         torch.manual_seed(exp.seed * 100_003 + epoch)  # dropout and DRLoc pairs (the loader draws mixup)
         loop.train_loader.batch_sampler.set_epoch(epoch)
-        loop.train.dataset.set_epoch(epoch)
+        loop.train.batches().set_epoch(epoch)
         loop.net.train()
         total = torch.zeros((), device=self.device)
         bar = tqdm(loop.train_loader, desc=f"epoch {epoch}/{tc.max_epochs}", disable=not self.progress, leave=False)
