@@ -90,16 +90,10 @@ def random_ids(rng: np.random.Generator, n: int, length: int = 11) -> list[str]:
     return out
 
 
+#: The file that marks a folder as generated data (the engine reads it into a run record's ``synthetic_data``).
 MARKER = "tim_bench_synthetic.json"
-#: The engine's output-folder kind (tim_bench.outputs) of a folder `make-synthetic` writes.
-OUTPUT_KIND = "synthetic dataset"
 
 
 def write_marker(out: Path, dataset: str, **params: object) -> None:
     """Mark a folder as generated data, so run records and leaderboards never pass it off as real."""
     write_json(Path(out) / MARKER, {"dataset": dataset, "generator": "tim-bench make-synthetic", **params})
-
-
-def is_synthetic(data_root: str | Path) -> bool:
-    """True when ``data_root`` was written by ``tim-bench make-synthetic``."""
-    return (Path(data_root) / MARKER).is_file()
