@@ -1,15 +1,10 @@
-"""The hooks a tim-bench plugin may implement (pluggy hookspecs, checked when a plugin loads).
-
-A plugin module registers its components with decorators at import time; these hooks are for
-what a decorator cannot do.
+"""The hooks a plugin may implement (pluggy hookspecs, checked when a plugin loads): for what a registering
+decorator cannot do. Recipe folders are ``tim_bench.configs`` entry points, not a hook (docs/writing-plugins.md 2).
 
 >>> from tim_bench_registry import hookimpl
 >>> @hookimpl
-... def tim_bench_run_finished(result, work_dir):
-...     print(work_dir, result["metrics"])
-
-A plugin's recipe folders are not a hook: its pyproject declares them as ``tim_bench.configs`` entry points, so
-that finding a recipe by name imports no plugin (docs/writing-plugins.md).
+... def tim_bench_run_finished(record, work_dir):
+...     print(work_dir, record.metrics)
 """
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""argparse types for numeric options: a value out of range, NaN or infinite is a usage error naming the option.
-
->>> import argparse
->>> p = argparse.ArgumentParser(); _ = p.add_argument("--dim", type=integer(minimum=1))
->>> p.parse_args(["--dim", "4"]).dim
-4
-"""
+"""argparse types for numeric options: a value out of range, NaN or infinite is a usage error naming the option."""
 from __future__ import annotations
 
 import argparse
