@@ -28,13 +28,13 @@ def tim_bench_register(registries: Mapping[str, Any]) -> None:
 
 
 #: The warning a plugin implementing the retired ``tim_bench_config_dirs`` hook gets when it registers.
-CONFIG_DIRS_DEPRECATION = DeprecationWarning(
+_CONFIG_DIRS_DEPRECATION = DeprecationWarning(
     "the tim_bench_config_dirs hook is deprecated since plugin contract 1.1 and is removed in 2.0: declare the "
     "config folders in the plugin's pyproject as [project.entry-points.\"tim_bench.configs\"] entry points "
     "(NAME = \"my_package.configs\"), which tim-bench finds without importing the plugin.")
 
 
-@hookspec(warn_on_impl=CONFIG_DIRS_DEPRECATION)
+@hookspec(warn_on_impl=_CONFIG_DIRS_DEPRECATION)
 def tim_bench_config_dirs() -> list[str]:  # type: ignore[empty-body]  # a hookspec has no body
     """Deprecated: folders of config files this plugin ships (searched by file stem); declare them as
     ``tim_bench.configs`` entry points instead. Still honoured, with a warning, until contract 2.0."""
