@@ -65,8 +65,8 @@ def __getattr__(name: str) -> object:
 
 @dataclass(frozen=True)
 class LeaderboardFormat:
-    """One way to print leaderboard tables: ``render(tables, folder) -> text`` and its default output file
-    (None: stdout)."""
+    """One way to print leaderboard tables: ``render(tables, folder) -> text`` (``folder``: where the output goes,
+    for relative links) and its default output file (None: stdout)."""
 
     name: str
     render: Callable[[Any, Path], str]

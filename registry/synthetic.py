@@ -60,7 +60,7 @@ def check_free_space(out: str | Path, nbytes: int, detail: str, smaller: str) ->
     free = shutil.disk_usage(existing).free
     size = f"{nbytes / 1e9:.2f} GB" if nbytes >= 1e9 else f"{nbytes / 1e6:.1f} MB"
     _log.info("writing %s of features (%s) to %s; %.1f GB free there%s", size, detail, out, free / 1e9,
-             f" - lower {smaller} to write less" if nbytes > 1e9 else "")
+              f" - lower {smaller} to write less" if nbytes > 1e9 else "")
     if nbytes > free:
         raise DataError(f"The features need {nbytes / 1e9:.1f} GB but {out} has {free / 1e9:.1f} GB free; lower "
                         f"{smaller}, or choose another folder.")

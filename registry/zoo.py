@@ -12,6 +12,7 @@ _KINDS = ("checkpoint", "extractor")
 class Weights:
     """One released weights file and how to check it.
 
+    The file's state dict must match ``manifest`` exactly (and its bytes ``sha256`` where one is known).
     ``kind`` is ``checkpoint`` (a trained TIM model: ``test``/``predict``/``load_from`` take its name) or
     ``extractor`` (a backbone an extraction recipe reads). ``manifest`` is (package, path of its key -> shape TSV
     inside the package). ``nested`` keys are unwrapped in turn to reach the state dict; ``flatten`` names the
