@@ -1,9 +1,10 @@
 """tim-bench's plugin contract: registries, hookspecs, public types, Protocols and errors.
 
 Everything a plugin needs is importable from here (or a submodule: ``tables``, ``paths``, ``files``,
-``scores``, ``synthetic``, ``options``, ``leaderboard``, ``original``, ``zoo``). Installed as
-``tim_bench_registry``; it imports nothing from the engine or the plugins. A retired name keeps working, with a
-``DeprecationWarning``, until the next major ``CONTRACT_VERSION`` (``retired``).
+``scores``, ``checkpoints``, ``synthetic``, ``options``, ``leaderboard``, ``original``, ``zoo``). Installed as
+``tim_bench_registry``; it imports nothing from the engine or the plugins. docs/writing-plugins.md section 7 says
+which names are stable and which provisional; a retired name keeps working, with a ``DeprecationWarning``, until
+the next major ``CONTRACT_VERSION`` (``retired``).
 """
 from typing import TYPE_CHECKING
 

@@ -1,8 +1,5 @@
-"""Look up and build registered parts by name, loading every plugin first when a name is not yet known.
-
-Sits above both ``registries`` (the declarations) and ``plugin_manager`` (the loading), so neither
-imports the other.
-"""
+"""Look up and build registered parts by name, loading every plugin first when a name is not yet known (above both
+``registries`` and ``plugin_manager``, so neither imports the other)."""
 from __future__ import annotations
 
 import difflib

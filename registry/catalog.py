@@ -1,13 +1,5 @@
-"""A registry of named objects (reference rows, leaderboard specs, challenges, formats) that are not classes.
-
-mmengine's ``Registry`` holds classes and functions only; a ``Catalog`` holds any object under a name and
-remembers the module that registered it, so ``tim-bench plugins`` can say where each entry came from.
-
->>> SHAPES = Catalog("shape")
->>> SHAPES.register("square", {"sides": 4})
->>> SHAPES.get("square")
-{'sides': 4}
-"""
+"""A registry of named objects that are not classes (reference rows, leaderboard specs, challenges, formats): mmengine's
+``Registry`` holds classes and functions only; a ``Catalog`` also remembers the module that registered each entry."""
 from __future__ import annotations
 
 import sys

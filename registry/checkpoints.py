@@ -1,10 +1,5 @@
-"""The one checkpoint trust gate: every checkpoint tim-bench or a plugin reads goes through ``load_checkpoint``.
-
-It reads with ``torch.load(weights_only=True)`` (tensors, numbers, strings, lists, dicts and the few classes a
-caller allows), and unpickles a file holding other Python objects only with the explicit ``trust`` flag, never
-silently: unpickling can run any code. Each refusal is one sentence naming the file; the same refusal reads the
-same everywhere, only the way to trust a file (``how_to_trust``) names the caller's own flag or option.
-"""
+"""The one checkpoint trust gate (``load_checkpoint``): weights are read with ``torch.load(weights_only=True)``, other
+pickled Python objects only with an explicit ``trust`` (unpickling can run any code), never silently."""
 from __future__ import annotations
 
 import io
@@ -23,7 +18,7 @@ class UntrustedCheckpointError(DataError):
 
 
 #: Modules of names every torch checkpoint pickles; the example a refusal names is taken from outside them.
-COMMON_MODULES = ("torch", "collections", "builtins", "_codecs")
+_COMMON_MODULES = ("torch", "collections", "builtins", "_codecs")
 
 
 def check_checkpoint_file(path: str | Path) -> Path:
@@ -51,30 +46,26 @@ def load_checkpoint(path: str | Path, *, how_to_trust: str, trust: bool = False,
         with torch.serialization.safe_globals(allowed):
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        objects = [name for name in pickled_globals(path) if name not in {_qualified(c) for c in allowed}]
+        objects = [n for n in pickled_globals(path) if n not in {f"{c.__module__}.{c.__qualname__}" for c in allowed}]
         if not objects:
-            raise unreadable(path, exc) from exc
+            raise _unreadable(path, exc) from exc
         if not trust:
-            raise UntrustedCheckpointError(untrusted_message(path, objects, how_to_trust)) from exc
+            example = next((n for n in objects if n.split(".")[0] not in _COMMON_MODULES), objects[0])
+            raise UntrustedCheckpointError(
+                f"{path} holds pickled Python objects besides weights (e.g. {example}), so it cannot be loaded safely "
+                f"(unpickling them can run any code); if you trust where it came from, {how_to_trust}.") from exc
         try:
             ckpt = torch.load(path, map_location="cpu", weights_only=False)
         except Exception as full_exc:  # noqa: BLE001 - arbitrary unpickling fails in arbitrary ways
-            raise unreadable(path, full_exc) from full_exc
+            raise _unreadable(path, full_exc) from full_exc
     except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError, EOFError, KeyError... for broken files
-        raise unreadable(path, exc) from exc
+        raise _unreadable(path, exc) from exc
     if not isinstance(ckpt, dict):
         raise DataError(f"{path} holds a {type(ckpt).__name__}, not a checkpoint dict of weights.")
     return ckpt
 
 
-def untrusted_message(path: Path, objects: list[str], how_to_trust: str) -> str:
-    """The refusal of a file that pickles Python objects besides weights (``objects``: the names it imports)."""
-    example = next((n for n in objects if n.split(".")[0] not in COMMON_MODULES), objects[0])
-    return (f"{path} holds pickled Python objects besides weights (e.g. {example}), so it cannot be loaded safely "
-            f"(unpickling them can run any code); if you trust where it came from, {how_to_trust}.")
-
-
-def unreadable(path: Path, exc: BaseException) -> DataError:
+def _unreadable(path: Path, exc: BaseException) -> DataError:
     """The refusal of a file torch cannot read at all, with the first line of torch's reason."""
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
     if isinstance(exc, pickle.UnpicklingError):
@@ -83,14 +74,10 @@ def unreadable(path: Path, exc: BaseException) -> DataError:
                      f"corrupt or another format: copy or download it again, or pass another file.")
 
 
-def _qualified(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def pickled_globals(path: Path) -> list[str]:
     """Python names (``module.name``) beyond plain weights that the pickle in ``path`` would import; empty for a
     file that is no pickle at all (garbage, truncated), which no flag can make loadable. A zip checkpoint is read
-    by torch's own scan; the legacy (non-zip) format, which torch's scan does not read, by ``legacy_globals``."""
+    by torch's own scan; the legacy (non-zip) format, which torch's scan does not read, by ``_legacy_globals``."""
     import torch
     if zipfile.is_zipfile(path):
         try:
@@ -98,12 +85,12 @@ def pickled_globals(path: Path) -> list[str]:
         except Exception:  # noqa: BLE001 - a broken archive fails in torch's reader in many ways; all mean "no pickle"
             return []
     try:
-        return legacy_globals(path.read_bytes())
+        return _legacy_globals(path.read_bytes())
     except OSError:
         return []
 
 
-def legacy_globals(data: bytes) -> list[str]:
+def _legacy_globals(data: bytes) -> list[str]:
     """Every name the pickles of a legacy torch checkpoint import (several pickles in a row, then raw storages);
     empty when not even one whole pickle is there."""
     found: list[str] = []

@@ -1,9 +1,4 @@
-"""Atomic file writes for plugins and the engine alike: a reader never sees a half-written output.
-
->>> from tim_bench_registry.files import write_json
->>> write_json("/tmp/x.json", {"a": 1}).name  # doctest: +SKIP
-'x.json'
-"""
+"""Atomic file writes for plugins and the engine alike: a reader never sees a half-written output."""
 from __future__ import annotations
 
 import errno

@@ -1,15 +1,10 @@
-"""The hooks a tim-bench plugin may implement (pluggy hookspecs, checked when a plugin loads).
-
-A plugin module registers its components with decorators at import time; these hooks are for
-what a decorator cannot do.
+"""The hooks a plugin may implement (pluggy hookspecs, checked when a plugin loads): for what a registering
+decorator cannot do. Recipe folders are ``tim_bench.configs`` entry points, not a hook (docs/writing-plugins.md 2).
 
 >>> from tim_bench_registry import hookimpl
 >>> @hookimpl
-... def tim_bench_run_finished(result, work_dir):
-...     print(work_dir, result["metrics"])
-
-A plugin's recipe folders are not a hook: its pyproject declares them as ``tim_bench.configs`` entry points, so
-that finding a recipe by name imports no plugin (docs/writing-plugins.md).
+... def tim_bench_run_finished(record, work_dir):
+...     print(work_dir, record.metrics)
 """
 from __future__ import annotations
 
@@ -33,13 +28,13 @@ def tim_bench_register(registries: Mapping[str, Any]) -> None:
 
 
 #: The warning a plugin implementing the retired ``tim_bench_config_dirs`` hook gets when it registers.
-CONFIG_DIRS_DEPRECATION = DeprecationWarning(
+_CONFIG_DIRS_DEPRECATION = DeprecationWarning(
     "the tim_bench_config_dirs hook is deprecated since plugin contract 1.1 and is removed in 2.0: declare the "
     "config folders in the plugin's pyproject as [project.entry-points.\"tim_bench.configs\"] entry points "
     "(NAME = \"my_package.configs\"), which tim-bench finds without importing the plugin.")
 
 
-@hookspec(warn_on_impl=CONFIG_DIRS_DEPRECATION)
+@hookspec(warn_on_impl=_CONFIG_DIRS_DEPRECATION)
 def tim_bench_config_dirs() -> list[str]:  # type: ignore[empty-body]  # a hookspec has no body
     """Deprecated: folders of config files this plugin ships (searched by file stem); declare them as
     ``tim_bench.configs`` entry points instead. Still honoured, with a warning, until contract 2.0."""

@@ -1,16 +1,5 @@
-"""What a benchmark contributes to leaderboards: its table spec, its published reference rows, and table formats.
-
-A benchmark plugin registers them at import time::
-
-    >>> from tim_bench_registry import LEADERBOARDS, LeaderboardSpec
-    >>> LEADERBOARDS.register("MyData", LeaderboardSpec("MyData", "My dataset", ("top1", "top5"), {"top1": "top-1"}))
-    ... # doctest: +SKIP
-    >>> register_reference_files("my_plugin")  # every my_plugin/reference/*.json row (``references``)
-    ... # doctest: +SKIP
-
-Higher is better for every metric. A ``LeaderboardFormat`` renders the engine's tables (``render(tables,
-folder)``, ``folder`` being where the output goes, for relative links) and names its default file.
-"""
+"""What a benchmark contributes to leaderboards: its table spec, its published reference rows and table formats
+(docs/writing-plugins.md 6)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -33,7 +22,8 @@ class Chance:
 
 @dataclass(frozen=True)
 class LeaderboardSpec:
-    """How one dataset (a dataset plugin type name, as in a run record) appears in leaderboards.
+    """How one dataset (a dataset plugin type name, as in a run record) appears in leaderboards (higher is better
+    for every metric).
 
     ``references`` names the datasets whose published reference rows apply to this one's table
     (by default the dataset itself); a joint dataset lists the benchmarks it covers. ``main_metric`` is the
@@ -75,8 +65,8 @@ def __getattr__(name: str) -> object:
 
 @dataclass(frozen=True)
 class LeaderboardFormat:
-    """One way to print leaderboard tables: ``render(tables, folder) -> text`` and its default output file
-    (None: stdout)."""
+    """One way to print leaderboard tables: ``render(tables, folder) -> text`` (``folder``: where the output goes,
+    for relative links) and its default output file (None: stdout)."""
 
     name: str
     render: Callable[[Any, Path], str]

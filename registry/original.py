@@ -1,19 +1,5 @@
-"""What a benchmark plugin tells the engine's original-TIM adapters about one dataset the original trains on.
-
-The original TIM's ``run_net.py`` knows each dataset by its ``--dataset`` name. A plugin registers one
-``OriginalDataset`` per name in ``ORIGINAL_DATASETS``: the heads the original builds, the tim-bench configs
-a converted command reads and scores with, the file names of the original's layout and the flags
-tim-bench cannot honour for it. ``tim-bench from-tim-args`` and ``make-synthetic --layout original`` hold
-only the generic logic and look the dataset up here.
-
->>> from tim_bench_registry import ORIGINAL_DATASETS, Task
->>> from tim_bench_registry.original import OriginalDataset, StreamFiles
->>> ORIGINAL_DATASETS.register("mine", OriginalDataset(
-...     "mine", {"visual": (Task("visual", "action", 10),)}, "MyMetric", {"visual": "top1"}, "mine",
-...     [dict(type="MyDataset")], {"visual": dict(type="NpyFeatures", folder="visual")},
-...     {"visual": StreamFiles("mine_visual", "mine_{split}.pkl", "mine_{split}_intervals.pkl", "visual_action",
-...                            "action_class")}, "mine_video_info.pkl"))  # doctest: +SKIP
-"""
+"""What a benchmark plugin tells the engine's original-TIM adapters (``from-tim-args``, ``make-synthetic --layout
+original``) about one ``--dataset`` of the original TIM, registered in ``ORIGINAL_DATASETS`` (docs/original-tim.md)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence

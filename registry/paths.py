@@ -1,8 +1,4 @@
-"""Ids used as file names: a helper every feature plugin uses so that no id can open a file outside its folder.
-
->>> safe_join("/data/feats", "P01_13", ".npy").as_posix()
-'/data/feats/P01_13.npy'
-"""
+"""Ids used as file names: ``safe_join`` makes sure no id opens a file outside its folder."""
 from __future__ import annotations
 
 from pathlib import Path

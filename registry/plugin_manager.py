@@ -1,20 +1,13 @@
-"""Load every plugin (built-in, entry point or a config's custom_imports) and remember its origin.
-
-Built-in plugins are found exactly like third-party ones: through entry points in the
-``tim_bench`` group, declared in tim-bench's own pyproject. A third-party entry point that fails to
-import or to register, whose parts break their Protocols (``conformance``) or whose module declares
-contract versions (``TIM_BENCH_CONTRACT``) that exclude ``CONTRACT_VERSION`` is skipped with one
-warning naming it and its distribution, and whatever it registered before failing is taken back, so
-one broken package never stops the commands that do not use it (``skipped_plugins`` lists them); a
-built-in one that fails is a broken install and raises.
-"""
+"""Load every plugin (built-in, entry point or a config's custom_imports) and remember its origin; a broken
+third-party one is skipped with one warning and takes back what it registered (docs/writing-plugins.md 2 and 7)."""
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 
 import pluggy
@@ -53,28 +46,25 @@ def _check_contract_version(module: ModuleType) -> None:
                                   f"(or a tim-bench whose contract it supports).")
 
 
-def _entries() -> dict[str, set[str]]:
-    """Every registry's entry names now, to take back what a failed plugin registered."""
-    return {kind: set(registry.module_dict) for kind, registry in REGISTRIES.items()}
-
-
-def _take_back(before: dict[str, set[str]]) -> None:
-    for kind, registry in REGISTRIES.items():
-        for name in set(registry.module_dict) - before[kind]:
-            registry.remove(name)
+@contextmanager
+def _taken_back_on_failure() -> Iterator[None]:
+    """Take back every registry entry made inside the block if it fails (a plugin that could not load)."""
+    before = {kind: set(registry.module_dict) for kind, registry in REGISTRIES.items()}
+    try:
+        yield
+    except BaseException:
+        for kind, registry in REGISTRIES.items():
+            for name in set(registry.module_dict) - before[kind]:
+                registry.remove(name)
+        raise
 
 
 def _load(pm: pluggy.PluginManager, ep: importlib.metadata.EntryPoint, origin: str) -> None:
-    """Import an entry point's module, check its declared contract range and register it; on any failure take
-    back what it registered and raise."""
-    before = _entries()
-    try:
+    """Import an entry point's module, check its declared contract range and register it."""
+    with _taken_back_on_failure():
         module = ep.load()
         _check_contract_version(module)
         _register(pm, module, origin)
-    except BaseException:
-        _take_back(before)
-        raise
 
 
 def _register(pm: pluggy.PluginManager, module: ModuleType, origin: str) -> None:
@@ -134,20 +124,16 @@ def import_custom(modules: Iterable[str], allow_failed_imports: bool = False) ->
     pm = plugin_manager()
     loaded = []
     for name in modules:
-        before = _entries()
         try:
-            module = importlib.import_module(name)
-            _check_contract_version(module)
-        except PluginContractError:  # one sentence already; the config needs this module, so it stops here
-            _take_back(before)
+            with _taken_back_on_failure():
+                module = importlib.import_module(name)
+                _check_contract_version(module)
+        except Exception as exc:
             if allow_failed_imports:
                 continue
-            raise
-        except Exception as exc:  # a broken module must name itself, like a broken entry point
-            _take_back(before)
-            if allow_failed_imports:
-                continue
-            raise UnknownPluginError(
+            if isinstance(exc, PluginContractError):  # one sentence already; the config needs this module
+                raise
+            raise UnknownPluginError(  # a broken module must name itself, like a broken entry point
                 f"custom_imports names module '{name}', which cannot be imported ({exc!r}); "
                 f"install it or put its folder on PYTHONPATH."
             ) from exc

@@ -1,15 +1,4 @@
-"""The Protocols of the parts a plugin may provide besides datasets and feature readers (see ``contracts``).
-
-A **metric** (``METRICS``) is built as ``cls(**cfg)``; ``main_metric`` names the value that selects
-checkpoints. It may also set ``stream_bests`` (optional, read as ``()`` when absent): the per-stream best
-checkpoints the original TIM keeps, a tuple of ``StreamBest``.
-A **submission writer** (``WRITERS``) is built as ``cls(data_root=..., **cfg)`` and writes one split's
-predictions to a file. A **feature extractor** (``EXTRACTORS``, run by ``tim-bench extract-features``)
-turns one raw input into features in memory. A **synthetic generator** (``GENERATORS``, run by
-``tim-bench make-synthetic NAME OUT``) writes a dataset's on-disk format with a learnable planted signal.
-A **challenge** (``CHALLENGES``) is a submission format: its writer, how it is read, and a
-**challenge scorer** that scores a submission for ``tim-bench evaluate``.
-"""
+"""The Protocols of the parts a plugin may provide besides datasets and feature readers (docs/writing-plugins.md 6)."""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +6,7 @@ import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -41,9 +30,10 @@ class StreamBest:
 
 @runtime_checkable
 class Metric(Protocol):
-    """What a METRICS entry provides: metric name -> value (higher is better) for one split's predictions.
-
-    ``stream_bests: tuple[StreamBest, ...]`` is optional and so not a member (see the module docstring)."""
+    """What a METRICS entry (built as ``cls(**cfg)``) provides: metric name -> value (higher is better) for one
+    split's predictions; ``main_metric`` names the value that selects checkpoints. ``stream_bests``, the per-stream
+    best checkpoints the original TIM keeps (a tuple of ``StreamBest``), is optional, read as ``()`` when absent,
+    and so not a member."""
 
     main_metric: str
 
@@ -52,15 +42,16 @@ class Metric(Protocol):
 
 @runtime_checkable
 class SubmissionWriter(Protocol):
-    """What a WRITERS entry provides: write ``predictions`` to ``out`` atomically, refusing to overwrite
-    without ``force``; returns the file written."""
+    """What a WRITERS entry (built as ``cls(data_root=..., **cfg)``) provides: write one split's ``predictions`` to
+    ``out`` atomically, refusing to overwrite without ``force``; returns the file written."""
 
     def __call__(self, predictions: Predictions, out: str | Path, force: bool = False) -> Path: ...
 
 
 @runtime_checkable
 class FeatureExtractor(Protocol):
-    """What an EXTRACTORS entry provides: features of one raw input (a file or a folder) of one stream."""
+    """What an EXTRACTORS entry provides (``tim-bench extract-features``): features of one raw input (a file or a
+    folder) of one stream, in memory."""
 
     stream: str
     dim: int
@@ -70,12 +61,10 @@ class FeatureExtractor(Protocol):
 
 @runtime_checkable
 class SyntheticGenerator(Protocol):
-    """What a GENERATORS entry provides: class attributes and static methods, used on the class (never built).
-
-    ``add_arguments`` declares its options (the first positional is the output folder, ``out``);
-    ``run`` writes the data, marked with ``tim_bench_registry.synthetic.write_marker``, and returns an
-    exit code.
-    """
+    """What a GENERATORS entry (``tim-bench make-synthetic NAME OUT``) provides: class attributes and static
+    methods, used on the class (never built). ``add_arguments`` declares its options (the first positional is the
+    output folder, ``out``); ``run`` writes the dataset's on-disk format with a learnable planted signal, marked
+    with ``tim_bench_registry.synthetic.write_marker``, and returns an exit code."""
 
     description: str
 

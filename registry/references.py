@@ -33,19 +33,14 @@ def _parse_reference(data: Any, origin: str) -> Reference:
                      model=str(data.get("model", "TIM")))
 
 
-def _read_reference(text: str, origin: str) -> Reference:
-    """Parse one reference row file's text."""
-    try:
-        return _parse_reference(json.loads(text), origin)
-    except json.JSONDecodeError as exc:
-        raise LeaderboardError(f"Reference row {origin} is not valid JSON ({exc}); fix the file.") from None
-
-
 def reference_files(files: Iterable[tuple[str, str]]) -> list[Reference]:
-    """Rows from ``(origin, text)`` pairs; ids must be unique among them."""
+    """Rows from ``(origin, text)`` pairs of reference row files; ids must be unique among them."""
     rows: dict[str, Reference] = {}
     for origin, text in files:
-        ref = _read_reference(text, origin)
+        try:
+            ref = _parse_reference(json.loads(text), origin)
+        except json.JSONDecodeError as exc:
+            raise LeaderboardError(f"Reference row {origin} is not valid JSON ({exc}); fix the file.") from None
         if ref.id in rows:
             raise LeaderboardError(f"Reference row {origin} reuses the id '{ref.id}'; give it a unique id.")
         rows[ref.id] = ref

@@ -1,15 +1,7 @@
-"""The registries every tim-bench part is registered in: one per kind of part, declared here and nowhere else.
+"""The registries every tim-bench part is registered in, one per kind of part, declared here and nowhere else.
 
-Classes (datasets, feature readers, extractors, heads, models, metrics, submission writers, synthetic
-generators) live in mmengine ``Registry`` objects with the explicit scope ``tim_bench`` so that lookups
-never depend on the caller's stack (mmengine's most reported failure). Named data (leaderboard specs,
-leaderboard formats, published reference rows, challenge formats, the original TIM's datasets) live in
-``Catalog`` objects.
-
->>> from tim_bench_registry import HEADS
->>> sorted(HEADS.module_dict)  # doctest: +SKIP
-['LinearHead']
-"""
+Classes live in mmengine ``Registry`` objects with the explicit scope ``tim_bench``, so that a lookup never depends
+on the caller's stack (mmengine's most reported failure); named objects live in ``Catalog`` objects."""
 from __future__ import annotations
 
 from collections.abc import Mapping

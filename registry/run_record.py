@@ -1,14 +1,5 @@
-"""The run record (result.json): what was run, on what, with which code, and every metric.
-
-``RunRecord`` is the one schema the runner writes, the results store reads and the ``tim_bench_run_finished``
-hook hands to plugins (as ``record``)::
-
-    record = RunRecord.from_dict(json.loads(Path("result.json").read_text()))
-    record.metrics[record.main_metric]
-
-``schema`` says which version of these keys a record follows (``RUN_RECORD_SCHEMA`` for a new one; records
-written before the key existed load with None and are written back without it, as they were).
-"""
+"""The run record (result.json): the one schema the runner writes, the results store reads and the
+``tim_bench_run_finished`` hook hands to plugins (``RunRecord.from_dict(json.loads(text))``); docs/writing-plugins.md 7."""
 from __future__ import annotations
 
 import dataclasses

@@ -15,14 +15,14 @@ from .errors import DataError
 from .options import finite, integer
 from .registries import GENERATORS
 
-log = logging.getLogger("tim_bench")
+_log = logging.getLogger("tim_bench")
 
 #: Largest feature width a generator writes (the widest recipe uses 2304): wider would fill the disk, not test TIM.
 MAX_DIM = 16384
 #: Largest planted-signal strength (relative to unit noise): far beyond any useful one, well inside float32.
-MAX_SIGNAL = 1000.0
+_MAX_SIGNAL = 1000.0
 #: argparse types of a feature width and of the planted-signal strength: out of range or not finite is a usage error.
-DIM, SIGNAL = integer(minimum=1, maximum=MAX_DIM), finite(minimum=0, maximum=MAX_SIGNAL)
+DIM, _SIGNAL = integer(minimum=1, maximum=MAX_DIM), finite(minimum=0, maximum=_MAX_SIGNAL)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, *, videos: int | None, videos_help: str, visual_dim: int,
@@ -37,7 +37,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, videos: int | None,
                         help="seed of the random generator (default 0); the same seed writes the same data")
     parser.add_argument("--visual-dim", type=DIM, default=visual_dim, help=visual_help)
     parser.add_argument("--audio-dim", type=DIM, default=audio_dim, help=audio_help)
-    parser.add_argument("--signal", type=SIGNAL, default=signal, help=signal_help)
+    parser.add_argument("--signal", type=_SIGNAL, default=signal, help=signal_help)
 
 
 def register_generator(name: str, description: str, add_arguments: Callable[[argparse.ArgumentParser], None],
@@ -59,8 +59,8 @@ def check_free_space(out: str | Path, nbytes: int, detail: str, smaller: str) ->
     existing = next((p for p in (out, *out.absolute().parents) if p.exists()), Path.cwd())
     free = shutil.disk_usage(existing).free
     size = f"{nbytes / 1e9:.2f} GB" if nbytes >= 1e9 else f"{nbytes / 1e6:.1f} MB"
-    log.info("writing %s of features (%s) to %s; %.1f GB free there%s", size, detail, out, free / 1e9,
-             f" - lower {smaller} to write less" if nbytes > 1e9 else "")
+    _log.info("writing %s of features (%s) to %s; %.1f GB free there%s", size, detail, out, free / 1e9,
+              f" - lower {smaller} to write less" if nbytes > 1e9 else "")
     if nbytes > free:
         raise DataError(f"The features need {nbytes / 1e9:.1f} GB but {out} has {free / 1e9:.1f} GB free; lower "
                         f"{smaller}, or choose another folder.")
@@ -80,26 +80,16 @@ def noisy(rng: np.random.Generator, signal: np.ndarray, strength: float, noise: 
 def random_ids(rng: np.random.Generator, n: int, length: int = 11) -> list[str]:
     """YouTube-like unique ids."""
     alphabet = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"))
-    ids: set[str] = set()
-    out: list[str] = []
-    while len(out) < n:
-        s = "".join(rng.choice(alphabet, length))
-        if s not in ids:
-            ids.add(s)
-            out.append(s)
-    return out
+    ids: dict[str, None] = {}  # insertion-ordered
+    while len(ids) < n:
+        ids.setdefault("".join(rng.choice(alphabet, length)))
+    return list(ids)
 
 
+#: The file that marks a folder as generated data (the engine reads it into a run record's ``synthetic_data``).
 MARKER = "tim_bench_synthetic.json"
-#: The engine's output-folder kind (tim_bench.outputs) of a folder `make-synthetic` writes.
-OUTPUT_KIND = "synthetic dataset"
 
 
 def write_marker(out: Path, dataset: str, **params: object) -> None:
     """Mark a folder as generated data, so run records and leaderboards never pass it off as real."""
     write_json(Path(out) / MARKER, {"dataset": dataset, "generator": "tim-bench make-synthetic", **params})
-
-
-def is_synthetic(data_root: str | Path) -> bool:
-    """True when ``data_root`` was written by ``tim-bench make-synthetic``."""
-    return (Path(data_root) / MARKER).is_file()

@@ -1,12 +1,5 @@
-"""Reading annotation tables safely: helpers every dataset plugin may use (plugins never import each other).
-
-Every helper names the file and the row (``row N (id)``, N counting data rows from 1) of the first bad
-value it finds, so a broken annotation file gets one sentence instead of a traceback or a silent default.
-
->>> import pandas as pd
->>> seconds(pd.Series(["00:01:02.50"], name="start"), pd.Series(["a"]), "x.csv").tolist()
-[62.5]
-"""
+"""Reading annotation tables safely, for dataset plugins: every helper names the file and the row (``row N (id)``, N
+counting data rows from 1) of the first bad value, never a traceback or a silent default."""
 from __future__ import annotations
 
 import pickle

@@ -1,15 +1,5 @@
-"""The contract's version, and whether a plugin's declared range admits it.
-
-``CONTRACT_VERSION`` is semantic: a major bump removes or changes something a plugin may rely on (it breaks
-plugins), a minor bump adds (an optional hook argument, a registry, a helper), a patch fixes. A plugin module
-that an entry point names may declare the versions it supports (a PEP 440 specifier); one whose range excludes
-this version is skipped with a warning naming it, never imported half-way into a run::
-
-    TIM_BENCH_CONTRACT = ">=1,<2"
-
->>> supports(">=1,<2", "1.3.0"), supports(">=2", "1.3.0")
-(True, False)
-"""
+"""The contract's semantic version, and whether a plugin's declared range (``TIM_BENCH_CONTRACT = ">=1,<2"``, a PEP 440
+specifier) admits it (docs/writing-plugins.md 7)."""
 from __future__ import annotations
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet

@@ -1,14 +1,5 @@
-"""Released weights a recipe can use (the model zoo): TIM checkpoints and the extractor backbones' weights.
-
-A plugin registers a ``Weights`` entry for every file it knows how to verify: where the file comes from, its
-sha256 where one is known, and the state-dict manifest (key -> shape TSV, package data beside the plugin) it
-must match exactly. ``tim-bench zoo`` lists them per recipe and ``tim-bench download NAME`` fetches one.
-
->>> from tim_bench_registry import WEIGHTS
->>> WEIGHTS.register("my_model", Weights("my_model", "checkpoint", "my_model.pth", None,
-...                  ("my_package", "manifests/my_model.tsv"), recipes=("my_recipe",), source="my paper"))
-... # doctest: +SKIP
-"""
+"""Released weights a recipe can use (the model zoo, ``tim-bench zoo`` and ``tim-bench download``): TIM checkpoints
+and the extractor backbones' weights, each with what verifies it."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -21,6 +12,7 @@ _KINDS = ("checkpoint", "extractor")
 class Weights:
     """One released weights file and how to check it.
 
+    The file's state dict must match ``manifest`` exactly (and its bytes ``sha256`` where one is known).
     ``kind`` is ``checkpoint`` (a trained TIM model: ``test``/``predict``/``load_from`` take its name) or
     ``extractor`` (a backbone an extraction recipe reads). ``manifest`` is (package, path of its key -> shape TSV
     inside the package). ``nested`` keys are unwrapped in turn to reach the state dict; ``flatten`` names the

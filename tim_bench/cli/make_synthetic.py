@@ -13,9 +13,12 @@ import shlex
 from pathlib import Path
 
 from tim_bench_registry import GENERATORS, UnknownPluginError, lookup, plugin_manager
-from tim_bench_registry.synthetic import MARKER, OUTPUT_KIND
+from tim_bench_registry.synthetic import MARKER
 
 from ..outputs import check_output_folder, mark_output_folder
+
+#: The output-folder kind (tim_bench.outputs) of a folder this command writes.
+OUTPUT_KIND = "synthetic dataset"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

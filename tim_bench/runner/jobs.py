@@ -16,7 +16,6 @@ from mmengine.config import Config
 
 from tim_bench_registry import WRITERS, RunRecord, TimBenchError, build, import_custom, plugin_manager
 from tim_bench_registry.predictions import Predictions
-from tim_bench_registry.synthetic import is_synthetic
 
 from ..config import SPEED_ONLY_KEYS, WORLD_SIZE_KEY, check_run_settings, config_hash, load_config, recipe_hash
 from ..data.fingerprint import data_fingerprint
@@ -38,7 +37,8 @@ from .checkpoint import (check_finite, check_run_checkpoint, describe_checkpoint
 from ..distributed import DistInfo, init_distributed
 from ..evaluation.predict import predict_split
 from .load_from import load_from_record
-from .provenance import device_name, model_description, new_run_id, now_iso, package_versions, source_state, version_text
+from .provenance import (device_name, is_synthetic, model_description, new_run_id, now_iso, package_versions,
+                         source_state, version_text)
 from .rounding import round_metrics
 from .scoring import predict_stream_bests, score_stream_bests
 from .split_facts import (describe_split, describe_submission, empty_metric_groups, split_summary,

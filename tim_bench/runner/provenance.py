@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from tim_bench_registry.synthetic import MARKER as SYNTHETIC_MARKER
+
 #: The repository root of a source checkout (tim_bench/runner/provenance.py -> ../../..).
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("tim-bench", "torch", "numpy", "pandas", "mmengine", "mmengine-lite", "scikit-learn", "h5py", "pluggy")
@@ -83,3 +85,8 @@ def model_description(model_cfg: dict[str, Any]) -> str:
     if head != "LinearHead":
         parts.append(head)
     return " ".join(str(p) for p in parts)
+
+
+def is_synthetic(data_root: str | Path) -> bool:
+    """True when ``data_root`` was written by ``tim-bench make-synthetic`` (a record's ``synthetic_data``)."""
+    return (Path(data_root) / SYNTHETIC_MARKER).is_file()
