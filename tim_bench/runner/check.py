@@ -60,6 +60,6 @@ def _check_leaks(exp: Experiment, train: str | None, loaded: dict[str, SplitAnno
                                 f"scores on it measure fit, not generalisation.")
             continue
         try:
-            check_disjoint(parts[train], parts[split], f"split {train}", f"split {split}")
+            check_disjoint(parts[train], parts[split], f"{exp.dataset_name} {train}", f"{exp.dataset_name} {split}")
         except DataError as exc:
             report.problems.append(f"{exc}")
