@@ -80,12 +80,12 @@ class SplitAnnotations:
 
     def validate(self, source: str, training: bool = False) -> None:
         """Retired in contract 1.2: does nothing (the engine checks every split it loads); set ``source``."""
-        warn_retired("SplitAnnotations.validate")
+        warn_retired("SplitAnnotations.validate", "the file the split was read from")
 
 
 def check_disjoint(train: SplitAnnotations, other: SplitAnnotations, train_source: str, other_source: str) -> None:
     """Retired in contract 1.2: does nothing (the engine checks the training split against every evaluation split)."""
-    warn_retired("check_disjoint")
+    warn_retired("check_disjoint", "each split's file")
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class VideoFeatures:
 
     def validate(self, where: str, dim: int | None = None) -> None:
         """Retired in contract 1.2: does nothing (the engine checks every video it opens); set ``source``."""
-        warn_retired("VideoFeatures.validate")
+        warn_retired("VideoFeatures.validate", "the file and row of the video")
 
 
 @runtime_checkable

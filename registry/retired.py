@@ -7,14 +7,6 @@ from collections.abc import Mapping
 
 #: retired name -> the name that replaces it (defined in the same module), and the contract version that renamed it
 RENAMED: Mapping[str, tuple[str, str]] = {"DatasetSpec": ("LeaderboardSpec", "1.1")}
-_ENGINE_CHECKS = "the engine checks every split and video itself since contract 1.2; set `source=`"
-#: retired call -> what replaces it; each call does nothing now, which is safe because the engine runs the same
-#: rules on every split a dataset plugin loads and every video a feature plugin opens (``tim_bench.data.checked``)
-RETIRED_CALLS: Mapping[str, str] = {
-    "SplitAnnotations.validate": f"{_ENGINE_CHECKS} (the file the split was read from) so its messages name it",
-    "VideoFeatures.validate": f"{_ENGINE_CHECKS} (the file and row of the video) so its messages name it",
-    "check_disjoint": f"{_ENGINE_CHECKS}, so its leak check names each split's file",
-}
 _warned: set[str] = set()
 
 
@@ -28,10 +20,12 @@ def retired_name(namespace: Mapping[str, object], name: str) -> object:
     return namespace[new]
 
 
-def warn_retired(call: str) -> None:
-    """Warn, once per process, that the retired ``call`` (a key of ``RETIRED_CALLS``) does nothing now."""
+def warn_retired(call: str, source: str) -> None:
+    """Warn, once per process, that ``call`` is retired since contract 1.2 and does nothing: the engine runs the same
+    rules on every split and video it reads (``tim_bench.data.checked``), naming the ``source`` a plugin sets."""
     if call in _warned:
         return
     _warned.add(call)
-    warnings.warn(f"{call} is retired and does nothing: {RETIRED_CALLS[call]} (the call goes away with contract 2).",
+    warnings.warn(f"{call} is retired and does nothing: the engine checks every split and video itself since contract "
+                  f"1.2; set `source=` ({source}) so its messages name it (the call goes away with contract 2).",
                   DeprecationWarning, stacklevel=3)
