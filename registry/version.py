@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-CONTRACT_VERSION = "1.1.0"
+CONTRACT_VERSION = "1.2.0"
 #: The module attribute in which a plugin declares the contract versions it supports.
 DECLARATION = "TIM_BENCH_CONTRACT"
 

@@ -822,26 +822,27 @@ def test_a_symlink_inside_data_root_is_read(bases, tmp_path):
 
 
 def test_the_engine_refuses_a_leak_whichever_split_is_loaded_first(bases, tmp_path):
-    """`run` loads the test split before training: the engine's own train/eval disjointness check (for plugins
-    that do not check it themselves) must then fire when the training split comes second."""
+    """The engine's train/eval disjointness check (no plugin checks it itself since contract 1.2) fires whichever
+    split comes first: the training split second, or an evaluation split loaded alone (as `test` and `predict`
+    do), which the engine checks against the config's training split."""
     from tim_bench.config import load_config
     from tim_bench.runner.experiment import Experiment
-    from tim_bench_plugins.perception_test.dataset import PerceptionTest
-    from tim_bench_registry import DATASETS, DataError
-
-    @DATASETS.register_module(force=True)
-    class UncheckedPerception(PerceptionTest):
-        """A third-party plugin that leaves the disjointness check to the engine."""
-
-        def load(self, split):
-            return self._load(split)
+    from tim_bench_registry import DataError
 
     root = tmp_path / "perception"
     shutil.copytree(bases["perception"], root)
-    names = perception_leak(root)
-    cfg = load_config("configs/perception_av.py", {"data_root": str(root), "dataset.type": "UncheckedPerception",
-                                                   "features.visual.dim": 8, "features.audio.dim": 4})
+    train_file, val_file, video = perception_leak(root)
+    cfg = load_config("configs/perception_av.py", {"data_root": str(root), "features.visual.dim": 8,
+                                                   "features.audio.dim": 4})
+    leak = f"{train_file} \\(training\\) and .*{val_file} share 1 videos \\({video}\\)"
+    with pytest.raises(DataError, match=leak):
+        Experiment(cfg).load_split("val", train=False)
+    for stream in ("visual", "audio"):  # the leaked video's features in the training split too, so that it loads
+        shutil.copy(root / stream / "val" / f"{video}.npy", root / stream / "train")
+        intervals = [pd.read_csv(root / stream / f"intervals_{split}.csv") for split in ("train", "val")]
+        pd.concat([intervals[0], intervals[1][intervals[1].video_id == video]]).to_csv(
+            root / stream / "intervals_train.csv", index=False)
     exp = Experiment(cfg)
-    exp.load_split("val", train=False)
-    with pytest.raises(DataError, match=f"share 1 videos \\({names[2]}\\)"):
-        exp.load_split("train", train=True)
+    exp.load_split("train", train=True)
+    with pytest.raises(DataError, match=leak):
+        exp.load_split("val", train=False)

@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pytest
 
+from tim_bench.data.checked import load_annotations
 from tim_bench_plugins.perception_test.synthetic import make_perception
 from tim_bench_plugins.perception_test.dataset import PerceptionTest
 from tim_bench_registry import IGNORE_LABEL, DataError
@@ -34,7 +35,7 @@ def test_segments_get_unique_ids_seconds_and_one_label_column_per_stream(tmp_pat
         "video_0001": _video([_segment(0, 1.0, 2.5, 62), _segment(1, 3.0, 4.0, 5)], [_segment(0, 0.5, 1.0, 16, True)]),
         "video_0002": _video([_segment(0, 2.0, 3.0, 7)], [], frames=150),
     })
-    ann = PerceptionTest(str(tmp_path)).load("val")
+    ann = load_annotations(PerceptionTest(str(tmp_path)), "val", "PerceptionTest")  # the engine's rules hold
     seg = ann.segments.set_index("segment_id")
     assert list(seg.index) == ["video_0001_a0", "video_0001_a1", "video_0001_s0", "video_0002_a0"]
     assert seg.loc["video_0001_a0", ["start", "stop"]].tolist() == [1.0, 2.5]
@@ -44,7 +45,6 @@ def test_segments_get_unique_ids_seconds_and_one_label_column_per_stream(tmp_pat
     assert ann.durations == {"video_0001": 10.0, "video_0002": 5.0}
     assert ann.labelled and [t.key for t in ann.tasks] == ["visual_action", "audio_sound"]
     assert [t.num_classes for t in ann.tasks] == [63, 17]
-    ann.validate("perception val")
 
 
 def test_duration_falls_back_to_the_audio_samples(tmp_path):
@@ -102,8 +102,7 @@ def test_synthetic_data_is_in_the_official_format_and_loads(tmp_path):
     assert "is_visible" in video["sound_segments"][0]
     plugin = PerceptionTest(str(tmp_path))
     assert plugin.splits() == ("train", "val")
-    ann = plugin.load("train")
-    ann.validate("synthetic perception")
+    ann = load_annotations(plugin, "train", "PerceptionTest", training=True)
     some_video = ann.segments["video_id"].iloc[0]
     values = np.load(tmp_path / "visual" / "train" / f"{some_video}.npy")
     assert values.shape[1:] == (1, 8) and len(values) == int(np.ceil(ann.durations[some_video] / 0.2))

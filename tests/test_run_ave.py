@@ -149,13 +149,15 @@ def test_scoring_the_training_split_is_warned_recorded_and_marked_in_the_leaderb
 
 
 def test_an_evaluation_split_with_the_training_segments_is_the_training_data_not_a_leak(tmp_path):
-    from tim_bench.runner.experiment import same_segments
+    import dataclasses
+    from tim_bench.data.rules import check_disjoint, is_training_data, same_segments
     from tim_bench_plugins.ave.dataset import AVE
     from tim_bench_plugins.ave.synthetic import make_ave
-    from tim_bench_registry.contracts import check_disjoint
     plugin = AVE(str(make_ave(tmp_path / "ave", videos=30, visual_dim=4, audio_dim=4)))
     train, again, val = plugin.load("train"), plugin.load("train"), plugin.load("val")
     assert same_segments(train, again) and not same_segments(train, val)
-    check_disjoint(train, again, "EPIC_100_train.csv", "EPIC_100_train.csv")  # one file: warned by the engine
-    with pytest.raises(Exception, match="share"):
-        check_disjoint(train, again, "train.csv", "copy_of_train.csv")  # two files with the same rows: a leak
+    assert is_training_data([train], [again])  # one file read twice: warned by the engine
+    copy = dataclasses.replace(again, source="copy_of_train.csv")
+    assert not is_training_data([train], [copy])  # two files with the same rows: a leak
+    with pytest.raises(Exception, match="copy_of_train.csv share"):
+        check_disjoint([train], [copy], "train", "copy")

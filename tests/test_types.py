@@ -24,7 +24,10 @@ ENGINE_MODULES = ("tim_bench.extract", "tim_bench.schema", "tim_bench.model.tim"
                   "tim_bench.cli.make_synthetic", "tim_bench.cli.evaluate", "tim_bench.cli.submit",
                   "tim_bench.cli.plugins", "tim_bench.leaderboard.reference", "tim_bench.config",
                   "tim_bench.recipe_folders", "tim_bench.rules", "tim_bench.cli.common", "tim_bench.modelzoo.catalog",
-                  "tim_bench.runner.jobs", "tim_bench.runner.experiment", "tim_bench.runner.trainer")
+                  "tim_bench.runner.jobs", "tim_bench.runner.experiment", "tim_bench.runner.trainer",
+                  # the data rules and the one place every split and video passes them
+                  "tim_bench.data.rules", "tim_bench.data.checked", "tim_bench.data.joint", "tim_bench.data.check",
+                  "tim_bench.runner.check", "tim_bench.original.layout", "tim_bench.data.fingerprint")
 
 
 def mypy(tmp_path: Path, *targets: str) -> subprocess.CompletedProcess[str]:

@@ -192,5 +192,6 @@ class AVE:
         visual = one.assign(stream="visual", visual_event=flat, audio_event=-1)
         audio = one.assign(stream="audio", visual_event=-1, audio_event=flat)
         segments = pd.concat([visual, audio], ignore_index=True)
+        source = f"{self.annotations} (the rows {self.root / SPLIT_FILES[split]} lists)"
         return SplitAnnotations(segments=segments, durations={v: float(SECONDS) for v in video_ids},
-                                tasks=self.tasks())
+                                tasks=self.tasks(), source=source)

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from tim_bench_registry import DATASETS, IGNORE_LABEL, DataError, SplitAnnotations, Task
-from tim_bench_registry.contracts import check_disjoint
 from tim_bench_registry.tables import class_ids, read_durations, read_table, segments_of, with_ids
 
 NUM_CLASSES = 44
@@ -83,19 +82,11 @@ class EPICSounds:
         return (self._task,)
 
     def load(self, split: str) -> SplitAnnotations:
-        annotations = self._load(split)
-        if split != TRAIN and TRAIN in self.splits():
-            check_disjoint(self._load(TRAIN), annotations, str(self._path(TRAIN)), str(self._path(split)))
-        return annotations
-
-    def _load(self, split: str) -> SplitAnnotations:
         path, table = self._path(split), self._table(split)
         labels = self._labels(split)
         segments = segments_of(table, path, ID_COLUMN, "audio")
         segments[self._task.key] = labels if labels is not None else IGNORE_LABEL
         all_durations = read_durations(self.video_info, self.trust_pickle)
         durations = {v: all_durations[v] for v in segments["video_id"].unique() if v in all_durations}
-        annotations = SplitAnnotations(segments=segments, durations=durations, tasks=self.tasks(),
-                                       labelled=labels is not None)
-        annotations.validate(str(path), training=split == TRAIN)
-        return annotations
+        return SplitAnnotations(segments=segments, durations=durations, tasks=self.tasks(),
+                                labelled=labels is not None, source=str(path))

@@ -88,9 +88,8 @@ class HDF5RowFeatures:
         steps = values.shape[0]
         start = np.arange(steps, dtype=np.float64) * self.feat_gap
         times = np.stack([start, start + self.feat_span], axis=1)
-        features = VideoFeatures(times=times, values=np.expand_dims(values, 1))  # [T, A=1, ...]
-        features.validate(f"{self.path} row {row} (video {video_id})", self.dim)
-        return features
+        return VideoFeatures(times=times, values=np.expand_dims(values, 1),  # [T, A=1, ...]
+                             source=f"{self.path} row {row} (video {video_id})")
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

@@ -105,6 +105,5 @@ class NpyFeatures:
         if len(times) != len(values):
             raise DataError(f"{path} has {len(values)} features but the interval table lists {len(times)} for "
                             f"video {video_id}; regenerate one of them.")
-        features = VideoFeatures(times=times, values=values)
-        features.validate(f"{path} (video {video_id}, times from {self.intervals_file(split)})", self.dim)
-        return features
+        return VideoFeatures(times=times, values=values,
+                             source=f"{path} (video {video_id}, times from {self.intervals_file(split)})")

@@ -1,7 +1,7 @@
 """Check a config's annotations and features before a long run, and report every problem at once.
 
 Per split: segment and video counts, label counts per task and class, and every rule of the data
-contract (``tim_bench_registry.contracts``) that ``run`` enforces: the annotations' own checks, a
+contract (``data.rules``) that ``run`` enforces: the annotations' own checks, a
 labelled training split that shares no video or segment with val/test, segments no window queries,
 videos whose features are missing or unreadable, feature times that do not increase or do not cover
 their video, streams on different time grids, feature widths that disagree with the config (or are
@@ -18,8 +18,9 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from tim_bench_registry import (IGNORE_LABEL, DataError, FeatureSource, SplitAnnotations, Task, VideoFeatures)
+from tim_bench_registry import IGNORE_LABEL, DataError, DatasetPlugin, FeatureSource, SplitAnnotations, Task, VideoFeatures
 
+from .checked import load_annotations, open_features
 from .grid import common_grid
 from .suspicious import split_warnings
 from .windows import WindowSpec, build_windows
@@ -29,12 +30,14 @@ class AssembledData(Protocol):
     """What the checks read of an assembled experiment (the runner's ``Experiment``): data/ stays below the runner."""
 
     cfg: Any
-    plugin: Any
+    plugin: DatasetPlugin
     dataset_name: str
     data_root: Any
-    sources: Mapping[str, FeatureSource]
     spec: WindowSpec
     tasks: tuple[Task, ...]
+
+    @property
+    def sources(self) -> Mapping[str, FeatureSource]: ...  # read only, so a dict of them fits
 
 #: Feature rows read at a time by the NaN scan (a few MB even for 7x7x512 maps).
 SCAN_ROWS = 256
@@ -98,8 +101,7 @@ class _FeatureCheck:
 
     def video(self, split: str, video_id: str, duration: float) -> None:
         try:
-            vf = self.source.open(split, video_id)
-            vf.validate(f"{split} {self.stream} features of video {video_id}")
+            vf = open_features(self.source, split, video_id, self.stream)  # widths are gathered below
         except (DataError, OSError, ValueError) as exc:
             self.unreadable[video_id] = str(exc)
             return
@@ -184,8 +186,7 @@ def check_split(exp: AssembledData, split: str, report: CheckReport, tolerance: 
                 training: bool = False) -> SplitAnnotations | None:
     """Add one split's counts and problems to ``report``; the split's annotations, or None if unusable."""
     try:
-        ann = exp.plugin.load(split)
-        ann.validate(f"{exp.dataset_name} {split}", training=training)
+        ann = load_annotations(exp.plugin, split, exp.dataset_name, training=training)
     except DataError as exc:
         report.lines.append(f"split {split}: annotations unusable")
         report.problems.append(f"{split}: {exc}")

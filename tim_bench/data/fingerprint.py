@@ -33,6 +33,7 @@ from tim_bench_registry import DATASETS, DataError, TimBenchError, build, import
 from tim_bench_registry.files import write_json
 
 from ..user_dirs import user_cache_dir
+from .checked import load_annotations
 
 log = logging.getLogger("tim_bench")
 #: Bump when the summary of a file changes meaning (old cache entries and fingerprints are then not reused).
@@ -73,7 +74,7 @@ def _annotations(cfg: Config, plugin: Any) -> dict[str, Any]:
     for index, dataset in enumerate(plugins):
         h.update(f"dataset {index}; tasks {[(t.key, t.num_classes) for t in dataset.tasks()]};".encode())
         for split in sorted(dataset.splits()):
-            ann = dataset.load(split)
+            ann = load_annotations(dataset, split, type(dataset).__name__)
             seg = ann.segments.reindex(columns=sorted(ann.segments.columns))
             h.update(f"split {split} {ann.labelled} {list(seg.columns)} {list(map(str, seg.dtypes))};".encode())
             h.update(seg.to_csv(index=False, float_format="%.9g").encode())

@@ -10,12 +10,16 @@ import pandas as pd
 
 from tim_bench_registry import IGNORE_LABEL, DataError, DatasetPlugin, SplitAnnotations, Task
 
+from .checked import load_annotations
+
 
 class JointDataset:
     """The union of plugins' segments and tasks; a video's duration is the longest any plugin gives it."""
 
     def __init__(self, plugins: Sequence[DatasetPlugin], names: Sequence[str]) -> None:
         self.plugins, self.names = tuple(plugins), tuple(names)
+        #: each split's annotations as each plugin read them (checked part by part), from its latest load
+        self.parts: dict[str, tuple[SplitAnnotations, ...]] = {}
         keys = [t.key for p in self.plugins for t in p.tasks()]
         dup = {k for k in keys if keys.count(k) > 1}
         if dup:
@@ -31,9 +35,8 @@ class JointDataset:
         return tuple(t for p in self.plugins for t in p.tasks())
 
     def load(self, split: str) -> SplitAnnotations:
-        parts = [p.load(split) for p in self.plugins]
-        for name, part in zip(self.names, parts):  # each part whole, so a problem names its dataset
-            part.validate(f"{name} {split}")
+        parts = tuple(load_annotations(p, split, name) for p, name in zip(self.plugins, self.names))
+        self.parts[split] = parts  # each part checked whole, so a problem names its dataset's file
         task_keys = [t.key for t in self.tasks()]
         tables = []
         for part in parts:
@@ -49,3 +52,8 @@ class JointDataset:
         extra = {k: v for part in parts for k, v in part.extra.items()}
         return SplitAnnotations(segments=pd.concat(tables, ignore_index=True), durations=durations,
                                 tasks=self.tasks(), labelled=all(p.labelled for p in parts), extra=extra)
+
+
+def parts_of(plugin: DatasetPlugin, split: str, annotations: SplitAnnotations) -> tuple[SplitAnnotations, ...]:
+    """``annotations`` of ``split`` as the datasets read them: one part per dataset of a joint run, else itself."""
+    return plugin.parts[split] if isinstance(plugin, JointDataset) else (annotations,)

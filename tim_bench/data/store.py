@@ -22,6 +22,8 @@ from tqdm import tqdm
 
 from tim_bench_registry import DataError, FeatureSource
 
+from .checked import open_features
+
 log = logging.getLogger("tim_bench")
 
 PLACEMENTS = ("auto", "gpu", "host")
@@ -87,7 +89,7 @@ class FeatureStore:
         for s, src in sources.items():
             rows, copies, inner = 0, [], None
             for v in self.videos:
-                shape = tuple(src.open(split, v).values.shape)
+                shape = tuple(open_features(src, split, v, s, src.dim).values.shape)
                 if inner is not None and shape[2:] != inner:
                     raise DataError(f"Video {v} has {s} features of shape {shape[2:]} per row but earlier videos "
                                     f"of split {split} have {inner}; extract every video with the same extractor.")
@@ -109,7 +111,7 @@ class FeatureStore:
         time_offset = np.zeros(len(self.videos), np.int64)
         times, row, trow = [], 0, 0
         for i, v in enumerate(tqdm(self.videos, desc=f"read {stream} features", disable=not progress, leave=False)):
-            vf = source.open(split, v)
+            vf = open_features(source, split, v, stream, source.dim)
             x = np.asarray(vf.values)  # a lazy h5py / memmap array is read once, whole
             check_finite(x, v, stream, split)
             flat = x.reshape(-1, *x.shape[2:])
@@ -150,7 +152,8 @@ def check_split_finite(sources: Mapping[str, FeatureSource], split: str, videos:
     filled after training (``run``'s test split), so bad values stop the run before it trains, not after."""
     for stream, source in sources.items():
         for video in dict.fromkeys(videos):
-            check_finite(np.asarray(source.open(split, video).values), video, stream, split)
+            check_finite(np.asarray(open_features(source, split, video, stream, source.dim).values), video, stream,
+                         split)
 
 
 class HostValues:

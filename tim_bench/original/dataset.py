@@ -94,7 +94,6 @@ class OriginalTIMAnnotations:
         all_durations = self._durations()
         durations = {v: all_durations[v] for v in segments["video_id"].unique() if v in all_durations}
         labels = segments[[t.key for t in self._tasks]].to_numpy()
-        annotations = SplitAnnotations(segments=segments, durations=durations, tasks=self._tasks,
-                                       labelled=bool((labels != IGNORE_LABEL).any()))
-        annotations.validate(f"OriginalTIMAnnotations {split}")
-        return annotations
+        source = " + ".join(dict.fromkeys(str(self.root / self.files[s][split]) for s in self.files))
+        return SplitAnnotations(segments=segments, durations=durations, tasks=self._tasks,
+                                labelled=bool((labels != IGNORE_LABEL).any()), source=source)

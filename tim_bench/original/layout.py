@@ -29,11 +29,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tim_bench_registry import DATASETS, FEATURES, FeatureSource, TimBenchError, build, plugin_manager
+from tim_bench_registry import (DATASETS, FEATURES, FeatureSource, SplitAnnotations, TimBenchError, build,
+                                plugin_manager)
 from tim_bench_registry.files import write_atomic, write_npy
 from tim_bench_registry.original import OriginalDataset, StreamFiles
 from tim_bench_registry.synthetic import write_marker
 
+from ..data.checked import load_annotations, open_features
+from ..data.rules import check_disjoint, is_training_data
 from .registered import original_of_generator
 
 #: tim-bench split -> the word in the original's file names (its --validate picks the split by it)
@@ -82,12 +85,12 @@ def _annotation_table(official: Path, files: StreamFiles, split: str, rows: pd.D
     return table.rename_axis("narration_id")
 
 
-def _write_features(source: FeatureSource, out: Path, files: StreamFiles, split: str,
+def _write_features(source: FeatureSource, stream: str, out: Path, files: StreamFiles, split: str,
                     videos: Sequence[str]) -> pd.DataFrame:
     """Each video's features as ``<features>/<split>/<video>.npy``; returns the interval table."""
     parts = []
     for video in videos:
-        feats = source.open(split, video)
+        feats = open_features(source, split, video, stream, source.dim)
         write_npy(out / files.features / split / f"{video}.npy", np.ascontiguousarray(feats.values, np.float32))
         times = np.asarray(feats.times, np.float64)
         parts.append(pd.DataFrame({"video_id": video, "start_sec": times[:, 0], "stop_sec": times[:, 1],
@@ -117,8 +120,11 @@ def write_original_layout(kind: str, official: str | Path, out: str | Path) -> l
     splits = [s for s in SPLIT_WORDS if all(s in d.splits() for d in datasets)]
     durations: dict[str, float] = {}
     written: list[str] = []
+    read: dict[str, list[SplitAnnotations]] = {}
     for split in splits:
-        loaded = [d.load(split) for d in datasets]
+        loaded = read[split] = [load_annotations(d, split, name["type"]) for d, name in zip(datasets, layout.datasets)]
+        if split != "train" and "train" in read and not is_training_data(read["train"], loaded):
+            check_disjoint(read["train"], loaded, f"{kind} train", f"{kind} {split}")
         if not all(a.labelled for a in loaded):
             continue
         segments = pd.concat([a.segments for a in loaded], ignore_index=True)
@@ -133,7 +139,7 @@ def write_original_layout(kind: str, official: str | Path, out: str | Path) -> l
                 raise TimBenchError(f"{official}: the {split} streams of {kind} disagree on their segments, so they "
                                     f"cannot share {name}; give each stream its own annotation file name.")
             tables[name] = table
-            intervals = _write_features(sources[stream], out, files, split, videos)
+            intervals = _write_features(sources[stream], stream, out, files, split, videos)
             _to_pickle(out / files.intervals.format(split=SPLIT_WORDS[split]), intervals)
         for name, table in tables.items():
             _to_pickle(out / name, table)

@@ -6,10 +6,12 @@ from collections.abc import Iterable
 from mmengine.config import Config
 
 from tim_bench_registry import DataError, SplitAnnotations, TimBenchError
-from tim_bench_registry.contracts import check_disjoint
 
 from ..data.check import CheckReport, check_split
-from .experiment import Experiment, same_segments
+from ..data.checked import load_annotations
+from ..data.joint import parts_of
+from ..data.rules import check_disjoint, is_training_data
+from .experiment import Experiment
 
 
 def check_data(cfg: Config, splits: Iterable[str] | None = None, tolerance: float = 1.0,
@@ -35,16 +37,29 @@ def check_data(cfg: Config, splits: Iterable[str] | None = None, tolerance: floa
         ann = check_split(exp, split, report, tolerance, nan_scan, training=split == train)
         if ann is not None:
             loaded[split] = ann
-    if train in loaded:
-        for split, ann in loaded.items():
-            if split == train:
-                continue
-            if same_segments(loaded[train], ann):
-                report.lines.append(f"warning: split {split} holds the same segments as the training split {train}: "
-                                    f"scores on it measure fit, not generalisation.")
-                continue
-            try:
-                check_disjoint(loaded[train], ann, f"split {train}", f"split {split}")
-            except DataError as exc:
-                report.problems.append(f"{exc}")
+    if train not in wanted or train in loaded:  # an unusable training split is a problem of its own already
+        _check_leaks(exp, train, loaded, report)
     return report
+
+
+def _check_leaks(exp: Experiment, train: str | None, loaded: dict[str, SplitAnnotations], report: CheckReport) -> None:
+    """The training split shares no video or segment with an evaluation split (read for that when the check was
+    asked for evaluation splits only); one that is the training data itself is a warning."""
+    if not train or train not in exp.plugin.splits() or not set(loaded) - {train}:
+        return
+    try:
+        parts = {s: parts_of(exp.plugin, s, ann) for s, ann in loaded.items()}
+        if train not in parts:
+            parts[train] = parts_of(exp.plugin, train, load_annotations(exp.plugin, train, exp.dataset_name))
+    except DataError as exc:
+        report.problems.append(f"{train}: {exc}")
+        return
+    for split in [s for s in parts if s != train]:
+        if is_training_data(parts[train], parts[split]):
+            report.lines.append(f"warning: split {split} holds the same segments as the training split {train}: "
+                                f"scores on it measure fit, not generalisation.")
+            continue
+        try:
+            check_disjoint(parts[train], parts[split], f"{exp.dataset_name} {train}", f"{exp.dataset_name} {split}")
+        except DataError as exc:
+            report.problems.append(f"{exc}")

@@ -16,11 +16,11 @@ from torch.utils.data import DataLoader
 from tim_bench_registry import (DATASETS, FEATURES, METRICS, MODELS, STREAMS, DataError, FeatureSource,
                                 SplitAnnotations, Task, TimBenchError, build, import_custom, plugin_manager)
 
-from tim_bench_registry.contracts import check_disjoint
-
-from ..data.joint import JointDataset
+from ..data.checked import load_annotations, open_features
+from ..data.joint import JointDataset, parts_of
 from ..data.dataset import QueryTable, WindowBatches, finish_batch
 from ..data.grid import common_grid
+from ..data.rules import check_disjoint, is_training_data
 from ..data.store import FeatureStore
 from ..data.suspicious import split_warnings
 from ..data.sampler import WindowBatchSampler, make_batch_sampler
@@ -35,14 +35,6 @@ from .precision import store_dtype
 log = logging.getLogger("tim_bench")
 #: the roles whose splits are scored (val selects checkpoints, test gives the reported metrics)
 EVAL_ROLES = ("val", "test")
-
-
-def same_segments(a: SplitAnnotations, b: SplitAnnotations) -> bool:
-    """Whether two splits hold exactly the same segments (by stream and id) of the same videos."""
-    def keys(x: SplitAnnotations) -> set:
-        seg = x.segments
-        return set(zip(seg["stream"], seg["segment_id"].astype(str), seg["video_id"].astype(str)))
-    return len(a.segments) == len(b.segments) and keys(a) == keys(b)
 
 
 class BatchLoader:
@@ -104,8 +96,8 @@ class Experiment:
         self.spec = WindowSpec(**cfg.windows)
         self.cache_dir, self.write_cache = cache_dir, write_cache
         self.seed = int(cfg.get("seed", 0))
-        self._train_annotations: tuple[str, SplitAnnotations] | None = None  # checked against eval splits
-        self._eval_annotations: dict[str, SplitAnnotations] = {}
+        #: the parts (one per dataset) of every split loaded so far: the training split is checked against the others
+        self._loaded: dict[str, tuple[SplitAnnotations, ...]] = {}
         #: evaluation splits that are the training data (the same split, or the same segments): warned and recorded
         self.training_data_splits: set[str] = set()
         for role in EVAL_ROLES:
@@ -163,9 +155,8 @@ class Experiment:
             raise DataError(f"{self.dataset_name} under {self.data_root} has splits {self.plugin.splits()}; "
                             f"the config asks for '{split}'.")
         t0 = time.perf_counter()
-        ann = self.plugin.load(split)
-        ann.validate(f"{self.dataset_name} {split}", training=train)
-        self._check_disjoint(split, ann, train)
+        ann = load_annotations(self.plugin, split, self.dataset_name, training=train)
+        self._check_disjoint(split, ann)
         annotated = set(ann.segments["video_id"])
         feature_times = {v: self._stream_times(split, v) for v in ann.durations if v in annotated}
         for warning in split_warnings(f"{self.dataset_name} {split}", ann, feature_times):
@@ -180,23 +171,23 @@ class Experiment:
                  time.perf_counter() - t0)
         return data
 
-    def _check_disjoint(self, split: str, ann: SplitAnnotations, train: bool) -> None:
-        """The training split shares nothing with an evaluation split, whichever of them is loaded first."""
-        if train:
-            self._train_annotations = (split, ann)
-            pairs = [(ann, other, split, name) for name, other in self._eval_annotations.items() if name != split]
-        else:
-            self._eval_annotations[split] = ann
-            pairs = [] if self._train_annotations is None or self._train_annotations[0] == split else \
-                [(self._train_annotations[1], ann, self._train_annotations[0], split)]
-        for train_ann, other, train_split, other_split in pairs:
-            if same_segments(train_ann, other):  # the training data scored again: allowed, warned and recorded
-                for role in [r for r in EVAL_ROLES if self.split_name(r) == other_split] or [other_split]:
-                    self._warn_training_data(role, other_split, f"holds the same segments as the training split "
-                                                                f"'{train_split}' (the same annotation file)")
+    def _check_disjoint(self, split: str, ann: SplitAnnotations) -> None:
+        """The config's training split shares nothing with an evaluation split, whichever is loaded first; an
+        evaluation split loaded alone (test, predict) is checked against the training split's annotations."""
+        self._loaded[split] = parts_of(self.plugin, split, ann)
+        train = self.split_name("train")
+        if not train or train not in self.plugin.splits():
+            return
+        if train not in self._loaded:
+            self._loaded[train] = parts_of(self.plugin, train, load_annotations(self.plugin, train, self.dataset_name))
+        for other in [s for s in self._loaded if s != train] if split == train else [split]:
+            if is_training_data(self._loaded[train], self._loaded[other]):  # scored again: allowed, warned, recorded
+                for role in [r for r in EVAL_ROLES if self.split_name(r) == other] or [other]:
+                    self._warn_training_data(role, other, f"holds the same segments as the training split "
+                                                          f"'{train}' (the same annotation file)")
             else:
-                check_disjoint(train_ann, other, f"{self.dataset_name} {train_split}",
-                               f"{self.dataset_name} {other_split}")
+                check_disjoint(self._loaded[train], self._loaded[other], f"{self.dataset_name} {train}",
+                               f"{self.dataset_name} {other}")
 
     def _check_memory(self, split: str, durations: dict[str, float], train: bool) -> None:
         """Refuse the split before its windows are built when they, a batch and the model's activations cannot fit
@@ -204,7 +195,8 @@ class Experiment:
         if not durations:
             return
         first = next(iter(durations))
-        rows = {s: row_size(tuple(src.open(split, first).values.shape)) for s, src in self.sources.items()}
+        rows = {s: row_size(tuple(open_features(src, split, first, s, src.dim).values.shape))
+                for s, src in self.sources.items()}
         batch = self.cfg.train_cfg.batch_size if train else self.cfg.test_cfg.batch_size
         parts = estimate(window_bound(durations.values(), self.spec), self.spec, batch, rows,
                          model_size(self.cfg.model), train)
@@ -219,8 +211,7 @@ class Experiment:
         """The video's feature times; every stream is read at the same rows, so their grids must agree."""
         grids = {}
         for stream, src in self.sources.items():
-            feats = src.open(split, video)
-            feats.validate(f"{stream} features of video {video} ({split})", src.dim)
+            feats = open_features(src, split, video, stream, src.dim)
             grids[stream] = np.asarray(feats.times, dtype=np.float64)
         return common_grid(grids, video)
 
