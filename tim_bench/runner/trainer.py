@@ -189,7 +189,7 @@ class Trainer:
                         per_process_batch(tc.batch_size, self.dist) * self.dist.world_size)
         train_loader = exp.loader(train, tc.batch_size, True, self.dist, workers, pin)
         val_loader = exp.loader(val, self.cfg.test_cfg.batch_size, False, self.dist, workers, pin) if val else None
-        if mode is not None:  # before any batch: worker processes copy the dataset when an epoch starts
+        if mode is not None:  # before any batch: worker processes copy the dataset when they start
             log.info("train_cfg.compile=%r: queries padded to the split maximum per stream (static shapes), "
                      "training %s%s; an epoch's short last batch steps eagerly, validation pads it", mode,
                      train.dataset.pad_queries(), f", validation {val.dataset.pad_queries()}" if val else "")
@@ -243,8 +243,7 @@ class Trainer:
         """One pass over the train split; the mean training loss (an error when it is not finite)."""
         exp, tc = self.exp, self.tc
         torch.manual_seed(exp.seed * 100_003 + epoch)  # dropout and DRLoc pairs (the loader draws mixup)
-        loop.train_loader.batch_sampler.set_epoch(epoch)
-        loop.train.dataset.set_epoch(epoch)
+        loop.train_loader.batch_sampler.set_epoch(epoch)  # its batches carry the epoch to the dataset (EpochBatch)
         loop.net.train()
         total = torch.zeros((), device=self.device)
         bar = tqdm(loop.train_loader, desc=f"epoch {epoch}/{tc.max_epochs}", disable=not self.progress, leave=False)
