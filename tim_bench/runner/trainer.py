@@ -249,6 +249,7 @@ class Trainer:
         bar = tqdm(loop.train_loader, desc=f"epoch {epoch}/{tc.max_epochs}", disable=not self.progress, leave=False)
         meter.start_epoch()
         steps = 0
+        params = list(loop.model.parameters())  # walked once, not every step (clipping)
         for step, batch in enumerate(bar):
             meter.batch_ready()
             batch = move_batch(batch, self.device)
@@ -257,7 +258,7 @@ class Trainer:
             loop.scaler.scale(parts["loss"]).backward()
             if tc.get("grad_clip"):
                 loop.scaler.unscale_(loop.optimizer)
-                torch.nn.utils.clip_grad_norm_(loop.model.parameters(), tc.grad_clip)
+                torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
             loop.scaler.step(loop.optimizer)
             loop.scaler.update()
             loop.scheduler.step()
