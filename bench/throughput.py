@@ -494,7 +494,7 @@ def compiled_inference(args, exp: Experiment, model, val, device: torch.device, 
         if forward.mode is None:
             out["inference_error"] = "the compile failed and inference ran eagerly (see the warning)"
         if probe:
-            choice = choose_batch_size(True, 256, probe_forward(model, mode), model, val.dataset, device, "val")
+            choice = choose_batch_size(True, 256, probe_forward(model, mode), model, val, device, "val")
             wps = time_inference(exp, model, val, device, inference_forward(model, mode, args.backend),
                                  choice.batch_size)
             out["probed_inference"] = {**choice.describe(), "windows_per_s": wps}

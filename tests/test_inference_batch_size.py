@@ -42,7 +42,7 @@ def test_predictions_agree_at_two_batch_sizes(epic):
 def test_probe_times_every_candidate_and_picks_the_fastest(epic):
     exp, val, model = epic
     exp.loader(val, 2, False, DistInfo())  # the split's batches (val.dataset)
-    choice = batch_size.choose_batch_size(True, 2, probe_forward(model, None), model, val.dataset, CPU, "val")
+    choice = batch_size.choose_batch_size(True, 2, probe_forward(model, None), model, val, CPU, "val")
     assert choice.chosen_by == "probe" and list(choice.windows_per_s) == batch_size.candidates(2, len(val.windows))
     assert choice.windows_per_s[choice.batch_size] == max(choice.windows_per_s.values()) > 0
     assert choice.stopped is None and not model.training
@@ -67,7 +67,7 @@ def test_auto_probes_on_one_cuda_device_only(value, device, world, probes):
 def test_auto_on_the_cpu_keeps_the_configured_batch_size(epic):
     exp, val, model = epic
     exp.loader(val, 5, False, DistInfo())
-    choice = batch_size.choose_batch_size("auto", 5, probe_forward(model, None), model, val.dataset, CPU, "val")
+    choice = batch_size.choose_batch_size("auto", 5, probe_forward(model, None), model, val, CPU, "val")
     assert choice.describe() == {"batch_size": 5, "chosen_by": "test_cfg.batch_size"}
 
 
@@ -84,7 +84,7 @@ def test_out_of_memory_ends_the_probe_at_the_last_size_that_fit(epic):
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real(batch)
     model.train()
-    choice = batch_size.choose_batch_size(True, 2, limited, model, val.dataset, CPU, "val")
+    choice = batch_size.choose_batch_size(True, 2, limited, model, val, CPU, "val")
     assert list(choice.windows_per_s) == [2, 4] and choice.batch_size in (2, 4)
     assert choice.stopped == "batch size 8 ran out of device memory" and max(calls) == 8  # 16 never tried
     assert model.training  # the model's mode is restored

@@ -19,7 +19,10 @@ from typing import Any
 
 import torch
 
+from tim_bench_registry import TimBenchError
+
 from ..data.dataset import WindowBatches, finish_batch
+from ..data.split import SplitData
 
 log = logging.getLogger("tim_bench")
 #: test_cfg.probe_batch_size: "auto" probes on one CUDA device only, True on any device, False never
@@ -69,13 +72,15 @@ def candidates(base: int, windows: int) -> list[int]:
 
 
 def choose_batch_size(probe: object, base: int, forward: Callable[[Mapping], Any], model: torch.nn.Module,
-                      dataset: WindowBatches, device: torch.device, what: str,
-                      world_size: int = 1) -> BatchChoice:
-    """The batch size to infer ``what`` at: ``base`` (test_cfg.batch_size), or with a probe the fastest candidate;
-    the choice is logged."""
+                      data: SplitData, device: torch.device, what: str, world_size: int = 1) -> BatchChoice:
+    """The batch size to infer ``what`` (split ``data``, whose loader made its batches) at: ``base``
+    (test_cfg.batch_size), or with a probe the fastest candidate; the choice is logged."""
     if not wants_probe(probe, device.type, world_size):
         return BatchChoice(base, "test_cfg.batch_size")
-    choice = probe_batch_size(forward, model, dataset, device, base)
+    if data.dataset is None:
+        raise TimBenchError(f"Split '{data.name}' has no batches to probe the inference batch size on; build its "
+                            f"loader (Experiment.loader) first.")
+    choice = probe_batch_size(forward, model, data.dataset, device, base)
     rates = ", ".join(f"{b}: {v:,.0f}" for b, v in choice.windows_per_s.items())
     log.info("inference batch size for %s: %d, the fastest of a probe on its first windows (windows/s by batch "
              "size: %s%s); the batch size changes no prediction beyond float rounding (test_cfg.probe_batch_size="

@@ -94,7 +94,8 @@ class CompiledOrEager:
 
     def __init__(self, eager: nn.Module, mode: str, backend: str) -> None:
         options = {"mode": mode} if backend == "inductor" else {}
-        self.eager, self.mode = eager, mode
+        self.eager = eager
+        self.mode: str | None = mode  # None once a compile failed
         self.windows: int | None = None  # the static batch: the first batch's window count
         self.compile_s: float | None = None  # how long the first (compiling) call took
         self.compiled = torch.compile(eager, dynamic=False, backend=backend, **options)

@@ -253,7 +253,7 @@ def _predict(exp: Experiment, model: TIM, data: SplitData, device: torch.device,
     choices = {} if choices is None else choices
     if data.name not in choices:
         choices[data.name] = choose_batch_size(exp.cfg.test_cfg.get("probe_batch_size", "auto"), base,
-                                               probe_forward(model, mode), model, data.dataset, device,
+                                               probe_forward(model, mode), model, data, device,
                                                f"split '{data.name}'", dist.world_size)
     if choices[data.name].batch_size != base:
         loader = exp.loader(data, choices[data.name].batch_size, False, dist)
@@ -467,7 +467,7 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path | None, cfg_optio
         return split, {}
     out = write_json(wd / f"test_{split}.json", {"checkpoint": str(checkpoint), "zoo": zoo,
                                                  "checkpoint_sha256": digest, "split": split, "metrics": metrics,
-                                                 "inference_batch_size": choices[split].describe(),
+                                                 "inference_batch_size": choices[data.name].describe(),
                                                  **_split_facts(data, metric)})
     log.info("test metrics on '%s': %s (written to %s)", split, _fmt_metrics(metrics), out)
     return split, metrics

@@ -217,7 +217,7 @@ class Trainer:
         val_batch = {}
         if val is not None:  # before training holds its memory: the probe leaves it MEMORY_SHARE of the rest
             choice = choose_batch_size(self.cfg.test_cfg.get("probe_batch_size", "auto"), self.cfg.test_cfg.batch_size,
-                                       probe_forward(model, mode), model, val.dataset, self.device,
+                                       probe_forward(model, mode), model, val, self.device,
                                        f"validation on split '{val.name}'", self.dist.world_size)
             if choice.batch_size != self.cfg.test_cfg.batch_size:
                 val_loader = exp.loader(val, choice.batch_size, False, self.dist, workers, pin)
