@@ -9,11 +9,13 @@ segments from --annotations), then measures on the same batches:
   (c) a full training epoch through the real Trainer (second epoch timed; no validation),
   (o) the original's formulation of the step: dense attention with a [B*heads, S, S] boolean mask rebuilt
       every step, queries padded to the split maximum, fp16 autocast + GradScaler on CUDA,
-  (i) inference windows/s at batch 256 (fp16 autocast on CUDA),
-  with --compile MODE[,MODE]: (a') the step with train_cfg.compile=MODE (queries padded to the split maximum,
-      forward+loss compiled), interleaved with (a) again, and (c') a Trainer epoch with the first MODE (on one
-      CUDA device, train_cfg.compile="auto" is MODE=default: this is the default run's epoch, first compile
-      included in the first epoch, second epoch timed),
+  (i) inference windows/s at batch 256 (fp32, as the original validates),
+  with --compile MODE[,MODE]: per MODE (a') the step with train_cfg.compile=MODE (queries padded to the split
+      maximum, forward+loss compiled), interleaved with (a) again, its first steps' losses against the eager
+      step's (dropout and DRLoc off: the same maths; reduce-overhead's also against default's), (i') compiled
+      inference at batch 256 and, for the first MODE, at the batch size the default run's probe chooses
+      (test_cfg.probe_batch_size), and (c') a Trainer epoch (on one CUDA device, train_cfg.compile="auto" is
+      MODE=default: the first MODE's epoch is the default run's, first compile in the first epoch, second timed),
 
 and prints end-to-end windows/s as a fraction of (a) and (a) over (o).
 
@@ -23,6 +25,7 @@ and prints end-to-end windows/s as a fraction of (a) and (a) over (o).
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import json
 import logging
@@ -38,7 +41,8 @@ import torch.nn.functional as F
 
 from tim_bench.config import load_config
 from tim_bench.model import layers
-from tim_bench.model.compiled import compile_mode, inference_forward, train_forward
+from tim_bench.evaluation.batch_size import choose_batch_size
+from tim_bench.model.compiled import compile_mode, inference_forward, probe_forward, train_forward
 from tim_bench.model.losses import TIMLoss
 from tim_bench.runner.experiment import Experiment
 from tim_bench.distributed import DistInfo
@@ -89,7 +93,6 @@ class OriginalAttention(layers.SelfAttention):
 
 def original_model(model: torch.nn.Module) -> torch.nn.Module:
     """A copy of ``model`` whose attention layers use the original's masked formulation (same weights)."""
-    import copy
     clone = copy.deepcopy(model)
     for layer in clone.encoder.layers:
         layer.self_attn.__class__ = OriginalAttention
@@ -352,11 +355,12 @@ def main() -> int:
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1))
     if args.compile:  # last: a compile failure or its time cannot cost the figures above
-        compile_steps(args, exp, model, fresh, batches, split_max, amp, device, results, val)
+        compile_steps(args, exp, model, fresh, batches, split_max, amp, device, results, val,
+                      save=lambda: args.out and Path(args.out).write_text(json.dumps(results, indent=1)))
     report(results)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1))
-    return 0
+    return 1 if results.get("first_losses_agree") is False else 0  # a compiled step that trains otherwise fails
 
 
 def time_inference(exp: Experiment, model, val, device: torch.device, forward, batch: int = 256) -> float:
@@ -371,53 +375,154 @@ def time_inference(exp: Experiment, model, val, device: torch.device, forward, b
 
 
 def compile_steps(args, exp: Experiment, model, fresh, batches: list[dict], split_max: dict[str, int], amp,
-                  device: torch.device, results: dict, val) -> None:
-    """(a') each --compile mode's step on split-max-padded batches, interleaved with (a) again; (i') inference
-    and (c') a Trainer epoch with the first mode. A failing mode is reported, not fatal."""
-    scaled = device.type == "cuda"
+                  device: torch.device, results: dict, val, save) -> None:
+    """Per --compile mode: (a') its step on split-max-padded batches, interleaved with (a) again, and its first
+    steps' losses against the eager step's (dropout and DRLoc off: the same maths, so a CUDA graph that read
+    overwritten memory shows); (i') inference and (c') a Trainer epoch with it. A failing mode is reported, not fatal;
+    the figures are saved after each part (``save``), so a time limit keeps what was measured."""
     padded = [pad_to(b, {s: -(-n // 8) * 8 for s, n in split_max.items()}) for b in batches]
-    modes = [compile_mode(True if m == "True" else m) for m in args.compile.split(",")]
+    labels = args.compile.split(",")
     results["compiled"] = {}
-    for mode in modes:
+    start = copy.deepcopy(model)  # the weights every first-steps check starts from (the timed steps train model)
+    results["eager_first_losses"] = first_step_losses(start, exp, padded, amp, device, None, args.backend)
+    for label in labels:
+        mode = compile_mode(True if label == "True" else label, device.type)  # off CUDA, reduce-overhead warns
+        entry = results["compiled"][label] = {"ran_as": mode}
         t0 = time.perf_counter()
-        entry = results["compiled"][mode] = {}
         try:
-            step = fresh(model, amp, scaled, mode, args.backend)
+            step = fresh(model, amp, device.type == "cuda", mode, args.backend)
             for b in padded[:3]:  # compiles
                 step(b)
             sync(device)
             entry["compile_s"] = time.perf_counter() - t0
             eager = batches if results["eager_layout"] == "packed" else [unpacked(b) for b in batches]
-            medians = time_interleaved({"eager": (fresh(model, amp, scaled), eager), "compiled": (step, padded)},
-                                       device, args.warmup)
+            medians = time_interleaved({"eager": (fresh(model, amp, device.type == "cuda"), eager),
+                                        "compiled": (step, padded)}, device, args.warmup)
             entry.update(step_ms=medians["compiled"] * 1000, eager_step_ms=medians["eager"] * 1000)
+            entry["first_losses"] = first_step_losses(start, exp, padded, amp, device, mode, args.backend)
         except Exception as exc:  # a benchmark reports the failure and keeps the other figures
-            entry["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        phase(f"compiled step, {mode}: {entry}", t0)
-    t0 = time.perf_counter()
-    try:  # (i') inference compiled as the runs compile it: queries padded to the split maximum, last batch padded
+            entry["error"] = failure(exc)
+        phase(f"compiled step, {label}: {entry}", t0)
+        save()
+    compare_first_losses(results)
+    for i, label in enumerate(labels):
+        entry = results["compiled"][label]
+        t0 = time.perf_counter()
+        entry.update(compiled_inference(args, exp, model, val, device, entry["ran_as"], probe=i == 0))
+        phase(f"compiled inference, {label}", t0)
+        t0 = time.perf_counter()
+        entry.update(compiled_epoch(args, exp, device, label, results["train_windows"]))
+        phase(f"trainer with compile={label}, 2 epochs", t0)
+        save()
+    first = results["compiled"][labels[0]]  # the first mode's figures are the issue table's fast path
+    for key, name in (("inference_windows_per_s", "compiled_inference_windows_per_s"),
+                      ("inference_error", "compiled_inference_error"), ("epoch_s", "compiled_epoch_s"),
+                      ("epoch_windows_per_s", "compiled_epoch_windows_per_s"), ("epoch_error", "compiled_epoch_error"),
+                      ("probed_inference", "probed_inference")):
+        if key in first:
+            results[name] = first[key]
+
+
+#: first training steps whose losses each compile mode must reproduce from the same weights and batches
+FIRST_STEPS = 5
+#: relative difference allowed between their losses: fp16 autocast rounds differently in fused and unfused kernels
+#: (a read of overwritten CUDA-graph memory gives NaN or a loss off by far more)
+FIRST_LOSS_RTOL = 1e-2
+
+
+def first_step_losses(model, exp: Experiment, batches: list[dict], amp, device: torch.device, mode: str | None,
+                      backend: str) -> list[float]:
+    """The losses of ``FIRST_STEPS`` training steps (the Trainer's maths: AdamW, GradScaler on CUDA, clipping) from a
+    copy of ``model`` with dropout and DRLoc off, so the losses depend on nothing random; ``mode`` compiles."""
+    net = copy.deepcopy(model).train()
+    for m in net.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.0
+        elif isinstance(getattr(m, "dropout", None), float):  # attention's dropout probability
+            m.dropout = 0.0
+    loss_cfg = exp.cfg.loss
+    criterion = TIMLoss(net.tasks, loss_cfg.label_smoothing, dict(loss_cfg.stream_weights), 0.0, loss_cfg.m_drloc)
+    forward = train_forward(net, net, criterion, amp, mode, backend, packed=False)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=1e-4, fused=device.type == "cuda")
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+    losses = []
+    for b in batches[:FIRST_STEPS]:
+        loss = forward(b)["loss"]
+        losses.append(float(loss.detach()))  # read before the next step (CUDA graphs reuse its memory)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        scaler.step(optimizer)
+        scaler.update()
+    return losses
+
+
+def max_rel_diff(a: list[float], b: list[float]) -> float:
+    """The largest relative difference between two loss sequences (inf when one is not finite or they differ in
+    length)."""
+    if len(a) != len(b) or not all(np.isfinite(a + b)):
+        return float("inf")
+    return max(abs(x - y) / max(abs(y), 1e-12) for x, y in zip(a, b))
+
+
+def compare_first_losses(results: dict) -> None:
+    """Each mode's first-steps losses against the eager step's, and reduce-overhead's against default's:
+    ``first_losses_agree`` is whether all are within ``FIRST_LOSS_RTOL``."""
+    eager, modes = results["eager_first_losses"], results["compiled"]
+    agree = True
+    for entry in modes.values():
+        if "first_losses" in entry:
+            entry["first_loss_rel_diff_vs_eager"] = max_rel_diff(entry["first_losses"], eager)
+            agree &= entry["first_loss_rel_diff_vs_eager"] <= FIRST_LOSS_RTOL
+    graphs, default = modes.get("reduce-overhead", {}), modes.get("default", {})
+    if "first_losses" in graphs and "first_losses" in default:
+        results["reduce_overhead_vs_default_rel_diff"] = max_rel_diff(graphs["first_losses"], default["first_losses"])
+        agree &= results["reduce_overhead_vs_default_rel_diff"] <= FIRST_LOSS_RTOL
+    results["first_losses_agree"] = agree and any("first_losses" in e for e in modes.values())
+
+
+def compiled_inference(args, exp: Experiment, model, val, device: torch.device, mode: str | None,
+                       probe: bool) -> dict:
+    """(i') inference compiled as the runs compile it (queries padded to the split maximum, the last batch padded)
+    at batch 256 and, with ``probe``, at the batch size the default run's probe chooses (test_cfg.probe_batch_size)."""
+    out: dict = {}
+    try:
         val.dataset.pad_queries()
-        forward = inference_forward(model, modes[0], args.backend)
-        results["compiled_inference_windows_per_s"] = time_inference(exp, model, val, device, forward)
+        forward = inference_forward(model, mode, args.backend)
+        out["inference_windows_per_s"] = time_inference(exp, model, val, device, forward)
         if forward.mode is None:
-            results["compiled_inference_error"] = "the compile failed and inference ran eagerly (see the warning)"
+            out["inference_error"] = "the compile failed and inference ran eagerly (see the warning)"
+        if probe:
+            choice = choose_batch_size(True, 256, probe_forward(model, mode), model, val, device, "val")
+            wps = time_inference(exp, model, val, device, inference_forward(model, mode, args.backend),
+                                 choice.batch_size)
+            out["probed_inference"] = {**choice.describe(), "windows_per_s": wps}
     except Exception as exc:  # a benchmark reports the failure and keeps the other figures
-        results["compiled_inference_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    t0 = phase(f"compiled inference, {modes[0]}", t0)
-    exp.cfg.train_cfg.compile = modes[0]
+        out["inference_error"] = failure(exc)
+    return out
+
+
+def compiled_epoch(args, exp: Experiment, device: torch.device, label: str, windows: int) -> dict:
+    """(c') a Trainer run of 2 epochs with train_cfg.compile=``label``; the second epoch's figures."""
+    exp.cfg.train_cfg.compile = label
     trainer_module.train_forward = functools.partial(train_forward, backend=args.backend)  # --backend: CPU tests
     trainer_module.inference_forward = functools.partial(inference_forward, backend=args.backend)
     try:
         with tempfile.TemporaryDirectory() as wd:
             fit = Trainer(exp, Path(wd), device, progress=False).fit()
-        results["compiled_epoch_s"] = fit.history[-1]["time_s"]
-        results["compiled_epoch_windows_per_s"] = results["train_windows"] / results["compiled_epoch_s"]
+        return {"epoch_s": fit.history[-1]["time_s"], "epoch_windows_per_s": windows / fit.history[-1]["time_s"],
+                "trainer_compiled_as": fit.procedure["compile"]}
     except Exception as exc:
-        results["compiled_epoch_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return {"epoch_error": failure(exc)}
     finally:
         exp.cfg.train_cfg.compile = False
         trainer_module.train_forward, trainer_module.inference_forward = train_forward, inference_forward
-    phase(f"trainer with compile={modes[0]}, 2 epochs", t0)
+
+
+def failure(exc: Exception) -> str:
+    """An exception as one line for the figures."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 def step_rows(r: dict) -> list[tuple[str, float, float]]:
@@ -471,20 +576,37 @@ def report(r: dict) -> None:
         print(f"{name:42s} {ms:9.1f} ms/step {wps:10,.0f} windows/s")
     print(f"{'(b) loader alone':42s} {'':9s}         {r['loader_windows_per_s']:10,.0f} windows/s")
     print(f"{'(c) Trainer epoch, eager (end to end)':42s} {r['epoch_s']:9.2f} s/epoch {r['epoch_windows_per_s']:10,.0f} windows/s")
-    if "compiled_epoch_s" in r:
-        print(f"{'(c) Trainer epoch, compiled (CUDA default)':42s} {r['compiled_epoch_s']:9.2f} s/epoch "
-              f"{r['compiled_epoch_windows_per_s']:10,.0f} windows/s  ({r['epoch_s'] / r['compiled_epoch_s']:.2f}x eager epoch)")
-    if "compiled_epoch_error" in r:
-        print(f"Trainer epoch with compile failed: {r['compiled_epoch_error']}")
+    for mode, c in r.get("compiled", {}).items():
+        if "epoch_s" in c:
+            name = f"(c') Trainer epoch, compile={mode}"
+            print(f"{name:42s} {c['epoch_s']:9.2f} s/epoch {c['epoch_windows_per_s']:10,.0f} windows/s  "
+                  f"({r['epoch_s'] / c['epoch_s']:.2f}x eager epoch"
+                  + (f", {c['epoch_windows_per_s'] * c['step_ms'] / 1000 / r['batch']:.0%} of its step)"
+                     if "step_ms" in c else ")"))
+        if "epoch_error" in c:
+            print(f"Trainer epoch with compile={mode} failed: {c['epoch_error']}")
     for mode, c in r.get("compiled", {}).items():
         if "step_ms" in c:
             print(f"compile={mode}: step {c['eager_step_ms'] / c['step_ms']:.2f}x eager (compiled in {c['compile_s']:.0f} s)")
     print(f"{'(i) inference, batch 256, eager':42s} {'':9s}         {r['inference_windows_per_s']:10,.0f} windows/s")
-    if "compiled_inference_windows_per_s" in r:
-        print(f"{'(i) inference, batch 256, compiled':42s} {'':9s}         "
-              f"{r['compiled_inference_windows_per_s']:10,.0f} windows/s")
-    if "compiled_inference_error" in r:
-        print(f"compiled inference failed: {r['compiled_inference_error']}")
+    for mode, c in r.get("compiled", {}).items():
+        if "inference_windows_per_s" in c:
+            name = f"(i') inference, batch 256, compile={mode}"
+            print(f"{name:42s} {'':9s}         {c['inference_windows_per_s']:10,.0f} windows/s")
+        if "probed_inference" in c:
+            p = c["probed_inference"]
+            name = f"(i') inference, probed batch {p['batch_size']}, {mode}"
+            print(f"{name:42s} {'':9s}         {p['windows_per_s']:10,.0f} windows/s  (probe windows/s by batch: "
+                  f"{p.get('probe_windows_per_s')}{'; ' + p['probe_stopped'] if p.get('probe_stopped') else ''})")
+        if "inference_error" in c:
+            print(f"compiled inference with compile={mode} failed: {c['inference_error']}")
+    if "first_losses_agree" in r:
+        diffs = ", ".join(f"{m} {c['first_loss_rel_diff_vs_eager']:.1e}" for m, c in r["compiled"].items()
+                          if "first_loss_rel_diff_vs_eager" in c)
+        between = r.get("reduce_overhead_vs_default_rel_diff")
+        print(f"first {FIRST_STEPS} steps' losses (dropout and DRLoc off), largest relative difference to eager: "
+              f"{diffs}" + (f"; reduce-overhead to default: {between:.1e}" if between is not None else "")
+              + f" -> {'agree' if r['first_losses_agree'] else 'DISAGREE'} within {FIRST_LOSS_RTOL:g}")
     print(f"end to end / model step: {r['end_to_end_over_step']:.0%}   model step vs original: "
           f"{r['step_over_original']:.2f}x   store built in {r['store_build_s']:.1f} s"
           + (f"   step at {r['share_of_bf16_peak']:.1%} of bf16 peak" if "share_of_bf16_peak" in r else ""))
@@ -506,8 +628,8 @@ def issue_table(r: dict) -> str:
              fast if cuda else r["step_windows_per_s"]),
             ("Trainer epoch, default run" + (" (compiled)" if cuda else " (eager)"),
              r.get("compiled_epoch_windows_per_s") if cuda else r["epoch_windows_per_s"]),
-            ("inference, default" + (" (compiled)" if cuda else " (eager)"),
-             r.get("compiled_inference_windows_per_s") if cuda else r["inference_windows_per_s"])]
+            ("inference, default" + (" (compiled, probed batch size)" if cuda else " (eager)"),
+             r.get("probed_inference", {}).get("windows_per_s") if cuda else r["inference_windows_per_s"])]
     lines = [f"\n| {r['recipe']}, {r['dims']} dims, batch {r['batch']}, {r['device']} | windows/s | x {name} |",
              "|---|---|---|"]
     for label, wps in rows:

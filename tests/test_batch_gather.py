@@ -100,6 +100,25 @@ def test_loader_hands_over_float32_batches_and_sets_epochs(epic):
     assert all(x.dtype == torch.float32 for b in batches for x in b["features"].values())
 
 
+def test_persistent_workers_draw_every_epochs_own_batches(epic):
+    """A loader's worker lives across epochs and keeps its first copy of the dataset: each batch carries its epoch
+    (EpochBatch), so the worker's epoch-2 batches (mixup draws, augmentation copies) are the main process's."""
+    data = epic.load_split("train", train=True)
+    in_worker = epic.loader(data, 4, True, DistInfo(), num_workers=1)
+    in_process = epic.loader(data, 4, True, DistInfo())
+    assert in_worker.loader.persistent_workers
+    for epoch in (1, 2):
+        for loader in (in_worker, in_process):
+            loader.batch_sampler.set_epoch(epoch)
+        data.dataset.set_epoch(epoch)  # the main process's dataset only
+        pairs = list(zip(in_worker, in_process, strict=True))
+        assert pairs and all("mix" in a for a, _ in pairs)
+        for a, b in pairs:
+            assert torch.equal(a["index"], b["index"]) and torch.equal(a["mix"]["lam"], b["mix"]["lam"])
+            assert torch.equal(a["mix"]["perm"], b["mix"]["perm"])
+            assert all(torch.equal(a["features"][s], b["features"][s]) for s in b["features"])
+
+
 def test_worker_error_is_the_workers_one_line_message(epic, tmp_path):
     data = epic.load_split("val", train=False)
     loader = epic.loader(data, 4, False, DistInfo(), num_workers=1)

@@ -114,7 +114,14 @@ def test_bad_compile_value_fails_clearly(value):
 
 @pytest.mark.parametrize("value,mode", [(False, None), (True, "default"), ("reduce-overhead", "reduce-overhead")])
 def test_compile_values(value, mode):
-    assert compiled.compile_mode(value) == mode
+    assert compiled.compile_mode(value, "cuda") == mode
+
+
+def test_cuda_graphs_off_cuda_warn_by_name_and_compile_as_default(caplog):
+    with caplog.at_level("WARNING", logger="tim_bench"):
+        assert compiled.compile_mode("reduce-overhead", "cpu") == "default"
+    [message] = [r.getMessage() for r in caplog.records]
+    assert "train_cfg.compile='reduce-overhead'" in message and "CUDA graphs" in message and "'default'" in message
 
 
 @pytest.mark.parametrize("device,world,mode", [("cuda", 1, "default"), ("cpu", 1, None), ("cuda", 2, None)],

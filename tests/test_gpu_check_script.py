@@ -32,6 +32,11 @@ def test_gpu_check_script_prints_the_whole_table_for_both_recipes(tmp_path, shar
                     "inference_windows_per_s", "compiled_inference_windows_per_s", "compiled_epoch_windows_per_s"):
             assert figures[key] > 0, (recipe, key)
         assert figures["original_code"]["windows_per_s"] > 0 and figures["compiled"]["default"]["step_ms"] > 0
+        assert figures["probed_inference"]["windows_per_s"] > 0 and figures["first_losses_agree"] is True
         assert f"| {recipe}, tiny dims" in done.stdout
+    graphs = json.loads((tmp_path / "out" / "epic_av.json").read_text())["compiled"]["reduce-overhead"]
+    assert graphs["epoch_windows_per_s"] > 0 and graphs["inference_windows_per_s"] > 0  # next to default's
+    assert graphs["ran_as"] == graphs["trainer_compiled_as"] == "default"  # no CUDA graphs on a CPU, said so
+    assert "train_cfg.compile='reduce-overhead' asks for CUDA graphs" in done.stdout
     assert done.stdout.count("| original code (JacobChalk/TIM) |") == 2 and "not measured" not in done.stdout
     assert json.loads((tmp_path / "out" / "op_count.json").read_text())["padded"]["total"] > 0

@@ -58,6 +58,13 @@ def test_result_states_split_sizes_and_chance(run_dir, ave):
     assert f"split '{record['split']}': {split['videos']} videos" in log and "chance: majority class" in log
 
 
+def test_result_records_each_inference_batch_size(run_dir):
+    """On the CPU, test_cfg.probe_batch_size="auto" probes nothing: every split is inferred at test_cfg.batch_size."""
+    record = json.loads((run_dir / "result.json").read_text())
+    chosen = {"batch_size": record["config"]["test_cfg"]["batch_size"], "chosen_by": "test_cfg.batch_size"}
+    assert record["inference_batch_size"] == {"validation": chosen, record["split"]: chosen}
+
+
 def test_each_set_of_weights_is_stored_once(run_dir):
     by_file = {p: torch.load(p, weights_only=True) for p in sorted(run_dir.glob("best*.pth"))}
     for a, ca in by_file.items():

@@ -195,7 +195,8 @@ def check_run_settings(cfg: Config) -> None:
 #: keys that change how fast or how verbosely a run goes, never its numbers: left out of the hashes, so a run
 #: resumes with more loader workers and runs on machines with other CPU counts share a leaderboard row
 SPEED_ONLY_KEYS = {"train_cfg": ("num_workers", "log_interval", "checkpoint_interval", "feature_store",
-                                "tensorboard", "keep_checkpoints")}
+                                "tensorboard", "keep_checkpoints"),
+                   "test_cfg": ("probe_batch_size",)}
 
 
 #: where the runner puts the number of processes a run trains on (``tim_bench.distributed``); not a user key

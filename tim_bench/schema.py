@@ -54,9 +54,12 @@ class TrainCfg:
 
 @dataclass(frozen=True)
 class TestCfg:
-    """``test_cfg``: evaluation settings."""
+    """``test_cfg``: evaluation settings. ``probe_batch_size`` (speed only): "auto" infers on one CUDA device at the
+    batch size a short timed probe finds fastest, True probes on any device, False keeps ``batch_size``
+    (tim_bench.evaluation.batch_size)."""
 
     batch_size: int = option(POSITIVE_INT)
+    probe_batch_size: bool | str = option(Rule("choice", choices=("auto", True, False)), "auto")
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ class WindowBatches(Dataset):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def _copies(self, index: np.ndarray, video: np.ndarray) -> dict[str, np.ndarray]:
+    def _copies(self, index: np.ndarray, video: np.ndarray, epoch: int) -> dict[str, np.ndarray]:
         """[B, F] augmentation copy per stream: one generator per window, streams drawn in order."""
         f = self.windows.feat_idx.shape[1]
         aug = {s: np.zeros((len(index), f), np.int64) for s in self.streams}
@@ -86,27 +86,29 @@ class WindowBatches(Dataset):
         if not self.train or all((c <= 1).all() for c in copies.values()):
             return aug
         for i, w in enumerate(index.tolist()):
-            rng = np.random.default_rng([self.seed, self.epoch, w])
+            rng = np.random.default_rng([self.seed, epoch, w])
             for s in self.streams:
                 if copies[s][i] > 1:
                     aug[s][i] = rng.integers(copies[s][i], size=f)
         return aug
 
-    def _mix(self, index: np.ndarray) -> dict[str, torch.Tensor] | None:
+    def _mix(self, index: np.ndarray, epoch: int) -> dict[str, torch.Tensor] | None:
         """The batch's mixup draw (coefficient ~ Beta(alpha, alpha), partner permutation), seeded by seed, epoch
         and the batch's first window, so a resumed run mixes the same pairs; None without mixup."""
         if self.mixup_alpha <= 0 or not len(index):
             return None
-        rng = np.random.default_rng([self.seed, self.epoch, 7, int(index[0])])
+        rng = np.random.default_rng([self.seed, epoch, 7, int(index[0])])
         lam = rng.beta(self.mixup_alpha, self.mixup_alpha)
         return {"lam": torch.tensor(lam, dtype=torch.float32), "perm": torch.from_numpy(rng.permutation(len(index)))}
 
     def __getitem__(self, batch: Sequence[int]) -> dict:
+        """The collated batch; drawn for the epoch the batch carries (``EpochBatch``), else for ``set_epoch``'s."""
         w = self.windows
+        epoch = getattr(batch, "epoch", self.epoch)
         index = np.asarray(batch, dtype=np.int64)
         video, start = self.video_code[index], w.start[index]
         rows = w.feat_idx[index]
-        aug = self._copies(index, video)
+        aug = self._copies(index, video, epoch)
         out: dict = {"index": torch.from_numpy(index), "features": {}, "feature_rows": {}, "feature_times": {},
                      "query_times": {}, "labels": {}, "query_rows": {}, "query_index": {}}
         for s in self.streams:
@@ -119,7 +121,7 @@ class WindowBatches(Dataset):
             times = st.times[st.time_offset[video][:, None] + rows]
             out["feature_times"][s] = torch.from_numpy(
                 np.maximum((times - start[:, None, None]) / w.size, 0.0).astype(np.float32))
-        mix = self._mix(index)
+        mix = self._mix(index, epoch)
         if mix is not None:
             out["mix"] = mix
         lengths = w.query_ptr[index + 1] - w.query_ptr[index]

@@ -18,6 +18,15 @@ from tim_bench_registry import TimBenchError
 SAMPLERS = ("uniform", "bucketed")
 
 
+class EpochBatch(list):
+    """A batch's window indices with the epoch they were drawn for: a loader worker that lives across epochs
+    (``persistent_workers``) draws the batch's augmentation copies and mixup for this epoch, not its first."""
+
+    def __init__(self, indices: list[int], epoch: int) -> None:
+        super().__init__(indices)
+        self.epoch = epoch
+
+
 class WindowBatchSampler(Sampler[list[int]]):
     """Lists of window indices, reshuffled by ``set_epoch``; subclasses decide how a shuffled epoch is cut.
 
@@ -68,7 +77,7 @@ class WindowBatchSampler(Sampler[list[int]]):
             batches = [np.resize(b, -(-len(b) // w) * w)[self.rank::w] for b in batches]
         elif w > 1:
             batches = batches[self.rank::w]
-        return iter([b.tolist() for b in batches])
+        return iter([EpochBatch(b.tolist(), self.epoch) for b in batches])
 
     def __len__(self) -> int:
         if self.shuffle:

@@ -31,12 +31,17 @@ log = logging.getLogger("tim_bench")
 def compile_mode(value: object, device_type: str = "cpu", world_size: int = 1) -> str | None:
     """The torch.compile mode ``train_cfg.compile`` asks for on ``device_type``, None for eager; anything else
     fails clearly. "auto" compiles where it pays: a single CUDA process (a CPU step is bound by arithmetic, which
-    compiling barely changes; the compiled step is single-process only)."""
+    compiling barely changes; the compiled step is single-process only). "reduce-overhead" (CUDA graphs) off CUDA
+    warns and compiles as "default"."""
     if value == "auto":
         return "default" if device_type == "cuda" and world_size == 1 else None
     if value is False or value is None:
         return None
     if value is True:
+        return "default"
+    if value == "reduce-overhead" and device_type != "cuda":
+        log.warning("warning: train_cfg.compile='reduce-overhead' asks for CUDA graphs, which need a CUDA device; on "
+                    "%s the step compiles with mode 'default' instead (the same maths).", device_type)
         return "default"
     if isinstance(value, str) and value in COMPILE_MODES:
         return value
@@ -78,13 +83,19 @@ class TrainForward(nn.Module):
 class CompiledOrEager:
     """``eager`` compiled with static shapes; a compile that fails warns once, by name, and the run goes on
     eagerly (``mode`` is then None, which the run record reports). Batches of another window count than the first
-    (the short last batch of an epoch) run eagerly rather than compile once more."""
+    (the short last batch of an epoch) run eagerly rather than compile once more.
+
+    Under "reduce-overhead" a call's outputs live in the CUDA graph's static buffers, which the next call
+    overwrites: a caller consumes them (backward, accumulate, copy) before calling again, as the Trainer's step
+    (loss into a running sum, the log line's loss read at once) and ``predict_split`` (logits added into the
+    segment sums) do; tests/test_cuda_graph_safety.py checks it on the CPU."""
 
     what = "training"
 
     def __init__(self, eager: nn.Module, mode: str, backend: str) -> None:
         options = {"mode": mode} if backend == "inductor" else {}
-        self.eager, self.mode = eager, mode
+        self.eager = eager
+        self.mode: str | None = mode  # None once a compile failed
         self.windows: int | None = None  # the static batch: the first batch's window count
         self.compile_s: float | None = None  # how long the first (compiling) call took
         self.compiled = torch.compile(eager, dynamic=False, backend=backend, **options)
@@ -164,6 +175,12 @@ def inference_forward(model: TIM, mode: str | None, backend: str = "inductor") -
         return lambda batch: model(batch["features"], batch["feature_times"], batch["query_times"],
                                    query_index=batch["query_index"]).logits
     return CompiledInference(InferenceForward(model), mode, backend)
+
+
+def probe_forward(model: TIM, mode: str | None) -> Callable[[Mapping], dict]:
+    """The eager forward of the layout ``inference_forward(model, mode)`` runs, for a batch-size probe (compiling
+    every candidate would cost more than the probe saves)."""
+    return inference_forward(model, None) if mode is None else InferenceForward(model)
 
 
 def train_forward(net: nn.Module, model: TIM, criterion: TIMLoss, amp_dtype: torch.dtype | None,

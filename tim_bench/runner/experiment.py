@@ -247,5 +247,5 @@ class Experiment:
                                          self.seed, mixup)
         loader = DataLoader(data.dataset, sampler=self.batch_sampler(data, batch_size, shuffle, dist), batch_size=None,
                             num_workers=num_workers, pin_memory=pin_memory or device.type == "cuda",
-                            persistent_workers=False)
+                            persistent_workers=num_workers > 0)  # each batch carries its epoch (EpochBatch)
         return BatchLoader(loader, data.dataset.store, device)

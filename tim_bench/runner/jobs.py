@@ -24,7 +24,7 @@ from ..io import check_writable, sha256_file, write_atomic, write_json
 from ..leaderboard.chance import label_counts
 from ..leaderboard.run_finished import check_registered as check_store_registered
 from ..leaderboard.store import check_writable as check_store_writable, is_recorded
-from ..model.compiled import compile_mode, inference_forward
+from ..model.compiled import compile_mode, inference_forward, probe_forward
 from ..model.tim import TIM
 from ..original.convert import load_weights
 from ..outputs import check_output_file
@@ -35,6 +35,7 @@ from ..safe_load import check_checkpoint_file, load_checkpoint
 from .checkpoint import (check_finite, check_run_checkpoint, describe_checkpoints, differing_keys, keep_policy,
                          prune_checkpoints, state_dict_of)
 from ..distributed import DistInfo, init_distributed
+from ..evaluation.batch_size import BatchChoice, choose_batch_size
 from ..evaluation.predict import predict_split
 from .load_from import load_from_record
 from .provenance import (device_name, is_synthetic, model_description, new_run_id, now_iso, package_versions,
@@ -241,11 +242,22 @@ def _config_mismatch(ckpt: dict[str, Any], checkpoint: str | Path, cfg: Config) 
             f"(`tim-bench test RUN_DIR`) or the config.py in it to use the config it was trained with.")
 
 
-def _predict(exp: Experiment, model: TIM, data: SplitData, device: torch.device, dist: DistInfo) -> Predictions:
-    loader = exp.loader(data, exp.cfg.test_cfg.batch_size, False, dist)
+def _predict(exp: Experiment, model: TIM, data: SplitData, device: torch.device, dist: DistInfo,
+             choices: dict[str, BatchChoice] | None = None) -> Predictions:
+    """``data``'s predictions at ``test_cfg.batch_size`` or, with a probe (``test_cfg.probe_batch_size``), the
+    fastest batch size; ``choices`` keeps each split's choice (one probe per split, and the run record's)."""
+    base = exp.cfg.test_cfg.batch_size
+    loader = exp.loader(data, base, False, dist)
     mode = compile_mode(exp.cfg.train_cfg.get("compile", "auto"), device.type, dist.world_size)
     if mode is not None:  # compiled as training is (on one CUDA device by default): static query padding
         data.batches().pad_queries()
+    choices = {} if choices is None else choices
+    if data.name not in choices:
+        choices[data.name] = choose_batch_size(exp.cfg.test_cfg.get("probe_batch_size", "auto"), base,
+                                               probe_forward(model, mode), model, data, device,
+                                               f"split '{data.name}'", dist.world_size)
+    if choices[data.name].batch_size != base:
+        loader = exp.loader(data, choices[data.name].batch_size, False, dist)
     return predict_split(model, loader, data, exp.dataset_name, device, dist,
                          progress=sys.stderr.isatty(),  # a bar in a terminal, no \r lines in a log
                          forward=inference_forward(model, mode))
@@ -306,12 +318,14 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
         exp.load_split(val_name, train=False) if val_name else None
     if scored is None:
         raise TimBenchError("The config has no val split and its test split is unlabelled: nothing to score.")
-    preds = _predict(exp, model, scored, device, dist)
-    test_preds = _predict(exp, model, test, device, dist) if test is not None and test is not scored else None
+    choices: dict[str, BatchChoice] = {}  # each split's inference batch size (probed once per split)
+    preds = _predict(exp, model, scored, device, dist, choices)
+    test_preds = _predict(exp, model, test, device, dist, choices) if test is not None and test is not scored \
+        else None
     # each of the original's per-stream best checkpoints is scored too (prediction runs on every rank)
     by_epoch = predict_stream_bests(trained, wd, preds,
                                     lambda path, epoch: _predict(exp, load_model(exp, path, device, run_epoch=epoch),
-                                                                scored, device, dist))
+                                                                scored, device, dist, choices))
     if not dist.is_main:
         return {}
     pred_path = preds.save(wd / f"predictions_{scored.name}.npz")
@@ -352,6 +366,9 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
     ).to_dict()
     # what the numbers mean (RunRecord keeps keys it has no field for in ``extra``, written back unchanged)
     record.update(facts, **({"submission_coverage": submissions} if submissions else {}))
+    # speed only, no number depends on it beyond float rounding: the validation's and each scored split's
+    record["inference_batch_size"] = {**({"validation": trained.val_batch} if trained.val_batch else {}),
+                                      **{name: c.describe() for name, c in choices.items()}}
     _append_final_metrics(wd / "metrics.jsonl", split, trained.best_epoch, metrics)
     result_path = write_json(wd / "result.json", record)
     # the results store and the run's plots are built-in implementations of this hook (leaderboard.run_finished)
@@ -443,13 +460,15 @@ def test_checkpoint(config: str | Path, checkpoint: str | Path | None, cfg_optio
     data = exp.load_split(split, train=False)
     if not data.annotations.labelled:
         raise TimBenchError(f"Split '{split}' has no labels to test against; use `tim-bench predict` for it.")
-    preds = _predict(exp, model, data, device, dist)
+    choices: dict[str, BatchChoice] = {}
+    preds = _predict(exp, model, data, device, dist, choices)
     metric = exp.build_metric()
     metrics = metric(preds, data.annotations)
     if not dist.is_main:
         return split, {}
     out = write_json(wd / f"test_{split}.json", {"checkpoint": str(checkpoint), "zoo": zoo,
                                                  "checkpoint_sha256": digest, "split": split, "metrics": metrics,
+                                                 "inference_batch_size": choices[data.name].describe(),
                                                  **_split_facts(data, metric)})
     log.info("test metrics on '%s': %s (written to %s)", split, _fmt_metrics(metrics), out)
     return split, metrics

@@ -21,7 +21,7 @@ from ..config import config_hash
 from ..data.dataset import move_batch
 from ..evaluation.selection import StreamBest, present, stream_bests_of
 from ..io import write_atomic
-from ..model.compiled import compile_mode, inference_forward, train_forward
+from ..model.compiled import compile_mode, inference_forward, probe_forward, train_forward
 from ..model.losses import TIMLoss
 from ..model.tim import TIM
 from ..data.split import SplitData
@@ -30,6 +30,7 @@ from ..safe_load import load_checkpoint
 from .checkpoint import save_checkpoint, save_checkpoint_as
 from ..distributed import DistInfo, all_reduce_sum, barrier, per_process_batch
 from .workdir import resolved_config
+from ..evaluation.batch_size import choose_batch_size
 from ..evaluation.predict import predict_split
 from .load_from import load_initial_weights
 from .precision import precision_for
@@ -54,7 +55,8 @@ class TrainResult:
     """What a finished (or early-stopped) training run reports.
 
     ``stream_best`` holds the original's per-stream selections, {name: {epoch, metric, value, metrics}}
-    with validation metrics; ``procedure`` every training option that changes results.
+    with validation metrics; ``procedure`` every training option that changes results; ``val_batch`` the
+    validation's inference batch size and how it was chosen (``BatchChoice.describe``).
     """
 
     epochs_trained: int
@@ -64,6 +66,7 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     stream_best: dict[str, dict[str, Any]] = field(default_factory=dict)
     procedure: dict[str, Any] = field(default_factory=dict)
+    val_batch: dict[str, Any] = field(default_factory=dict)
 
 
 def raise_stream_bests(selections: tuple[StreamBest, ...], stream_best: dict[str, dict[str, Any]],
@@ -160,7 +163,7 @@ class Trainer:
         return TrainResult(epochs_trained=history[-1]["epoch"] if history else state.epoch,
                            best_epoch=state.best["epoch"], best_metrics=state.best["metrics"],
                            main_metric=self.main_metric, history=history, stream_best=state.stream_best,
-                           procedure=self._procedure_after(loop, stopping))
+                           procedure=self._procedure_after(loop, stopping), val_batch=loop.val_batch)
 
     def _procedure_after(self, loop: _Loop, stopping: StoppingPolicy) -> dict[str, Any]:
         """The run's training procedure, with the compile mode it ended with (None after a failed compile)."""
@@ -186,7 +189,7 @@ class Trainer:
                         per_process_batch(tc.batch_size, self.dist) * self.dist.world_size)
         train_loader = exp.loader(train, tc.batch_size, True, self.dist, workers, pin)
         val_loader = exp.loader(val, self.cfg.test_cfg.batch_size, False, self.dist, workers, pin) if val else None
-        if mode is not None:  # before any batch: worker processes copy the dataset when an epoch starts
+        if mode is not None:  # before any batch: worker processes copy the dataset when they start
             log.info("train_cfg.compile=%r: queries padded to the split maximum per stream (static shapes), "
                      "training %s%s; an epoch's short last batch steps eagerly, validation pads it", mode,
                      train.batches().pad_queries(), f", validation {val.batches().pad_queries()}" if val else "")
@@ -211,8 +214,16 @@ class Trainer:
         forward = train_forward(net, model, criterion, self.precision.autocast, mode,
                                 packed=self.device.type != "cuda")  # CUDA is launch-bound: no index gathers
         self.compiled_as = mode or False
+        val_batch = {}
+        if val is not None:  # before training holds its memory: the probe leaves it MEMORY_SHARE of the rest
+            choice = choose_batch_size(self.cfg.test_cfg.get("probe_batch_size", "auto"), self.cfg.test_cfg.batch_size,
+                                       probe_forward(model, mode), model, val, self.device,
+                                       f"validation on split '{val.name}'", self.dist.world_size)
+            if choice.batch_size != self.cfg.test_cfg.batch_size:
+                val_loader = exp.loader(val, choice.batch_size, False, self.dist, workers, pin)
+            val_batch = choice.describe()
         return _Loop(train, val, train_loader, val_loader, model, net, optimizer, scheduler, scaler, forward,
-                     inference_forward(model, mode), iters, warmup_iters, total_iters)
+                     inference_forward(model, mode), iters, warmup_iters, total_iters, val_batch)
 
     def _restore(self, loop: _Loop, resume: bool) -> TrainingState:
         """A fresh ``TrainingState``, or with ``resume`` the one last.pth holds (weights, optimiser, schedule too)."""
@@ -232,13 +243,13 @@ class Trainer:
         """One pass over the train split; the mean training loss (an error when it is not finite)."""
         exp, tc = self.exp, self.tc
         torch.manual_seed(exp.seed * 100_003 + epoch)  # dropout and DRLoc pairs (the loader draws mixup)
-        loop.train_loader.batch_sampler.set_epoch(epoch)
-        loop.train.batches().set_epoch(epoch)
+        loop.train_loader.batch_sampler.set_epoch(epoch)  # its batches carry the epoch to the dataset (EpochBatch)
         loop.net.train()
         total = torch.zeros((), device=self.device)
         bar = tqdm(loop.train_loader, desc=f"epoch {epoch}/{tc.max_epochs}", disable=not self.progress, leave=False)
         meter.start_epoch()
         steps = 0
+        params = list(loop.model.parameters())  # walked once, not every step (clipping)
         for step, batch in enumerate(bar):
             meter.batch_ready()
             batch = move_batch(batch, self.device)
@@ -247,7 +258,7 @@ class Trainer:
             loop.scaler.scale(parts["loss"]).backward()
             if tc.get("grad_clip"):
                 loop.scaler.unscale_(loop.optimizer)
-                torch.nn.utils.clip_grad_norm_(loop.model.parameters(), tc.grad_clip)
+                torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
             loop.scaler.step(loop.optimizer)
             loop.scaler.update()
             loop.scheduler.step()
@@ -345,6 +356,7 @@ class _Loop:
     iters: int
     warmup_iters: int
     total_iters: int
+    val_batch: dict[str, Any]  # the validation's inference batch size and how it was chosen
 
 
 @dataclass

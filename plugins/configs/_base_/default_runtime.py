@@ -30,4 +30,8 @@ train_cfg = dict(
                             # "max-autotune-no-cudagraphs"; pads training queries to the split maximum (same loss); a
                             # compile that fails warns and the run goes on eagerly (the record says which ran)
 )
-test_cfg = dict(batch_size=128)
+test_cfg = dict(
+    batch_size=128,
+    probe_batch_size="auto",  # on one CUDA device, infer at the fastest of batch_size x 1..16 (a short timed probe;
+                              # predictions are the same to float rounding; recorded): True on any device, False never
+)
