@@ -98,7 +98,8 @@ class TIMLoss(nn.Module):
         coef = None
         if mix is not None:
             lam = mix.lam
-            coef = torch.stack([lam, 1.0 - lam]).float() if torch.is_tensor(lam) else torch.tensor([lam, 1.0 - lam])
+            coef = (torch.stack([lam, 1.0 - lam]).float() if isinstance(lam, torch.Tensor)
+                    else torch.tensor([lam, 1.0 - lam]))
             coef = coef.to(feature_tokens.device)
         streams: dict[str, list[Task]] = {}
         for task in self.tasks:

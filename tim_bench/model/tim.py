@@ -29,7 +29,7 @@ class Mix:
     perm: torch.Tensor
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        lam = self.lam.to(x.dtype) if torch.is_tensor(self.lam) else self.lam
+        lam = self.lam.to(x.dtype) if isinstance(self.lam, torch.Tensor) else self.lam
         return torch.lerp(x[self.perm], x, lam)
 
 
