@@ -5,7 +5,9 @@ its size), not by arithmetic. This counts, with torch.profiler on the CPU and th
 bench/throughput.py, the leaf ATen operators one training step runs (forward, loss, backward, clipping and the
 optimiser step): each is one kernel launch on a GPU (or more). Layouts counted, each in fp32 (the CPU's
 default) and under fp16 autocast + GradScaler (``*_amp``: the original's and the default precision on CUDA,
-run here with the CPU's float16 autocast), casts (``_to_copy``) and copies (``copy_``/``clone``) also apart:
+run here with the CPU's float16 autocast), casts (``_to_copy``) and copies (``copy_``/``clone``) also apart.
+A proxy, not CUDA's count: the CPU's autocast runs layer norm and softmax in fp16 (CUDA's in fp32, so its casts
+sit elsewhere), fuses no half-to-float softmax, and a CPU dropout or SDPA is several operators (one kernel on CUDA).
 
   packed   the default eager step on the CPU (real query tokens only; index gathers per layer),
   padded   the eager step on batch-max padded queries (the default eager step on CUDA: no index shuffles),
@@ -46,8 +48,9 @@ NO_KERNEL = {"view", "_unsafe_view", "_reshape_alias", "as_strided", "detach", "
              "resolve_neg", "_record_function_enter_new", "_record_function_exit", "_local_scalar_dense"}
 #: ATen operators that make the host wait for the device (a value read, or an output sized by the data)
 HOST_SYNC = {"_local_scalar_dense", "nonzero", "masked_select", "_unique", "_unique2", "unique_dim", "unique_consecutive"}
-#: ATen operators that only change a tensor's dtype (autocast's casts and explicit .float()/.to(dtype))
-CASTS = {"_to_copy"}
+#: ATen operators that only change a tensor's dtype (autocast's casts and explicit .float()/.to(dtype); "to" is how
+#: the profiler names one in the compiled layout)
+CASTS = {"_to_copy", "to"}
 #: ATen operators that copy a tensor as it is (.contiguous(), .clone(), copies into a buffer)
 COPIES = {"copy_", "clone", "_copy_from", "_copy_from_and_resize"}
 DIMS = RECIPES["epic_av"]["dims"]
