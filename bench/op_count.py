@@ -3,7 +3,11 @@
 A GPU step of TIM is bound by how many kernels it launches (each costs a few microseconds of host time whatever
 its size), not by arithmetic. This counts, with torch.profiler on the CPU and the same model and batches as
 bench/throughput.py, the leaf ATen operators one training step runs (forward, loss, backward, clipping and the
-optimiser step): each is one kernel launch on a GPU (or more). Layouts counted:
+optimiser step): each is one kernel launch on a GPU (or more). Layouts counted, each in fp32 (the CPU's
+default) and under fp16 autocast + GradScaler (``*_amp``: the original's and the default precision on CUDA,
+run here with the CPU's float16 autocast), casts (``_to_copy``) and copies (``copy_``/``clone``) also apart.
+A proxy, not CUDA's count: the CPU's autocast runs layer norm and softmax in fp16 (CUDA's in fp32, so its casts
+sit elsewhere), fuses no half-to-float softmax, and a CPU dropout or SDPA is several operators (one kernel on CUDA).
 
   packed   the default eager step on the CPU (real query tokens only; index gathers per layer),
   padded   the eager step on batch-max padded queries (the default eager step on CUDA: no index shuffles),
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import json
 import sys
 import tempfile
@@ -43,6 +48,11 @@ NO_KERNEL = {"view", "_unsafe_view", "_reshape_alias", "as_strided", "detach", "
              "resolve_neg", "_record_function_enter_new", "_record_function_exit", "_local_scalar_dense"}
 #: ATen operators that make the host wait for the device (a value read, or an output sized by the data)
 HOST_SYNC = {"_local_scalar_dense", "nonzero", "masked_select", "_unique", "_unique2", "unique_dim", "unique_consecutive"}
+#: ATen operators that only change a tensor's dtype (autocast's casts and explicit .float()/.to(dtype); "to" is how
+#: the profiler names one in the compiled layout)
+CASTS = {"_to_copy", "to"}
+#: ATen operators that copy a tensor as it is (.contiguous(), .clone(), copies into a buffer)
+COPIES = {"copy_", "clone", "_copy_from", "_copy_from_and_resize"}
 DIMS = RECIPES["epic_av"]["dims"]
 
 
@@ -127,13 +137,26 @@ def build(dims: dict, videos: int, annotations: str, data: Path) -> tuple[Experi
                  "train_cfg.batch_size": dims["batch"], "train_cfg.max_epochs": 1, "train_cfg.num_workers": 0,
                  "splits.val": None, "splits.test": None}
     exp = Experiment(load_config(REPO / "configs" / "epic_av.py", overrides), cache_dir=data / "cache")
-    train = exp.load_split("train", train=True)
-    loader = exp.loader(train, dims["batch"], True, DistInfo(), 0, False)
-    loader.batch_sampler.set_epoch(1)
-    train.dataset.set_epoch(1)
-    batches = [b for _, b in zip(range(6), loader)]
+    batches = training_batches(exp, dims["batch"])
     split_max = {s: max(int(b["query_times"][s].shape[1]) for b in batches) for s in batches[0]["query_times"]}
     return exp, batches, split_max
+
+
+def training_batches(exp: Experiment, batch_size: int, count: int = 6) -> list[dict]:
+    """The first ``count`` training batches of epoch 1 (with their mixup draws), as the Trainer's loader yields them."""
+    train = exp.load_split("train", train=True)
+    loader = exp.loader(train, batch_size, True, DistInfo(), 0, False)
+    loader.batch_sampler.set_epoch(1)
+    train.dataset.set_epoch(1)
+    return [b for _, b in zip(range(count), loader)]
+
+
+def trainer_step(model: torch.nn.Module, criterion: TIMLoss, amp: bool = False,
+                 mode: str | None = None) -> Callable[[dict], None]:
+    """A training step as the Trainer runs it: fp32, or (``amp``) fp16 autocast + GradScaler as on CUDA."""
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4, fused=True)  # as the Trainer
+    return step_fn(model, criterion, opt, torch.device("cpu"), torch.float16 if amp else None,
+                   torch.amp.GradScaler("cpu", enabled=amp), mode)
 
 
 def main() -> int:
@@ -153,24 +176,24 @@ def main() -> int:
         model = exp.build_model().train()
         criterion = TIMLoss(model.tasks, 0.2, {"visual": 1.0, "audio": 0.01}, 0.3, 32)
 
-        def fresh(mode: str | None = None) -> Callable[[dict], None]:
-            opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4, fused=True)  # as the Trainer
-            return step_fn(model, criterion, opt, torch.device("cpu"), None,
-                           torch.amp.GradScaler("cuda", enabled=False), mode)
-
-        layouts = {"packed": (fresh(), batches), "padded": (fresh(), [unpacked(b) for b in batches])}
+        fresh = functools.partial(trainer_step, model, criterion)
+        padded = [unpacked(b) for b in batches]
+        layouts = {"packed": (fresh(), batches), "padded": (fresh(), padded),
+                   "packed_amp": (fresh(amp=True), batches), "padded_amp": (fresh(amp=True), padded)}
         if args.compile:
             import torch._inductor.config as inductor_config
             inductor_config.cpp.enable_kernel_profile = True  # a record_function per generated kernel
-            layouts["compiled"] = (fresh("default"), [pad_to(b, split_max) for b in batches])
+            layouts["compiled"] = (fresh(mode="default"), [pad_to(b, split_max) for b in batches])
         result = {}
         for name, (step, data) in layouts.items():
             ops, syncs = count_step(step, data, compiled=name == "compiled")
-            result[name] = {"total": sum(ops.values()), "ops": dict(ops.most_common())}
+            result[name] = {"total": sum(ops.values()), "casts": sum(ops[op] for op in CASTS),
+                            "copies": sum(ops[op] for op in COPIES), "ops": dict(ops.most_common())}
             if name != "compiled":
                 result[name]["host_syncs"] = dict(syncs)
             print(f"{name}: {result[name]['total']} operator launches per training step "
-                  f"({args.dims} dims, batch {dims['batch']}, {dims['layers']} layers)"
+                  f"({args.dims} dims, batch {dims['batch']}, {dims['layers']} layers), of which casts "
+                  f"{result[name]['casts']}, copies {result[name]['copies']}"
                   + (f", host syncs {dict(syncs) or 0}" if name != "compiled" else ""))
             for op, n in ops.most_common(args.top):
                 print(f"    {n:5d}  {op}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -83,19 +84,20 @@ class SelfAttention(nn.Module):
         b, s, w = x.shape
         f = num_feature_tokens
         p = self.dropout if self.training else 0.0
-        # features and queries are projected separately, so the feature attention's inputs have the same shape and
-        # strides whatever the batch's query count (fused kernels cache their plans per shape and stride)
-        qf, kf, vf = self._heads(x[:, :f])                                      # each [B, h, F, d]
+        # one GEMM for features and queries (split, not sliced: the backward joins the two gradients in one copy),
+        # each part laid out head-major once, so every product below reads views and the feature attention's
+        # inputs have the same shape and strides whatever the batch's query count (kernels that cache a plan per
+        # shape and stride then reuse it)
+        features, queries = (self._heads(part) for part in
+                             F.linear(x, self.in_proj_weight, self.in_proj_bias).split([f, s - f], dim=1))
+        qf, kf, vf = features.unbind(0)                                         # each [B, h, F, d]
         with sdpa_kernel(SDPA_BACKENDS):
-            out = F.scaled_dot_product_attention(qf, kf, vf, dropout_p=p)
+            out = F.scaled_dot_product_attention(qf, kf, vf, dropout_p=p).transpose(1, 2)  # [B, F, h, d]
         if s > f:
-            qq, kq, vq = self._heads(x[:, f:])                                  # each [B, h, Q, d]
-            scale = qq.shape[-1] ** -0.5
-            logits = torch.cat([qq @ kf.transpose(-1, -2), (qq * kq).sum(-1, keepdim=True)], dim=-1) * scale
-            probs = F.dropout(torch.softmax(logits.float(), dim=-1).to(vf.dtype), p, self.training)
-            out_q = probs[..., :f] @ vf + probs[..., f:] * vq
-            out = torch.cat([out, out_q], dim=2)
-        return self.out_proj(out.transpose(1, 2).reshape(b, s, w))
+            qq, kq, vq = queries.unbind(0)                                      # each [B, h, Q, d]
+            out_q = self._query_attention(qq, kq, vq, kf, vf, p, torch.matmul)
+            out = torch.cat([out, out_q.transpose(1, 2)], dim=1)                # [B, S, h, d], one copy
+        return self.out_proj(out.reshape(b, s, w))
 
     def forward_packed(self, x: torch.Tensor, layout: PackedLayout) -> torch.Tensor:
         """The same attention on packed tokens ``[B*F + N, W]`` (see PackedLayout): every projection runs on real
@@ -109,17 +111,26 @@ class SelfAttention(nn.Module):
             out_f = F.scaled_dot_product_attention(qf, kf, vf, dropout_p=p)
         out_f = out_f.transpose(1, 2).reshape(b * f, w)
         qq, kq, vq = qkv[b * f:].view(-1, 3, h, d).unbind(1)          # each [N, h, d]
-        feature_logits = layout.from_slots(layout.to_slots(qq) @ kf.transpose(-1, -2))  # [N, h, F]
-        logits = torch.cat([feature_logits, (qq * kq).sum(-1, keepdim=True)], dim=-1) * d ** -0.5
-        probs = F.dropout(torch.softmax(logits.float(), dim=-1).to(vf.dtype), p, self.training)
-        out_q = layout.from_slots(layout.to_slots(probs[..., :f]) @ vf) + probs[..., f:] * vq
+        out_q = self._query_attention(qq, kq, vq, kf, vf, p,
+                                      lambda rows, m: layout.from_slots(layout.to_slots(rows) @ m))
         return self.out_proj(torch.cat([out_f, out_q.reshape(-1, w)], dim=0))
 
-    def _heads(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """[B, n, W] -> q, k, v, each [B, heads, n, W / heads], from the packed in-projection."""
-        b, n, w = tokens.shape
-        qkv = F.linear(tokens, self.in_proj_weight, self.in_proj_bias)
-        return qkv.view(b, n, 3, self.nhead, w // self.nhead).permute(2, 0, 3, 1, 4).unbind(0)
+    def _heads(self, qkv: torch.Tensor) -> torch.Tensor:
+        """Projected tokens [B, n, 3W] -> [3 (q, k, v), B, heads, n, W / heads], contiguous."""
+        b, n, w3 = qkv.shape
+        return qkv.view(b, n, 3, self.nhead, w3 // (3 * self.nhead)).permute(2, 0, 3, 1, 4).contiguous()
+
+    def _query_attention(self, qq: torch.Tensor, kq: torch.Tensor, vq: torch.Tensor, kf: torch.Tensor,
+                         vf: torch.Tensor, p: float,
+                         by_features: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """Each query's attention over the feature tokens and itself: softmax over [q.K_features, q.k_self] in
+        fp32 (the upcast fused into the softmax where the device can). ``qq``/``kq``/``vq`` [..., h, d] per query;
+        ``by_features(a, m)`` is the product of per-query rows ``a`` with the features' ``m`` [B, h, ., .]."""
+        f = kf.shape[-2]
+        logits = torch.cat([by_features(qq, kf.transpose(-1, -2)), (qq * kq).sum(-1, keepdim=True)], dim=-1)
+        probs = torch.softmax(logits * qq.shape[-1] ** -0.5, dim=-1, dtype=torch.float32).to(vf.dtype)
+        to_features, to_self = F.dropout(probs, p, self.training).split([f, 1], dim=-1)
+        return by_features(to_features, vf) + to_self * vq
 
 
 class EncoderLayer(nn.Module):

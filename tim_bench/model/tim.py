@@ -22,13 +22,15 @@ from .layers import Encoder, PackedLayout, drloc_mlp, feature_embedder, query_ma
 
 @dataclass
 class Mix:
-    """Feature-level mixup of one batch: x <- lam * x + (1 - lam) * x[perm] (the loader draws both)."""
+    """Feature-level mixup of one batch: x <- lam * x + (1 - lam) * x[perm] (the loader draws both), computed as
+    one interpolation, x[perm] + lam * (x - x[perm])."""
 
     lam: float | torch.Tensor
     perm: torch.Tensor
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.lam * x + (1.0 - self.lam) * x[self.perm]
+        lam = self.lam.to(x.dtype) if isinstance(self.lam, torch.Tensor) else self.lam
+        return torch.lerp(x[self.perm], x, lam)
 
 
 @dataclass
@@ -119,49 +121,68 @@ class TIM(nn.Module):
         time_parts = dict(zip([*self.streams, *(f"q_{s}" for s in self.query_streams)],
                               time_enc.split([r.shape[1] for r in rows], dim=1)))
 
-        tokens = []
-        for s in self.streams:
-            tok = torch.cat([self.embedders[s](feats[s]), time_parts[s]], dim=-1)
-            tokens.append(tok + self.modality_encodings[s] if self.modality_encodings else tok)
-        num_feature_tokens = sum(t.shape[1] for t in tokens)
+        # token = [content | time] + its stream's modality encoding, built as one [B, S, 2d] sequence: one
+        # concatenation per half and one addition (not one per token group: a GPU step is bound by launches)
+        b = time_enc.shape[0]
+        content = [self.embedders[s](feats[s]) for s in self.streams]
+        num_feature_tokens = sum(c.shape[1] for c in content)
+        group_times = [time_parts[s] for s in self.streams]
+        group_streams = list(self.streams)
         spans: dict[str, tuple[int, int]] = {}
         offset = num_feature_tokens
         for task in self.tasks:
             q_time = time_parts[f"q_{task.stream}"]
-            cls = self.query_tokens[task.key].expand(q_time.shape[0], q_time.shape[1], -1)
-            tok = torch.cat([cls, q_time], dim=-1)
-            tokens.append(tok + self.modality_encodings[task.stream] if self.modality_encodings else tok)
+            content.append(self.query_tokens[task.key].expand(b, q_time.shape[1], -1))
+            group_times.append(q_time)
+            group_streams.append(task.stream)
             spans[task.key] = (offset, offset + q_time.shape[1])
             offset += q_time.shape[1]
+        # with one task per query stream the time encodings are already in token order
+        in_order = [t.stream for t in self.tasks] == list(self.query_streams)
+        seq = torch.cat([torch.cat(content, dim=1), time_enc if in_order else torch.cat(group_times, dim=1)], dim=-1)
+        if self.modality_encodings:
+            seq = seq + self._modality_rows(group_streams, [t.shape[1] for t in group_times])
         if query_index is not None and not return_internals:
-            return self._forward_packed(tokens[:len(self.streams)], tokens[len(self.streams):], query_index)
-        seq = self.seq_dropout(torch.cat(tokens, dim=1))
+            return self._forward_packed(seq, num_feature_tokens, spans, query_index)
+        seq = self.seq_dropout(seq)
         if return_internals:
             internals["encoder_input"] = seq
             internals["allowed"] = query_mask(seq.shape[1], num_feature_tokens, seq.device)
         out = self.encoder(seq, num_feature_tokens)
-        logits = {key: self.heads[key](out[:, a:b]) for key, (a, b) in spans.items()}
-        return TIMOutput(logits, out[:, :num_feature_tokens], internals if return_internals else {})
+        # split, not sliced: the backward joins the parts' gradients in one copy
+        feature_out, *query_out = out.split([num_feature_tokens, *(b - a for a, b in spans.values())], dim=1)
+        logits = {key: self.heads[key](q) for key, q in zip(spans, query_out)}
+        return TIMOutput(logits, feature_out, internals if return_internals else {})
 
-    def _forward_packed(self, feature_tokens: list[torch.Tensor], query_tokens: list[torch.Tensor],
+    def _modality_rows(self, group_streams: list[str], group_sizes: list[int]) -> torch.Tensor:
+        """[1, S, 2d]: each token group's stream encoding, one block per run of groups of the same stream."""
+        runs: list[list] = []  # [stream, tokens]
+        for stream, size in zip(group_streams, group_sizes):
+            if runs and runs[-1][0] == stream:
+                runs[-1][1] += size
+            else:
+                runs.append([stream, size])
+        return torch.cat([self.modality_encodings[s].expand(1, n, -1) for s, n in runs], dim=1)
+
+    def _forward_packed(self, seq: torch.Tensor, num_feature_tokens: int, spans: Mapping[str, tuple[int, int]],
                         query_index: Mapping[str, torch.Tensor]) -> TIMOutput:
         """Encode the feature tokens and only the real query tokens (one ``[B*F + N, W]`` tensor), then scatter each
         task's logits back to ``[B, Nq, C]`` (zeros at padding, which carries IGNORE_LABEL)."""
-        feats = torch.cat(feature_tokens, dim=1)
-        b, f, w = feats.shape
-        total_slots = sum(tok.shape[1] for tok in query_tokens)
-        rows, slots, offset = [feats.reshape(b * f, w)], [], 0
-        for task, tok in zip(self.tasks, query_tokens):
-            index, nq = query_index[task.stream], tok.shape[1]
-            rows.append(tok.reshape(b * nq, w).index_select(0, index))
+        b, s, w = seq.shape
+        f = num_feature_tokens
+        total_slots = s - f
+        rows, slots = [seq[:, :f].reshape(b * f, w)], []
+        for task, (start, stop) in zip(self.tasks, spans.values()):
+            index, nq = query_index[task.stream], stop - start
             window = torch.div(index, nq, rounding_mode="floor")
-            slots.append(window * total_slots + offset + (index - window * nq))
-            offset += nq
+            within = index - window * nq
+            rows.append(seq[window, start + within])
+            slots.append(window * total_slots + (start - f) + within)
         layout = PackedLayout(b, f, total_slots, torch.cat(slots))
         out = self.encoder(self.seq_dropout(torch.cat(rows)), f, layout)
         logits, start = {}, b * f
-        for task, tok in zip(self.tasks, query_tokens):
-            index, nq = query_index[task.stream], tok.shape[1]
+        for task, (a, z) in zip(self.tasks, spans.values()):
+            index, nq = query_index[task.stream], z - a
             real = self.heads[task.key](out[start:start + index.shape[0]])
             logits[task.key] = real.new_zeros(b * nq, real.shape[-1]).index_copy(0, index, real).view(b, nq, -1)
             start += index.shape[0]
