@@ -114,12 +114,13 @@ def pad_to(batch: dict, split_max: dict[str, int]) -> dict:
 
 
 def step_fn(model, criterion, optimizer, device, dtype: torch.dtype | None, scaler, mode: str | None = None,
-            backend: str = "inductor"):
+            backend: str = "inductor", packed: bool = True):
     """One training step with the Trainer's maths (mixup, TIMLoss, clipping, fused AdamW), its forward+loss
-    compiled with torch.compile ``mode`` when set (as train_cfg.compile)."""
-    forward = train_forward(model, model, criterion, dtype, mode, backend)
+    compiled with torch.compile ``mode`` when set (as train_cfg.compile); the step returns its loss, detached (on
+    the device: reading it is the caller's choice, before the next step as CUDA graphs reuse its memory)."""
+    forward = train_forward(model, model, criterion, dtype, mode, backend, packed=packed)
 
-    def step(batch: dict) -> None:
+    def step(batch: dict) -> torch.Tensor:
         loss = forward(batch)["loss"]  # mixed with the batch's own mixup draw, as the Trainer does
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -127,6 +128,7 @@ def step_fn(model, criterion, optimizer, device, dtype: torch.dtype | None, scal
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         scaler.step(optimizer)
         scaler.update()
+        return loss.detach()
     return step
 
 
@@ -442,20 +444,10 @@ def first_step_losses(model, exp: Experiment, batches: list[dict], amp, device: 
             m.dropout = 0.0
     loss_cfg = exp.cfg.loss
     criterion = TIMLoss(net.tasks, loss_cfg.label_smoothing, dict(loss_cfg.stream_weights), 0.0, loss_cfg.m_drloc)
-    forward = train_forward(net, net, criterion, amp, mode, backend, packed=False)
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=1e-4, fused=device.type == "cuda")
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
-    losses = []
-    for b in batches[:FIRST_STEPS]:
-        loss = forward(b)["loss"]
-        losses.append(float(loss.detach()))  # read before the next step (CUDA graphs reuse its memory)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        scaler.step(optimizer)
-        scaler.update()
-    return losses
+    step = step_fn(net, criterion, optimizer, device, amp, torch.amp.GradScaler("cuda", enabled=device.type == "cuda"),
+                   mode, backend, packed=False)
+    return [float(step(b)) for b in batches[:FIRST_STEPS]]  # each read before the next step
 
 
 def max_rel_diff(a: list[float], b: list[float]) -> float:
