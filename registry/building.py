@@ -9,7 +9,7 @@ from typing import Any, TypeVar, overload
 
 from .conformance import check_object
 from .errors import UnknownPluginError
-from .plugin_manager import plugin_manager
+from .plugin_manager import plugin_manager, skipped_plugins
 from .catalog import Catalog
 from .registries import AnyRegistry, Registry
 
@@ -53,10 +53,13 @@ def lookup(registry: AnyRegistry, name: str) -> Any:
         [k for k in known if k[:1] == name[:1] and _letters_in_order(k, name)]
     close = close if len(close) == 1 else []
     hint = f" Did you mean '{close[0]}'?" if close else ""
+    skipped = skipped_plugins()  # an installed plugin that failed its checks registered nothing: say which
+    held_back = " Installed but skipped (their parts are not registered): " + "; ".join(
+        f"{entry}: {why}" for entry, why in list(skipped.items())[:3]) + "." if skipped else ""
     raise UnknownPluginError(
         f"No {registry.name} plugin named '{name}'.{hint} Registered {registry.name} plugins: "
         f"{', '.join(known) or '(none)'}. A third-party plugin must be installed with an entry "
-        f"point in the 'tim_bench' group or listed in the config's custom_imports."
+        f"point in the 'tim_bench' group or listed in the config's custom_imports.{held_back}"
     )
 
 

@@ -77,7 +77,8 @@ def _refuse(problem: str | None, what: str, registry: str, protocol: type) -> No
     if problem:
         raise PluginContractError(
             f"{what} (registered in {registry.upper()}S) {problem}, which the {protocol.__name__} Protocol of "
-            f"tim_bench_registry requires; fix the plugin (docs/writing-plugins.md lists each Protocol) or uninstall it.")
+            f"tim_bench_registry requires; fix the plugin (docs/writing-plugins.md lists each Protocol) or remove it "
+            f"(uninstall its package, or drop its module from the config's custom_imports).")
 
 
 def _qualified_name(obj: object) -> str:

@@ -61,7 +61,8 @@ def test_every_problem_is_named(tmp_path, data):
     assert f"train: the visual features of 1 of 8 videos cannot be used ({videos[0]})" in problems
     assert f"{videos[0]}.npy for video {videos[0]} does not exist" in problems
     assert f"the visual feature times of 1 videos do not cover the video within 1 s ({videos[2]} ([0.00," in problems
-    assert f"1 videos hold NaN or inf audio features ({videos[1]})" in problems
+    assert f"1 videos hold NaN or inf audio features ({root / 'audio' / 'train' / videos[1]}.npy (video {videos[1]}" \
+        in problems  # named by the file the feature plugin read (its source)
     assert f"1 videos have streams on different time grids; for example: Video {videos[2]}: feature" in problems
     assert "segments are queried by no window" in problems  # 20-s windows every 30 s leave gaps
 

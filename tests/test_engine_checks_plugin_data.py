@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tim_bench_registry import DATASETS, FEATURES, SplitAnnotations, Task, VideoFeatures
+from tim_bench_registry import DATASETS, FEATURES, METRICS, SplitAnnotations, Task, VideoFeatures
 
 TIM_BENCH_CONTRACT = ">=1.1,<2"
 
@@ -59,12 +59,22 @@ class LaxCSV:
 
 @FEATURES.register_module()
 class LaxFeatures:
-    def __init__(self, data_root, dim=4):
-        self.root, self.dim = Path(data_root), dim
+    def __init__(self, data_root, dim=4, named=False, fails_on=None):
+        self.root, self.dim, self.named, self.fails_on = Path(data_root), dim, named, fails_on
 
     def open(self, split, video_id):
+        if video_id == self.fails_on:  # a reader bug, not a DataError
+            raise RuntimeError("the reader hit a bug")
         folder = self.root / "feats" / split
-        return VideoFeatures(np.load(folder / f"{video_id}.times.npy"), np.load(folder / f"{video_id}.npy"))
+        path = folder / f"{video_id}.npy"
+        return VideoFeatures(np.load(folder / f"{video_id}.times.npy"), np.load(path),
+                             source=str(path) if self.named else "")
+
+
+@METRICS.register_module()
+class NoMainMetric:  # breaks the Metric Protocol only when built: no main_metric
+    def __call__(self, predictions, annotations):
+        return {"top1": 0.0}
 '''
 
 CONFIG = '''
@@ -120,8 +130,14 @@ def _feature_width(root: Path) -> None:
     np.save(root / "feats" / "val" / "w1.npy", np.zeros((10, 1, 5), np.float32))
 
 
+def _feature_nan(root: Path) -> None:
+    values = np.load(root / "feats" / "val" / "w1.npy")
+    values[6] = np.nan
+    np.save(root / "feats" / "val" / "w1.npy", values)
+
+
 #: case -> (the edit, dataset options, what the sentence names)
-CASES: dict[str, tuple[Callable[[Path], None], list[str], list[str]]] = {
+CASES: dict[str, tuple[Callable[[Path], None] | None, list[str], list[str]]] = {
     "segment-stops-before-it-starts": (_set("val", 2, "stop", 3.0), [],
                                        ["LaxCSV val: segment w0_2 of video w0", "a segment needs 0 <= start < stop"]),
     "label-outside-the-classes": (_set("train", 0, "label", 7), [], ["LaxCSV train: segment v0_0", "label 7, outside 0..2"]),
@@ -134,6 +150,12 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str], list[str]]] = {
                                    ["val.csv: segment w0_2 of video w0"]),
     "a-1.1-plugin-still-calling-validate": (_set("train", 0, "label", 7), ["dataset.validates=True"],
                                             ["LaxCSV train: segment v0_0", "label 7, outside 0..2"]),
+    "nan-features-named-by-their-source": (_feature_nan, ["features.visual.named=True"],
+                                           ["w1", "val/w1.npy", "NaN or inf"]),
+    "a-feature-reader-bug-is-one-sentence": (None, ["features.audio.fails_on=w1"],
+                                             ["LaxFeatures.open('val', 'w1') (audio features) failed",
+                                              "RuntimeError: the reader hit a bug"]),
+    "a-metric-without-main-metric": (None, ["evaluator.type=NoMainMetric"], ["NoMainMetric", "main_metric"]),
 }
 
 
@@ -178,6 +200,13 @@ def test_run_and_check_data_refuse_what_the_plugin_did_not_check(clean, tmp_path
                    "--cfg-options", *options, *TINY_MODEL])
     assert_clear_error(ran, *names, code=2)
     assert not list(work.rglob("*.pth")), "a checkpoint was written: training started on bad data"
+
+
+def test_check_data_warns_of_scoring_the_training_split_as_run_does(clean, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(clean / "src"))
+    outcome = run_cli(["check-data", str(_case(clean, tmp_path, None)), "--cfg-options", "splits.val=train"])
+    assert outcome.code == 0, outcome.output
+    assert "warning: splits.val='train' is the training split" in outcome.output, outcome.output
 
 
 def test_the_console_script_refuses_it_too(clean, tmp_path):

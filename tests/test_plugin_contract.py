@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from test_broken_plugin import install_broken_plugin
 
+from bad_input import assert_clear_error, run_cli
 from helpers import tim_bench
 from tim_bench_registry import (CONTRACT_VERSION, FEATURES, METRICS, RUN_RECORD_SCHEMA, PluginContractError,
                                 RunRecord, build, import_custom)
@@ -93,6 +95,18 @@ def test_a_dataset_plugin_without_tasks_is_skipped_naming_the_method_and_protoco
     assert not _registered_in_fresh_process(tmp_path, "DATASETS", "NoTasks")
 
 
+def test_asking_for_a_part_of_a_skipped_plugin_says_it_was_skipped_and_why(tmp_path):
+    """Not "must be installed": it is installed; the lookup names the skipped entry point and its reason."""
+    install_broken_plugin(tmp_path / "site", textwrap.dedent(NO_TASKS))
+    script = ("import tim_bench_registry as r\ntry:\n    r.lookup(r.DATASETS, 'NoTasks')\n"
+              "except r.UnknownPluginError as exc:\n    print(exc)")
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", script], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(tmp_path / "site"), "PATH": ""}, check=True)
+    assert "No dataset plugin named 'NoTasks'" in done.stdout, done.stdout
+    assert "Installed but skipped" in done.stdout and "broken = broken_bench (broken-bench)" in done.stdout
+    assert "does not define tasks()" in done.stdout, done.stdout
+
+
 def test_a_metric_with_a_wrong_signature_is_skipped(tmp_path):
     _skipped_with_one_sentence(tmp_path, WRONG_METRIC, "OneArgumentMetric", "defines __call__(predictions)",
                                "__call__(predictions, annotations)", "Metric Protocol")
@@ -109,6 +123,19 @@ def test_custom_imports_of_a_nonconforming_module_stops_with_the_sentence(tmp_pa
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(PluginContractError, match=r"NoTasksCustom \(registered in DATASETS\) does not define tasks\(\)"):
         import_custom(["no_tasks_custom"])
+
+
+def test_a_config_whose_custom_imports_break_the_contract_says_so_not_that_it_cannot_be_read(tmp_path, monkeypatch):
+    (tmp_path / "no_tasks_in_config.py").write_text(textwrap.dedent(NO_TASKS).replace("NoTasks", "NoTasksInConfig"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = tmp_path / "uses_it.py"
+    recipe = Path(__file__).resolve().parents[1] / "configs" / "ave_vgg.py"
+    config.write_text(f'_base_ = "{recipe}"\ncustom_imports = dict(imports=["no_tasks_in_config"])\n')
+    outcome = run_cli(["check-data", str(config)])
+    assert_clear_error(outcome, f"Config {config} loads a plugin through custom_imports that was refused",
+                       "NoTasksInConfig (registered in DATASETS) does not define tasks()",
+                       "drop its module from the config's custom_imports", code=2)
+    assert "Could not read config" not in outcome.output
 
 
 def test_an_attribute_set_in_init_is_checked_on_the_built_object():

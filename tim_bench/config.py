@@ -13,7 +13,7 @@ from typing import Any
 
 from mmengine.config import Config
 
-from tim_bench_registry import plugin_manager
+from tim_bench_registry import TimBenchError, plugin_manager
 
 from .recipe_folders import (CONFIG_ENTRY_POINT_GROUP, RecipeNotFoundError, declared_recipe_folders,
                              find_declared_recipe, not_found_message, recipe_candidates, recipe_name,
@@ -128,6 +128,8 @@ def load_config(path: str | Path, cfg_options: Mapping[str, Any] | None = None,
     check_base_chain(path)
     try:
         cfg = Config.fromfile(str(path))
+    except TimBenchError as exc:  # raised by a module the config's custom_imports loads: the file itself was read
+        raise type(exc)(f"Config {path} loads a plugin through custom_imports that was refused: {exc}") from exc
     except Exception as exc:  # mmengine raises many types for a broken file
         raise ConfigError(f"Could not read config {path}: {exc}") from exc
     if cfg_options:

@@ -16,7 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "their video, feature widths that disagree with the config, and NaN values; warn "
                                    "of legal but suspicious data (segments shorter than a feature step or past their "
                                    "video's end, repeated feature rows), with counts. Exit code 0 when clean (warnings "
-                                   "included), 1 when problems were found.")
+                                   "included), 1 when problems were found, 2 when the config or a plugin it names "
+                                   "cannot be loaded.")
     add_config_args(p, work_dir=None)  # reads only; writes nothing
     p.add_argument("--split", action="append", dest="splits", metavar="SPLIT",
                    help="check only this split (repeatable; default: every split in the config's splits)")
@@ -46,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
     if report.clean:
         print(f"\nOK: no problems found{' (see the warnings above)' if report.warnings else ''}")
         return 0
-    print(f"\n{len(report.problems)} problems:")
+    print(f"\n{len(report.problems)} problem{'s' if len(report.problems) > 1 else ''}:")
     print("\n".join(f"  - {p}" for p in report.problems))
     return EXIT_PROBLEMS

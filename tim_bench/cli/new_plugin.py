@@ -162,5 +162,5 @@ def run(args: argparse.Namespace) -> int:
     values = names(args.name)
     print(f"wrote {len(written)} files under {args.dir}:")
     print("\n".join(f"  {p.relative_to(args.dir)}" for p in written))
-    print(f"next: pip install -e {args.dir} && tim-bench plugins {values['class_name']}")
+    print(f"next: pip install -e {args.dir} && tim-bench plugins '{values['class_name']}*'")
     return 0

@@ -111,23 +111,25 @@ class _FeatureCheck:
             span = f"[{times[0, 0]:.2f}, {times[:, 1].max():.2f}]" if len(times) else "nothing"
             self.short.append(f"{video_id} ({span} of {duration:.2f} s)")
         shape = tuple(vf.values.shape)
+        label = vf.source or video_id  # what the plugin read the video from, when it says
         if self.config_dim is not None and shape[-1] != self.config_dim:
-            self.wrong_dim.append(f"{video_id} ({shape[-1]}-d)")
+            self.wrong_dim.append(f"{label} ({shape[-1]}-d)")
         if self.needs_maps and shape[2:-1] != (7, 7):
             self.not_maps.append(f"{video_id} (shape {shape})")
         if self.nan_scan:
-            self._scan(vf, video_id, shape[0])
+            self._scan(vf, label, shape[0])
 
-    def _scan(self, vf: VideoFeatures, video_id: str, rows: int) -> None:
-        """Read the values in contiguous slices (a lazy h5py.Dataset reads each slice once) looking for NaN/inf."""
+    def _scan(self, vf: VideoFeatures, label: str, rows: int) -> None:
+        """Read the values in contiguous slices (a lazy h5py.Dataset reads each slice once) looking for NaN/inf;
+        ``label`` names the video (and its file) in the report."""
         try:
             finite = all(np.isfinite(np.asarray(vf.values[i:i + SCAN_ROWS], dtype=np.float32)).all()
                          for i in range(0, rows, SCAN_ROWS))
         except (OSError, ValueError, TypeError) as exc:
-            self.unreadable[video_id] = f"its feature values cannot be read ({exc})"
+            self.unreadable[label] = f"its feature values cannot be read ({exc})"
             return
         if not finite:
-            self.non_finite.append(video_id)
+            self.non_finite.append(label)
 
     def problems(self, split: str, videos: int) -> list[str]:
         s, out = self.stream, []

@@ -23,7 +23,13 @@ def open_features(source: FeatureSource, split: str, video_id: str, stream: str,
                   dim: int | None = None) -> VideoFeatures:
     """``source.open(split, video_id)`` checked by the rules (``dim``: also that width); a message names the
     features' ``source`` when the plugin set one, else the stream, video and split."""
-    features = source.open(split, video_id)
+    try:
+        features = source.open(split, video_id)
+    except DataError:
+        raise
+    except Exception as exc:  # a plugin bug or an unreadable file it did not name: one sentence, the cause chained
+        raise DataError(f"{type(source).__name__}.open('{split}', '{video_id}') ({stream} features) failed: "
+                        f"{type(exc).__name__}: {exc}; fix the feature plugin or its files.") from exc
     if not isinstance(features, VideoFeatures):
         raise DataError(f"{type(source).__name__}.open('{split}', '{video_id}') returned {type(features).__name__}, "
                         f"not a VideoFeatures; fix the {stream} feature plugin.")

@@ -113,7 +113,7 @@ class FeatureStore:
         for i, v in enumerate(tqdm(self.videos, desc=f"read {stream} features", disable=not progress, leave=False)):
             vf = open_features(source, split, v, stream, source.dim)
             x = np.asarray(vf.values)  # a lazy h5py / memmap array is read once, whole
-            check_finite(x, v, stream, split)
+            check_finite(x, v, stream, split, vf.source)
             flat = x.reshape(-1, *x.shape[2:])
             offset[i], time_offset[i] = row, trow
             if self.on_gpu:
@@ -139,11 +139,13 @@ class FeatureStore:
         return got.view(torch.bfloat16) if self.dtype == torch.bfloat16 else got
 
 
-def check_finite(values: np.ndarray, video: str, stream: str, split: str) -> None:
-    """Refuse one video's feature values ``[T, ...]`` holding NaN or inf, naming the video and its first bad rows."""
+def check_finite(values: np.ndarray, video: str, stream: str, split: str, source: str = "") -> None:
+    """Refuse one video's feature values ``[T, ...]`` holding NaN or inf, naming the video, the ``source`` the
+    feature plugin read them from (when it set one) and the first bad rows."""
     if not np.isfinite(values).all():
         bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(1))
-        raise DataError(f"Features of video {video} ({stream} stream, split {split}) hold NaN or inf at rows "
+        where = f", read from {source}" if source else ""
+        raise DataError(f"Features of video {video} ({stream} stream, split {split}{where}) hold NaN or inf at rows "
                         f"{bad[:10].tolist()}; re-extract them.")
 
 
@@ -152,8 +154,8 @@ def check_split_finite(sources: Mapping[str, FeatureSource], split: str, videos:
     filled after training (``run``'s test split), so bad values stop the run before it trains, not after."""
     for stream, source in sources.items():
         for video in dict.fromkeys(videos):
-            check_finite(np.asarray(open_features(source, split, video, stream, source.dim).values), video, stream,
-                         split)
+            features = open_features(source, split, video, stream, source.dim)
+            check_finite(np.asarray(features.values), video, stream, split, features.source)
 
 
 class HostValues:

@@ -23,6 +23,7 @@ def check_data(cfg: Config, splits: Iterable[str] | None = None, tolerance: floa
     except TimBenchError as exc:
         report.problems.append(f"the config's dataset or features cannot be opened: {exc}")
         return report
+    _check_run_settings(exp, report)
     wanted = list(splits) if splits is not None else \
         list(dict.fromkeys(s for s in (cfg.get("splits") or {}).values() if s))
     available = exp.plugin.splits()
@@ -42,6 +43,18 @@ def check_data(cfg: Config, splits: Iterable[str] | None = None, tolerance: floa
     return report
 
 
+def _check_run_settings(exp: Experiment, report: CheckReport) -> None:
+    """What ``run`` stops or warns at besides the data: an evaluator that cannot be built (a metric breaking its
+    Protocol), and an evaluation split that is the training split."""
+    try:
+        exp.build_metric()
+    except TimBenchError as exc:
+        report.problems.append(f"the config's evaluator cannot be built: {exc}")
+    for role in exp.scored_on_training_data():
+        report.warnings.append(f"splits.{role}='{exp.split_name(role)}' is the training split: scores on it measure "
+                               f"fit, not generalisation (run records it as scored_on_training_data).")
+
+
 def _check_leaks(exp: Experiment, train: str | None, loaded: dict[str, SplitAnnotations], report: CheckReport) -> None:
     """The training split shares no video or segment with an evaluation split (read for that when the check was
     asked for evaluation splits only); one that is the training data itself is a warning."""
@@ -56,8 +69,8 @@ def _check_leaks(exp: Experiment, train: str | None, loaded: dict[str, SplitAnno
         return
     for split in [s for s in parts if s != train]:
         if is_training_data(parts[train], parts[split]):
-            report.lines.append(f"warning: split {split} holds the same segments as the training split {train}: "
-                                f"scores on it measure fit, not generalisation.")
+            report.warnings.append(f"split {split} holds the same segments as the training split {train}: scores "
+                                   f"on it measure fit, not generalisation.")
             continue
         try:
             check_disjoint(parts[train], parts[split], f"{exp.dataset_name} {train}", f"{exp.dataset_name} {split}")
