@@ -32,8 +32,8 @@ TIM_BENCH_CONTRACT = ">=1.1,<2"
 
 @DATASETS.register_module()
 class LaxCSV:
-    def __init__(self, data_root, named=False, validates=False):
-        self.root, self.named, self.validates = Path(data_root), named, validates
+    def __init__(self, data_root, named=False, validates=False, fails_on=None):
+        self.root, self.named, self.validates, self.fails_on = Path(data_root), named, validates, fails_on
 
     def splits(self):
         return ("train", "val")
@@ -42,6 +42,8 @@ class LaxCSV:
         return (Task("visual", "event", 3), Task("audio", "event", 3))
 
     def load(self, split):
+        if split == self.fails_on:  # a reader bug, not a DataError
+            raise KeyError("label_column")
         path = self.root / f"{split}.csv"
         table = pd.read_csv(path)
         visual = table.assign(stream="visual", visual_event=table.label, audio_event=-1)
@@ -155,6 +157,8 @@ CASES: dict[str, tuple[Callable[[Path], None] | None, list[str], list[str]]] = {
     "a-feature-reader-bug-is-one-sentence": (None, ["features.audio.fails_on=w1"],
                                              ["LaxFeatures.open('val', 'w1') (audio features) failed",
                                               "RuntimeError: the reader hit a bug"]),
+    "a-dataset-reader-bug-is-one-sentence": (None, ["dataset.fails_on=val"],
+                                             ["LaxCSV.load('val') (LaxCSV) failed", "KeyError: 'label_column'"]),
     "a-metric-without-main-metric": (None, ["evaluator.type=NoMainMetric"], ["NoMainMetric", "main_metric"]),
 }
 

@@ -11,7 +11,13 @@ from .rules import check_annotations, check_features
 def load_annotations(plugin: DatasetPlugin, split: str, name: str, training: bool = False) -> SplitAnnotations:
     """``plugin.load(split)`` checked by the rules (``training``: also labelled for every task); a message names
     the split's ``source`` when the plugin set one, else ``"{name} {split}"``."""
-    annotations = plugin.load(split)
+    try:
+        annotations = plugin.load(split)
+    except DataError:
+        raise
+    except Exception as exc:  # a plugin bug or an unreadable file it did not name: one sentence, the cause chained
+        raise DataError(f"{type(plugin).__name__}.load('{split}') ({name}) failed: {type(exc).__name__}: {exc}; fix "
+                        f"the dataset plugin or its files.") from exc
     if not isinstance(annotations, SplitAnnotations):
         raise DataError(f"{name}: load('{split}') returned {type(annotations).__name__}, not a SplitAnnotations; "
                         f"fix the dataset plugin.")
