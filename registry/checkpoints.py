@@ -28,10 +28,20 @@ def check_checkpoint_file(path: str | Path) -> Path:
     if path.is_dir():
         raise DataError(f"Checkpoint {path} is a folder, not a checkpoint file; pass the checkpoint file in it.")
     if not path.is_file():
-        raise DataError(f"Checkpoint {path} does not exist; check the path.")
+        raise DataError(f"Checkpoint {path} does not exist; check the path.{_download_hint(path)}")
     if path.stat().st_size == 0:
         raise DataError(f"Checkpoint {path} is empty (0 bytes); a write was interrupted or the copy failed.")
     return path
+
+
+def _download_hint(path: Path) -> str:
+    """How to fetch a missing file that a zoo entry releases under the same name (else nothing)."""
+    from .plugin_manager import plugin_manager  # here, not at import: the plugins register the released weights
+    from .registries import WEIGHTS
+    plugin_manager()
+    name = next((n for n, w in WEIGHTS.module_dict.items() if w.filename == path.name and w.url), None)
+    return f" It is the released '{name}' weights file: `tim-bench download {name}` fetches it into the zoo " \
+        f"cache (`tim-bench zoo {name}` prints where); point the config there." if name else ""
 
 
 def load_checkpoint(path: str | Path, *, how_to_trust: str, trust: bool = False,

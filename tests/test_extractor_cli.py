@@ -131,3 +131,14 @@ def test_concatenated_parts_are_the_published_epic_visual_stream(videos: Path, t
     parts[1]["hop"] = 0.5  # another grid: refused for every video, naming both parts
     refused = run_cli(["extract-features", str(concat_config(tmp_path / "other.py", videos, parts, out + "b"))])
     assert_clear_error(refused, "VideoMAEVideo made", "OmnivoreVideo", code=1)
+
+
+def test_a_missing_released_backbone_says_how_to_download_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped VGGish recipe points at checkpoints/vggish-10086976.pth; absent, the refusal names the zoo entry
+    that releases that file and the command that fetches it, before any video is decoded."""
+    monkeypatch.chdir(tmp_path)  # the recipe's checkpoint path is relative
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "videos" / "a.mp4").write_bytes(b"")
+    outcome = run_cli(["extract-features", "ave_vggish", "--cfg-options", f"data_root={tmp_path}"])
+    assert_clear_error(outcome, "checkpoints/vggish-10086976.pth does not exist",
+                       "`tim-bench download vggish` fetches it", code=2)
