@@ -191,6 +191,17 @@ def test_submit_writes_checks_and_exports(tmp_path, epic_predictions, capsys):
     assert "sls_td 6" in capsys.readouterr().err and not (tmp_path / "d.zip").exists()
 
 
+def test_submit_of_predictions_made_on_synthetic_data_says_not_to_upload(tmp_path, epic_predictions, capsys):
+    synthetic = Predictions(epic_predictions.dataset, "test", epic_predictions.tasks, epic_predictions.by_task,
+                            {"synthetic_data": True})
+    npz = synthetic.save(tmp_path / "test.npz")
+    assert tim_bench("submit", npz, "--challenge", "epic-100-action", "--out", tmp_path / "sub.zip") == 0
+    assert "predicted on synthetic data" in capsys.readouterr().err and (tmp_path / "sub.zip").is_file()
+    assert tim_bench("submit", epic_predictions.save(tmp_path / "real.npz"), "--challenge", "epic-100-action",
+                     "--out", tmp_path / "real.zip") == 0
+    assert "synthetic" not in capsys.readouterr().err
+
+
 def test_submit_original_dict(tmp_path, epic_predictions):
     tasks = epic_predictions.tasks + (Task("visual", "action", 3, ("0,1", "2,5", "3,3")),)
     by_task = dict(epic_predictions.by_task)

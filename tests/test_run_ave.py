@@ -41,6 +41,7 @@ def test_run_learns_far_above_chance_and_writes_every_output(ave_root, tmp_path)
     assert "acc_fused" in proc.stdout
     preds = Predictions.load(result["predictions"])
     assert len(preds.task("visual_event").ids) == 12 * 10  # 12 test videos x 10 seconds
+    assert preds.meta["synthetic_data"] is True  # saved with them, so `submit` warns whoever has only the file
     *epochs, final = [json.loads(line) for line in (wd / "metrics.jsonl").read_text().splitlines()]
     assert [e["epoch"] for e in epochs] == list(range(1, 16))
     assert final["metrics"] == {k: round(v, 4) for k, v in result["metrics"].items()}  # metrics.jsonl: 4 decimals

@@ -59,6 +59,9 @@ def submit(args: argparse.Namespace) -> Path:
                           example="original_dict.pkl")
     writer = build(WRITERS, options)
     predictions = Predictions.load(args.predictions)
+    if predictions.meta.get("synthetic_data"):
+        print(f"note: {args.predictions} was predicted on synthetic data (tim-bench make-synthetic); the zip checks "
+              f"the format, but do not upload it.", file=sys.stderr)
     if predictions.split != "test":
         print(f"note: {args.predictions} holds the '{predictions.split}' split; the challenge scores the test split.",
               file=sys.stderr)

@@ -258,9 +258,11 @@ def _predict(exp: Experiment, model: TIM, data: SplitData, device: torch.device,
                                                f"split '{data.name}'", dist.world_size)
     if choices[data.name].batch_size != base:
         loader = exp.loader(data, choices[data.name].batch_size, False, dist)
-    return predict_split(model, loader, data, exp.dataset_name, device, dist,
-                         progress=sys.stderr.isatty(),  # a bar in a terminal, no \r lines in a log
-                         forward=inference_forward(model, mode))
+    predictions = predict_split(model, loader, data, exp.dataset_name, device, dist,
+                                progress=sys.stderr.isatty(),  # a bar in a terminal, no \r lines in a log
+                                forward=inference_forward(model, mode))
+    predictions.meta["synthetic_data"] = is_synthetic(exp.data_root)  # saved with them: submit warns on it
+    return predictions
 
 
 def train(config: str | Path, cfg_options: dict | None = None, work_dir: str | None = None,
