@@ -40,6 +40,12 @@ def test_help_lists_every_command_without_heavy_imports():
         assert f"\n    {word}" in output, output
 
 
+def test_version_is_answered_without_heavy_imports():
+    heavy, rc, output = _loaded_after(["--version"])
+    assert rc == 0 and heavy == [], heavy
+    assert output.startswith("tim-bench "), output
+
+
 def test_mistyped_command_gets_a_did_you_mean_without_heavy_imports():
     heavy, rc, output = _loaded_after(["trian"])
     assert rc == 2 and heavy == [], heavy

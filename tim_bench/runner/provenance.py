@@ -8,14 +8,13 @@ import secrets
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-import torch
-
-from tim_bench_registry.synthetic import MARKER as SYNTHETIC_MARKER
+from typing import TYPE_CHECKING, Any
 
 #: The repository root of a source checkout (tim_bench/runner/provenance.py -> ../../..).
 REPO = Path(__file__).resolve().parents[2]
+if TYPE_CHECKING:
+    import torch
+
 PACKAGES = ("tim-bench", "torch", "numpy", "pandas", "mmengine", "mmengine-lite", "scikit-learn", "h5py", "pluggy")
 
 
@@ -59,6 +58,7 @@ def package_versions() -> dict[str, str]:
 
 def device_name(device: torch.device) -> str:
     """A readable device description, e.g. 'cuda:NVIDIA H100' or 'cpu (x86_64, 2 threads)'."""
+    import torch  # here, not at import: `tim-bench --version` reads this module
     if device.type == "cuda":
         return f"cuda:{torch.cuda.get_device_name(device)}"
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
@@ -89,4 +89,5 @@ def model_description(model_cfg: dict[str, Any]) -> str:
 
 def is_synthetic(data_root: str | Path) -> bool:
     """True when ``data_root`` was written by ``tim-bench make-synthetic`` (a record's ``synthetic_data``)."""
-    return (Path(data_root) / SYNTHETIC_MARKER).is_file()
+    from tim_bench_registry.synthetic import MARKER  # here: `tim-bench --version` reads this module, nothing heavy
+    return (Path(data_root) / MARKER).is_file()
