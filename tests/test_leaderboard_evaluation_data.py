@@ -134,3 +134,30 @@ def test_epic_table_chance_rows_use_the_metric_denominator_and_say_n_per_column(
     old = {k: v for k, v in record.items() if k != "task_segments"}  # a record from before task_segments
     cells = build_tables([old], [])[0].chance_rows[0].cells
     assert cells["all_action_accuracy_at_1"].mean is None and cells["all_verb_accuracy_at_1"].mean == 50.0
+
+
+def test_a_real_epic_run_records_what_its_action_chance_divides_by(tmp_path) -> None:
+    """The README's EPIC smoke run: its record counts every visual segment of the action task, and its table's
+    action@1 chance is the majority action's count over all of them, as the metric divides."""
+    import json
+    from pathlib import Path
+
+    from bad_input import run_cli
+    from helpers import TINY_MODEL
+    from tim_bench_plugins.epic.synthetic import make_epic
+
+    root = make_epic(tmp_path / "epic", 4, 0, 8, 8)
+    config = str(Path(__file__).resolve().parents[1] / "configs" / "epic_av.py")
+    outcome = run_cli(["run", config, "--work-dir", str(tmp_path / "run"), "--results-dir", str(tmp_path / "store"),
+                       "--cfg-options", f"data_root={root}", "features.visual.dim=8", "features.audio.dim=8",
+                       *TINY_MODEL, "train_cfg.max_epochs=1", "train_cfg.warmup_epochs=0"])
+    assert outcome.code == 0, outcome.output
+    record = json.loads((tmp_path / "run" / "result.json").read_text())
+    visual = record["scored_split"]["segments"]["visual"]
+    assert record["task_segments"]["visual_action"] == record["task_segments"]["visual_verb"] == visual
+    action = record["label_counts"]["visual_action"]
+    assert sum(action) < visual  # some (verb, noun) pairs are outside the action vocabulary
+    table = build_tables([record], [])[0]
+    majority = table.chance_rows[0].cells
+    assert majority["all_action_accuracy_at_1"].mean == pytest.approx(100.0 * max(action) / visual)
+    assert majority["all_action_accuracy_at_5"].mean == pytest.approx(100.0 * sum(sorted(action)[-5:]) / visual)

@@ -1,7 +1,8 @@
 """Text renderings of leaderboard tables: terminal, markdown, CSV and LaTeX (booktabs).
 
-All share one cell rule: ``mean ± std`` (std only over several seeds), the single best measured value
-of a column among the rows of the same evaluation data marked (a tie, or a value not above chance, marks none), and ``(+d)`` the difference to the published row of the same split.
+All share one cell rule: ``mean ± std`` (std only over several seeds), the single best measured value of a
+column among the rows of the same evaluation data marked (a tie, or a value not above that data's chance, marks
+none), and ``(+d)`` the difference to the published row of the same split.
 The HTML page is in ``html``.
 """
 from __future__ import annotations

@@ -228,7 +228,8 @@ def _eval_key(record: Mapping[str, Any]) -> EvalKey:
         return str(record["split"]), f"annotations {annotations['sha256']}"
     counts = record.get("label_counts")
     if isinstance(counts, Mapping):
-        return str(record["split"]), f"counts {sorted(counts.items())!r} {sorted((record.get('task_segments') or {}).items())!r}"
+        segments = sorted((record.get("task_segments") or {}).items())
+        return str(record["split"]), f"counts {sorted(counts.items())!r} {segments!r}"
     return None
 
 
@@ -495,7 +496,8 @@ def _number(value: Any) -> float:
 
 def tables_frame(tables: Iterable[Table]) -> pd.DataFrame:
     """Every row of every table as one machine-readable frame: ``dataset, kind, config, recipe_hash, also_named,
-    split, evaluation (which evaluation data, where a table holds several), runs, seeds, source`` then per metric ``<metric>``, ``<metric>_std``, ``<metric>_delta`` (the CSV)."""
+    split, evaluation (which evaluation data, where a table holds several), runs, seeds, source`` then per metric
+    ``<metric>``, ``<metric>_std``, ``<metric>_delta`` (the CSV)."""
     rows = []
     for table in tables:
         for row in table.rows:
