@@ -374,8 +374,9 @@ def _chance_rows(spec: LeaderboardSpec, metrics: Sequence[str], runs: Sequence[M
         notes.insert(0, "Chance rows are computed from the scored split's class counts, not measured: majority "
                         "class always predicts the split's most frequent class (top-k: its k most frequent; mean "
                         "class accuracy: 100/C over the C classes present); uniform chance is the expected score of "
-                        "guessing uniformly over all classes (k/C); each over the segments its column's metric "
-                        "scores.")
+                        "guessing uniformly over all classes (k/C of the labelled segments); each over the "
+                        "segments its column's metric scores (a metric that scores unlabelled segments as wrong "
+                        "divides by all of them).")
     return rows, notes, floors
 
 
