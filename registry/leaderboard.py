@@ -13,11 +13,15 @@ from .retired import retired_name
 @dataclass(frozen=True)
 class Chance:
     """How a metric's chance level follows from the class counts of one task of the scored split: top-``k``
-    accuracy over segments, or (``per_class``) the mean over the classes present of each class's top-k recall."""
+    accuracy over segments, or (``per_class``) the mean over the classes present of each class's top-k recall.
+
+    ``unlabelled_scored``: the metric scores the task's unlabelled segments too (as wrong, e.g. an EPIC action
+    outside the action vocabulary), so the level divides by all the task's segments, as the metric does."""
 
     task: str
     k: int = 1
     per_class: bool = False
+    unlabelled_scored: bool = False
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class RunRecord:
     # roles ("val", "test") whose split is the training data itself: its scores measure fit, not generalisation
     scored_on_training_data: list[str] | None = None
     label_counts: dict[str, list[int]] | None = None  # per task, segments of each class in the scored split (chance)
+    task_segments: dict[str, int] | None = None  # per task, scored segments labelled or not (chance denominators)
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     #: keys a new record must carry (the runner's contract with the leaderboard)

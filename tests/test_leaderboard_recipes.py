@@ -50,8 +50,9 @@ def test_a_seed_run_twice_counts_once_from_its_newest_run() -> None:
 
 
 def test_a_tie_is_not_a_best_and_a_single_best_still_is() -> None:
-    recs = [run("a", 0, "x", "a", 16.25, visual=16.25), run("b", 0, "y", "b", 16.25, visual=16.0),
-            run("c", 0, "z", "c", 10.0, visual=16.254)]  # 16.254 shows as 16.25: a tie as a reader sees it
+    flat = {"label_counts": {"visual_event": [1] * 10, "audio_event": [1] * 10}}  # chance 10 %: below every value
+    recs = [run("a", 0, "x", "a", 16.25, visual=16.25, **flat), run("b", 0, "y", "b", 16.25, visual=16.0, **flat),
+            run("c", 0, "z", "c", 10.5, visual=16.254, **flat)]  # 16.254 shows as 16.25: a tie as a reader sees it
     table = build_tables(recs, [])[0]
     assert not any(row.cells[m].best for row in table.rows for m in ("acc_fused", "acc_visual"))
     recs[0]["metrics"]["acc_fused"] = 17.0

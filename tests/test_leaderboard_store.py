@@ -24,6 +24,8 @@ def make_record(run_id: str = "20261124T214500-ave_a-s0-000000", **overrides: An
         "git_revision": None, "git_dirty": None, "work_dir": f"/nonexistent/{run_id}",
         "predictions": f"/nonexistent/{run_id}/p.npz",
         "created": "2026-11-24T21:45:00+00:00", "sampler": "uniform",
+        # what data it scored: runs of one fingerprint are compared with each other in leaderboard columns
+        "data_fingerprint": {"sha256": "d" * 64, "annotations": {"sha256": "f" * 64, "splits": {"test": 10}}},
     }
     record.update(overrides)
     return record
@@ -57,7 +59,7 @@ def test_add_record_names_missing_keys_and_bad_ids(tmp_path: Path) -> None:
         add_record(record, tmp_path)
     with pytest.raises(LeaderboardError, match="cannot be a file name"):
         add_record(make_record(run_id="../escape"), tmp_path)
-    assert set(make_record()) - {"sampler"} == set(RECORD_KEYS)  # sampler: optional (older records lack it)
+    assert set(make_record()) - {"sampler", "data_fingerprint"} == set(RECORD_KEYS)  # optional: older records lack them
 
 
 def test_numpy_values_and_nan_become_plain_json(tmp_path: Path) -> None:

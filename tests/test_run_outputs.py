@@ -55,7 +55,9 @@ def test_result_states_split_sizes_and_chance(run_dir, ave):
         assert facts["class_counts"] == {str(c): int(n) for c, n in enumerate(counts) if n}
     assert record["empty_metric_groups"] == {}  # AVE has no subsets
     log = (run_dir / "log.txt").read_text()
-    assert f"split '{record['split']}': {split['videos']} videos" in log and "chance: majority class" in log
+    assert f"split '{record['split']}': {split['videos']} videos" in log and "chance among the labelled: majority class" in log
+    # every task of a stream counts all its segments (AVE labels every one), the leaderboard's chance denominators
+    assert record["task_segments"] == {t.key: split["segments"][t.stream] for t in ann.tasks}
 
 
 def test_result_records_each_inference_batch_size(run_dir):

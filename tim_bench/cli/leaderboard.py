@@ -21,8 +21,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("leaderboard", help="tables of stored runs with the published TIM rows",
                        description="One table per dataset: one row per recipe (the same resolved config counts once, "
                                    "whatever file or override produced it), mean ± std over its seeds, majority-class "
-                                   "and uniform-chance rows from the scored split's class counts, the single best "
-                                   "value of each column marked (none on a tie), and the difference to the "
+                                   "and uniform-chance rows from the scored split's class counts (each column over "
+                                   "the segments its metric scores), the single best value of each column marked "
+                                   "among rows scored on the same evaluation data and above its chance level (none "
+                                   "on a tie), and the difference to the "
                                    "published TIM row. "
                                    "Formats: terminal (default, stdout), md (README.md), csv (leaderboard.csv), "
                                    "latex (leaderboard.tex, booktabs), html (index.html, sortable, links each run's "

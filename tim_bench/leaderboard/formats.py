@@ -1,7 +1,8 @@
 """Text renderings of leaderboard tables: terminal, markdown, CSV and LaTeX (booktabs).
 
-All share one cell rule: ``mean ± std`` (std only over several seeds), the single best measured value
-of a column marked (a tie marks none), and ``(+d)`` the difference to the published row of the same split.
+All share one cell rule: ``mean ± std`` (std only over several seeds), the single best measured value of a
+column among the rows of the same evaluation data marked (a tie, or a value not above that data's chance, marks
+none), and ``(+d)`` the difference to the published row of the same split.
 The HTML page is in ``html``.
 """
 from __future__ import annotations
@@ -14,7 +15,9 @@ from tabulate import tabulate
 from .tables import Cell, Reference, Row, Table, tables_frame
 
 LEGEND = ("Measured rows: one per recipe, mean ± sample std over its seeds; (+d) is the difference to the published "
-          "value (same split); {best} marks the single best measured value of each column (none on a tie). [ref] "
+          "value (same split); {best} marks the single best measured value of each column among the rows scored on "
+          "the same evaluation data (the split column names it where a table holds several), never one at or below "
+          "that data's chance level (none on a tie). [ref] "
           "rows are published numbers and chance rows are computed from the split's labels: neither is measured here.")
 
 
@@ -38,7 +41,7 @@ def row_cells(table: Table, *, pm: str = " ± ", best: Callable[[str], str] = la
               wrap_delta: Callable[[str], str] = lambda s: s,
               escape: Callable[[str], str] = lambda s: s, missing: str = "–") -> list[list[str]]:
     """Every row of ``table`` as display strings."""
-    return [[escape(row.label), escape(row.split), ",".join(map(str, row.seeds)) or missing,
+    return [[escape(row.label), escape(row.scored_on), ",".join(map(str, row.seeds)) or missing,
              *(cell_text(row.cells.get(m), pm=pm, best=best, wrap_delta=wrap_delta, missing=missing)
                for m in table.metrics)]
             for row in table.rows]

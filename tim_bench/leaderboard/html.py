@@ -72,7 +72,7 @@ def _links(row: Row, base: Path) -> str:
 
 
 def _row_html(table: Table, row: Row, base: Path) -> str:
-    cells = [f'<td class="text">{html.escape(row.label)}</td>', f'<td class="text">{html.escape(row.split)}</td>',
+    cells = [f'<td class="text">{html.escape(row.label)}</td>', f'<td class="text">{html.escape(row.scored_on)}</td>',
              f'<td class="text">{html.escape(",".join(map(str, row.seeds)))}</td>']
     for m in table.metrics:
         cell = row.cells.get(m)

@@ -1,4 +1,5 @@
-"""Leaderboard tables: runs grouped by recipe, mean and std over seeds, chance rows, a unique best marked, delta to
+"""Leaderboard tables: runs grouped by recipe, mean and std over seeds, chance rows per evaluation data, a unique best
+above chance marked among rows of the same data, delta to
 the published row.
 
 Rendering lives in ``formats`` and ``html``; this module only decides what the numbers are::
@@ -19,9 +20,9 @@ import pandas as pd
 
 from .configdiff import SPEED_KEYS, distinguishing_keys, flat_config
 from .errors import LeaderboardError
-from tim_bench_registry import LeaderboardSpec
+from tim_bench_registry import Chance, LeaderboardSpec
 
-from .chance import KINDS, chance_level
+from .chance import KINDS, chance_level, scored_count
 from .spec import leaderboard_spec
 from .reference import Reference, reference_for_metric, references_for
 from .store import recipe_of
@@ -62,6 +63,13 @@ class Row:
     tags: tuple[str, ...] = ()
     also_named: tuple[str, ...] = ()
     chance: str = ""
+    #: which evaluation data the row scored, where a table holds several (e.g. ``n=400``; '' when one)
+    evaluation: str = ""
+
+    @property
+    def scored_on(self) -> str:
+        """The split column: the split, and which of the table's evaluation data when it holds several."""
+        return f"{self.split} ({self.evaluation})" if self.evaluation else self.split
 
     @property
     def kind(self) -> str:
@@ -193,26 +201,125 @@ def _build_table(dataset: str, runs: list[Mapping[str, Any]], references: list[R
             notes.append(f"{short}: also run as {', '.join(also)}, the same recipe (equal resolved configs); the row "
                          f"takes the first of the names in alphabetical order.")
 
-    measured = [replace(r, cells={m: replace(c, best=_is_best(c, [x.cells[m] for x in measured]))
-                                  for m, c in r.cells.items()}) for r in measured]
+    sets = _evaluation_sets(runs)
+    measured = [replace(r, evaluation=sets.labels.get(_row_key(r), "")) for r in measured]
+    chance_rows, chance_notes, floors = _chance_rows(spec, metrics, runs, sets)
+    measured = _mark_best(measured, metrics, floors)
+    notes += _evaluation_notes(measured, sets)
     if sort_metric is not None:
         measured.sort(key=lambda r: (r.cells[sort_metric].mean is None, -(r.cells[sort_metric].mean or 0.0), r.label))
     ref_rows = [Row(f"[ref] {r.id}", r.split, {m: Cell(r.metrics[m]) for m in metrics if m in r.metrics}, (), r,
                     name=r.id)
                 for r in refs if any(m in r.metrics for m in metrics)]
-    chance_rows, chance_notes = _chance_rows(spec, metrics, runs)
     return Table(spec, metrics, tuple(ref_rows + chance_rows + measured), sort_metric,
                  tuple(chance_notes + notes))
 
 
-def _is_best(cell: Cell, column: Sequence[Cell]) -> bool:
+#: what identifies the data a run was scored on: (split, identity), None when its record does not say
+EvalKey = tuple[str, str] | None
+
+
+def _eval_key(record: Mapping[str, Any]) -> EvalKey:
+    """The scored split and what its data is: the data fingerprint's annotations hash (every split's segments and
+    labels, as the dataset plugin reads them), else the recorded class counts; None for a record with neither."""
+    fingerprint = record.get("data_fingerprint")
+    annotations = fingerprint.get("annotations") if isinstance(fingerprint, Mapping) else None
+    if isinstance(annotations, Mapping) and annotations.get("sha256"):
+        return str(record["split"]), f"annotations {annotations['sha256']}"
+    counts = record.get("label_counts")
+    if isinstance(counts, Mapping):
+        segments = sorted((record.get("task_segments") or {}).items())
+        return str(record["split"]), f"counts {sorted(counts.items())!r} {segments!r}"
+    return None
+
+
+def _row_key(row: Row) -> EvalKey:
+    """The evaluation data all of a row's runs scored (None when unknown or when they disagree)."""
+    keys = {_eval_key(r) for r in row.runs}
+    return keys.pop() if len(keys) == 1 else None
+
+
+@dataclass(frozen=True)
+class EvaluationSets:
+    """The distinct evaluation data of a table's runs: the first run of each, and each one's label ('' when the
+    table holds one, else its size, e.g. ``n=400``, numbered where two would read the same)."""
+
+    first: Mapping[tuple[str, str], Mapping[str, Any]]
+    labels: Mapping[tuple[str, str], str]
+
+
+def _evaluation_sets(runs: Sequence[Mapping[str, Any]]) -> EvaluationSets:
+    """Group the table's runs by ``_eval_key`` (a run with counts first, so chance rows have them) and label each."""
+    first: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for record in runs:
+        key = _eval_key(record)
+        if key is not None and (key not in first or (first[key].get("label_counts") is None
+                                                     and record.get("label_counts") is not None)):
+            first[key] = record
+    sizes = {key: _size_text(record) for key, record in first.items()}
+    shown = Counter((key[0], size) for key, size in sizes.items())
+    seen: Counter[tuple[str, str]] = Counter()
+    labels = {}
+    for key, size in sizes.items():
+        seen[(key[0], size)] += 1
+        numbered = f"{size} #{seen[(key[0], size)]}" if shown[(key[0], size)] > 1 else size
+        labels[key] = numbered if len(first) > 1 else ""
+    return EvaluationSets(first, labels)
+
+
+def _size_text(record: Mapping[str, Any]) -> str:
+    """How big the scored split is: its segments per stream (``n=25 visual, 26 audio``; one number when all streams
+    agree), else the most labelled segments of a task; ``n=?`` when the record says neither."""
+    split = record.get("scored_split")
+    segments = split.get("segments") if isinstance(split, Mapping) else None
+    if isinstance(segments, Mapping) and segments:
+        if len(set(segments.values())) == 1:
+            return f"n={next(iter(segments.values()))}"
+        return "n=" + ", ".join(f"{n} {stream}" for stream, n in segments.items())
+    counts = _label_counts(record)
+    return f"n={max(map(sum, counts.values()), default=0)}" if counts else "n=?"
+
+
+def _mark_best(measured: Sequence[Row], metrics: Sequence[str],
+               floors: Mapping[tuple[str, str], Mapping[str, float]]) -> list[Row]:
+    """Each row with its best marks: per column, among the rows scored on the same evaluation data only, and only
+    above that data's chance level for the column (``floors``); a row whose data is unknown is never marked."""
+    out = []
+    for row in measured:
+        key = _row_key(row)
+        cells = {}
+        for m, c in row.cells.items():
+            peers = [x.cells[m] for x in measured if key is not None and _row_key(x) == key]
+            cells[m] = replace(c, best=key is not None and _is_best(c, peers, floors.get(key, {}).get(m)))
+        out.append(replace(row, cells=cells))
+    return out
+
+
+def _is_best(cell: Cell, column: Sequence[Cell], chance: float | None = None) -> bool:
     """A best mark needs something to beat and a single winner: the one highest value of a column with two or more
-    values, compared as shown (two decimals); a tie marks no row."""
+    values, compared as shown (two decimals), and above the data's chance level (when known); a tie marks no row."""
     shown = [round(c.mean, 2) for c in column if c.mean is not None]
     if cell.mean is None or len(shown) < 2:
         return False
+    if chance is not None and round(cell.mean, 2) <= round(chance, 2):
+        return False
     top = max(shown)
     return round(cell.mean, 2) == top and shown.count(top) == 1
+
+
+def _evaluation_notes(measured: Sequence[Row], sets: EvaluationSets) -> list[str]:
+    """What a reader must know about the evaluation data: rows on different data are not compared, and rows whose
+    records do not say which data they scored are marked in no column."""
+    notes = []
+    if len(sets.first) > 1:
+        notes.append("The runs were scored on different evaluation data (split and annotations, from the records' "
+                     "data fingerprint): the split column names each row's data, its chance rows carry the same "
+                     "name, and a best value is marked among rows of the same data only.")
+    unknown = [r.name or r.label for r in measured if _row_key(r) is None]
+    if unknown:
+        notes.append(f"{', '.join(unknown)}: the records do not say which data they scored (no data fingerprint or "
+                     f"class counts: stored by an older tim-bench), so no best value is marked in these rows.")
+    return notes
 
 
 def _recipe_groups(runs: Sequence[Mapping[str, Any]]
@@ -236,44 +343,69 @@ def _recipe_groups(runs: Sequence[Mapping[str, Any]]
     return groups, notes
 
 
-def _chance_rows(spec: LeaderboardSpec, metrics: Sequence[str], runs: Sequence[Mapping[str, Any]]
-                 ) -> tuple[list[Row], list[str]]:
-    """The majority-class and uniform-chance rows of each distinct scored split (split and class counts) of the
-    table's runs, and the notes that say what they are or why a table has none."""
+def _chance_rows(spec: LeaderboardSpec, metrics: Sequence[str], runs: Sequence[Mapping[str, Any]],
+                 sets: EvaluationSets) -> tuple[list[Row], list[str], dict[tuple[str, str], dict[str, float]]]:
+    """The majority-class and uniform-chance rows of each evaluation data of the table's runs, the notes that say
+    what they are (or why a table has none), and per data and column the highest chance level (the best mark's
+    floor)."""
     used = {m: spec.chance[m] for m in metrics if m in spec.chance}
     if not runs:
-        return [], []
+        return [], [], {}
     if not used:
         return [], [f"No chance rows: the {spec.name} plugin declares no chance level for these metrics "
-                    f"(LeaderboardSpec.chance)."]
-    splits: dict[tuple[str, str], tuple[str, dict[str, list[int]]]] = {}
-    unrecorded = []
-    for record in runs:
+                    f"(LeaderboardSpec.chance)."], {}
+    unrecorded = [str(r["run_id"]) for r in runs if _label_counts(r) is None]
+    notes = [f"No chance level for {len(unrecorded)} run(s) (e.g. {unrecorded[0]}): their records hold no class "
+             f"counts (stored before tim-bench recorded label_counts)."] if unrecorded else []
+    rows, floors = [], {}
+    for key, record in sets.first.items():
         counts = _label_counts(record)
         if counts is None:
-            unrecorded.append(str(record["run_id"]))
             continue
-        relevant = {c.task: counts[c.task] for c in used.values() if c.task in counts}
-        splits.setdefault((str(record["split"]), repr(sorted(relevant.items()))), (str(record["split"]), relevant))
-    notes = []
-    if unrecorded:
-        notes.append(f"No chance level for {len(unrecorded)} run(s) (e.g. {unrecorded[0]}): their records hold no "
-                     f"class counts (stored before tim-bench recorded label_counts).")
-    where = {key: "" if len(splits) == 1 else f" ({split}, n={max(map(sum, counts.values()), default=0)})"
-             for key, (split, counts) in splits.items()}
-    clashes = Counter(where.values())
-    rows = []
-    for index, (key, (split, counts)) in enumerate(splits.items(), 1):
-        suffix = where[key] if clashes[where[key]] == 1 else f"{where[key]} #{index}"
-        for kind, title in KINDS:
-            cells = {m: Cell(chance_level(counts[c.task], c, kind)) for m, c in used.items() if c.task in counts}
-            rows.append(Row(title + suffix, split, cells, name=title + suffix, chance=kind))
+        label = sets.labels[key]
+        suffix = f" ({key[0]}, {label})" if label else ""
+        levels = {kind: _levels(used, counts, record, kind) for kind, _ in KINDS}
+        rows += [Row(title + suffix, key[0], {m: Cell(v) for m, v in levels[kind].items()}, name=title + suffix,
+                     chance=kind, evaluation=label) for kind, title in KINDS]
+        floors[key] = {m: max(v for lv in levels.values() for n, v in lv.items() if n == m and v is not None)
+                       for m in used if any(lv.get(m) is not None for lv in levels.values())}
+        notes += _denominator_notes(spec, used, counts, record, f"{key[0]} ({label})" if label else key[0])
     if rows:
         notes.insert(0, "Chance rows are computed from the scored split's class counts, not measured: majority "
                         "class always predicts the split's most frequent class (top-k: its k most frequent; mean "
                         "class accuracy: 100/C over the C classes present); uniform chance is the expected score of "
-                        "guessing uniformly over all classes (k/C).")
-    return rows, notes
+                        "guessing uniformly over all classes (k/C of the labelled segments); each over the "
+                        "segments its column's metric scores (a metric that scores unlabelled segments as wrong "
+                        "divides by all of them).")
+    return rows, notes, floors
+
+
+def _levels(used: Mapping[str, Chance], counts: Mapping[str, list[int]], record: Mapping[str, Any],
+            kind: str) -> dict[str, float | None]:
+    """{metric: chance level of ``kind``} of one evaluation data, each over its metric's own denominator."""
+    segments = record.get("task_segments") or {}
+    return {m: chance_level(counts[c.task], c, kind, segments.get(c.task)) for m, c in used.items()
+            if c.task in counts}
+
+
+def _denominator_notes(spec: LeaderboardSpec, used: Mapping[str, Chance], counts: Mapping[str, list[int]],
+                       record: Mapping[str, Any], where: str) -> list[str]:
+    """How many segments each column's chance level is over, where the columns of one data differ (e.g. EPIC's
+    action@1 scores every visual segment, sound@1 the audio ones), and which levels are unknown."""
+    segments = record.get("task_segments") or {}
+    over = {m: scored_count(counts[c.task], c, segments.get(c.task)) for m, c in used.items() if c.task in counts}
+    groups: dict[int | None, list[str]] = {}
+    for m, n in over.items():
+        groups.setdefault(n, []).append(spec.label(m))
+    notes = []
+    if len([n for n in groups if n is not None]) > 1:
+        notes.append(f"Chance levels of {where}: " + "; ".join(f"{', '.join(cols)} over {n} segments"
+                                                            for n, cols in groups.items() if n is not None) + ".")
+    if None in groups:
+        notes.append(f"No chance level for {', '.join(groups[None])} on {where}: the metric also scores unlabelled "
+                     f"segments and the record does not count them (stored before tim-bench recorded "
+                     f"task_segments).")
+    return notes
 
 
 def _label_counts(record: Mapping[str, Any]) -> dict[str, list[int]] | None:
@@ -365,14 +497,16 @@ def _number(value: Any) -> float:
 
 def tables_frame(tables: Iterable[Table]) -> pd.DataFrame:
     """Every row of every table as one machine-readable frame: ``dataset, kind, config, recipe_hash, also_named,
-    split, runs, seeds, source`` then per metric ``<metric>``, ``<metric>_std``, ``<metric>_delta`` (the CSV)."""
+    split, evaluation (which evaluation data, where a table holds several), runs, seeds, source`` then per metric
+    ``<metric>``, ``<metric>_std``, ``<metric>_delta`` (the CSV)."""
     rows = []
     for table in tables:
         for row in table.rows:
             out: dict[str, Any] = {
                 "dataset": table.spec.name, "kind": row.kind,
                 "config": row.reference.id if row.reference else row.label, "recipe_hash": row.recipe,
-                "also_named": " ".join(row.also_named), "split": row.split, "runs": len(row.runs),
+                "also_named": " ".join(row.also_named), "split": row.split, "evaluation": row.evaluation,
+                "runs": len(row.runs),
                 "seeds": " ".join(map(str, row.seeds)),
                 "source": row.reference.source if row.reference else "split class counts" if row.chance else ""}
             for m in table.metrics:

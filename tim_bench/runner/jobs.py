@@ -21,7 +21,7 @@ from ..config import SPEED_ONLY_KEYS, WORLD_SIZE_KEY, check_run_settings, config
 from ..data.fingerprint import data_fingerprint
 from ..data.store import check_split_finite
 from ..io import check_writable, sha256_file, write_atomic, write_json
-from ..leaderboard.chance import label_counts
+from ..leaderboard.chance import label_counts, task_segments
 from ..leaderboard.run_finished import check_registered as check_store_registered
 from ..leaderboard.store import check_writable as check_store_writable, is_recorded
 from ..model.compiled import compile_mode, inference_forward, probe_forward
@@ -364,7 +364,7 @@ def _run(cfg: Config, wd: Path, dist: DistInfo, device: torch.device, results_di
         submissions=[s["file"] for s in submissions], created=now_iso(),
         load_from=load_from_record(cfg.get("load_from")), config=resolved_config(cfg),
         world_size=dist.world_size, scored_on_training_data=exp.scored_on_training_data() or None,
-        label_counts=label_counts(preds),
+        label_counts=label_counts(preds), task_segments=task_segments(preds),
     ).to_dict()
     # what the numbers mean (RunRecord keeps keys it has no field for in ``extra``, written back unchanged)
     record.update(facts, **({"submission_coverage": submissions} if submissions else {}))

@@ -32,7 +32,8 @@ def split_summary(name: str, annotations: SplitAnnotations, query_rows: np.ndarr
         counts = np.bincount(labels, minlength=task.num_classes) if len(labels) else np.zeros(task.num_classes, int)
         majority = int(counts.argmax())
         tasks[task.key] = {
-            "labelled": int(len(labels)), "num_classes": int(task.num_classes),
+            "labelled": int(len(labels)), "segments": int((seg["stream"] == task.stream).sum()),
+            "num_classes": int(task.num_classes),
             "classes_present": int((counts > 0).sum()), "majority_class": majority,
             "chance_majority": round(100.0 * counts[majority] / len(labels), 4) if len(labels) else None,
             "chance_uniform": round(100.0 / task.num_classes, 4),
@@ -52,8 +53,12 @@ def describe_split(summary: dict[str, Any]) -> list[str]:
     for key, t in summary.get("tasks", {}).items():
         majority = "n/a (no labelled segment)" if t["chance_majority"] is None else \
             f"{t['chance_majority']:.2f}% (always class {t['majority_class']})"
+        # a metric that also scores the unlabelled segments (as wrong) has a lower level: the leaderboard gives it
+        among = "" if t.get("segments", t["labelled"]) == t["labelled"] else \
+            f" of {t['segments']} segments; a metric scoring all {t['segments']} has its own level (leaderboard)"
         lines.append(f"  {key}: {t['labelled']} labelled, {t['classes_present']} of {t['num_classes']} classes "
-                     f"present; chance: majority class {majority}, uniform {t['chance_uniform']:.2f}%")
+                     f"present; chance among the labelled: majority class {majority}, uniform "
+                     f"{t['chance_uniform']:.2f}%{among}")
     return lines
 
 
