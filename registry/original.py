@@ -51,3 +51,6 @@ class OriginalDataset:
     unconvertible_options: Mapping[str, str] = field(default_factory=dict)  # generator option -> why refused
     checkpoint_hints: Mapping[str, str] = field(default_factory=dict)  # task key -> advice on a class mismatch
     default: bool = False                       # the original parser's default --dataset
+    #: the original README's training flags for this --dataset besides --train, --output_dir, --dataset, the
+    #: files and the input widths (``make-synthetic --layout original`` prints them in its command)
+    recipe: tuple[str, ...] = ()

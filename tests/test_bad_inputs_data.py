@@ -625,6 +625,37 @@ def test_run_refuses_the_same_input_before_training(bases, tmp_path, name):
     assert not list(work.rglob("*.pth")), "a checkpoint was written: training started on bad data"
 
 
+#: case -> (dataset, option, what the message names): features of a layout the configured model cannot read
+LAYOUT_CASES = {
+    "maps-without-pooling": ("ave", "model.pool_features=False",
+                             ["(10, 1, 7, 7, 8)", "model.pool_features=True", "features.visual"]),
+    "vectors-with-pooling": ("perception", "model.pool_features=True",
+                             ["model.pool_features=False", "features.visual", "[T, A, 7, 7, D]"]),
+}
+
+
+@pytest.mark.parametrize("command", ["check-data", "run", "train"])
+@pytest.mark.parametrize("case", list(LAYOUT_CASES))
+def test_features_the_model_cannot_read_are_refused_before_training(bases, tmp_path, case, command):
+    """Visual maps [T, A, H, W, D] need model.pool_features (AVGA), vectors must not get it: one sentence naming
+    the keys, before any training step (it was a RuntimeError traceback from the model's forward)."""
+    dataset, option, names = LAYOUT_CASES[case]
+    config, options = CONFIGS[dataset]
+    argv = ["--cfg-options", f"data_root={bases[dataset]}", option, *options, *TINY_MODEL]
+    if command == "check-data":
+        outcome = run_cli(["check-data", config, *argv])
+        assert "OK: no problems found" not in outcome.output, outcome.output
+        assert_clear_error(outcome, *names)
+        return
+    work = tmp_path / "work"
+    outcome = run_cli([command, config, "--work-dir", str(work), *(["--results-dir", str(tmp_path / "results")]
+                                                                 if command == "run" else []),
+                       *argv, "train_cfg.max_epochs=1"])
+    assert_clear_error(outcome, *names, code=2)
+    assert len([line for line in outcome.output.splitlines() if "model.pool_features" in line]) == 1
+    assert not list(work.rglob("*.pth")), "a checkpoint was written: training started"
+
+
 def test_a_damaged_window_cache_is_rebuilt_with_a_warning(bases, tmp_path):
     """A truncated cache file and a temp file left by a killed write: the next run warns, rebuilds, tidies up."""
     from tim_bench.config import load_config

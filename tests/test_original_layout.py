@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import shlex
 from pathlib import Path
 
 import h5py
@@ -86,24 +87,76 @@ def check_layout(kind: str, root: Path) -> None:
         np.testing.assert_array_equal(converted, np.load(official / folder / "val" / f"{video}.npy"))
 
 
+def printed_commands(printed: str) -> tuple[list[str], list[str]]:
+    """The original ``run_net.py`` flags and the ``from-tim-args`` command line make-synthetic printed."""
+    original = next(line for line in printed.splitlines() if line.startswith("  python scripts/run_net.py "))
+    convert = next(line for line in printed.splitlines() if line.startswith("  tim-bench from-tim-args "))
+    return shlex.split(original)[2:], shlex.split(convert)[1:]
+
+
+def flag_values(argv: list[str]) -> dict[str, str]:
+    """{flag: value} of a run_net.py command line (``--train`` -> ""; a leading ``python scripts/run_net.py`` is
+    dropped)."""
+    out: dict[str, str] = {}
+    for token in argv:
+        if token.startswith("--"):
+            out[token] = ""
+        elif out:
+            out[list(out)[-1]] = token
+    return out
+
+
+@pytest.mark.parametrize("kind", ["ave", "epic", "perception"])
+def test_printed_command_is_the_readme_recipe_on_the_generated_files(kind, tmp_path):
+    """make-synthetic prints the original README's training command for its --dataset, complete: the README's
+    flags and values, every path pointing at a generated file, the input widths of the generated features."""
+    flags = flag_values(printed_commands(make(kind, tmp_path / "data"))[0])
+    readme = flag_values(readme_commands()[CASES[kind][1]])
+    assert set(flags) == set(readme) | {"--dataset"}
+    paths = {f for f, v in readme.items() if v.startswith("/path/to")} - {"--output_dir"}
+    assert all(Path(flags[f]).exists() for f in paths)
+    assert (flags["--visual_input_dim"], flags["--audio_input_dim"]) == ("8", "6")  # the make-synthetic widths
+    fixed = set(readme) - paths - {"--output_dir", "--visual_input_dim", "--audio_input_dim"}
+    assert {f: flags[f] for f in fixed} == {f: readme[f] for f in fixed}
+
+
+def without(argv: list[str], *flags: str) -> list[str]:
+    """``argv`` without ``flags`` and their values."""
+    drop = {i + k for i, token in enumerate(argv) if token in flags for k in (0, 1)}
+    return [token for i, token in enumerate(argv) if i not in drop]
+
+
+def test_from_tim_args_refuses_widths_and_pooling_that_do_not_fit_the_features(tmp_path):
+    """The original's default widths (1024, 2304) and no --apply_feature_pooling on AVE's VGG maps: refused at
+    conversion, naming the flags that fit the files (the config would otherwise fail in run)."""
+    original, _ = printed_commands(make("ave", tmp_path / "ave"))
+    argv = without(original, "--visual_input_dim", "--audio_input_dim", "--apply_feature_pooling")
+    outcome = run_cli(["from-tim-args", "--out", str(tmp_path / "ave.py"), "--", *argv])
+    assert_clear_error(outcome, "--visual_input_dim 8", "--audio_input_dim 6", "--apply_feature_pooling True",
+                       "AVE_visual_features", code=2)
+    original, _ = printed_commands(make("epic", tmp_path / "epic"))
+    outcome = run_cli(["from-tim-args", "--out", str(tmp_path / "epic.py"), "--", *original,
+                       "--apply_feature_pooling", "True"])
+    assert_clear_error(outcome, "--apply_feature_pooling True", "[T, A, 7, 7, D]", "epic_visual_features", code=2)
+    assert not (tmp_path / "ave.py").exists() and not (tmp_path / "epic.py").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["ave", "epic"])
-def test_original_layout_converts_from_tim_args_and_runs(kind, tmp_path):
-    root, out = tmp_path / "data", tmp_path / "output"
+def test_original_layout_converts_from_tim_args_and_runs(kind, tmp_path, monkeypatch):
+    """The route a user follows: make-synthetic --layout original, the from-tim-args command it prints, the run
+    command that prints, one epoch."""
+    monkeypatch.chdir(tmp_path)  # the printed commands name their config and output folder relative to here
+    root = tmp_path / "data"
     printed = make(kind, root)
-    assert "--video_info_pickle" in printed  # the run_net.py data flags, ready to paste
     check_layout(kind, root)
-    flags = {**dict(zip(*[iter(data_flags(kind, root))] * 2)), "--output_dir": str(out), "--visual_input_dim": "8",
-             "--audio_input_dim": "6"}
-    argv: list[str] = []
-    for token in readme_commands()[CASES[kind][1]]:
-        argv.append(flags[argv[-1]] if argv and argv[-1] in flags else token)
-    assert not [t for t in argv if t.startswith("/path/to")]
-    config = tmp_path / f"{kind}.py"
-    outcome = run_cli(["from-tim-args", "--out", str(config), "--", *argv])
+    original, convert = printed_commands(printed)
+    out = tmp_path / flag_values(original)["--output_dir"]
+    outcome = run_cli(convert)
     assert outcome.code == 0, outcome.output
-    assert f"run: tim-bench run {config} --work-dir {out}" in outcome.output
-    outcome = run_cli(["run", str(config), "--work-dir", str(out), "--results-dir", str(tmp_path / "results"),
+    command = outcome.output.splitlines()[-1]
+    assert command == f"run: tim-bench run {kind}_original.py --work-dir {out.relative_to(tmp_path)}"
+    outcome = run_cli([*shlex.split(command)[2:], "--results-dir", str(tmp_path / "results"),
                        "--cfg-options", *TINY_MODEL, "train_cfg.max_epochs=1", "train_cfg.num_workers=0"])
     assert outcome.code == 0, outcome.output
     result = json.loads((out / "result.json").read_text())

@@ -35,6 +35,10 @@ ORIGINAL_AVE = OriginalDataset(
                                   "AVE_{split}_audio_feature_intervals.pkl", "audio_event", "class_id")},
     video_info="AVE_video_metadata.pkl",
     refusals=_refusals,
+    # the original README's AVE command with VGG features: 7x7 maps pooled by AVGA (--apply_feature_pooling True)
+    recipe=("--feat_stride", "1", "--feat_gap", "1.0", "--num_feats", "10", "--feat_dropout", "0.1", "--seq_dropout",
+            "0.1", "--d_model", "256", "--apply_feature_pooling", "True", "--lr", "5e-4", "--lambda_audio", "0.1",
+            "--lambda_drloc", "0.1", "--mixup_alpha", "0.5", "--include_verb_noun", "False"),
     unconvertible_options={"omnivore_asf": "--layout original converts the AVE VGG layout only; drop --omnivore-asf "
                                            "(or use the official layout with configs/ave_omnivore_asf.py)"},
 )

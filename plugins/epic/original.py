@@ -70,5 +70,6 @@ EPIC = OriginalDataset(
         f"set the EPIC100 dataset's action_vocabulary to the original's annotation file and "
         f"num_actions={epic_kitchens.RELEASED_ACTIONS} (docs/original-tim.md)")},
     default=True,  # the original's run_net.py trains on EPIC when --dataset is not given
+    recipe=("--lambda_audio", "0.01"),  # the original README's EPIC-KITCHENS-100 + EPIC-Sounds command
 )
 ORIGINAL_DATASETS.register(EPIC.name, EPIC)

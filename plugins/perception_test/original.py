@@ -24,5 +24,7 @@ PERCEPTION = OriginalDataset(
                                   "perception_test_sound_{split}_audio_feature_intervals.pkl", "audio_sound",
                                   "class_id")},
     video_info="perception_test_video_metadata.pkl",
+    # the original README's Perception Test Action & Sound command
+    recipe=("--feat_stride", "2", "--feat_dropout", "0.1", "--seq_dropout", "0.1", "--include_verb_noun", "False"),
 )
 ORIGINAL_DATASETS.register(PERCEPTION.name, PERCEPTION)

@@ -70,8 +70,11 @@ def run(args: argparse.Namespace) -> int:
     status = generator.run(options)
     mark_output_folder(official, OUTPUT_KIND)
     mark_output_folder(out, OUTPUT_KIND)
-    flags = write_original_layout(args.name, options.out, out)
-    print(f"wrote the original TIM layout of it to {out}; its run_net.py data flags:\n  {shlex.join(flags)}")
+    flags = write_original_layout(args.name, options.out, out, f"work_dirs/{args.name}_original")
+    print(f"wrote the original TIM layout of it to {out}; the original TIM trains its README recipe on it with\n"
+          f"  python scripts/run_net.py {shlex.join(flags)}\n"
+          f"the same as a tim-bench config (then run the command it prints):\n"
+          f"  tim-bench from-tim-args --out {args.name}_original.py -- {shlex.join(flags)}")
     return status
 
 

@@ -22,6 +22,7 @@ from tim_bench_registry import IGNORE_LABEL, DataError, DatasetPlugin, FeatureSo
 
 from .checked import load_annotations, open_features
 from .grid import common_grid
+from .rules import layout_problem, pooling_of
 from .suspicious import split_warnings
 from .windows import WindowSpec, build_windows
 
@@ -88,14 +89,15 @@ def _task_line(task: Task, counts: pd.Series, unlabelled: int) -> str:
 class _FeatureCheck:
     """The feature problems of one stream in one split, gathered over its videos."""
 
-    def __init__(self, stream: str, source: FeatureSource, config_dim: int | None, needs_maps: bool,
+    def __init__(self, stream: str, source: FeatureSource, config_dim: int | None, pool: bool | None,
                  tolerance: float, nan_scan: bool) -> None:
         self.stream, self.source, self.config_dim = stream, source, config_dim
-        self.needs_maps, self.tolerance, self.nan_scan = needs_maps, tolerance, nan_scan
+        self.pool, self.tolerance, self.nan_scan = pool, tolerance, nan_scan  # pool: None for a model not TIM
         self.unreadable: dict[str, str] = {}
         self.short: list[str] = []
         self.wrong_dim: list[str] = []
-        self.not_maps: list[str] = []
+        self.wrong_layout: list[str] = []
+        self.layout_problem: str | None = None  # the first video's
         self.non_finite: list[str] = []
         self.times: dict[str, np.ndarray] = {}
 
@@ -114,8 +116,10 @@ class _FeatureCheck:
         label = vf.source or video_id  # what the plugin read the video from, when it says
         if self.config_dim is not None and shape[-1] != self.config_dim:
             self.wrong_dim.append(f"{label} ({shape[-1]}-d)")
-        if self.needs_maps and shape[2:-1] != (7, 7):
-            self.not_maps.append(f"{video_id} (shape {shape})")
+        problem = None if self.pool is None else layout_problem(shape, self.stream, self.pool)
+        if problem:
+            self.wrong_layout.append(video_id)
+            self.layout_problem = self.layout_problem or problem
         if self.nan_scan:
             self._scan(vf, label, shape[0])
 
@@ -143,9 +147,9 @@ class _FeatureCheck:
         if self.wrong_dim:
             out.append(f"{split}: {len(self.wrong_dim)} videos hold {s} features of another width than the "
                        f"config's {self.config_dim} ({_first(self.wrong_dim)}); fix features.{s}.dim or the files.")
-        if self.not_maps:
-            out.append(f"{split}: model.pool_features (AVGA) needs [T, A, 7, 7, D] visual maps, but "
-                       f"{len(self.not_maps)} videos hold others ({_first(self.not_maps)}).")
+        if self.wrong_layout:
+            out.append(f"{split}: {len(self.wrong_layout)} videos ({_first(self.wrong_layout)}) hold {s} features "
+                       f"the model cannot read; for example: {self.layout_problem}.")
         if self.non_finite:
             out.append(f"{split}: {len(self.non_finite)} videos hold NaN or inf {s} features "
                        f"({_first(self.non_finite)}); re-extract them.")
@@ -199,7 +203,7 @@ def check_split(exp: AssembledData, split: str, report: CheckReport, tolerance: 
     videos = [v for v in ann.durations if v in annotated]
     cfg = exp.cfg
     checks = [_FeatureCheck(s, src, (cfg.features[s] or {}).get("dim"),
-                            s == "visual" and bool(cfg.model.get("pool_features")), tolerance, nan_scan)
+                            pooling_of(cfg.model), tolerance, nan_scan)
               for s, src in exp.sources.items()]
     for check in checks:
         for video in videos:

@@ -2,12 +2,13 @@
 and feature plugins return: a break is a DataError naming the plugin's ``source`` (file and row) and the fix."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tim_bench_registry import IGNORE_LABEL, STREAMS, DataError, SplitAnnotations, VideoFeatures
+from tim_bench_registry import IGNORE_LABEL, MODELS, STREAMS, DataError, SplitAnnotations, VideoFeatures, lookup
 
 _SEGMENT_COLUMNS: tuple[str, ...] = ("segment_id", "video_id", "start", "stop", "stream")
 #: Seconds a labelled segment may end after its video's end (timestamp and duration rounding; the official
@@ -182,3 +183,31 @@ def _check_pair(train: SplitAnnotations, other: SplitAnnotations, train_source: 
         raise DataError(f"{train_source} (training) and {other_source} share {len(shared)} segments "
                         f"({', '.join(f'{s} {i}' for s, i in shared[:_SHOWN])}); a segment must be in one split "
                         f"only: fix the split files.")
+
+
+#: the [H, W] of the visual maps a TIM that pools features (AVGA) reads
+POOLED_MAP = (7, 7)
+
+
+def layout_problem(shape: tuple[int, ...], stream: str, pool: bool) -> str | None:
+    """Why feature values of ``shape`` cannot feed the ``stream`` input of a TIM with ``model.pool_features=pool``
+    (maps [T, A, H, W, D] need pooling, vectors [T, A, D] must not get it); None when they can."""
+    maps = len(shape) == 5
+    if stream == "visual" and pool and (not maps or tuple(shape[2:4]) != POOLED_MAP):
+        return (f"model.pool_features=True (AVGA) pools [T, A, 7, 7, D] visual maps, but these features have shape "
+                f"{shape}; set model.pool_features=False or point features.visual at 7x7 maps")
+    if maps and stream != "visual":
+        return (f"{stream} features of shape {shape} are [T, A, H, W, D] maps, which only the visual stream can "
+                f"pool; point features.{stream} at [T, A, D] vectors")
+    if maps and not pool:
+        return (f"visual features of shape {shape} are [T, A, H, W, D] maps, but model.pool_features is False and "
+                f"TIM reads [T, A, D] vectors; set model.pool_features=True (AVGA pooling of 7x7 maps, guided by the "
+                f"audio features) or point features.visual at [T, A, D] vectors")
+    return None
+
+
+def pooling_of(model: Mapping[str, Any]) -> bool | None:
+    """``model.pool_features`` of a TIM model config; None for another model type (it reads its inputs its own way)."""
+    if lookup(MODELS, str(model.get("type", "TIM"))).__name__ != "TIM":
+        return None
+    return bool(model.get("pool_features"))

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tim_bench_registry import STREAMS, Task, TimBenchError
 
 from .registered import original_dataset, original_datasets
@@ -286,6 +288,38 @@ def _inputs(args: argparse.Namespace, mode: str) -> list[_Input]:
     return inputs + [_Input("", "info", "", "video_info_pickle")]
 
 
+def _first_feature_shape(folder: Path) -> tuple[Path, tuple[int, ...]] | None:
+    """The first ``.npy`` file in ``folder`` (by name) and its shape (read from its header); None if there is none
+    or it cannot be read (``run`` then names the problem)."""
+    try:
+        first = min(folder.glob("*.npy"), default=None)
+        return None if first is None else (first, tuple(np.load(first, mmap_mode="r").shape))
+    except (OSError, ValueError):
+        return None
+
+
+def _feature_problems(args: argparse.Namespace, inputs: Sequence[_Input], mode: str) -> list[str]:
+    """Where the features already on disk disagree with the command's input widths or feature pooling."""
+    split = "train" if mode == "train" else eval_split(args)
+    problems = []
+    for i in (i for i in inputs if i.role == "data"):
+        found = _first_feature_shape(Path(getattr(args, i.flag)) / split)
+        if found is None:
+            continue
+        file, shape = found
+        width = f"{i.stream}_input_dim"
+        if shape[-1] != getattr(args, width):
+            problems.append(f"--{width} {getattr(args, width)}, but {file} holds {shape[-1]}-d features (give "
+                            f"--{width} {shape[-1]})")
+        if len(shape) == 5 and not args.apply_feature_pooling:
+            problems.append(f"{file} holds [T, A, H, W, D] feature maps {shape} (add --apply_feature_pooling True: "
+                            f"the original pools maps with AVGA and fails on them without it)")
+        elif len(shape) != 5 and args.apply_feature_pooling and i.stream == "visual":
+            problems.append(f"--apply_feature_pooling True, but {file} holds {shape} features, not the "
+                            f"[T, A, 7, 7, D] maps AVGA pools (drop the flag)")
+    return problems
+
+
 def _given(path: Path) -> bool:
     return str(path) not in ("", ".")
 
@@ -357,6 +391,9 @@ def build_config(args: argparse.Namespace, mode: str, given: set[str]) -> tuple[
     if missing:
         raise ConversionError(f"The --{mode} command lacks {', '.join(missing)}, which the original reads with "
                               f"--data_modality {args.data_modality} --model_modality {args.model_modality}.")
+    problems = _feature_problems(args, inputs, mode)
+    if problems:
+        raise ConversionError(f"The --{mode} command does not fit its features: {'; '.join(problems)}.")
     files = [getattr(args, i.flag) for i in inputs]
     paths = _Paths(files)
     gpus = max(1, args.num_gpus)

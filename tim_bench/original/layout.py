@@ -43,6 +43,8 @@ from .registered import original_of_generator
 SPLIT_WORDS = {"train": "train", "val": "validation", "test": "test"}
 #: tim-bench stream -> the prefix of the original's run_net.py flags
 FLAG_PREFIX = {"visual": "video", "audio": "audio"}
+#: tim-bench stream -> the original's flag of its feature width
+WIDTH_FLAG = {"visual": "visual_input_dim", "audio": "audio_input_dim"}
 
 
 def timestamps(seconds: np.ndarray) -> list[str]:
@@ -110,9 +112,10 @@ def check_convertible(generator: str, options: argparse.Namespace) -> None:
             raise TimBenchError(f"{why}.")
 
 
-def write_original_layout(kind: str, official: str | Path, out: str | Path) -> list[str]:
+def write_original_layout(kind: str, official: str | Path, out: str | Path, output_dir: str | Path) -> list[str]:
     """Convert the official-layout data of ``kind`` under ``official`` into the original TIM's layout under
-    ``out``; return the original ``run_net.py`` flags that point at the written files (for ``--train``)."""
+    ``out``; return the original ``run_net.py --train`` flags that train its README recipe on the written files
+    into ``output_dir`` (``training_flags``)."""
     layout, official, out = layout_of(kind), Path(official), Path(out)
     plugin_manager()
     datasets = [build(DATASETS, d, data_root=str(official)) for d in layout.datasets]
@@ -147,7 +150,15 @@ def write_original_layout(kind: str, official: str | Path, out: str | Path) -> l
     info = pd.DataFrame({"duration": pd.Series(durations, dtype=np.float64)}).rename_axis("video_id")
     _to_pickle(out / layout.video_info, info)
     write_marker(out, f"{kind} (original TIM layout)", official=str(official), splits=written)
-    return data_flags(kind, out)
+    return training_flags(kind, out, {s: src.dim for s, src in sources.items()}, output_dir)
+
+
+def training_flags(kind: str, out: str | Path, dims: dict[str, int], output_dir: str | Path) -> list[str]:
+    """The complete original ``run_net.py`` command line (flags) that trains the README recipe of ``kind``'s
+    ``--dataset`` on its files under ``out``: ``--train``, ``--output_dir``, ``data_flags``, the input widths
+    ``dims`` (stream -> D) and the plugin's ``recipe`` flags."""
+    widths = [flag for stream, dim in dims.items() for flag in (f"--{WIDTH_FLAG[stream]}", str(dim))]
+    return ["--train", "--output_dir", str(output_dir), *data_flags(kind, out), *widths, *layout_of(kind).recipe]
 
 
 def data_flags(kind: str, out: str | Path, val_split: str = "val") -> list[str]:

@@ -20,7 +20,7 @@ from ..data.checked import load_annotations, open_features
 from ..data.joint import JointDataset, parts_of
 from ..data.dataset import QueryTable, WindowBatches, finish_batch
 from ..data.grid import common_grid
-from ..data.rules import check_disjoint, is_training_data
+from ..data.rules import check_disjoint, is_training_data, layout_problem, pooling_of
 from ..data.store import FeatureStore
 from ..data.suspicious import split_warnings
 from ..data.sampler import WindowBatchSampler, make_batch_sampler
@@ -209,9 +209,13 @@ class Experiment:
 
     def _stream_times(self, split: str, video: str) -> np.ndarray:
         """The video's feature times; every stream is read at the same rows, so their grids must agree."""
-        grids = {}
+        grids, pool = {}, pooling_of(self.cfg.model)
         for stream, src in self.sources.items():
             feats = open_features(src, split, video, stream, src.dim)
+            problem = None if pool is None else layout_problem(tuple(feats.values.shape), stream, pool)
+            if problem:
+                where = feats.source or f"{stream} features of video {video} ({split})"
+                raise DataError(f"{where}: {problem}.")
             grids[stream] = np.asarray(feats.times, dtype=np.float64)
         return common_grid(grids, video)
 
