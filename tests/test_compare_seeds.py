@@ -119,15 +119,22 @@ def test_leaderboard_shows_one_row_per_recipe_with_chance_rows_and_suite_agrees(
     assert chance.loc["majority class", "acc_visual"] == pytest.approx(100 * max(counts) / sum(counts))
     assert chance.loc["uniform chance", "acc_visual"] == pytest.approx(100 / len(counts))
 
-    # markdown: a column's bold goes to its one best row, and to none on a tie
+    # markdown: a column's bold goes to its one best row, none on a tie, and none at or below the chance rows
     md = run_cli(["leaderboard", "--results-dir", str(store), "--no-reference", "--format", "md", "--out", "-"])
-    lines = [line for line in md.output.splitlines() if line.startswith("| ave_vgg")]
-    cells = [[c.strip() for c in line.split("|")[1:-1]] for line in lines]
-    assert len(cells) == 2
+    rows = [[c.strip() for c in line.split("|")[1:-1]] for line in md.output.splitlines() if line.startswith("| ")]
+    cells = [row for row in rows if row[0].startswith("ave_vgg")]
+    chance_rows = [row for row in rows if row[0] in ("majority class", "uniform chance")]
+    assert len(cells) == 2 and len(chance_rows) == 2
+
+    def value(cell: str) -> float:
+        return float(re.search(r"-?\d+\.\d+", cell).group())
+
     for col in range(3, len(cells[0])):
-        shown = [float(re.search(r"-?\d+\.\d+", row[col]).group()) for row in cells]
+        shown = [value(row[col]) for row in cells]
+        chance_level = max(value(row[col]) for row in chance_rows)
         bold = ["**" in row[col] for row in cells]
-        assert bold == ([False, False] if shown[0] == shown[1] else [v == max(shown) for v in shown]), (col, cells)
+        best = [v == max(shown) and shown[0] != shown[1] and v > chance_level for v in shown]
+        assert bold == best, (col, cells, chance_level)
     assert "also run as ave_vgg_lr1e3" in md.output
 
     # suite: the other file name with seeds 0 and 1 is the stored recipe: nothing runs, nothing is added
