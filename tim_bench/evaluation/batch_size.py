@@ -19,8 +19,6 @@ from typing import Any
 
 import torch
 
-from tim_bench_registry import TimBenchError
-
 from ..data.dataset import WindowBatches, finish_batch
 from ..data.split import SplitData
 
@@ -77,10 +75,7 @@ def choose_batch_size(probe: object, base: int, forward: Callable[[Mapping], Any
     (test_cfg.batch_size), or with a probe the fastest candidate; the choice is logged."""
     if not wants_probe(probe, device.type, world_size):
         return BatchChoice(base, "test_cfg.batch_size")
-    if data.dataset is None:
-        raise TimBenchError(f"Split '{data.name}' has no batches to probe the inference batch size on; build its "
-                            f"loader (Experiment.loader) first.")
-    choice = probe_batch_size(forward, model, data.dataset, device, base)
+    choice = probe_batch_size(forward, model, data.batches(), device, base)
     rates = ", ".join(f"{b}: {v:,.0f}" for b, v in choice.windows_per_s.items())
     log.info("inference batch size for %s: %d, the fastest of a probe on its first windows (windows/s by batch "
              "size: %s%s); the batch size changes no prediction beyond float rounding (test_cfg.probe_batch_size="

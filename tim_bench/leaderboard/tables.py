@@ -284,14 +284,12 @@ def _mark_best(measured: Sequence[Row], metrics: Sequence[str],
                floors: Mapping[tuple[str, str], Mapping[str, float]]) -> list[Row]:
     """Each row with its best marks: per column, among the rows scored on the same evaluation data only, and only
     above that data's chance level for the column (``floors``); a row whose data is unknown is never marked."""
+    keys = [_row_key(row) for row in measured]
     out = []
-    for row in measured:
-        key = _row_key(row)
-        cells = {}
-        for m, c in row.cells.items():
-            peers = [x.cells[m] for x in measured if key is not None and _row_key(x) == key]
-            cells[m] = replace(c, best=key is not None and _is_best(c, peers, floors.get(key, {}).get(m)))
-        out.append(replace(row, cells=cells))
+    for row, key in zip(measured, keys):
+        peers = [x for x, k in zip(measured, keys) if key is not None and k == key]
+        out.append(replace(row, cells={m: replace(c, best=bool(peers) and _is_best(
+            c, [x.cells[m] for x in peers], floors.get(key, {}).get(m))) for m, c in row.cells.items()}))
     return out
 
 
@@ -367,8 +365,8 @@ def _chance_rows(spec: LeaderboardSpec, metrics: Sequence[str], runs: Sequence[M
         levels = {kind: _levels(used, counts, record, kind) for kind, _ in KINDS}
         rows += [Row(title + suffix, key[0], {m: Cell(v) for m, v in levels[kind].items()}, name=title + suffix,
                      chance=kind, evaluation=label) for kind, title in KINDS]
-        floors[key] = {m: max(v for lv in levels.values() for n, v in lv.items() if n == m and v is not None)
-                       for m in used if any(lv.get(m) is not None for lv in levels.values())}
+        floors[key] = {m: max(known) for m in used
+                       if (known := [lv[m] for lv in levels.values() if lv.get(m) is not None])}
         notes += _denominator_notes(spec, used, counts, record, f"{key[0]} ({label})" if label else key[0])
     if rows:
         notes.insert(0, "Chance rows are computed from the scored split's class counts, not measured: majority "

@@ -31,6 +31,7 @@ import numpy as np
 
 from tim_bench_registry import STREAMS, Task, TimBenchError
 
+from ..data.rules import layout_problem
 from .registered import original_dataset, original_datasets
 
 MODES = ("train", "validate", "extract_feats")
@@ -311,12 +312,11 @@ def _feature_problems(args: argparse.Namespace, inputs: Sequence[_Input], mode: 
         if shape[-1] != getattr(args, width):
             problems.append(f"--{width} {getattr(args, width)}, but {file} holds {shape[-1]}-d features (give "
                             f"--{width} {shape[-1]})")
-        if len(shape) == 5 and not args.apply_feature_pooling:
-            problems.append(f"{file} holds [T, A, H, W, D] feature maps {shape} (add --apply_feature_pooling True: "
-                            f"the original pools maps with AVGA and fails on them without it)")
-        elif len(shape) != 5 and args.apply_feature_pooling and i.stream == "visual":
-            problems.append(f"--apply_feature_pooling True, but {file} holds {shape} features, not the "
-                            f"[T, A, 7, 7, D] maps AVGA pools (drop the flag)")
+        problem = layout_problem(shape, i.stream, bool(args.apply_feature_pooling))  # the engine's own rule
+        if problem:
+            flag = "drop --apply_feature_pooling True" if args.apply_feature_pooling else \
+                "add --apply_feature_pooling True"
+            problems.append(f"{file}: {problem}" + (f" (the original's flag: {flag})" if i.stream == "visual" else ""))
     return problems
 
 
